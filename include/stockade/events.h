@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one definition of every record and map key that crosses the kernel/user boundary.
+ * Included by the BPF programs (after vmlinux.h) and by C++ (which static_asserts every size
+ * and offset in userspace/probe/record.cpp). Fixed-width types and explicit padding only:
+ * never `packed`, so both compilers lay the structs out identically.
+ */
+#ifndef STOCKADE_EVENTS_H
+#define STOCKADE_EVENTS_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+/* Limits, documented in docs/architecture.md. */
+#define SK_PATH_MAX 1024     /* bytes of resolved path kept (components, NUL separated) */
+#define SK_NAME_MAX 256      /* one path component (NAME_MAX + NUL) */
+#define SK_PATH_DEPTH 32     /* path components walked towards the root */
+#define SK_ARGV_MAX 512      /* bytes of argv kept (NUL separated) */
+#define SK_UNIX_MAX 108      /* sun_path */
+#define SK_DATA_MAX (2 * SK_PATH_MAX + SK_NAME_MAX + SK_ARGV_MAX)
+#define SK_COMM_LEN 16
+
+enum sk_kind {
+	SK_EXEC = 1,
+	SK_FORK = 2,
+	SK_EXIT = 3,
+	SK_OPEN = 4,
+	SK_UNLINK = 5,
+	SK_RENAME = 6,
+	SK_MKDIR = 7,
+	SK_RMDIR = 8,
+	SK_CHMOD = 9,
+	SK_TRUNCATE = 10,
+	SK_LINK = 11,
+	SK_SYMLINK = 12,
+	SK_CONNECT = 13,
+	SK_BIND = 14,
+	SK_LISTEN = 15,
+	SK_ACCEPT = 16,
+	SK_SEND = 17,
+	SK_KIND_MAX = 18,
+};
+
+/* sk_event.flags */
+#define SK_F_TRUNC_PATH0 (1u << 0) /* path 0 hit SK_PATH_MAX or SK_PATH_DEPTH */
+#define SK_F_TRUNC_PATH1 (1u << 1)
+#define SK_F_TRUNC_ARGV (1u << 2)
+#define SK_F_THREAD (1u << 3)      /* fork: a new thread, not a new process */
+#define SK_F_REL_PATH0 (1u << 4)   /* path 0 = base dir (kernel) + user string, see seg_user */
+#define SK_F_REL_PATH1 (1u << 5)
+#define SK_F_KILLED (1u << 6)      /* the kernel sent SIGKILL for this event */
+#define SK_F_DENIED (1u << 7)      /* the kernel refused the operation (EPERM) */
+#define SK_F_WAKE (1u << 8)        /* producer asked for a prompt wake-up */
+
+/* sk_event.access (open / truncate / chmod) */
+#define SK_ACC_READ (1u << 0)
+#define SK_ACC_WRITE (1u << 1)
+#define SK_ACC_CREATE (1u << 2)
+#define SK_ACC_TRUNC (1u << 3)
+#define SK_ACC_APPEND (1u << 4)
+
+/* Address of a network event, in network byte order as the kernel holds it. */
+struct sk_addr {
+	__u16 family; /* AF_INET, AF_INET6, AF_UNIX, 0 = none */
+	__u16 port;   /* host byte order */
+	__u16 sotype; /* SOCK_STREAM, SOCK_DGRAM ... 0 = unknown */
+	__u16 pad0;
+	__u8 addr[16]; /* v4 in the first 4 bytes */
+};
+
+/*
+ * One record in the ring buffer: this fixed part, then `data_len` bytes of data[].
+ * data[] holds up to four segments back to back; seg_len[i] gives each one's size:
+ *   seg 0: path 0, components leaf first, each NUL terminated (userspace reverses them)
+ *   seg 1: path 1 (rename/link target), same encoding
+ *   seg 2: argv (exec, NUL separated) or a user-supplied name (relative path tail, unix path)
+ *   seg 3: cwd (exec) or user-supplied name for path 1
+ */
+struct sk_event {
+	__u16 kind;
+	__u16 seg_len[4];
+	__u16 pad0;
+	__u32 flags;
+	__u32 data_len;
+	__u32 pid;  /* tgid */
+	__u32 tid;
+	__u32 ppid; /* real parent's tgid */
+	__u32 uid;
+	__u32 gid;
+	__u32 agent_id; /* kernel tracking tag, 0 = matched by cgroup only */
+	__u64 ktime_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 start_ns; /* group leader start_boottime: (pid, start_ns) names a process */
+	__u64 parent_start_ns;
+	__u64 cgroup_id; /* cgroup v2 id */
+	__s64 ret;       /* syscall result, exit code, or child pid */
+	__u64 arg0;      /* kind specific: open flags, exec/child start, exit signal ... */
+	__u64 arg1;      /* kind specific: mode, fd ... */
+	__u32 access;    /* SK_ACC_* */
+	__u32 rule;      /* kernel rule id that decided (0 = none) */
+	struct sk_addr addr;
+	char comm[SK_COMM_LEN];
+	__u8 data[SK_DATA_MAX];
+};
+
+#define SK_EVENT_HDR_SIZE (sizeof(struct sk_event) - SK_DATA_MAX)
+
+/* Map values / keys shared with userspace. */
+struct sk_track {
+	__u32 agent_id;
+	__u32 flags;
+	__u64 start_ns;
+};
+
+/* Kernel counters, one per CPU, summed by userspace. */
+enum sk_counter {
+	SK_CNT_EVENTS = 0,  /* records submitted */
+	SK_CNT_LOST = 1,    /* records the ring buffer had no room for */
+	SK_CNT_TRUNC = 2,   /* records with a truncated field */
+	SK_CNT_KILLS = 3,   /* SIGKILLs sent by BPF */
+	SK_CNT_DENIES = 4,  /* operations refused by BPF */
+	SK_CNT_MAX = 5,
+};
+
+/* Kernel-side rule tables, keyed by what the kernel can see cheaply. */
+
+/* (agent, device, inode) of a file or directory named by a boundary. */
+struct sk_inode_key {
+	__u32 agent_id;
+	__u32 pad0;
+	__u64 dev;
+	__u64 ino;
+};
+
+#define SK_IR_EXEC_ALLOW (1u << 0) /* exact executable or a directory of executables */
+#define SK_IR_FILE_DENY (1u << 1)  /* never touch: this file, or anything below this directory */
+#define SK_IR_SUBTREE (1u << 2)    /* the rule covers everything below a directory */
+
+struct sk_inode_rule {
+	__u32 flags;
+	__u32 rule; /* rule id reported back in sk_event.rule */
+};
+
+/* Per agent switches, indexed by agent id. */
+#define SK_AG_ENFORCE (1u << 0)    /* act, not just report */
+#define SK_AG_EXEC_STRICT (1u << 1) /* every allowed exec is in the inode table: deny the rest */
+#define SK_AG_NET_STRICT (1u << 2)  /* every allowed destination is in the LPM table: deny the rest */
+
+struct sk_agent_cfg {
+	__u32 flags;
+	__u32 default_rule; /* rule id reported for a default deny */
+};
+
+/* LPM trie key: prefixlen counts agent_id (32 bits) + family (32) + address bits. */
+struct sk_net_key {
+	__u32 prefixlen;
+	__u32 agent_id;
+	__u32 family;
+	__u8 addr[16];
+};
+
+struct sk_net_rule {
+	__u16 port_lo;
+	__u16 port_hi;
+	__u32 rule;
+};
+
+#endif

@@ -1,0 +1,72 @@
+// The typed event every stage after the probe works on. The probe decodes ring-buffer records
+// (include/stockade/events.h) into this; unit tests build it by hand.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace stockade {
+
+enum class Action : uint16_t {
+    Exec = 1, Fork, Exit, Open, Unlink, Rename, Mkdir, Rmdir, Chmod, Truncate, Link, Symlink,
+    Connect, Bind, Listen, Accept, Send,
+};
+
+std::string_view to_string(Action a);
+
+// Access bits of an open (or of the write-like path syscalls).
+enum Access : uint32_t {
+    kRead = 1u << 0,
+    kWrite = 1u << 1,
+    kCreate = 1u << 2,
+    kTruncate = 1u << 3,
+    kAppend = 1u << 4,
+};
+
+std::string access_string(uint32_t access);  // "read", "write+create" ...
+
+struct NetAddress {
+    int family = 0;         // AF_INET, AF_INET6, AF_UNIX; 0 = none
+    uint8_t bytes[16] = {};  // v4 in the first 4 bytes, network order
+    uint16_t port = 0;      // host order
+    int sotype = 0;         // SOCK_STREAM, SOCK_DGRAM; 0 = unknown
+    std::string unix_path;  // AF_UNIX only ('@' prefix for abstract)
+
+    std::string address() const;  // "127.0.0.1", "::1", unix path
+    std::string protocol() const;  // "tcp", "udp", "unix", ""
+};
+
+// What the kernel already did about the event.
+enum class KernelAction : uint8_t { None = 0, Denied, Killed };
+
+struct Event {
+    Action action = Action::Exec;
+    uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME of the syscall
+    uint32_t pid = 0, tid = 0, ppid = 0, uid = 0, gid = 0;
+    uint64_t start_ns = 0;         // (pid, start_ns) identifies a process across pid reuse
+    uint64_t parent_start_ns = 0;  // of ppid
+    uint64_t cgroup_id = 0;
+    uint32_t kernel_agent = 0;  // agent id the kernel tagged the process with, 0 = none
+    std::string comm;
+
+    std::string path;   // resolved path (open, exec image, unlink, rename source ...)
+    std::string path2;  // rename / link target
+    std::vector<std::string> argv;  // exec
+    std::string cwd;                // exec
+    uint32_t access = 0;            // Access bits
+    uint32_t open_flags = 0;
+    uint32_t mode = 0;
+    int64_t result = 0;  // syscall return; exit: exit status; fork: child pid
+    uint64_t child_start_ns = 0;  // fork
+    bool thread = false;          // fork created a thread
+    int exit_signal = 0;          // exit: terminating signal, 0 = exited normally
+    NetAddress net;
+
+    bool truncated = false;  // a path or argv was cut at a kernel limit
+    KernelAction kernel_action = KernelAction::None;
+    uint32_t kernel_rule = 0;
+};
+
+}  // namespace stockade

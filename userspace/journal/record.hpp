@@ -1,0 +1,65 @@
+// One journal record: one decision (or one journal-level fact such as lost events or a torn
+// tail). Serialised as one line of compact JSON with cereal; docs/journal-format.md describes
+// every field. The hash chain fields (seq, prev, hash) are filled in by the Journal writer.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stockade::journal {
+
+struct Record {
+    // --- chain ---
+    uint64_t seq = 0;    // position in the whole journal (continues across rotation)
+    std::string prev;    // hex SHA-256 of the previous record's line ("" for the very first)
+    std::string hash;    // hex SHA-256 over prev + this record's canonical body (see hashchain)
+
+    // --- when and where ---
+    std::string time;     // wall clock, RFC 3339 with microseconds, UTC ("2026-11-25T09:24:10.123456Z")
+    uint64_t mono_ns = 0; // CLOCK_BOOTTIME ns of the kernel event (or of the record if none)
+    std::string host;
+
+    // --- what kind of record ---
+    // "decision" (an action judged), "lost" (kernel events lost), "torn" (a torn journal tail
+    // set aside), "summary" (allowed actions counted), "grant", "daemon" (start/stop/reload), "tool"
+    std::string type = "decision";
+
+    // --- who ---
+    std::string agent;
+    std::string task;
+    std::string grant;
+    std::string exec_id;  // unique on the host: "<boot-id-prefix>:<pid>:<start_ns>"
+    uint32_t pid = 0;
+    uint32_t ppid = 0;
+    uint32_t uid = 0;
+    std::string exe;
+    std::vector<std::string> argv;
+    std::string cgroup;  // cgroup v2 path, or unit name when known
+
+    // --- what ---
+    std::string action;  // exec, open, unlink, rename, mkdir, rmdir, chmod, truncate, link,
+                         // symlink, connect, bind, listen, accept, send, fork, exit
+    std::string access;  // open: "read", "write", "read+write+create" ...
+    std::string path;    // resolved path (or rename/link source)
+    std::string path2;   // rename/link target
+    std::string address; // network: "127.0.0.1", "::1", unix path
+    uint16_t port = 0;
+    std::string protocol;  // tcp, udp, unix
+    std::string hostname;  // when the daemon knows the name the address came from
+    int64_t result = 0;    // syscall result as the kernel returned it
+
+    // --- decision ---
+    std::string verdict;    // allow, flag, deny, kill, would-deny
+    std::string rule;       // rule id that decided
+    std::string resolved;   // how the rule resolved
+    std::string enforcement;  // "", "denied-in-kernel", "killed-in-kernel", "killed-by-daemon",
+                              // "agent-killed-by-daemon"
+    int64_t latency_us = -1;  // kernel event to enforcement, -1 = not measured
+
+    // --- type specific ---
+    uint64_t count = 0;    // lost: events lost; summary: actions counted
+    std::string detail;    // free text: torn: the bytes set aside (escaped); daemon: message
+};
+
+}  // namespace stockade::journal
