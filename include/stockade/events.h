@@ -160,9 +160,11 @@ struct sk_net_key {
 };
 
 struct sk_net_rule {
-	__u16 port_lo;
+	__u16 port_lo; /* host byte order, inclusive */
 	__u16 port_hi;
 	__u32 rule;
+	__u32 sotype; /* SOCK_STREAM, SOCK_DGRAM, 0 = any */
+	__u32 pad0;
 };
 
 #endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* x86_64 syscall numbers of the calls stockade records, and the argument registers. */
+#ifndef STOCKADE_SYSNR_BPF_H
+#define STOCKADE_SYSNR_BPF_H
+
+enum {
+	NR_open = 2, NR_creat = 85, NR_openat = 257, NR_openat2 = 437,
+	NR_unlink = 87, NR_unlinkat = 263, NR_rmdir = 84,
+	NR_rename = 82, NR_renameat = 264, NR_renameat2 = 316,
+	NR_mkdir = 83, NR_mkdirat = 258,
+	NR_chmod = 90, NR_fchmod = 91, NR_fchmodat = 268, NR_fchmodat2 = 452,
+	NR_truncate = 76, NR_ftruncate = 77,
+	NR_link = 86, NR_linkat = 265, NR_symlink = 88, NR_symlinkat = 266,
+	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_sendmsg = 46, NR_bind = 49,
+	NR_listen = 50, NR_accept4 = 288,
+};
+
+#define AT_REMOVEDIR 0x200
+
+struct sk_args {
+	unsigned long a[6];
+};
+
+static __always_inline void sk_read_args(struct pt_regs *regs, struct sk_args *a)
+{
+	a->a[0] = BPF_CORE_READ(regs, di);
+	a->a[1] = BPF_CORE_READ(regs, si);
+	a->a[2] = BPF_CORE_READ(regs, dx);
+	a->a[3] = BPF_CORE_READ(regs, r10);
+	a->a[4] = BPF_CORE_READ(regs, r8);
+	a->a[5] = BPF_CORE_READ(regs, r9);
+}
+
+#endif

@@ -1,0 +1,28 @@
+// The hash chain that makes the journal tamper-evident (docs/journal-format.md, "Chain"):
+//   canonical body = to_json_line(record with hash = "")
+//   hash           = lowercase hex SHA-256 of (prev || canonical body)
+// where prev is the previous record's hash as its 64 ASCII hex characters ("" for the first
+// record of a brand-new journal). prev is also inside the body; hashing it in front as well
+// keeps the definition independent of the JSON layout.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "journal/record.hpp"
+
+namespace stockade::journal {
+
+// Lowercase hex SHA-256 (OpenSSL EVP). Throws stockade::Error if OpenSSL fails.
+std::string sha256_hex(std::string_view data);
+
+// to_json_line of `r` with its hash field emptied.
+std::string canonical_body(const Record& r);
+
+// The hash `r` must carry given its own prev field.
+std::string compute_hash(const Record& r);
+
+// Sets r.prev = prev and r.hash accordingly.
+void seal(Record& r, const std::string& prev);
+
+}  // namespace stockade::journal
