@@ -46,11 +46,12 @@ static __always_inline void sk_put_user_addr(struct sk_event *e, const void *uad
 		e->addr.port = bpf_ntohs(sa.port);
 		__builtin_memcpy(e->addr.addr, sa.v6, 16);
 	} else if (sa.family == AF_UNIX && ulen > 2) {
-		__u32 off = e->data_len;
-		__u32 n = ulen - 2;
+		__u64 off = e->data_len;
+		__u64 n = ulen - 2;
 		if (n > SK_UNIX_MAX)
 			n = SK_UNIX_MAX;
-		if (off <= SK_DATA_MAX - SK_UNIX_MAX && n > 0 &&
+		barrier_var(n);
+		if (off <= SK_DATA_MAX - SK_UNIX_MAX && n > 0 && n <= SK_UNIX_MAX &&
 		    bpf_probe_read_user(&e->data[off], n, uaddr + 2) == 0) {
 			e->seg_len[2] = n;
 			e->data_len = off + n;

@@ -42,56 +42,102 @@ static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bo
 	w->match_flags |= r->flags;
 }
 
+struct sk_walk_ctx {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct mount *mnt_parent;
+	struct sk_walk w;
+	__u32 off;
+	__u32 len;
+	bool leaf;
+	bool trunc;
+	bool use_rules;
+};
+
+/* One step towards the root; bpf_loop() callback so the verifier checks it once. */
+static long sk_walk_step(__u32 i, void *arg)
+{
+	struct sk_walk_ctx *c = arg;
+	/* Plain locals: BPF_CORE_READ relocates every member access in its argument. */
+	struct vfsmount *vfsmnt = c->vfsmnt;
+	struct dentry *dentry = c->dentry;
+	struct mount *mnt = c->mnt;
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	const unsigned char *name;
+	struct sk_event *e;
+	__u32 zero = 0;
+	__u64 pos;
+	long n;
+
+	if (c->use_rules)
+		sk_walk_rule(&c->w, dentry, c->leaf);
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *up = c->mnt_parent;
+
+		if (mnt == up)
+			return 1; /* reached the root of the mount namespace */
+		/* Continue from where this mount is attached in its parent. */
+		c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		c->mnt = up;
+		c->mnt_parent = BPF_CORE_READ(up, mnt_parent);
+		c->vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
+		c->leaf = false;
+		return 0;
+	}
+	if (c->len > SK_PATH_MAX - SK_NAME_MAX) {
+		c->trunc = true;
+		return 1;
+	}
+	pos = (__u64)c->off + c->len;
+	barrier_var(pos);
+	if (pos > SK_DATA_MAX - SK_NAME_MAX) {
+		c->trunc = true;
+		return 1;
+	}
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 1;
+	name = BPF_CORE_READ(dentry, d_name.name);
+	n = bpf_probe_read_kernel_str(&e->data[pos], SK_NAME_MAX, name);
+	if (n <= 0)
+		return 1;
+	c->len += n;
+	c->dentry = parent;
+	c->leaf = false;
+	if (i == SK_PATH_DEPTH - 1)
+		c->trunc = true;
+	return 0;
+}
+
 /*
- * Writes the components of `p` at e->data[off...]. Returns the bytes written; sets *trunc when
- * the depth or size limit cut the path short.
+ * Writes the components of `p` at e->data[off...] (e is the per-CPU scratch record). Returns
+ * the bytes written; sets *trunc when the depth or size limit cut the path short.
  */
 static __always_inline __u32 sk_path_write(struct sk_event *e, __u32 off, const struct path *p,
 					   struct sk_walk *w, bool *trunc)
 {
-	struct dentry *dentry = BPF_CORE_READ(p, dentry);
+	struct sk_walk_ctx c = {};
 	struct vfsmount *vfsmnt = BPF_CORE_READ(p, mnt);
 	struct mount *mnt = SK_MNT_FROM_VFSMNT(vfsmnt);
-	struct mount *mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-	__u32 len = 0;
-	bool leaf = true;
-	int i;
 
-	for (i = 0; i < SK_PATH_DEPTH; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		const unsigned char *name;
-		__u32 pos;
-		long n;
-
-		if (w && w->agent_id)
-			sk_walk_rule(w, dentry, leaf);
-		if (dentry == mnt_root || dentry == parent) {
-			if (mnt == mnt_parent)
-				return len; /* reached the root of the mount namespace */
-			/* Continue from where this mount is attached in its parent. */
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mnt_parent;
-			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			vfsmnt = (struct vfsmount *)((void *)mnt + bpf_core_field_offset(struct mount, mnt));
-			leaf = false;
-			continue;
-		}
-		pos = off + len;
-		if (pos > SK_DATA_MAX - SK_NAME_MAX || len > SK_PATH_MAX - SK_NAME_MAX) {
-			*trunc = true;
-			return len;
-		}
-		name = BPF_CORE_READ(dentry, d_name.name);
-		n = bpf_probe_read_kernel_str(&e->data[pos], SK_NAME_MAX, name);
-		if (n <= 0)
-			return len;
-		len += n;
-		dentry = parent;
-		leaf = false;
+	c.dentry = BPF_CORE_READ(p, dentry);
+	c.vfsmnt = vfsmnt;
+	c.mnt = mnt;
+	c.mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+	c.off = off;
+	c.leaf = true;
+	if (w && w->agent_id) {
+		c.use_rules = true;
+		c.w = *w;
 	}
-	*trunc = true;
-	return len;
+	bpf_loop(SK_PATH_DEPTH, sk_walk_step, &c, 0);
+	if (w)
+		*w = c.w;
+	if (c.trunc)
+		*trunc = true;
+	return c.len;
 }
 
 #endif

@@ -185,17 +185,19 @@ static __always_inline struct sk_event *sk_event_init(__u16 kind, struct task_st
 
 static __always_inline void sk_submit(struct sk_event *e, bool prompt)
 {
-	__u32 len = e->data_len;
+	__u64 size = (__u64)e->data_len + SK_EVENT_HDR_SIZE;
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (len > SK_DATA_MAX)
-		len = SK_DATA_MAX;
+	/* Keep the bound visible to the verifier at the call. */
+	barrier_var(size);
+	if (size > sizeof(*e))
+		size = sizeof(*e);
 	if (e->flags & (SK_F_TRUNC_PATH0 | SK_F_TRUNC_PATH1 | SK_F_TRUNC_ARGV))
 		sk_count(SK_CNT_TRUNC);
 	if (prompt || (e->flags & (SK_F_KILLED | SK_F_DENIED)) ||
 	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wake_threshold)
 		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, SK_EVENT_HDR_SIZE + len, flags))
+	if (bpf_ringbuf_output(&events, e, size, flags))
 		sk_count(SK_CNT_LOST);
 	else
 		sk_count(SK_CNT_EVENTS);
@@ -261,7 +263,7 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct sk_event *e;
 	struct path exe_path, cwd;
 	unsigned long arg_start, arg_end;
-	__u32 off, n;
+	__u64 off, n;
 
 	if (!t)
 		return 0;
@@ -278,11 +280,12 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	arg_start = BPF_CORE_READ(p, mm, arg_start);
 	arg_end = BPF_CORE_READ(p, mm, arg_end);
 	off = e->data_len;
-	n = arg_end - arg_start;
+	n = arg_end > arg_start ? arg_end - arg_start : 0;
 	if (n > SK_ARGV_MAX) {
 		n = SK_ARGV_MAX;
 		e->flags |= SK_F_TRUNC_ARGV;
 	}
+	barrier_var(n);
 	if (off <= SK_DATA_MAX - SK_ARGV_MAX && n > 0 && n <= SK_ARGV_MAX) {
 		if (bpf_probe_read_user(&e->data[off], n, (void *)arg_start) == 0) {
 			e->seg_len[2] = n;

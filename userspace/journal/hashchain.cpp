@@ -39,4 +39,27 @@ void seal(Record& r, const std::string& prev) {
     r.hash = compute_hash(r);
 }
 
+LineCheck check_line(std::string_view line) {
+    LineCheck c;
+    try {
+        c.record = from_json_line(line);
+    } catch (const Error& e) {
+        c.status = LineStatus::Unparsable;
+        c.why = e.what();
+        return c;
+    }
+    // Hashing the re-serialised record is only sound if it is the stored line itself; anything
+    // else (reordered keys, added fields, changed escapes) was not written by a Writer.
+    if (to_json_line(c.record) != line) {
+        c.status = LineStatus::NotCanonical;
+        c.why = "the line is not in the writer's canonical form: it was edited";
+        return c;
+    }
+    if (compute_hash(c.record) != c.record.hash) {
+        c.status = LineStatus::HashMismatch;
+        c.why = "hash mismatch: the record's content was edited after it was written";
+    }
+    return c;
+}
+
 }  // namespace stockade::journal

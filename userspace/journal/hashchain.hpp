@@ -25,4 +25,18 @@ std::string compute_hash(const Record& r);
 // Sets r.prev = prev and r.hash accordingly.
 void seal(Record& r, const std::string& prev);
 
+// One stored line checked on its own (its links to neighbours are the verifier's business).
+enum class LineStatus {
+    Ok,
+    Unparsable,    // not JSON, or a field missing or mistyped
+    NotCanonical,  // parses, but is not byte for byte what the writer would have written
+    HashMismatch,  // its hash does not match its content: the record was edited
+};
+struct LineCheck {
+    LineStatus status = LineStatus::Ok;
+    Record record;    // valid unless Unparsable
+    std::string why;  // empty when Ok
+};
+LineCheck check_line(std::string_view line);
+
 }  // namespace stockade::journal

@@ -1,0 +1,138 @@
+// The parsed boundary of one agent and the set of all boundaries in force. Everything is public
+// and read-only once loaded (shared as `const`), so other stages read the rules directly: the
+// enforcement stage puts Exact and Subtree path rules into kernel inode tables, the identity
+// stage reads `match`. The one mutable part is the table of addresses resolved for host rules,
+// which the daemon refreshes while the set is in force (thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/verdict.hpp"
+#include "policy/glob.hpp"
+#include "policy/net.hpp"
+
+namespace stockade::policy {
+
+// How allowed actions are journaled.
+enum class JournalAllowed : uint8_t { Off, Summary, Full };
+std::string_view to_string(JournalAllowed j);
+
+// Where a rule came from, for messages and diagnostics.
+struct RuleOrigin {
+    std::string id;       // "coder.yaml:files.never[0]", "coder.yaml:repo", "builtin:system-read"
+    std::string where;    // "files.never[0]" (section and index, also for named rules)
+    int line = 0, column = 0;  // 1-based in the boundary file; 0 for builtin rules
+};
+
+struct PathRule : RuleOrigin {
+    std::string text;     // as written ("~/.ssh/**")
+    std::string pattern;  // after ~ expansion, normalisation and symlink resolution
+    Glob glob;            // compiled `pattern`
+
+    PatternKind kind() const { return glob.kind(); }
+    // Subtree: the directory whose whole subtree matches. Exact: the path.
+    const std::string& dir() const { return glob.dir(); }
+    bool matches(std::string_view path) const { return glob.matches(path); }
+};
+
+struct NetRule : RuleOrigin {
+    std::string host;                // host rule: the name (lower case); empty for a CIDR rule
+    Cidr cidr;                       // CIDR rule: the block (family AF_INET / AF_INET6)
+    std::vector<PortRange> ports;    // empty = any port
+    Protocol protocol = Protocol::Any;
+
+    int family() const { return cidr.addr.family; }
+    const std::array<uint8_t, 16>& address() const { return cidr.addr.bytes; }
+    int prefix_len() const { return cidr.prefix; }
+    bool matches_port(uint16_t port) const;
+    std::string str() const;  // "127.0.0.0/8 ports 8000-8100 tcp", "api.example.com ports 443"
+};
+
+struct BindRule : RuleOrigin {
+    PortRange ports;
+};
+
+struct AgentMatch {
+    std::vector<std::string> units;    // systemd unit names
+    std::vector<std::string> cgroups;  // cgroup v2 paths relative to the v2 root, "/"-prefixed
+    std::optional<std::string> exe;    // the agent root process executable (symlinks resolved)
+    std::optional<uint32_t> uid;
+};
+
+// Addresses the daemon resolved for host names; shared by every boundary of one PolicySet.
+class HostTable {
+public:
+    void set(std::string_view host, std::vector<IpAddr> addrs);
+    std::vector<IpAddr> get(std::string_view host) const;
+    bool contains(std::string_view host, const IpAddr& addr) const;
+
+private:
+    mutable std::shared_mutex mu_;
+    std::map<std::string, std::vector<IpAddr>, std::less<>> addrs_;
+};
+
+struct Boundary {
+    std::string name;         // agent name
+    std::string description;
+    std::string file;         // the path it was loaded from
+    std::string file_name;    // its base name: the prefix of every rule id
+    Mode mode = Mode::Monitor;
+    OnViolation on_violation = OnViolation::KillProcess;
+    JournalAllowed journal_allowed = JournalAllowed::Summary;
+    std::string home;         // what "~" expanded to; empty when unknown
+    AgentMatch match;
+    bool system_read = true;
+    std::vector<PathRule> system_rules;  // the builtin read rules (resolved), when system_read
+
+    struct Files {
+        std::vector<PathRule> read, write, create, remove /* files.delete */, never;
+    } files;
+    struct Exec {
+        std::vector<PathRule> allow, deny;
+    } exec;
+    struct Network {
+        std::vector<NetRule> connect, deny;
+        std::vector<BindRule> bind;
+    } network;
+
+    std::string default_deny_id() const { return file_name + ":default-deny"; }
+    // Host names named by network rules, sorted, unique: what the daemon must resolve.
+    std::vector<std::string> hosts() const;
+    // Install the addresses a host name resolved to (replaces earlier ones).
+    void set_resolved(std::string_view host, std::vector<IpAddr> addrs) const;
+    std::vector<IpAddr> resolved(std::string_view host) const;
+    const HostTable& host_table() const { return *resolved_hosts; }
+
+    // PolicySet points all its boundaries at its one table.
+    std::shared_ptr<HostTable> resolved_hosts = std::make_shared<HostTable>();
+};
+
+class PolicySet {
+public:
+    PolicySet() = default;
+    // Takes the boundaries (names must be unique) and gives them one shared host table.
+    explicit PolicySet(std::vector<std::shared_ptr<Boundary>> boundaries);
+
+    const Boundary* find(std::string_view agent) const;
+    const std::vector<std::shared_ptr<const Boundary>>& agents() const { return agents_; }
+
+    std::vector<std::string> hosts() const;  // across all agents, sorted, unique
+    void set_resolved(std::string_view host, std::vector<IpAddr> addrs) const { hosts_->set(host, std::move(addrs)); }
+    std::vector<IpAddr> resolved(std::string_view host) const { return hosts_->get(host); }
+
+private:
+    std::vector<std::shared_ptr<const Boundary>> agents_;
+    std::shared_ptr<HostTable> hosts_ = std::make_shared<HostTable>();
+};
+
+// Host names are compared lower case without a trailing dot.
+std::string normalize_host(std::string_view host);
+
+}  // namespace stockade::policy

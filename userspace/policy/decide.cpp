@@ -1,0 +1,171 @@
+// decide(): the file and exec parts, and the dispatch on the action.
+#include "policy/decide.hpp"
+
+#include <charconv>
+
+#include "policy/judge.hpp"
+
+namespace stockade::policy {
+
+namespace {
+
+// Lexical clean-up of an event path. The probe is expected to report resolved paths; this
+// only makes sure "/repo/../etc/x" is never judged as if it were below /repo.
+std::string lexical(const std::string& p) {
+    if (p.empty() || p[0] != '/') return p;
+    if (p.find("/.") == std::string::npos && p.find("//") == std::string::npos) return p;
+    std::vector<std::string_view> out;
+    for (auto c : split_path(p)) {
+        if (c == ".") continue;
+        if (c == "..") {
+            if (!out.empty()) out.pop_back();
+            continue;
+        }
+        out.push_back(c);
+    }
+    std::string s;
+    for (auto c : out) s += "/" + std::string(c);
+    return s.empty() ? "/" : s;
+}
+
+// "/proc/<pid or tid of the event>/rest" -> "/proc/self/rest".
+std::string proc_self(const Event& e, const std::string& p) {
+    if (!p.starts_with("/proc/")) return {};
+    size_t end = p.find('/', 6);
+    std::string_view num = std::string_view(p).substr(6, end == std::string::npos ? std::string::npos : end - 6);
+    uint32_t n = 0;
+    auto [ptr, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+    if (ec != std::errc() || ptr != num.data() + num.size() || (n != e.pid && n != e.tid)) return {};
+    return "/proc/self" + (end == std::string::npos ? std::string() : p.substr(end));
+}
+
+const PathRule* first_hit(const std::vector<PathRule>& rules, const PathForms& p) {
+    for (const auto& r : rules)
+        if (p.hit(r)) return &r;
+    return nullptr;
+}
+
+std::string matched(const PathRule& r, const PathForms& p) {
+    return r.where + " " + r.text + " matched " + p.path;
+}
+
+enum class Need { Read, Write, Create, Delete };
+
+const char* section(Need n) {
+    switch (n) {
+    case Need::Read: return "files.read";
+    case Need::Write: return "files.write";
+    case Need::Create: return "files.create";
+    case Need::Delete: return "files.delete";
+    }
+    return "";
+}
+
+// The rule granting `need` on `p`: create is also granted by files.write, read by the
+// builtin system rules.
+const PathRule* grant(const Boundary& b, Need need, const PathForms& p) {
+    switch (need) {
+    case Need::Read:
+        if (auto r = first_hit(b.files.read, p)) return r;
+        return first_hit(b.system_rules, p);
+    case Need::Write: return first_hit(b.files.write, p);
+    case Need::Create:
+        if (auto r = first_hit(b.files.create, p)) return r;
+        return first_hit(b.files.write, p);
+    case Need::Delete: return first_hit(b.files.remove, p);
+    }
+    return nullptr;
+}
+
+struct Step {
+    Need need;
+    const std::string* path;
+};
+
+// Checks files.never on every path first, then each needed permission in order. The verdict
+// on success names the first step's rule and lists all.
+Verdict judge_steps(const Judge& j, const std::vector<Step>& steps) {
+    std::vector<PathForms> forms;
+    for (const auto& s : steps) forms.emplace_back(j.e, *s.path);
+    for (const auto& f : forms)
+        if (auto v = never_hit(j, f)) return *v;
+    std::string id, resolved;
+    size_t i = 0;
+    for (const auto& s : steps) {
+        const PathForms& f = forms[i++];
+        const PathRule* r = grant(j.b, s.need, f);
+        if (!r) {
+            std::string why = std::string("no ") + section(s.need) + " rule matched " + f.path;
+            if (s.need == Need::Create) why += " (nor files.write)";
+            if (j.e.truncated) why += " (path truncated by the kernel)";
+            return j.default_deny(why);
+        }
+        if (id.empty()) id = r->id;
+        resolved += (resolved.empty() ? "" : "; ") + matched(*r, f);
+    }
+    return j.allow(id, resolved);
+}
+
+}  // namespace
+
+PathForms::PathForms(const Event& e, const std::string& p) : path(p), normal(lexical(p)), self_form(proc_self(e, normal)) {}
+
+std::optional<Verdict> never_hit(const Judge& j, const PathForms& p) {
+    if (const PathRule* r = first_hit(j.b.files.never, p)) return j.violation(r->id, matched(*r, p));
+    return std::nullopt;
+}
+
+Verdict decide_files(const Judge& j) {
+    const Event& e = j.e;
+    switch (e.action) {
+    case Action::Open: {
+        uint32_t a = e.access ? e.access : static_cast<uint32_t>(kRead);  // no bits: at least a read
+        std::vector<Step> steps;
+        if (a & (kWrite | kAppend | kTruncate)) steps.push_back({Need::Write, &e.path});
+        if (a & kCreate) steps.push_back({Need::Create, &e.path});
+        if (a & kRead) steps.push_back({Need::Read, &e.path});
+        return judge_steps(j, steps);
+    }
+    case Action::Unlink:
+    case Action::Rmdir: return judge_steps(j, {{Need::Delete, &e.path}});
+    case Action::Mkdir:
+    case Action::Symlink: return judge_steps(j, {{Need::Create, &e.path}});  // symlink: path is the new name
+    case Action::Link: {
+        // path2 is the new name; path is checked against files.never too, since the new name
+        // would give another way to the same inode.
+        const std::string& target = e.path2.empty() ? e.path : e.path2;
+        PathForms source(e, e.path);
+        if (auto v = never_hit(j, source)) return *v;
+        return judge_steps(j, {{Need::Create, &target}});
+    }
+    case Action::Rename: return judge_steps(j, {{Need::Delete, &e.path}, {Need::Create, &e.path2}});
+    case Action::Chmod:
+    case Action::Truncate: return judge_steps(j, {{Need::Write, &e.path}});
+    default: return j.default_deny("not a file action");
+    }
+}
+
+Verdict decide_exec(const Judge& j) {
+    PathForms p(j.e, j.e.path);
+    if (auto v = never_hit(j, p)) return *v;
+    if (const PathRule* r = first_hit(j.b.exec.deny, p)) return j.violation(r->id, matched(*r, p));
+    if (const PathRule* r = first_hit(j.b.exec.allow, p)) return j.allow(r->id, matched(*r, p));
+    return j.default_deny("no exec.allow rule matched " + p.path);
+}
+
+Verdict decide(const Boundary& boundary, const Event& event) {
+    Judge j{boundary, event};
+    switch (event.action) {
+    case Action::Exec: return decide_exec(j);
+    case Action::Fork:
+    case Action::Exit:
+    case Action::Accept: return j.allow(kAlwaysId, std::string(to_string(event.action)) + " is always allowed");
+    case Action::Connect:
+    case Action::Send:
+    case Action::Bind:
+    case Action::Listen: return decide_network(j);
+    default: return decide_files(j);
+    }
+}
+
+}  // namespace stockade::policy

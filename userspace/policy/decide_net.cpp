@@ -1,0 +1,83 @@
+// decide(): connect, send, bind and listen.
+#include <sys/socket.h>
+
+#include "policy/judge.hpp"
+
+namespace stockade::policy {
+
+namespace {
+
+std::string endpoint(const IpAddr& a, uint16_t port, const std::string& proto) {
+    std::string s = a.family == AF_INET6 ? "[" + a.str() + "]" : a.str();
+    s += ":" + std::to_string(port);
+    return proto.empty() ? s : s + "/" + proto;
+}
+
+bool address_hit(const Boundary& b, const NetRule& r, const IpAddr& a) {
+    return r.host.empty() ? r.cidr.contains(a) : b.host_table().contains(r.host, a);
+}
+
+// An allow needs the protocol confirmed; a deny also applies when the protocol is unknown, so
+// a missing socket type can neither open nor close a hole.
+bool protocol_hit(const NetRule& r, const std::string& proto, bool deny) {
+    if (r.protocol == Protocol::Any) return true;
+    if (proto.empty()) return deny;
+    return proto == to_string(r.protocol);
+}
+
+const NetRule* first_hit(const Boundary& b, const std::vector<NetRule>& rules, const IpAddr& a, uint16_t port,
+                         const std::string& proto, bool deny) {
+    for (const auto& r : rules)
+        if (r.matches_port(port) && protocol_hit(r, proto, deny) && address_hit(b, r, a)) return &r;
+    return nullptr;
+}
+
+Verdict unix_socket(const Judge& j) {
+    const std::string& p = j.e.net.unix_path;
+    if (!p.empty() && p[0] == '/')
+        if (auto v = never_hit(j, PathForms(j.e, p))) return *v;
+    return j.allow(kUnixSocketId, "unix socket " + (p.empty() ? std::string("(unnamed)") : p) +
+                                      " is allowed: only files.never applies to unix sockets");
+}
+
+Verdict connect(const Judge& j) {
+    const NetAddress& n = j.e.net;
+    IpAddr a = IpAddr::from_bytes(n.family, n.bytes).unmapped();
+    std::string proto = n.protocol(), where = endpoint(a, n.port, proto);
+    if (auto r = first_hit(j.b, j.b.network.deny, a, n.port, proto, true))
+        return j.violation(r->id, r->where + " " + r->str() + " matched " + where);
+    if (auto r = first_hit(j.b, j.b.network.connect, a, n.port, proto, false))
+        return j.allow(r->id, r->where + " " + r->str() + " matched " + where);
+    return j.default_deny("no network.connect rule matched " + where);
+}
+
+Verdict bind(const Judge& j) {
+    uint16_t port = j.e.net.port;
+    for (const auto& r : j.b.network.bind)
+        if (r.ports.contains(port)) return j.allow(r.id, r.where + " " + r.ports.str() + " matched port " + std::to_string(port));
+    return j.default_deny("no network.bind rule matched port " + std::to_string(port));
+}
+
+}  // namespace
+
+Verdict decide_network(const Judge& j) {
+    const NetAddress& n = j.e.net;
+    bool outbound = j.e.action == Action::Connect || j.e.action == Action::Send;
+    if (j.e.action == Action::Listen && n.port == 0 && n.family != AF_UNIX)
+        return j.allow(kAlwaysId, "listen without a port: bind already judged it");
+    switch (n.family) {
+    case AF_INET:
+    case AF_INET6: return outbound ? connect(j) : bind(j);
+    case AF_UNIX: return unix_socket(j);
+    case AF_NETLINK: return j.allow(kAlwaysId, "netlink talks to the local kernel, not the network");
+    case AF_UNSPEC:
+        // send on a connected socket carries no address (its connect was judged); connect
+        // with AF_UNSPEC dissolves an association.
+        if (outbound) return j.allow(kAlwaysId, std::string(to_string(j.e.action)) + " without an address");
+        break;
+    default: break;
+    }
+    return j.default_deny("address family " + std::to_string(n.family) + " is not covered by network rules");
+}
+
+}  // namespace stockade::policy

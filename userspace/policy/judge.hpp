@@ -1,0 +1,50 @@
+// Internal to decide: building verdicts for one (boundary, event) pair.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/event.hpp"
+#include "common/verdict.hpp"
+#include "policy/boundary.hpp"
+
+namespace stockade::policy {
+
+inline constexpr const char* kAlwaysId = "builtin:always";
+inline constexpr const char* kUnixSocketId = "builtin:unix-socket";
+
+struct Judge {
+    const Boundary& b;
+    const Event& e;
+
+    Verdict allow(std::string rule_id, std::string resolved) const {
+        return {Decision::Allow, std::move(rule_id), std::move(resolved), b.on_violation};
+    }
+    Verdict violation(std::string rule_id, std::string resolved) const {
+        Decision d = b.mode == Mode::Monitor              ? Decision::WouldDeny
+                     : b.on_violation == OnViolation::Flag ? Decision::Flag
+                                                           : Decision::Kill;
+        return {d, std::move(rule_id), std::move(resolved), b.on_violation};
+    }
+    Verdict default_deny(std::string resolved) const { return violation(b.default_deny_id(), std::move(resolved)); }
+};
+
+// A path as matched: lexically normalised, and with the event's own /proc/<pid> also tried as
+// /proc/self (the kernel reports /proc/self/x as /proc/<pid>/x).
+struct PathForms {
+    std::string path;       // for messages
+    std::string normal;     // lexically normalised
+    std::string self_form;  // "/proc/self/..." or empty
+    PathForms(const Event& e, const std::string& p);
+    bool hit(const PathRule& r) const {
+        return r.matches(normal) || (!self_form.empty() && r.matches(self_form));
+    }
+};
+
+Verdict decide_files(const Judge& j);    // Open, Unlink ... Symlink
+Verdict decide_exec(const Judge& j);
+Verdict decide_network(const Judge& j);  // Connect, Send, Bind, Listen
+// The files.never verdict for `path`, if a never rule matches it.
+std::optional<Verdict> never_hit(const Judge& j, const PathForms& path);
+
+}  // namespace stockade::policy

@@ -1,0 +1,216 @@
+#include "probe/probe.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <mutex>
+
+#include "common/error.hpp"
+#include "probe/record.hpp"
+#include "stockade_bpf.skel.h"
+
+namespace stockade::probe {
+
+namespace {
+
+// libbpf speaks through a C callback: keep its last lines so a failure can quote the kernel.
+std::mutex g_log_mu;
+std::string g_libbpf_tail;
+
+int libbpf_log(enum libbpf_print_level level, const char* fmt, va_list args) {
+    va_list copy;
+    va_copy(copy, args);
+    int n = vsnprintf(nullptr, 0, fmt, copy);
+    va_end(copy);
+    std::string line(n > 0 ? n : 0, '\0');
+    vsnprintf(line.data(), line.size() + 1, fmt, args);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    {
+        std::lock_guard lk(g_log_mu);
+        g_libbpf_tail += line + "\n";
+        if (g_libbpf_tail.size() > 4096) g_libbpf_tail.erase(0, g_libbpf_tail.size() - 4096);
+    }
+    if (level == LIBBPF_WARN)
+        spdlog::warn("libbpf: {}", line);
+    else
+        spdlog::debug("libbpf: {}", line);
+    return 0;
+}
+
+std::string libbpf_tail() {
+    std::lock_guard lk(g_log_mu);
+    return g_libbpf_tail;
+}
+
+[[noreturn]] void fail(const std::string& what, int err) {
+    std::string msg = what + ": " + std::strerror(err < 0 ? -err : err);
+    if (err == -EPERM || err == EPERM) msg += " (stockaded needs root: CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)";
+    std::string tail = libbpf_tail();
+    if (!tail.empty()) msg += "\nlibbpf said:\n" + tail;
+    throw Error(msg);
+}
+
+void check_update(int rc, const char* what) {
+    if (rc) throw Error(std::string("updating kernel table ") + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+Probe::Probe(const ProbeOptions& opts) {
+    libbpf_set_print(libbpf_log);
+    features_ = probe_features();
+    auto missing = features_.missing();
+    if (!missing.empty()) {
+        std::string msg = "this kernel cannot run stockade's probes:";
+        for (auto& m : missing) msg += "\n  - " + m;
+        throw Error(msg);
+    }
+    skel_ = stockade_bpf__open();
+    if (!skel_) fail("opening the BPF object", errno);
+    bpf_map__set_max_entries(skel_->maps.events, opts.ring_bytes);
+    skel_->rodata->wake_threshold = opts.wake_threshold;
+    skel_->rodata->daemon_tgid = static_cast<uint32_t>(getpid());
+    if (int err = stockade_bpf__load(skel_)) {
+        stockade_bpf__destroy(skel_);
+        skel_ = nullptr;
+        fail("loading the BPF programs", err);
+    }
+    try {
+        attach_all();
+        rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Probe::on_record, this, nullptr);
+        if (!rb_) fail("creating the ring-buffer consumer", errno);
+    } catch (...) {
+        this->~Probe();
+        throw;
+    }
+}
+
+void Probe::attach_all() {
+    // Tracepoints: these see every task; each program returns after one map lookup for the rest.
+    struct {
+        const char* name;
+        bpf_program* prog;
+    } tps[] = {
+        {"sched_process_exec", skel_->progs.sk_exec},
+        {"sched_process_fork", skel_->progs.sk_fork},
+        {"sched_process_exit", skel_->progs.sk_exit},
+        {"sys_exit", skel_->progs.sk_sys_exit},
+    };
+    for (auto& tp : tps) {
+        bpf_link* l = bpf_program__attach(tp.prog);
+        if (!l) fail(std::string("attaching tp_btf/") + tp.name, errno);
+        links_.emplace_back(std::string("tp_btf/") + tp.name, l);
+    }
+    // Socket hooks on the cgroup v2 root: they cover every task, tracked or not, and cost an
+    // untracked connect one map lookup.
+    cgroup_root_fd_ = open(features_.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (cgroup_root_fd_ < 0) fail("opening the cgroup v2 root " + features_.cgroup2_mount, errno);
+    struct {
+        const char* name;
+        bpf_program* prog;
+    } cgs[] = {
+        {"cgroup/connect4", skel_->progs.sk_connect4},
+        {"cgroup/connect6", skel_->progs.sk_connect6},
+        {"cgroup/sendmsg4", skel_->progs.sk_sendmsg4},
+        {"cgroup/sendmsg6", skel_->progs.sk_sendmsg6},
+    };
+    for (auto& cg : cgs) {
+        bpf_link* l = bpf_program__attach_cgroup(cg.prog, cgroup_root_fd_);
+        if (!l) fail(std::string("attaching ") + cg.name + " to " + features_.cgroup2_mount, errno);
+        links_.emplace_back(cg.name, l);
+    }
+}
+
+Probe::~Probe() {
+    if (rb_) ring_buffer__free(rb_);
+    rb_ = nullptr;
+    for (auto it = links_.rbegin(); it != links_.rend(); ++it) bpf_link__destroy(it->second);
+    links_.clear();
+    if (skel_) stockade_bpf__destroy(skel_);
+    skel_ = nullptr;
+    if (cgroup_root_fd_ >= 0) close(cgroup_root_fd_);
+    cgroup_root_fd_ = -1;
+}
+
+std::vector<std::string> Probe::attached() const {
+    std::vector<std::string> out;
+    for (auto& [name, link] : links_) out.push_back(name);
+    return out;
+}
+
+void Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {
+    check_update(bpf_map__update_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &agent_id,
+                                      sizeof agent_id, BPF_ANY),
+                 "agent_cgroups");
+}
+
+void Probe::untrack_cgroup(uint64_t cgroup_id) {
+    bpf_map__delete_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, 0);
+}
+
+void Probe::track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns) {
+    sk_track t{};
+    t.agent_id = agent_id;
+    t.start_ns = start_ns;
+    check_update(bpf_map__update_elem(skel_->maps.tracked, &tgid, sizeof tgid, &t, sizeof t, BPF_ANY), "tracked");
+}
+
+void Probe::untrack_process(uint32_t tgid) { bpf_map__delete_elem(skel_->maps.tracked, &tgid, sizeof tgid, 0); }
+
+void Probe::set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg) {
+    check_update(bpf_map__update_elem(skel_->maps.agent_cfg, &agent_id, sizeof agent_id, &cfg, sizeof cfg, BPF_ANY),
+                 "agent_cfg");
+}
+
+void Probe::clear_agent_config(uint32_t agent_id) { set_agent_config(agent_id, sk_agent_cfg{}); }
+
+int Probe::inode_rules_fd() const { return bpf_map__fd(skel_->maps.inode_rules); }
+int Probe::net_allow_fd() const { return bpf_map__fd(skel_->maps.net_allow); }
+int Probe::net_deny_fd() const { return bpf_map__fd(skel_->maps.net_deny); }
+int Probe::ring_fd() const { return ring_buffer__epoll_fd(rb_); }
+
+int Probe::on_record(void* ctx, void* data, size_t size) {
+    auto* self = static_cast<Probe*>(ctx);
+    try {
+        self->sink_->on_event(decode(data, size));
+    } catch (const Error& e) {
+        self->sink_->on_bad_record(e.what());
+    }
+    return 0;
+}
+
+int Probe::poll(EventSink& sink, int timeout_ms) {
+    // Records are mostly submitted without a wake-up (batched, DESIGN.md), so a quiet epoll
+    // does not mean an empty ring: always drain after waiting.
+    sink_ = &sink;
+    int n = ring_buffer__poll(rb_, timeout_ms);
+    if (n >= 0) {
+        int more = ring_buffer__consume(rb_);
+        n = more < 0 ? more : n + more;
+    }
+    sink_ = nullptr;
+    if (n < 0 && n != -EINTR) throw Error(std::string("reading the ring buffer: ") + std::strerror(-n));
+    return n < 0 ? 0 : n;
+}
+
+KernelCounters Probe::counters() const {
+    int ncpu = libbpf_num_possible_cpus();
+    std::vector<uint64_t> vals(ncpu > 0 ? ncpu : 1);
+    auto sum = [&](uint32_t idx) {
+        uint64_t total = 0;
+        if (bpf_map__lookup_elem(skel_->maps.counters, &idx, sizeof idx, vals.data(), vals.size() * sizeof(uint64_t),
+                                 0) == 0)
+            for (auto v : vals) total += v;
+        return total;
+    };
+    return KernelCounters{sum(SK_CNT_EVENTS), sum(SK_CNT_LOST), sum(SK_CNT_TRUNC), sum(SK_CNT_KILLS),
+                          sum(SK_CNT_DENIES)};
+}
+
+}  // namespace stockade::probe

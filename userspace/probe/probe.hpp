@@ -1,0 +1,79 @@
+// The kernel side of stockade as one object: opens, loads and attaches the BPF skeleton,
+// owns its kernel tables and its ring buffer. Destroying it detaches everything.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/event.hpp"
+#include "probe/features.hpp"
+#include "stockade/events.h"
+
+struct stockade_bpf;  // generated skeleton (bpf-gen/stockade_bpf.skel.h)
+struct ring_buffer;
+struct bpf_link;
+
+namespace stockade::probe {
+
+struct ProbeOptions {
+    uint32_t ring_bytes = 8u << 20;     // power of two, >= page size
+    uint32_t wake_threshold = 256u << 10;  // bytes pending before the kernel forces a wake-up
+};
+
+struct KernelCounters {
+    uint64_t events = 0, lost = 0, truncated = 0, kills = 0, denies = 0;
+};
+
+// Receives decoded events; the next stage (identity) implements it.
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual void on_event(const Event& e) = 0;
+    // A record that could not be decoded: counted, never silently dropped.
+    virtual void on_bad_record(const std::string& why) = 0;
+};
+
+class Probe {
+public:
+    // Throws stockade::Error naming what is missing (feature, permission) and how to get it.
+    explicit Probe(const ProbeOptions& opts = {});
+    ~Probe();
+    Probe(const Probe&) = delete;
+    Probe& operator=(const Probe&) = delete;
+
+    const Features& features() const { return features_; }
+    std::vector<std::string> attached() const;  // names of attached programs
+
+    // Tracking tables.
+    void track_cgroup(uint64_t cgroup_id, uint32_t agent_id);
+    void untrack_cgroup(uint64_t cgroup_id);
+    void track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns);
+    void untrack_process(uint32_t tgid);
+
+    // Kernel rule tables (callers build the full content; see enforce/kernel_tables).
+    void set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg);
+    void clear_agent_config(uint32_t agent_id);
+    int inode_rules_fd() const;
+    int net_allow_fd() const;
+    int net_deny_fd() const;
+
+    // Drains the ring buffer into `sink`, waiting up to timeout_ms for data. Returns records read.
+    int poll(EventSink& sink, int timeout_ms);
+    int ring_fd() const;  // epoll-able: readable when the kernel woke the consumer
+    KernelCounters counters() const;
+
+private:
+    void attach_all();
+    Features features_;
+    ::stockade_bpf* skel_ = nullptr;
+    ::ring_buffer* rb_ = nullptr;
+    std::vector<std::pair<std::string, ::bpf_link*>> links_;
+    int cgroup_root_fd_ = -1;
+    EventSink* sink_ = nullptr;
+    static int on_record(void* ctx, void* data, size_t size);
+};
+
+}  // namespace stockade::probe

@@ -1,0 +1,199 @@
+#include "probe/record.hpp"
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstring>
+#include <vector>
+
+#include "common/error.hpp"
+#include "stockade/events.h"
+
+namespace stockade::probe {
+
+// The kernel and this file must agree on every offset: a mismatch fails the build.
+static_assert(sizeof(sk_addr) == 24);
+static_assert(offsetof(sk_event, seg_len) == 2);
+static_assert(offsetof(sk_event, flags) == 12);
+static_assert(offsetof(sk_event, data_len) == 16);
+static_assert(offsetof(sk_event, pid) == 20);
+static_assert(offsetof(sk_event, agent_id) == 40);
+static_assert(offsetof(sk_event, ktime_ns) == 48);
+static_assert(offsetof(sk_event, start_ns) == 56);
+static_assert(offsetof(sk_event, cgroup_id) == 72);
+static_assert(offsetof(sk_event, ret) == 80);
+static_assert(offsetof(sk_event, access) == 104);
+static_assert(offsetof(sk_event, addr) == 112);
+static_assert(offsetof(sk_event, comm) == 136);
+static_assert(offsetof(sk_event, data) == 152);
+static_assert(SK_EVENT_HDR_SIZE == 152);
+static_assert(sizeof(sk_inode_key) == 24);
+static_assert(sizeof(sk_net_key) == 28);
+static_assert(sizeof(sk_net_rule) == 16);
+static_assert(sizeof(sk_track) == 16);
+
+std::string assemble_path(std::string_view comps) {
+    std::vector<std::string_view> parts;
+    size_t pos = 0;
+    while (pos < comps.size()) {
+        size_t end = comps.find('\0', pos);
+        if (end == std::string_view::npos) end = comps.size();
+        if (end > pos) parts.push_back(comps.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    if (parts.empty()) return "/";
+    std::string out;
+    for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
+        out += '/';
+        out += *it;
+    }
+    return out;
+}
+
+std::string join_normalize(std::string_view base, std::string_view name) {
+    std::string full;
+    if (!name.empty() && name.front() == '/') {
+        full = name;
+    } else {
+        full = base;
+        full += '/';
+        full += name;
+    }
+    std::vector<std::string_view> stack;
+    std::string_view rest = full;
+    while (!rest.empty()) {
+        size_t slash = rest.find('/');
+        std::string_view part = rest.substr(0, slash);
+        rest = slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+        if (part.empty() || part == ".") continue;
+        if (part == "..") {
+            if (!stack.empty()) stack.pop_back();
+            continue;
+        }
+        stack.push_back(part);
+    }
+    std::string out;
+    for (auto p : stack) {
+        out += '/';
+        out += p;
+    }
+    return out.empty() ? "/" : out;
+}
+
+std::vector<std::string> split_argv(std::string_view block) {
+    std::vector<std::string> argv;
+    size_t pos = 0;
+    while (pos < block.size()) {
+        size_t end = block.find('\0', pos);
+        if (end == std::string_view::npos) end = block.size();
+        argv.emplace_back(block.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    return argv;
+}
+
+namespace {
+
+std::string_view cstr(std::string_view s) {  // a user string segment up to its NUL
+    size_t nul = s.find('\0');
+    return nul == std::string_view::npos ? s : s.substr(0, nul);
+}
+
+}  // namespace
+
+Event decode(const void* data, size_t size) {
+    if (size < SK_EVENT_HDR_SIZE)
+        throw Error("ring-buffer record of " + std::to_string(size) + " bytes is shorter than the " +
+                    std::to_string(SK_EVENT_HDR_SIZE) + "-byte header");
+    sk_event r;
+    std::memcpy(&r, data, SK_EVENT_HDR_SIZE);
+    if (r.data_len > SK_DATA_MAX || SK_EVENT_HDR_SIZE + r.data_len > size)
+        throw Error("ring-buffer record says " + std::to_string(r.data_len) + " data bytes but holds " +
+                    std::to_string(size - SK_EVENT_HDR_SIZE));
+    if (r.kind == 0 || r.kind >= SK_KIND_MAX) throw Error("ring-buffer record of unknown kind " + std::to_string(r.kind));
+    size_t segsum = 0;
+    for (auto l : r.seg_len) segsum += l;
+    if (segsum > r.data_len) throw Error("ring-buffer record segments overrun its data");
+
+    const char* base = static_cast<const char*>(data) + SK_EVENT_HDR_SIZE;
+    std::string_view seg[4];
+    size_t off = 0;
+    // Segments are written in the order the probe filled them; their lengths say where each is.
+    // The probe fills segments in this order: 0, 2 (for path 0), 1, 3 (for path 1), except exec:
+    // 0 (image), 2 (argv), 3 (cwd). Both orders are "0, 2, 1, 3" in the data area.
+    for (int i : {0, 2, 1, 3}) {
+        seg[i] = std::string_view(base + off, r.seg_len[i]);
+        off += r.seg_len[i];
+    }
+
+    Event e;
+    e.action = static_cast<Action>(r.kind);
+    e.ktime_ns = r.ktime_ns;
+    e.pid = r.pid;
+    e.tid = r.tid;
+    e.ppid = r.ppid;
+    e.uid = r.uid;
+    e.gid = r.gid;
+    e.start_ns = r.start_ns;
+    e.parent_start_ns = r.parent_start_ns;
+    e.cgroup_id = r.cgroup_id;
+    e.kernel_agent = r.agent_id;
+    e.comm = cstr(std::string_view(r.comm, sizeof r.comm));
+    e.result = r.ret;
+    e.access = r.access;
+    e.truncated = r.flags & (SK_F_TRUNC_PATH0 | SK_F_TRUNC_PATH1 | SK_F_TRUNC_ARGV);
+    e.kernel_rule = r.rule;
+    if (r.flags & SK_F_KILLED)
+        e.kernel_action = KernelAction::Killed;
+    else if (r.flags & SK_F_DENIED)
+        e.kernel_action = KernelAction::Denied;
+
+    auto path_of = [&](int s, uint32_t rel_flag) {
+        if (e.action == Action::Exec || !seg[s + 2].size()) return assemble_path(seg[s]);
+        std::string_view name = cstr(seg[s + 2]);
+        if (r.flags & rel_flag) return join_normalize(assemble_path(seg[s]), name);
+        if (!seg[s].empty()) return assemble_path(seg[s]);
+        return join_normalize("/", name);
+    };
+
+    switch (e.action) {
+    case Action::Exec:
+        e.path = assemble_path(seg[0]);
+        e.argv = split_argv(seg[2]);
+        e.cwd = assemble_path(seg[3]);
+        break;
+    case Action::Fork:
+        e.child_start_ns = r.arg0;
+        e.thread = r.flags & SK_F_THREAD;
+        break;
+    case Action::Exit:
+        e.exit_signal = static_cast<int>(r.arg0);
+        break;
+    case Action::Connect: case Action::Bind: case Action::Listen: case Action::Accept: case Action::Send:
+        e.net.family = r.addr.family;
+        e.net.port = r.addr.port;
+        e.net.sotype = r.addr.sotype;
+        std::memcpy(e.net.bytes, r.addr.addr, sizeof e.net.bytes);
+        if (e.net.family == AF_UNIX && !seg[2].empty()) {
+            std::string_view p = seg[2];
+            if (p.front() == '\0')
+                e.net.unix_path = "@" + std::string(cstr(p.substr(1)));  // abstract namespace
+            else
+                e.net.unix_path = cstr(p);
+        }
+        break;
+    case Action::Symlink:
+        e.path = path_of(0, SK_F_REL_PATH0);
+        e.path2 = cstr(seg[3]);  // the link's content, as written
+        break;
+    default:
+        e.path = path_of(0, SK_F_REL_PATH0);
+        if (r.seg_len[1] || r.seg_len[3]) e.path2 = path_of(1, SK_F_REL_PATH1);
+        e.open_flags = static_cast<uint32_t>(r.arg0);
+        e.mode = static_cast<uint32_t>(r.arg1);
+        break;
+    }
+    return e;
+}
+
+}  // namespace stockade::probe

@@ -1,0 +1,25 @@
+// Decoding of ring-buffer records (include/stockade/events.h) into typed Events.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/event.hpp"
+
+namespace stockade::probe {
+
+// Turns the leaf-first, NUL-terminated components the kernel wrote into "/a/b/c".
+std::string assemble_path(std::string_view leaf_first_components);
+
+// Joins a base directory and a name as the caller passed it, then removes "." and ".."
+// lexically (the kernel already resolved the base; the name's own symlinks are not resolved).
+std::string join_normalize(std::string_view base, std::string_view name);
+
+// argv as the kernel laid it out: NUL separated, possibly cut at SK_ARGV_MAX.
+std::vector<std::string> split_argv(std::string_view block);
+
+// Throws stockade::Error when the record is shorter than its header says.
+Event decode(const void* data, size_t size);
+
+}  // namespace stockade::probe
