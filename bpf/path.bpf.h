@@ -20,6 +20,7 @@ struct sk_walk {
 	__u32 match_flags;    /* OR of the rule flags met on the way (leaf: all; ancestors: SUBTREE ones) */
 	__u32 deny_rule;      /* first FILE_DENY rule met */
 	__u32 exec_rule;      /* first EXEC_ALLOW rule met */
+	__u32 exec_deny_rule; /* first EXEC_DENY rule met */
 };
 
 static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bool leaf)
@@ -37,6 +38,8 @@ static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bo
 		return;
 	if ((r->flags & SK_IR_FILE_DENY) && !w->deny_rule)
 		w->deny_rule = r->rule;
+	if ((r->flags & SK_IR_EXEC_DENY) && !w->exec_deny_rule)
+		w->exec_deny_rule = r->rule;
 	if ((r->flags & SK_IR_EXEC_ALLOW) && !w->exec_rule)
 		w->exec_rule = r->rule;
 	w->match_flags |= r->flags;

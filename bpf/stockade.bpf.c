@@ -271,7 +271,7 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e = sk_event_init(SK_EXEC, p, t->agent_id);
 	if (!e)
 		return 0;
-	w.agent_id = (cfg && (cfg->flags & SK_AG_EXEC_STRICT)) ? t->agent_id : 0;
+	w.agent_id = t->agent_id;
 
 	exe_path = BPF_CORE_READ(bprm, file, f_path);
 	sk_put_path(e, 0, &exe_path, &w);
@@ -304,16 +304,19 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		}
 	}
 
-	if (w.agent_id && !w.exec_rule && cfg) {
-		e->rule = cfg->default_rule;
-		if (cfg->flags & SK_AG_ENFORCE) {
-			/* Killed here, the new image never runs one instruction. */
-			bpf_send_signal(SIGKILL);
-			e->flags |= SK_F_KILLED;
-			sk_count(SK_CNT_KILLS);
-		}
-	} else if (w.exec_rule) {
+	/* Deny beats allow; with a strict allow-list, anything not in it is denied. */
+	if (w.exec_deny_rule)
+		e->rule = w.exec_deny_rule;
+	else if (w.exec_rule)
 		e->rule = w.exec_rule;
+	else if (cfg && (cfg->flags & SK_AG_EXEC_STRICT))
+		e->rule = cfg->default_rule;
+	if ((w.exec_deny_rule || (!w.exec_rule && cfg && (cfg->flags & SK_AG_EXEC_STRICT))) && cfg &&
+	    (cfg->flags & SK_AG_ENFORCE)) {
+		/* Killed here, the new image never runs one instruction. */
+		bpf_send_signal(SIGKILL);
+		e->flags |= SK_F_KILLED;
+		sk_count(SK_CNT_KILLS);
 	}
 	e->arg0 = old_pid;
 	sk_submit(e, sk_prompt(cfg));

@@ -135,6 +135,7 @@ struct sk_inode_key {
 #define SK_IR_EXEC_ALLOW (1u << 0) /* exact executable or a directory of executables */
 #define SK_IR_FILE_DENY (1u << 1)  /* never touch: this file, or anything below this directory */
 #define SK_IR_SUBTREE (1u << 2)    /* the rule covers everything below a directory */
+#define SK_IR_EXEC_DENY (1u << 3)  /* executable (or directory of them) that must not run */
 
 struct sk_inode_rule {
 	__u32 flags;

@@ -97,7 +97,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
     if (pos != s.size()) return std::nullopt;
 
     auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac;
-    return TimePoint{duration_cast<system_clock::duration>(local - offset)};
+    return time_point_cast<system_clock::duration>(local - offset);
 }
 
 TimePoint parse_since(std::string_view s, TimePoint now) {

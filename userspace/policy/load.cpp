@@ -1,6 +1,7 @@
 #include "policy/load.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>

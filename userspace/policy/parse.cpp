@@ -144,7 +144,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     b->file = path;
     b->file_name = std::filesystem::path(path).filename().string();
     ParseContext c{r, *b, {}};
-    auto top = r.fields(root, root.Mark(), "the boundary",
+    auto top = r.fields(root, root.Mark(), kTopLevel,
                         {"agent", "description", "mode", "on_violation", "home", "match", "journal_allowed",
                          "system_read", "files", "exec", "network"});
     if (!root.IsMap()) return out;

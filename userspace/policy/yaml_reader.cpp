@@ -71,7 +71,8 @@ std::map<std::string, Field> Reader::fields(const YAML::Node& node, const YAML::
         }
         std::string key = k.Scalar();
         if (std::find(known.begin(), known.end(), key) == known.end()) {
-            std::string msg = "unknown key \"" + key + "\" in " + std::string(what);
+            std::string msg = "unknown key \"" + key + "\"";
+            if (what != kTopLevel) msg += " in " + std::string(what);
             if (auto s = suggest(key, known); !s.empty()) msg += " (did you mean \"" + s + "\"?)";
             error(k.Mark(), msg);
             continue;

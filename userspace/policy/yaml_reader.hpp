@@ -24,6 +24,9 @@
 
 namespace stockade::policy {
 
+// The `what` of the top-level mapping: unknown keys there are reported without an "in ...".
+inline constexpr std::string_view kTopLevel = "the boundary";
+
 // One key: value pair of a mapping. A null value has no useful mark of its own (yaml-cpp puts
 // it at the next token), so locations of null values point at the key.
 struct Field {

@@ -1,0 +1,135 @@
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "journal/json.hpp"
+
+using namespace stockade::journal;
+
+namespace {
+
+Record full_record() {
+    Record r;
+    r.seq = 18446744073709551615ull;
+    r.prev = std::string(64, 'a');
+    r.hash = std::string(64, 'b');
+    r.time = "2026-11-25T09:24:10.123456Z";
+    r.mono_ns = 123456789012345;
+    r.host = "build-07";
+    r.type = "decision";
+    r.agent = "claude \"the\" agent";
+    r.task = "task\nwith newline\tand tab\r";
+    r.grant = "grant-\\backslash\\";
+    r.exec_id = "4f2a:1234:99";
+    r.pid = 4294967295u;
+    r.ppid = 1;
+    r.uid = 1000;
+    r.exe = "/usr/bin/python3";
+    r.argv = {"python3", "-c", "print(\"hi\")\n", "", "ünïcødé ✓ 日本語 😀", "\x01\x1b[31m"};
+    r.cgroup = "/user.slice/agent.scope";
+    r.action = "rename";
+    r.access = "read+write+create";
+    r.path = "/home/u/\xc3\xa9t\xc3\xa9.txt";
+    r.path2 = "/home/u/b\xff\xfe-invalid-utf8";
+    r.address = "::1";
+    r.port = 65535;
+    r.protocol = "tcp";
+    r.hostname = "example.org";
+    r.result = -13;
+    r.verdict = "deny";
+    r.rule = "net.egress";
+    r.resolved = "deny by rule net.egress (line 12)";
+    r.enforcement = "denied-in-kernel";
+    r.latency_us = -1;
+    r.count = 7;
+    r.detail = "some {\"json\": [1,2]} text";
+    return r;
+}
+
+void require_equal(const Record& a, const Record& b) {
+    CHECK(a.seq == b.seq);
+    CHECK(a.prev == b.prev);
+    CHECK(a.hash == b.hash);
+    CHECK(a.time == b.time);
+    CHECK(a.mono_ns == b.mono_ns);
+    CHECK(a.host == b.host);
+    CHECK(a.type == b.type);
+    CHECK(a.agent == b.agent);
+    CHECK(a.task == b.task);
+    CHECK(a.grant == b.grant);
+    CHECK(a.exec_id == b.exec_id);
+    CHECK(a.pid == b.pid);
+    CHECK(a.ppid == b.ppid);
+    CHECK(a.uid == b.uid);
+    CHECK(a.exe == b.exe);
+    CHECK(a.argv == b.argv);
+    CHECK(a.cgroup == b.cgroup);
+    CHECK(a.action == b.action);
+    CHECK(a.access == b.access);
+    CHECK(a.path == b.path);
+    CHECK(a.path2 == b.path2);
+    CHECK(a.address == b.address);
+    CHECK(a.port == b.port);
+    CHECK(a.protocol == b.protocol);
+    CHECK(a.hostname == b.hostname);
+    CHECK(a.result == b.result);
+    CHECK(a.verdict == b.verdict);
+    CHECK(a.rule == b.rule);
+    CHECK(a.resolved == b.resolved);
+    CHECK(a.enforcement == b.enforcement);
+    CHECK(a.latency_us == b.latency_us);
+    CHECK(a.count == b.count);
+    CHECK(a.detail == b.detail);
+}
+
+}  // namespace
+
+TEST_CASE("a fully populated record round-trips through one JSON line", "[journal][json]") {
+    Record r = full_record();
+    std::string line = to_json_line(r);
+    CHECK(line.find('\n') == std::string::npos);
+    CHECK(line.find('\r') == std::string::npos);
+    CHECK(line.front() == '{');
+    CHECK(line.back() == '}');
+    require_equal(from_json_line(line), r);
+    // A trailing newline (as stored) is accepted, and serialising again is byte-identical.
+    CHECK(to_json_line(from_json_line(line + "\n")) == line);
+}
+
+TEST_CASE("the JSON line is compact, complete and in record.hpp order", "[journal][json]") {
+    Record r;  // defaults: empty strings still appear
+    std::string line = to_json_line(r);
+    CHECK(line.rfind("{\"seq\":0,\"prev\":\"\",\"hash\":\"\",\"time\":\"\",", 0) == 0);
+    CHECK(line.find(": ") == std::string::npos);
+    CHECK(line.find("\"argv\":[]") != std::string::npos);
+    CHECK(line.find("\"latency_us\":-1") != std::string::npos);
+    CHECK(line.size() > 300);  // all 33 fields are there
+    CHECK(line.find("\"detail\":\"\"}") == line.size() - 12);
+    // Spaces inside strings survive the compaction.
+    r.agent = " a  b ";
+    CHECK(to_json_line(r).find("\"agent\":\" a  b \"") != std::string::npos);
+}
+
+TEST_CASE("malformed lines throw stockade::Error naming the problem", "[journal][json]") {
+    std::string line = to_json_line(full_record());
+    using Catch::Matchers::Contains;
+    CHECK_THROWS_WITH(from_json_line(line.substr(0, line.size() / 2)), Contains("not valid JSON"));
+    CHECK_THROWS_WITH(from_json_line(""), Contains("empty"));
+    CHECK_THROWS_WITH(from_json_line("[1,2]"), Contains("not a JSON object"));
+    CHECK_THROWS_WITH(from_json_line(line + "x"), Contains("not valid JSON"));
+
+    std::string no_rule = line;
+    no_rule.replace(no_rule.find("\"rule\":"), 7, "\"rulx\":");
+    CHECK_THROWS_WITH(from_json_line(no_rule), Contains("no field \"rule\""));
+
+    std::string bad_type = line;
+    bad_type.replace(bad_type.find("\"pid\":4294967295"), 16, "\"pid\":\"x\"");
+    CHECK_THROWS_WITH(from_json_line(bad_type), Contains("\"pid\""));
+
+    std::string bad_port = line;
+    bad_port.replace(bad_port.find("\"port\":65535"), 12, "\"port\":65536");
+    CHECK_THROWS_WITH(from_json_line(bad_port), Contains("out of range"));
+
+    std::string negative_seq = line;
+    negative_seq.replace(0, 27, "{\"seq\":-1");
+    CHECK_THROWS_AS(from_json_line(negative_seq), stockade::Error);
+}

@@ -1,0 +1,112 @@
+// Diagnostics: exact file:line:column of errors in broken boundary files.
+#include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+
+using namespace stockade::policy;
+using namespace stockade::policy::test;
+
+namespace {
+
+// The errors of one broken file (which must not load).
+std::vector<Diagnostic> errors_of(const std::string& yaml, const std::string& file = "rules/coder.yaml") {
+    auto res = load_boundary_text(file, yaml);
+    CHECK_FALSE(res.ok());
+    CHECK(res.set == nullptr);
+    std::vector<Diagnostic> out;
+    for (auto& d : res.diagnostics)
+        if (d.error) out.push_back(d);
+    return out;
+}
+
+// Exactly one error, with this text.
+void one_error(const std::string& yaml, const std::string& expected) {
+    auto errs = errors_of(yaml);
+    INFO(all(errs));
+    REQUIRE(errs.size() == 1);
+    CHECK(errs[0].str() == expected);
+}
+
+const std::string kHead = "agent: coder\nmatch:\n  unit: agent-coder.service\n";  // lines 1-3
+
+}  // namespace
+
+TEST_CASE("unknown keys are located and get a suggestion", "[load][errors]") {
+    one_error(kHead + "flies:\n  read: [ /repo/** ]\n",
+              "rules/coder.yaml:4:1: error: unknown key \"flies\" (did you mean \"files\"?)");
+    one_error(kHead + "files:\n  raed: [ /repo/** ]\n",
+              "rules/coder.yaml:5:3: error: unknown key \"raed\" in files (did you mean \"read\"?)");
+    one_error(kHead + "network:\n  connect:\n    - { cidr: 10.0.0.1, prots: 80 }\n",
+              "rules/coder.yaml:6:25: error: unknown key \"prots\" in network.connect[0] (did you mean \"ports\"?)");
+    one_error(kHead + "colour: blue\n", "rules/coder.yaml:4:1: error: unknown key \"colour\"");
+    one_error(kHead + "mode: enforce\nmode: monitor\n",
+              "rules/coder.yaml:5:1: error: duplicate key \"mode\" (first at line 4)");
+}
+
+TEST_CASE("bad values are located at the value", "[load][errors]") {
+    one_error(kHead + "mode: enforcing\n",
+              "rules/coder.yaml:4:7: error: mode must be one of monitor, enforce, not \"enforcing\"");
+    one_error(kHead + "on_violation: stop\n",
+              "rules/coder.yaml:4:15: error: on_violation must be one of flag, kill, kill-agent, not \"stop\"");
+    one_error(kHead + "system_read: maybe\n", "rules/coder.yaml:4:14: error: system_read must be true or false");
+    one_error(kHead + "files: [ /repo/** ]\n", "rules/coder.yaml:4:8: error: files must be a mapping, not a list");
+    one_error("agent: coder\nmatch:\n  unit: a.service\n  uid: bob\n",
+              "rules/coder.yaml:4:8: error: uid must be an integer in 0-4294967294");
+    one_error("agent: Coder!\nmatch: { unit: a.service }\n",
+              "rules/coder.yaml:1:8: error: agent name \"Coder!\" must match [a-z0-9][a-z0-9._-]*");
+}
+
+TEST_CASE("bad network entries", "[load][errors]") {
+    one_error(kHead + "network:\n  connect:\n    - cidr: 10.0.0.0/33\n",
+              "rules/coder.yaml:6:13: error: bad cidr: prefix length \"33\" is not in 0-32");
+    one_error(kHead + "network:\n  deny:\n    - cidr: 10.0.0\n",
+              "rules/coder.yaml:6:13: error: bad cidr: \"10.0.0\" is not an IPv4 or IPv6 address");
+    one_error(kHead + "network:\n  connect:\n    - cidr: 10.0.0.1\n      ports: 9010-9000\n",
+              "rules/coder.yaml:7:14: error: port range 9010-9000 is reversed (lo > hi)");
+    one_error(kHead + "network:\n  connect:\n    - { cidr: 10.0.0.1, ports: [ 80, 70000 ] }\n",
+              "rules/coder.yaml:6:38: error: port 70000 is out of range (0-65535)");
+    one_error(kHead + "network:\n  connect:\n    - { cidr: 10.0.0.1, protocol: icmp }\n",
+              "rules/coder.yaml:6:35: error: protocol must be one of tcp, udp, any, not \"icmp\"");
+    one_error(kHead + "network:\n  connect:\n    - { ports: 80 }\n",
+              "rules/coder.yaml:6:7: error: network.connect[0] needs exactly one of cidr: or host:");
+    one_error(kHead + "network:\n  bind: [ 80, \"90-10\" ]\n",
+              "rules/coder.yaml:5:15: error: port range 90-10 is reversed (lo > hi)");
+}
+
+TEST_CASE("bad patterns", "[load][errors]") {
+    one_error(kHead + "files:\n  read: [ /ok/**, repo/** ]\n",
+              "rules/coder.yaml:5:19: error: files.read: relative pattern \"repo/**\": start it with /, ~/ or **/");
+    one_error(kHead + "files:\n  never:\n    - ~/.ssh/**\n",
+              "rules/coder.yaml:6:7: error: files.never: \"~/.ssh/**\" uses \"~\" but the home is unknown: set "
+              "home:, or match.uid with a passwd entry");
+    one_error(kHead + "exec:\n  allow:\n    - { name: x, pattern: \"/usr/bin/[ab\" }\n",
+              "rules/coder.yaml:6:27: error: exec.allow: unterminated character class '[' at offset 9 in "
+              "\"/usr/bin/[ab\"");
+    one_error(kHead + "files:\n  read: [ /a/../b ]\n",
+              "rules/coder.yaml:5:11: error: files.read: \"..\" is not allowed in a path pattern; write the path it "
+              "leads to");
+    one_error(kHead + "files:\n  read: [ { name: a, pattern: /x }, { name: a, pattern: /y } ]\n",
+              "rules/coder.yaml:5:45: error: duplicate rule name \"a\" (first at line 5)");
+}
+
+TEST_CASE("missing required keys and broken YAML", "[load][errors]") {
+    one_error("match: { unit: a.service }\n", "rules/coder.yaml:1:1: error: missing required key \"agent\"");
+    one_error("agent: coder\nmode: enforce\n", "rules/coder.yaml:1:1: error: missing required key \"match\"");
+    one_error("agent: coder\nmatch:\n  uid: 1000\n",
+              "rules/coder.yaml:3:3: error: match needs at least one unit: or cgroup: to recognise the agent");
+    one_error("", "rules/coder.yaml:1:1: error: the file is empty; a boundary needs at least agent: and match:");
+    one_error("agent: coder\nfiles:\n  read: [ /a, /b\n",
+              "rules/coder.yaml:4:1: error: YAML syntax: end of sequence flow not found");
+    one_error("agent: coder\n  bad: 1\n", "rules/coder.yaml:2:6: error: YAML syntax: illegal map value");
+    one_error("- agent: coder\n", "rules/coder.yaml:1:1: error: the boundary must be a mapping, not a list");
+}
+
+TEST_CASE("every error of a file is reported, not only the first", "[load][errors]") {
+    auto errs = errors_of("agent: coder\nmode: sometimes\nmatch: { unit: a.service }\nfiles:\n  read: [ x ]\n");
+    INFO(all(errs));
+    REQUIRE(errs.size() == 2);
+    CHECK(errs[0].line == 2);
+    CHECK(errs[1].line == 5);
+    CHECK(errs[1].column == 11);
+    CHECK(errs[1].file == "rules/coder.yaml");
+}

@@ -1,0 +1,56 @@
+// The daemon's local API: one request and one response per connection on a unix socket, each
+// a line of JSON written with cereal. The socket is 0660 root:<socket_group>; the daemon checks
+// the peer's credentials (SO_PEERCRED) and lets only root change anything.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stockade::control {
+
+struct Request {
+    std::string op;  // status | agents | run | reload
+    std::string agent;
+    std::string task;
+    uint32_t pid = 0;  // run: the launcher's own pid, moved into the agent's scope
+};
+
+struct Response {
+    bool ok = true;
+    std::string error;  // a sentence, when !ok
+    std::string body;   // op specific; status and agents: a JSON document
+};
+
+struct AgentStatus {
+    std::string name, mode, file, on_violation;
+    uint64_t tracked = 0, events = 0, allowed = 0, violations = 0, kills = 0, denies = 0;
+    bool exec_in_kernel = false, net_in_kernel = false;
+    std::vector<std::string> userspace_only;  // rules only userspace can decide
+};
+
+struct Status {
+    uint32_t pid = 0;
+    std::string version;
+    std::string features;
+    std::vector<std::string> programs;  // attached BPF programs
+    std::vector<AgentStatus> agents;
+    uint64_t events = 0, events_per_s = 0, lost = 0, kernel_kills = 0, kernel_denies = 0, bad_records = 0;
+    std::string journal_path;
+    uint64_t journal_bytes = 0;
+    std::string agents_dir;
+    std::string last_reload;  // "ok" or the error of the last failed reload
+};
+
+std::string encode(const Request& r);
+std::string encode(const Response& r);
+std::string encode(const Status& s);
+Request decode_request(const std::string& line);    // throws stockade::Error
+Response decode_response(const std::string& line);  // throws stockade::Error
+Status decode_status(const std::string& json);      // throws stockade::Error
+
+// Connects, sends, waits up to timeout_ms for the answer. Throws stockade::Error saying the
+// daemon is not running (and where it looked) when the socket is absent or refuses.
+Response call(const std::string& socket_path, const Request& req, int timeout_ms = 5000);
+
+}  // namespace stockade::control

@@ -1,0 +1,91 @@
+#include "daemon/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+#include "common/error.hpp"
+
+namespace stockade::daemon {
+
+namespace {
+
+[[noreturn]] void bad(const std::string& file, const YAML::Node& n, const std::string& msg) {
+    throw LocatedError(file, n.Mark().line + 1, n.Mark().column + 1, msg);
+}
+
+template <typename T>
+T scalar(const std::string& file, const YAML::Node& n, const std::string& key) {
+    try {
+        return n.as<T>();
+    } catch (const YAML::Exception&) {
+        bad(file, n, "\"" + key + "\" has the wrong type");
+    }
+}
+
+}  // namespace
+
+Config load_config(const std::string& path, bool must_exist) {
+    Config c;
+    if (!std::filesystem::exists(path)) {
+        if (must_exist) throw Error(path + ": no such configuration file");
+        return c;
+    }
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(path);
+    } catch (const YAML::ParserException& e) {
+        throw LocatedError(path, e.mark.line + 1, e.mark.column + 1, e.msg);
+    }
+    if (root.IsNull()) return c;
+    if (!root.IsMap()) bad(path, root, "the configuration must be a mapping of keys to values");
+    static const std::set<std::string> known = {
+        "agents_dir", "socket_path", "socket_group", "cgroup_base", "ring_buffer_bytes", "summary_interval",
+        "journal"};
+    for (auto kv : root) {
+        auto key = kv.first.as<std::string>();
+        if (!known.count(key)) bad(path, kv.first, "unknown key \"" + key + "\"");
+    }
+    if (auto n = root["agents_dir"]) c.agents_dir = scalar<std::string>(path, n, "agents_dir");
+    if (auto n = root["socket_path"]) c.socket_path = scalar<std::string>(path, n, "socket_path");
+    if (auto n = root["socket_group"]) c.socket_group = scalar<std::string>(path, n, "socket_group");
+    if (auto n = root["cgroup_base"]) c.cgroup_base = scalar<std::string>(path, n, "cgroup_base");
+    if (auto n = root["summary_interval"]) c.summary_interval_s = scalar<uint32_t>(path, n, "summary_interval");
+    if (auto n = root["ring_buffer_bytes"]) {
+        c.ring_bytes = scalar<uint32_t>(path, n, "ring_buffer_bytes");
+        if (c.ring_bytes < 4096 || (c.ring_bytes & (c.ring_bytes - 1)))
+            bad(path, n, "ring_buffer_bytes must be a power of two of at least 4096");
+    }
+    if (auto j = root["journal"]) {
+        if (!j.IsMap()) bad(path, j, "\"journal\" must be a mapping");
+        static const std::set<std::string> jknown = {"path", "max_bytes", "max_age", "keep", "fsync", "group", "mirror"};
+        for (auto kv : j) {
+            auto key = kv.first.as<std::string>();
+            if (!jknown.count(key)) bad(path, kv.first, "unknown key \"journal." + key + "\"");
+        }
+        auto& o = c.journal;
+        if (auto n = j["path"]) o.path = scalar<std::string>(path, n, "journal.path");
+        if (auto n = j["max_bytes"]) o.max_bytes = scalar<uint64_t>(path, n, "journal.max_bytes");
+        if (auto n = j["max_age"]) o.max_age = std::chrono::seconds(scalar<uint64_t>(path, n, "journal.max_age"));
+        if (auto n = j["keep"]) o.keep = scalar<size_t>(path, n, "journal.keep");
+        if (auto n = j["group"]) o.group = scalar<std::string>(path, n, "journal.group");
+        if (auto n = j["fsync"]) {
+            auto v = scalar<std::string>(path, n, "journal.fsync");
+            if (v == "always") o.fsync = journal::FsyncPolicy::EveryRecord;
+            else if (v == "interval") o.fsync = journal::FsyncPolicy::Interval;
+            else if (v == "never") o.fsync = journal::FsyncPolicy::Never;
+            else bad(path, n, "journal.fsync must be always, interval or never");
+        }
+        if (auto n = j["mirror"]) {
+            auto v = scalar<std::string>(path, n, "journal.mirror");
+            if (v == "off") o.mirror = journal::MirrorPolicy::Off;
+            else if (v == "violations") o.mirror = journal::MirrorPolicy::UnlessAllow;
+            else if (v == "all") o.mirror = journal::MirrorPolicy::All;
+            else bad(path, n, "journal.mirror must be off, violations or all");
+        }
+    }
+    return c;
+}
+
+}  // namespace stockade::daemon

@@ -1,0 +1,26 @@
+// The daemon's own configuration (/etc/stockade/stockade.yaml). Every key is optional; the
+// defaults are what a packaged install wants. docs/operator-guide.md lists them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "journal/writer.hpp"
+
+namespace stockade::daemon {
+
+struct Config {
+    std::string agents_dir = "/etc/stockade/agents.d";
+    std::string socket_path = "/run/stockade/control.sock";
+    std::string socket_group = "stockade";  // members may query; policy changes need root
+    std::string cgroup_base = "/stockade";  // where `stockade run` scopes are created
+    uint32_t ring_bytes = 8u << 20;
+    uint32_t summary_interval_s = 60;  // how often allowed-action summaries are journaled
+    journal::WriterOptions journal;    // path, rotation, retention, fsync, group, mirror
+};
+
+// Reads the file; throws stockade::LocatedError (file:line:col) on a bad key or value.
+// A missing file is an error only when `must_exist`.
+Config load_config(const std::string& path, bool must_exist);
+
+}  // namespace stockade::daemon

@@ -1,0 +1,414 @@
+#include "daemon/daemon.hpp"
+
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/cgroup.hpp"
+#include "common/error.hpp"
+#include "enforce/kill.hpp"
+#include "identity/procfs.hpp"
+#include "policy/policy.hpp"
+
+namespace stockade::daemon {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t boot_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_BOOTTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+}
+
+std::shared_ptr<const policy::PolicySet> load_or_throw(const std::string& dir) {
+    auto res = policy::load_boundaries({dir});
+    for (auto& d : res.diagnostics)
+        if (!d.error) spdlog::warn("{}", d.str());
+    if (!res.ok()) throw Error("boundaries in " + dir + " do not load:\n" + policy::format_diagnostics(res.diagnostics));
+    return res.set;
+}
+
+identity::AgentMatch to_match(const policy::Boundary& b, uint32_t id) {
+    identity::AgentMatch m;
+    m.name = b.name;
+    m.id = id;
+    m.units = b.match.units;
+    m.cgroups = b.match.cgroups;
+    m.exe = b.match.exe;
+    m.uid = b.match.uid;
+    return m;
+}
+
+}  // namespace
+
+Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
+    auto set = load_or_throw(cfg_.agents_dir);
+
+    fs::create_directories(fs::path(cfg_.journal.path).parent_path());
+    writer_ = std::make_unique<journal::Writer>(cfg_.journal);
+
+    probe::ProbeOptions po;
+    po.ring_bytes = cfg_.ring_bytes;
+    probe_ = std::make_unique<probe::Probe>(po);
+    spdlog::info("kernel: {}", probe_->features().summary());
+    tables_ = std::make_unique<enforce::KernelTables>(*probe_);
+
+    Actuator act;
+    act.kill_process = [](uint32_t pid, uint64_t start, std::string& err) {
+        auto r = enforce::kill_process(pid, start);
+        err = r.error;
+        return r.ok;
+    };
+    act.kill_cgroup = [](const std::string& cg, std::string& err) {
+        auto r = enforce::kill_cgroup(cg);
+        err = r.error;
+        return r.ok;
+    };
+    act.journal = [this](journal::Record& r) {
+        try {
+            writer_->append(r);
+        } catch (const Error& e) {
+            spdlog::error("journal: {}", e.what());
+        }
+    };
+    act.kernel_rule_id = [this](uint32_t n) { return tables_->rule_id(n); };
+    act.now_boot_ns = boot_ns;
+    pipeline_ = std::make_unique<Pipeline>(table_, std::move(act));
+    install_policy(set);
+
+    // Control socket: 0660 root:<socket_group>.
+    fs::create_directories(fs::path(cfg_.socket_path).parent_path());
+    unlink(cfg_.socket_path.c_str());
+    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, cfg_.socket_path.c_str(), sizeof addr.sun_path - 1);
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(listen_fd_, 16) != 0)
+        throw Error("control socket " + cfg_.socket_path + ": " + std::strerror(errno));
+    gid_t gid = 0;
+    if (group* g = getgrnam(cfg_.socket_group.c_str())) gid = g->gr_gid;
+    if (chown(cfg_.socket_path.c_str(), 0, gid) != 0 || chmod(cfg_.socket_path.c_str(), 0660) != 0)
+        spdlog::warn("control socket permissions: {}", std::strerror(errno));
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    journal_daemon("started; probes: " + [&] {
+        std::string s;
+        for (auto& p : probe_->attached()) s += (s.empty() ? "" : ",") + p;
+        return s;
+    }());
+}
+
+Daemon::~Daemon() {
+    if (listen_fd_ >= 0) {
+        close(listen_fd_);
+        unlink(cfg_.socket_path.c_str());
+    }
+    if (signal_fd_ >= 0) close(signal_fd_);
+    if (pipeline_) pipeline_->flush_summaries();
+    if (writer_) journal_daemon("stopped");
+    for (auto& cg : launcher_cgroups_) cgroup::remove(cg, 0);
+}
+
+void Daemon::journal_daemon(const std::string& detail) {
+    journal::Record r;
+    r.type = "daemon";
+    r.detail = detail;
+    try {
+        writer_->append(r);
+    } catch (const Error& e) {
+        spdlog::error("journal: {}", e.what());
+    }
+}
+
+void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
+    std::vector<identity::AgentMatch> matches;
+    for (auto& b : set->agents()) {
+        auto it = agent_ids_.find(b->name);
+        if (it == agent_ids_.end()) it = agent_ids_.emplace(b->name, uint32_t(agent_ids_.size() + 1)).first;
+        matches.push_back(to_match(*b, it->second));
+    }
+    // Kernel first (new allow entries before old ones go), then userspace, so no moment is
+    // judged by neither set.
+    kernel_state_ = tables_->install(*set, agent_ids_);
+    table_.set_agents(std::move(matches));
+    pipeline_->set_policy(set);
+    for (auto& st : kernel_state_)
+        spdlog::info("agent={} mode={} exec-in-kernel={} net-in-kernel={} userspace-only-rules={}", st.agent,
+                     st.enforce ? "enforce" : "monitor", st.exec_strict, st.net_strict, st.userspace_only.size());
+    discover_cgroups();
+}
+
+void Daemon::reload(const char* why) {
+    auto res = policy::load_boundaries({cfg_.agents_dir});
+    if (!res.ok()) {
+        last_reload_ = policy::format_diagnostics(res.diagnostics);
+        spdlog::error("reload ({}) refused, the boundaries in force stay:\n{}", why, last_reload_);
+        journal_daemon("reload refused, boundaries in force kept: " + last_reload_);
+        return;
+    }
+    install_policy(res.set);
+    last_reload_ = "ok";
+    journal_daemon(std::string("reloaded (") + why + "): " + std::to_string(res.set->agents().size()) + " agents");
+}
+
+// Agents matched by unit or cgroup path: find their cgroups and tell the kernel to track them.
+void Daemon::discover_cgroups() {
+    const std::string& root = cgroup::root();
+    if (root.empty()) return;
+    for (auto& m : table_.agents()) {
+        std::vector<std::string> found;
+        for (auto& c : m.cgroups)
+            if (fs::is_directory(cgroup::dir_of(c))) found.push_back(c);
+        if (!m.units.empty()) {
+            std::error_code ec;
+            for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+                 it != fs::recursive_directory_iterator(); it.increment(ec)) {
+                if (ec) break;
+                if (it.depth() > 3) {
+                    it.disable_recursion_pending();
+                    continue;
+                }
+                if (!it->is_directory()) continue;
+                std::string name = it->path().filename();
+                for (auto& u : m.units)
+                    if (name == u) found.push_back(it->path().string().substr(root.size()));
+            }
+        }
+        for (auto& rel : found) register_cgroup(rel, m.name, "");
+    }
+}
+
+void Daemon::register_cgroup(const std::string& rel, const std::string& agent, const std::string& task) {
+    uint64_t id = cgroup::id_of(rel);
+    auto it = registered_.find(id);
+    if (it != registered_.end() && it->second == rel) return;
+    const identity::AgentMatch* m = table_.agent_by_name(agent);
+    if (!m) return;
+    probe_->track_cgroup(id, m->id);
+    table_.bind_cgroup(id, rel, agent, task);
+    registered_[id] = rel;
+    // Adopt what already runs there: processes started before the daemon, or before discovery.
+    for (auto& p : identity::read_cgroup_procs(rel)) {
+        auto& adopted = table_.adopt(p);
+        probe_->track_process(p.key.pid, m->id, p.start_ns);
+        (void)adopted;
+    }
+    spdlog::info("agent={} task={} tracking cgroup {}", agent, task.empty() ? "-" : task, rel);
+}
+
+void Daemon::reap_launcher_cgroups() {
+    for (auto it = launcher_cgroups_.begin(); it != launcher_cgroups_.end();) {
+        std::ifstream ev(cgroup::dir_of(*it) + "/cgroup.events");
+        std::string k, v;
+        bool populated = true;
+        while (ev >> k >> v)
+            if (k == "populated") populated = v == "1";
+        if (!ev.eof() && !fs::exists(cgroup::dir_of(*it))) populated = false;
+        if (!populated) {
+            uint64_t id = 0;
+            try {
+                id = cgroup::id_of(*it);
+            } catch (const Error&) {
+            }
+            if (id) {
+                probe_->untrack_cgroup(id);
+                table_.unbind_cgroup(id);
+                registered_.erase(id);
+            }
+            cgroup::remove(*it, 0);
+            it = launcher_cgroups_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+void Daemon::check_lost() {
+    auto c = probe_->counters();
+    if (c.lost > lost_seen_) {
+        pipeline_->journal_lost(c.lost - lost_seen_);
+        lost_seen_ = c.lost;
+    }
+}
+
+control::Status Daemon::status() const {
+    control::Status s;
+    s.pid = static_cast<uint32_t>(getpid());
+    s.version = "0.1.0";
+    s.features = probe_->features().summary();
+    s.programs = probe_->attached();
+    auto kc = probe_->counters();
+    s.events = pipeline_->events();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    s.events_per_s = secs > 0 ? static_cast<uint64_t>(s.events / secs) : 0;
+    s.lost = kc.lost;
+    s.kernel_kills = kc.kills;
+    s.kernel_denies = kc.denies;
+    s.bad_records = pipeline_->bad_records();
+    s.journal_path = writer_->path();
+    std::error_code ec;
+    s.journal_bytes = fs::file_size(writer_->path(), ec);
+    s.agents_dir = cfg_.agents_dir;
+    s.last_reload = last_reload_;
+    for (auto& b : pipeline_->policy()->agents()) {
+        control::AgentStatus a;
+        a.name = b->name;
+        a.mode = std::string(to_string(b->mode));
+        a.file = b->file;
+        a.on_violation = std::string(to_string(b->on_violation));
+        a.tracked = table_.tracked_count(b->name);
+        if (auto it = pipeline_->counters().find(b->name); it != pipeline_->counters().end()) {
+            a.events = it->second.events;
+            a.allowed = it->second.allowed;
+            a.violations = it->second.violations;
+            a.kills = it->second.kills;
+            a.denies = it->second.denies;
+        }
+        for (auto& k : kernel_state_)
+            if (k.agent == b->name) {
+                a.exec_in_kernel = k.enforce && k.exec_strict;
+                a.net_in_kernel = k.enforce && k.net_strict;
+                a.userspace_only = k.userspace_only;
+            }
+        s.agents.push_back(std::move(a));
+    }
+    return s;
+}
+
+control::Response Daemon::handle(const control::Request& req, uint32_t peer_uid) {
+    control::Response resp;
+    auto refuse = [&](const std::string& why) {
+        resp.ok = false;
+        resp.error = why;
+        return resp;
+    };
+    if (req.op == "status" || req.op == "agents") {
+        resp.body = control::encode(status());
+        return resp;
+    }
+    if (peer_uid != 0) return refuse("only root may use \"" + req.op + "\"");
+    if (req.op == "reload") {
+        reload("control socket");
+        if (last_reload_ != "ok") return refuse(last_reload_);
+        return resp;
+    }
+    if (req.op == "run") {
+        const identity::AgentMatch* m = table_.agent_by_name(req.agent);
+        if (!m) {
+            std::string known;
+            for (auto& a : table_.agents()) known += (known.empty() ? "" : ", ") + a.name;
+            return refuse("unknown agent \"" + req.agent + "\" (agents in force: " + (known.empty() ? "none" : known) +
+                          ")");
+        }
+        std::string rel = cfg_.cgroup_base + "/" + req.agent + "/run-" + std::to_string(req.pid);
+        try {
+            cgroup::create(rel);
+            launcher_cgroups_.insert(rel);
+            register_cgroup(rel, req.agent, req.task);
+            cgroup::move(rel, static_cast<pid_t>(req.pid));
+        } catch (const Error& e) {
+            return refuse(e.what());
+        }
+        resp.body = rel;
+        return resp;
+    }
+    return refuse("unknown request \"" + req.op + "\"");
+}
+
+void Daemon::serve_control() {
+    while (true) {
+        int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) return;
+        ucred cred{};
+        socklen_t len = sizeof cred;
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+        timeval tv{1, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        std::string in;
+        char buf[4096];
+        while (in.find('\n') == std::string::npos && in.size() < 65536) {
+            ssize_t n = read(fd, buf, sizeof buf);
+            if (n <= 0) break;
+            in.append(buf, static_cast<size_t>(n));
+        }
+        control::Response resp;
+        try {
+            resp = handle(control::decode_request(in.substr(0, in.find('\n'))), cred.uid);
+        } catch (const Error& e) {
+            resp.ok = false;
+            resp.error = e.what();
+        }
+        std::string out = control::encode(resp) + "\n";
+        if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0) spdlog::debug("control reply: {}", std::strerror(errno));
+        close(fd);
+    }
+}
+
+void Daemon::run() {
+    sd_notify(0, "READY=1\nSTATUS=probes attached, boundaries loaded");
+    uint64_t watchdog_usec = 0;
+    bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
+    auto last_ping = std::chrono::steady_clock::now();
+    auto last_slow = last_ping;
+    auto last_summary = last_ping;
+    while (!stop_) {
+        pollfd fds[3] = {{probe_->ring_fd(), POLLIN, 0}, {signal_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+        ::poll(fds, 3, 50);
+        probe_->poll(*pipeline_, 0);
+        if (fds[1].revents & POLLIN) {
+            signalfd_siginfo si{};
+            while (read(signal_fd_, &si, sizeof si) == sizeof si) {
+                if (si.ssi_signo == SIGHUP) {
+                    sd_notify(0, "RELOADING=1");
+                    reload("SIGHUP");
+                    sd_notify(0, "READY=1");
+                } else {
+                    stop_ = true;
+                }
+            }
+        }
+        if (fds[2].revents & POLLIN) serve_control();
+        auto now = std::chrono::steady_clock::now();
+        if (watchdog && now - last_ping > std::chrono::microseconds(watchdog_usec / 2)) {
+            sd_notify(0, "WATCHDOG=1");
+            last_ping = now;
+        }
+        if (now - last_slow > std::chrono::seconds(1)) {
+            last_slow = now;
+            check_lost();
+            discover_cgroups();
+            reap_launcher_cgroups();
+            table_.reap(boot_ns());
+        }
+        if (now - last_summary > std::chrono::seconds(cfg_.summary_interval_s)) {
+            last_summary = now;
+            pipeline_->flush_summaries();
+        }
+    }
+    sd_notify(0, "STOPPING=1");
+    probe_->poll(*pipeline_, 0);
+}
+
+}  // namespace stockade::daemon

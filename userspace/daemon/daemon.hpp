@@ -1,0 +1,63 @@
+// stockaded: owns the probes, the kernel tables, the process table, the policy in force, the
+// journal and the control socket, and runs the main loop around them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "control/protocol.hpp"
+#include "daemon/config.hpp"
+#include "daemon/pipeline.hpp"
+#include "enforce/kernel_tables.hpp"
+#include "identity/process_table.hpp"
+#include "journal/writer.hpp"
+#include "probe/probe.hpp"
+
+namespace stockade::daemon {
+
+class Daemon {
+public:
+    // Loads the boundaries (a broken one is an error naming file, line and column), loads and
+    // attaches the probes, opens the journal and the control socket. Throws stockade::Error.
+    explicit Daemon(Config cfg);
+    ~Daemon();
+
+    // Runs until SIGTERM/SIGINT (or stop()). SIGHUP reloads the boundaries.
+    void run();
+    void stop() { stop_ = true; }
+
+private:
+    void reload(const char* why);
+    void install_policy(std::shared_ptr<const policy::PolicySet> set);
+    void discover_cgroups();
+    void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task);
+    void reap_launcher_cgroups();
+    void serve_control();
+    control::Response handle(const control::Request& req, uint32_t peer_uid);
+    control::Status status() const;
+    void check_lost();
+    void journal_daemon(const std::string& detail);
+
+    Config cfg_;
+    std::unique_ptr<probe::Probe> probe_;
+    std::unique_ptr<enforce::KernelTables> tables_;
+    std::unique_ptr<journal::Writer> writer_;
+    identity::ProcessTable table_;
+    std::unique_ptr<Pipeline> pipeline_;
+    std::map<std::string, uint32_t> agent_ids_;  // stable across reloads
+    std::vector<enforce::AgentKernelState> kernel_state_;
+    std::map<uint64_t, std::string> registered_;      // cgroup id -> path
+    std::set<std::string> launcher_cgroups_;         // created by `stockade run`
+    int listen_fd_ = -1;
+    int signal_fd_ = -1;
+    std::atomic<bool> stop_{false};
+    uint64_t lost_seen_ = 0;
+    std::string last_reload_ = "ok";
+    std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace stockade::daemon

@@ -1,0 +1,148 @@
+#include "daemon/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace stockade::daemon {
+
+Pipeline::Pipeline(identity::ProcessTable& table, Actuator act) : table_(table), act_(std::move(act)) {}
+
+journal::Record Pipeline::record_for(const Event& e, const identity::Process& p) const {
+    journal::Record r;
+    r.type = "decision";
+    r.mono_ns = e.ktime_ns;
+    r.agent = p.agent;
+    r.task = p.task;
+    r.exec_id = p.exec_id;
+    r.pid = e.pid;
+    r.ppid = e.ppid;
+    r.uid = e.uid;
+    r.exe = p.exe;
+    r.argv = p.argv;
+    r.cgroup = p.cgroup;
+    r.action = std::string(to_string(e.action));
+    r.access = access_string(e.access);
+    r.path = e.path;
+    r.path2 = e.path2;
+    if (e.net.family) {
+        r.address = e.net.address();
+        r.port = e.net.port;
+        r.protocol = e.net.protocol();
+    }
+    r.result = e.result;
+    return r;
+}
+
+void Pipeline::on_event(const Event& e) {
+    ++events_;
+    const identity::Process& p = table_.apply(e);
+    if (p.agent.empty() || !set_) return;
+    const policy::Boundary* b = set_->find(p.agent);
+    if (!b) return;  // an agent whose boundary was removed: no longer judged
+    auto& c = counters_[p.agent];
+    ++c.events;
+    if (e.action == Action::Fork || e.action == Action::Exit) return;
+
+    Verdict v = policy::decide(*b, e);
+    // The kernel acted on its own tables: that is what happened, whatever else is true.
+    if (e.kernel_action != KernelAction::None) {
+        std::string kid = act_.kernel_rule_id(e.kernel_rule);
+        if (!kid.empty()) v.rule_id = kid;
+        v.decision = e.kernel_action == KernelAction::Killed ? Decision::Kill : Decision::Deny;
+    }
+    if (v.inside()) {
+        ++c.allowed;
+        if (b->journal_allowed == policy::JournalAllowed::Full) {
+            auto r = record_for(e, p);
+            r.verdict = "allow";
+            r.rule = v.rule_id;
+            r.resolved = v.resolved;
+            act_.journal(r);
+        } else if (b->journal_allowed == policy::JournalAllowed::Summary) {
+            ++c.allowed_by_action[std::string(to_string(e.action))];
+        }
+        return;
+    }
+    ++c.violations;
+    auto r = record_for(e, p);
+    r.rule = v.rule_id;
+    r.resolved = v.resolved;
+    enforce(e, p, *b, v, r);
+    r.verdict = std::string(to_string(v.decision));
+    act_.journal(r);
+    spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", p.agent, p.task.empty() ? "-" : p.task, e.pid,
+                 r.action, r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path, r.verdict, r.rule,
+                 r.enforcement.empty() ? "" : " " + r.enforcement);
+}
+
+void Pipeline::enforce(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict& v,
+                       journal::Record& r) {
+    auto& c = counters_[p.agent];
+    if (e.kernel_action == KernelAction::Killed) {
+        r.enforcement = "killed-in-kernel";
+        r.latency_us = 0;
+        ++c.kills;
+        if (b.on_violation != OnViolation::KillAgent) return;
+    } else if (e.kernel_action == KernelAction::Denied) {
+        r.enforcement = "denied-in-kernel";
+        r.latency_us = 0;
+        ++c.denies;
+        return;
+    }
+    if (v.decision != Decision::Kill) return;  // flag, would-deny: journal only
+    std::string err;
+    bool ok;
+    if (b.on_violation == OnViolation::KillAgent && !p.cgroup.empty()) {
+        ok = act_.kill_cgroup(p.cgroup, err);
+        if (ok) r.enforcement = "agent-killed-by-daemon";
+    } else {
+        ok = act_.kill_process(e.pid, e.start_ns, err);
+        if (ok) r.enforcement = "killed-by-daemon";
+    }
+    uint64_t now = act_.now_boot_ns();
+    if (r.latency_us < 0) r.latency_us = now > e.ktime_ns ? static_cast<int64_t>((now - e.ktime_ns) / 1000) : 0;
+    if (ok) {
+        if (e.kernel_action != KernelAction::Killed) ++c.kills;
+    } else {
+        r.enforcement = "kill-failed";
+        r.detail = err;
+        spdlog::error("agent={} pid={}: could not kill: {}", p.agent, e.pid, err);
+    }
+}
+
+void Pipeline::on_bad_record(const std::string& why) {
+    ++bad_records_;
+    spdlog::error("undecodable kernel record: {}", why);
+}
+
+void Pipeline::flush_summaries() {
+    for (auto& [agent, c] : counters_) {
+        for (auto& [action, n] : c.allowed_by_action) {
+            if (!n) continue;
+            journal::Record r;
+            r.type = "summary";
+            r.agent = agent;
+            r.action = action;
+            r.verdict = "allow";
+            r.count = n;
+            act_.journal(r);
+        }
+        c.allowed_by_action.clear();
+    }
+}
+
+void Pipeline::journal_lost(uint64_t count) {
+    journal::Record r;
+    r.type = "lost";
+    r.count = count;
+    std::string agents;
+    for (auto& [agent, c] : counters_) {
+        if (!table_.tracked_count(agent)) continue;
+        agents += (agents.empty() ? "" : ",") + agent;
+    }
+    r.detail = "kernel events lost (ring buffer full); agents with live processes: " + (agents.empty() ? "-" : agents);
+    r.agent = agents;
+    act_.journal(r);
+    spdlog::error("{} kernel events lost: {}", count, r.detail);
+}
+
+}  // namespace stockade::daemon

@@ -1,0 +1,64 @@
+// The event path inside the daemon: kernel event -> identity -> verdict -> action -> journal.
+// Drivable without a kernel: unit tests feed it synthetic events and a fake Actuator.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/event.hpp"
+#include "identity/process_table.hpp"
+#include "journal/record.hpp"
+#include "policy/policy.hpp"
+#include "probe/probe.hpp"
+
+namespace stockade::daemon {
+
+// What the pipeline needs from the outside world; the daemon wires real kills and the journal.
+struct Actuator {
+    std::function<bool(uint32_t pid, uint64_t start_ns, std::string& err)> kill_process;
+    std::function<bool(const std::string& cgroup, std::string& err)> kill_cgroup;
+    std::function<void(journal::Record&)> journal;                   // appends (fills chain fields)
+    std::function<std::string(uint32_t kernel_rule)> kernel_rule_id;  // "" if unknown
+    std::function<uint64_t()> now_boot_ns;                            // CLOCK_BOOTTIME
+};
+
+struct AgentCounters {
+    uint64_t events = 0, allowed = 0, violations = 0, kills = 0, denies = 0;
+    std::map<std::string, uint64_t> allowed_by_action;  // since the last summary
+};
+
+class Pipeline : public probe::EventSink {
+public:
+    Pipeline(identity::ProcessTable& table, Actuator act);
+
+    void set_policy(std::shared_ptr<const policy::PolicySet> set) { set_ = std::move(set); }
+    const std::shared_ptr<const policy::PolicySet>& policy() const { return set_; }
+
+    void on_event(const Event& e) override;
+    void on_bad_record(const std::string& why) override;
+
+    // Journals one "summary" record per agent with allowed actions counted since the last one.
+    void flush_summaries();
+    // Journals a "lost" record: the kernel could not deliver `count` events.
+    void journal_lost(uint64_t count);
+
+    const std::map<std::string, AgentCounters>& counters() const { return counters_; }
+    uint64_t events() const { return events_; }
+    uint64_t bad_records() const { return bad_records_; }
+
+private:
+    journal::Record record_for(const Event& e, const identity::Process& p) const;
+    void enforce(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict& v,
+                 journal::Record& r);
+
+    identity::ProcessTable& table_;
+    Actuator act_;
+    std::shared_ptr<const policy::PolicySet> set_;
+    std::map<std::string, AgentCounters> counters_;
+    uint64_t events_ = 0, bad_records_ = 0;
+};
+
+}  // namespace stockade::daemon

@@ -1,0 +1,209 @@
+#include "enforce/kernel_tables.hpp"
+
+#include <bpf/bpf.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <cstring>
+#include <set>
+
+#include "probe/probe.hpp"
+
+namespace stockade::enforce {
+
+namespace {
+
+using InodeKey = std::tuple<uint32_t, uint64_t, uint64_t>;
+using NetKey = std::tuple<uint32_t, uint32_t, uint32_t, std::array<uint8_t, 16>>;  // prefixlen, agent, family, addr
+
+sk_inode_key to_key(const InodeKey& k) {
+    sk_inode_key key{};
+    key.agent_id = std::get<0>(k);
+    key.dev = std::get<1>(k);
+    key.ino = std::get<2>(k);
+    return key;
+}
+
+sk_net_key to_key(const NetKey& k) {
+    sk_net_key key{};
+    key.prefixlen = std::get<0>(k);
+    key.agent_id = std::get<1>(k);
+    key.family = std::get<2>(k);
+    std::memcpy(key.addr, std::get<3>(k).data(), 16);
+    return key;
+}
+
+// Deletes every key of `fd` not in `keep` (keys compared as raw bytes).
+template <typename Key>
+void prune(int fd, const std::set<std::string>& keep) {
+    Key cur{}, next{};
+    std::vector<Key> stale;
+    void* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+        std::string raw(reinterpret_cast<const char*>(&next), sizeof next);
+        if (!keep.count(raw)) stale.push_back(next);
+        cur = next;
+        prev = &cur;
+    }
+    for (auto& k : stale) bpf_map_delete_elem(fd, &k);
+}
+
+template <typename Key>
+std::string raw(const Key& k) {
+    return std::string(reinterpret_cast<const char*>(&k), sizeof k);
+}
+
+}  // namespace
+
+uint64_t KernelTables::kernel_dev(uint64_t st_dev) {
+    return (static_cast<uint64_t>(major(st_dev)) << 20) | minor(st_dev);
+}
+
+uint32_t KernelTables::rule_number(const std::string& id) {
+    auto it = rule_numbers_.find(id);
+    if (it != rule_numbers_.end()) return it->second;
+    rules_.push_back(id);
+    uint32_t n = static_cast<uint32_t>(rules_.size());
+    rule_numbers_[id] = n;
+    return n;
+}
+
+std::string KernelTables::rule_id(uint32_t kernel_rule) const {
+    return kernel_rule >= 1 && kernel_rule <= rules_.size() ? rules_[kernel_rule - 1] : std::string();
+}
+
+std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set,
+                                                    const std::map<std::string, uint32_t>& ids) {
+    std::map<InodeKey, sk_inode_rule> inodes;
+    std::map<NetKey, sk_net_rule> allow, deny;
+    std::map<uint32_t, sk_agent_cfg> cfgs;
+    std::vector<AgentKernelState> states;
+
+    for (auto& b : set.agents()) {
+        auto idit = ids.find(b->name);
+        if (idit == ids.end()) continue;
+        AgentKernelState st;
+        st.agent = b->name;
+        st.agent_id = idit->second;
+        st.enforce = b->mode == Mode::Enforce;
+        uint32_t agent = st.agent_id;
+
+        // A path rule goes to the kernel when it is an exact path or a whole directory that
+        // exists now; returns false (userspace only) otherwise.
+        auto put_inode = [&](const policy::PathRule& r, uint32_t flag) {
+            if (r.kind() == policy::PatternKind::Glob) {
+                st.userspace_only.push_back(r.id + " (glob)");
+                return false;
+            }
+            struct stat sb {};
+            if (stat(r.dir().c_str(), &sb) != 0) {
+                st.userspace_only.push_back(r.id + " (" + r.dir() + " does not exist yet)");
+                return false;
+            }
+            auto& v = inodes[{agent, kernel_dev(sb.st_dev), sb.st_ino}];
+            v.flags |= flag | (r.kind() == policy::PatternKind::Subtree ? SK_IR_SUBTREE : 0);
+            if (!v.rule) v.rule = rule_number(r.id);
+            ++st.inode_rules;
+            return true;
+        };
+
+        bool strict = true;  // an empty allow list is strict too: no exec at all
+        for (auto& r : b->exec.allow) strict = put_inode(r, SK_IR_EXEC_ALLOW) && strict;
+        for (auto& r : b->exec.deny) put_inode(r, SK_IR_EXEC_DENY);
+        for (auto& r : b->files.never) put_inode(r, SK_IR_FILE_DENY);
+        st.exec_strict = strict;
+
+        // Network: one LPM entry per (CIDR, port range); IPv4 rules also cover v4-mapped v6.
+        auto put_net = [&](std::map<NetKey, sk_net_rule>& table, const policy::NetRule& r,
+                           const policy::Cidr& c) {
+            if (r.ports.size() > 1) {
+                st.userspace_only.push_back(r.id + " (several port ranges)");
+                return false;
+            }
+            sk_net_rule v{};
+            v.port_lo = r.ports.empty() ? 0 : r.ports[0].lo;
+            v.port_hi = r.ports.empty() ? 65535 : r.ports[0].hi;
+            v.sotype = r.protocol == policy::Protocol::Tcp ? SOCK_STREAM
+                       : r.protocol == policy::Protocol::Udp ? SOCK_DGRAM : 0;
+            v.rule = rule_number(r.id);
+            auto put = [&](uint32_t family, const std::array<uint8_t, 16>& a, int prefix) {
+                NetKey k{64 + prefix, agent, family, a};
+                auto [it, fresh] = table.emplace(k, v);
+                if (!fresh && std::memcmp(&it->second, &v, sizeof v) != 0) {
+                    st.userspace_only.push_back(r.id + " (shares its address block with another rule)");
+                    return false;
+                }
+                return true;
+            };
+            bool ok = put(c.addr.family == AF_INET ? AF_INET : AF_INET6, c.addr.bytes, c.prefix);
+            if (c.addr.family == AF_INET) {
+                std::array<uint8_t, 16> mapped{};
+                mapped[10] = mapped[11] = 0xff;
+                std::memcpy(&mapped[12], c.addr.bytes.data(), 4);
+                ok = put(AF_INET6, mapped, 96 + c.prefix) && ok;
+            }
+            ++st.net_rules;
+            return ok;
+        };
+        auto cidrs_of = [&](const policy::NetRule& r) {
+            std::vector<policy::Cidr> out;
+            if (r.host.empty()) {
+                out.push_back(r.cidr);
+            } else {
+                for (auto& a : b->resolved(r.host))
+                    out.push_back(policy::Cidr{a, a.family == AF_INET ? 32 : 128});
+            }
+            return out;
+        };
+        for (auto& r : b->network.deny)
+            for (auto& c : cidrs_of(r)) put_net(deny, r, c);
+        bool net_strict = true;
+        for (auto& r : b->network.connect)
+            for (auto& c : cidrs_of(r)) net_strict = put_net(allow, r, c) && net_strict;
+        st.net_strict = net_strict;
+
+        sk_agent_cfg cfg{};
+        cfg.flags = (st.enforce ? SK_AG_ENFORCE : 0) | (st.exec_strict ? SK_AG_EXEC_STRICT : 0) |
+                    (st.net_strict ? SK_AG_NET_STRICT : 0);
+        cfg.default_rule = rule_number(b->default_deny_id());
+        cfgs[agent] = cfg;
+        states.push_back(std::move(st));
+    }
+
+    // 1. Agents that are gone or change: drop strict flags first (their old allow lists may
+    //    shrink below). 2. New entries. 3. Stale entries. 4. New agent switches.
+    for (uint32_t old : agent_ids_) {
+        auto it = cfgs.find(old);
+        if (it == cfgs.end()) {
+            probe_.clear_agent_config(old);
+        }
+    }
+    std::set<std::string> keep_inodes, keep_allow, keep_deny;
+    for (auto& [k, v] : inodes) {
+        auto key = to_key(k);
+        bpf_map_update_elem(probe_.inode_rules_fd(), &key, &v, BPF_ANY);
+        keep_inodes.insert(raw(key));
+    }
+    for (auto& [k, v] : allow) {
+        auto key = to_key(k);
+        bpf_map_update_elem(probe_.net_allow_fd(), &key, &v, BPF_ANY);
+        keep_allow.insert(raw(key));
+    }
+    for (auto& [k, v] : deny) {
+        auto key = to_key(k);
+        bpf_map_update_elem(probe_.net_deny_fd(), &key, &v, BPF_ANY);
+        keep_deny.insert(raw(key));
+    }
+    prune<sk_inode_key>(probe_.inode_rules_fd(), keep_inodes);
+    prune<sk_net_key>(probe_.net_allow_fd(), keep_allow);
+    prune<sk_net_key>(probe_.net_deny_fd(), keep_deny);
+    agent_ids_.clear();
+    for (auto& [id, cfg] : cfgs) {
+        probe_.set_agent_config(id, cfg);
+        agent_ids_.push_back(id);
+    }
+    return states;
+}
+
+}  // namespace stockade::enforce

@@ -1,0 +1,58 @@
+// Puts what a map can express of each boundary into the kernel, so those decisions are taken
+// in BPF before the process returns to user space:
+//   exec allow/deny of exact files and whole directories   -> inode_rules (dev, inode)
+//   files.never of exact files and whole directories         -> inode_rules
+//   network deny and connect CIDRs (and resolved host names) -> net_deny / net_allow LPM tries
+// Globs and everything else stay with the userspace decision (and its kill). Rules are keyed
+// by inode so that symlinks, hard links and bind mounts of a denied file are the same file.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "policy/boundary.hpp"
+#include "stockade/events.h"
+
+namespace stockade::probe {
+class Probe;
+}
+
+namespace stockade::enforce {
+
+// What install() did for one agent, for logs and `stockade status`.
+struct AgentKernelState {
+    std::string agent;
+    uint32_t agent_id = 0;
+    bool enforce = false;
+    bool exec_strict = false;  // the kernel kills any exec outside the allow list
+    bool net_strict = false;   // the kernel refuses any connect outside the allow list
+    size_t inode_rules = 0, net_rules = 0;
+    std::vector<std::string> userspace_only;  // rule ids the kernel cannot decide, and why
+};
+
+class KernelTables {
+public:
+    explicit KernelTables(probe::Probe& probe) : probe_(probe) {}
+
+    // Replaces the kernel tables with those of `set`. Entries of the new set are written before
+    // stale ones are removed and before an agent's strict flags are raised, so no moment has
+    // less than the union of old and new allow rules, nor strict mode without its allow list.
+    std::vector<AgentKernelState> install(const policy::PolicySet& set, const std::map<std::string, uint32_t>& ids);
+
+    // The rule id of a kernel rule number reported in an event ("" if unknown).
+    std::string rule_id(uint32_t kernel_rule) const;
+
+    // Kernel encoding of a dev_t (MKDEV) from a userspace st_dev.
+    static uint64_t kernel_dev(uint64_t st_dev);
+
+private:
+    uint32_t rule_number(const std::string& id);
+    probe::Probe& probe_;
+    std::vector<std::string> rules_;  // kernel rule n is rules_[n - 1]
+    std::map<std::string, uint32_t> rule_numbers_;
+    std::vector<uint32_t> agent_ids_;  // agents configured last time
+};
+
+}  // namespace stockade::enforce

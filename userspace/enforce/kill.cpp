@@ -1,0 +1,44 @@
+#include "enforce/kill.hpp"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/cgroup.hpp"
+#include "identity/procfs.hpp"
+
+namespace stockade::enforce {
+
+namespace {
+constexpr uint64_t kNsPerTick = 10'000'000;
+
+struct Fd {
+    int fd;
+    ~Fd() {
+        if (fd >= 0) close(fd);
+    }
+};
+}  // namespace
+
+KillResult kill_process(uint32_t pid, uint64_t start_ns) {
+    Fd pidfd{static_cast<int>(syscall(SYS_pidfd_open, pid, 0))};
+    if (pidfd.fd < 0) return {false, "pidfd_open(" + std::to_string(pid) + "): " + std::strerror(errno)};
+    // The pidfd now refers to whichever process holds the pid; make sure it is ours.
+    uint64_t st = identity::read_proc_start(pid).value_or(0);
+    if (st / kNsPerTick != start_ns / kNsPerTick)
+        return {false, "pid " + std::to_string(pid) + " now belongs to another process"};
+    if (syscall(SYS_pidfd_send_signal, pidfd.fd, SIGKILL, nullptr, 0) != 0)
+        return {false, "pidfd_send_signal(" + std::to_string(pid) + "): " + std::strerror(errno)};
+    return {true, ""};
+}
+
+KillResult kill_cgroup(const std::string& rel) {
+    if (rel.empty() || rel == "/") return {false, "refusing to kill the root cgroup"};
+    if (!cgroup::kill_all(rel)) return {false, "cgroup.kill of " + rel + ": " + std::strerror(errno)};
+    return {true, ""};
+}
+
+}  // namespace stockade::enforce

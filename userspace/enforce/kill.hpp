@@ -1,0 +1,22 @@
+// Kills from userspace: one process by pidfd (never a recycled pid), or a whole agent at once
+// through its cgroup's cgroup.kill.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace stockade::enforce {
+
+struct KillResult {
+    bool ok = false;
+    std::string error;  // why not, when !ok
+};
+
+// Kills the process (pid, start_ns): the pidfd pins the process, and its start time is checked
+// through /proc before the signal, so a pid reused by another process is never hit.
+KillResult kill_process(uint32_t pid, uint64_t start_ns);
+
+// Kills every process of a cgroup (relative to the v2 root).
+KillResult kill_cgroup(const std::string& rel);
+
+}  // namespace stockade::enforce

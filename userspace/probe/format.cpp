@@ -1,0 +1,39 @@
+#include "probe/format.hpp"
+
+#include <fmt/format.h>
+
+namespace stockade::probe {
+
+std::string format_event(const Event& e) {
+    std::string head = fmt::format("{:>7} {:>7} {:<8} {:<16}", e.pid, e.ppid, to_string(e.action), e.comm);
+    std::string body;
+    switch (e.action) {
+    case Action::Exec: {
+        std::string args;
+        for (auto& a : e.argv) args += (args.empty() ? "" : " ") + a;
+        body = fmt::format("{} [{}] cwd={}", e.path, args, e.cwd);
+        break;
+    }
+    case Action::Fork:
+        body = fmt::format("child={}{}", e.result, e.thread ? " (thread)" : "");
+        break;
+    case Action::Exit:
+        body = e.exit_signal ? fmt::format("signal={}", e.exit_signal) : fmt::format("code={}", e.result);
+        break;
+    case Action::Connect: case Action::Bind: case Action::Listen: case Action::Accept: case Action::Send:
+        body = fmt::format("{} {}:{} result={}", e.net.protocol(), e.net.address(), e.net.port, e.result);
+        break;
+    default:
+        body = e.path;
+        if (!e.path2.empty()) body += " -> " + e.path2;
+        if (e.access) body += " " + access_string(e.access);
+        body += fmt::format(" result={}", e.result);
+        break;
+    }
+    if (e.kernel_action == KernelAction::Killed) body += " [killed in kernel]";
+    if (e.kernel_action == KernelAction::Denied) body += " [denied in kernel]";
+    if (e.truncated) body += " [truncated]";
+    return head + " " + body;
+}
+
+}  // namespace stockade::probe
