@@ -59,7 +59,8 @@ void write_all(int fd, std::string_view data, const std::string& path);
 // Makes a create/rename/unlink in the directory of `path` durable.
 void fsync_parent_dir(const std::string& path);
 
-// Complete lines of a file read backwards from `end` (which must be 0 or just after a '\n').
+// Lines of a file read backwards from `end` (normally the file size). If the byte before `end`
+// is not '\n', the first line returned is that unfinished last line.
 class ReverseLines {
 public:
     ReverseLines(int fd, uint64_t end) : fd_(fd), end_(end), buf_off_(end) {}

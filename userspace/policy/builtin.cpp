@@ -11,6 +11,10 @@ std::vector<PathRule> builtin_system_rules() {
         "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/ssl/**",
         "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/tty", "/dev/pts/**", "/proc/self/**",
         "/proc/thread-self/**", "/sys/devices/system/cpu/**",
+        // glibc and coreutils at start-up: locale aliases, name-service and address-selection
+        // config, the filesystem list (mkdir, mv), memory and CPU facts (sort, python).
+        "/etc/locale.alias", "/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
+        "/proc/filesystems", "/proc/meminfo", "/proc/cpuinfo", "/proc/stat", "/sys/fs/cgroup/**",
     };
     std::vector<PathRule> out;
     for (size_t i = 0; i < std::size(kPatterns); ++i) {

@@ -63,8 +63,9 @@ std::map<std::string, Field> Reader::fields(const YAML::Node& node, const YAML::
         error(at, std::string(what) + " must be a mapping, not " + std::string(type_name(node)));
         return out;
     }
-    for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& k = it->first;
+    // By value: yaml-cpp's iterator hands out temporaries, so references into `it->` dangle.
+    for (const auto& kv : node) {
+        YAML::Node k = kv.first;
         if (!k.IsScalar()) {
             error(k.Mark(), "keys of " + std::string(what) + " must be plain words");
             continue;
@@ -82,7 +83,7 @@ std::map<std::string, Field> Reader::fields(const YAML::Node& node, const YAML::
                                 std::to_string(prev->second.key_mark.line + 1) + ")");
             continue;
         }
-        out.emplace(key, Field{key, k.Mark(), it->second});
+        out.emplace(key, Field{key, k.Mark(), kv.second});
     }
     return out;
 }

@@ -2,14 +2,7 @@
 // and carries on, so one `stockade check` run reports all mistakes in a file at once.
 #pragma once
 
-// yaml-cpp 0.7's node/impl.h trips GCC 12+'s -Wdangling-pointer (a false positive on its
-// temporaries); silence it for that header only, since -Werror is on.
-#pragma GCC diagnostic push
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#endif
 #include <yaml-cpp/yaml.h>
-#pragma GCC diagnostic pop
 
 #include <cstdint>
 #include <initializer_list>

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <thread>
 
 #include "common/error.hpp"
 #include "helpers.hpp"
@@ -252,4 +253,31 @@ TEST_CASE("rotation by age", "[journal][writer][rotate]") {
     CHECK(rotated_files(path) == std::vector<std::string>{rotated_name(path, 1)});
     CHECK(lines_of(read_file(path)).size() == 1);
     CHECK(verify(path).ok);
+}
+
+TEST_CASE("appends from several threads under each fsync policy form one chain", "[journal][writer]") {
+    jtest::TempDir dir;
+    std::string path = dir.file("journal.jsonl");
+    auto opt = jtest::test_options(path);
+    opt.fsync = GENERATE(FsyncPolicy::Interval, FsyncPolicy::EveryRecord);
+    opt.fsync_interval = std::chrono::milliseconds(20);
+    opt.max_bytes = 20000;  // rotate while the threads write
+    {
+        Writer w(opt);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&w, t] {
+                for (int i = 0; i < 50; ++i) {
+                    auto r = jtest::decision("t" + std::to_string(t), i % 10 ? "allow" : "deny", "/p");
+                    w.append(r);
+                }
+            });
+        for (auto& th : threads) th.join();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the flusher run
+        CHECK(w.last_seq() == 200);
+    }
+    auto res = verify(path);
+    CHECK(res.ok);
+    CHECK(res.records == 200);
+    CHECK(res.files > 1);
 }

@@ -1,1 +1,84 @@
-int main() { return 0; }
+// stockade: the operator's command. `stockade --help`, `stockade SUBCOMMAND --help`.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+
+int main(int argc, char** argv) {
+    using namespace stockade::cli;
+    CLI::App app{"stockade: see and bound what AI agents do on this host"};
+    app.require_subcommand(1);
+    std::string socket = "/run/stockade/control.sock";
+    std::string journal = "/var/log/stockade/journal.jsonl";
+    app.add_option("--socket", socket, "stockaded's control socket")->capture_default_str();
+    app.add_option("--journal", journal, "journal file or directory")->capture_default_str();
+
+    auto* check = app.add_subcommand("check", "validate boundary files without a daemon");
+    std::vector<std::string> check_paths{"/etc/stockade/agents.d"};
+    bool quiet = false;
+    check->add_option("paths", check_paths, "boundary files or directories")->capture_default_str();
+    check->add_flag("-q,--quiet", quiet, "print only errors");
+
+    auto* tail = app.add_subcommand("tail", "print (and follow) journal records");
+    TailOptions to;
+    std::string agent, task, verdict, since;
+    tail->add_flag("-f,--follow", to.follow, "keep printing new records, across rotation");
+    tail->add_option("-n,--lines", to.lines, "records to print first")->capture_default_str();
+    tail->add_option("--agent", agent, "only this agent");
+    tail->add_option("--task", task, "only this task");
+    tail->add_option("--verdict", verdict, "only this verdict: allow, flag, deny, kill, would-deny");
+    tail->add_option("--since", since, "RFC 3339 time or a duration ago (10m, 2h, 1d)");
+    tail->add_flag("--json", to.json, "print the stored JSON lines (for jq)");
+    bool no_color = false, force_color = false;
+    tail->add_flag("--no-color", no_color, "never colour");
+    tail->add_flag("--color", force_color, "always colour");
+
+    auto* verify = app.add_subcommand("verify", "prove the journal's hash chain intact, or name the first broken record");
+    std::string verify_path;
+    verify->add_option("file", verify_path, "journal file or directory (default: --journal)");
+
+    auto* status = app.add_subcommand("status", "the daemon, its kernel backends and its agents");
+    bool status_json = false;
+    status->add_flag("--json", status_json, "machine-readable");
+
+    auto* agents = app.add_subcommand("agents", "agents in force; `agents show NAME` for one");
+    auto* show = agents->add_subcommand("show", "one agent: boundary, counters, kernel coverage, recent violations");
+    std::string show_name;
+    show->add_option("name", show_name, "agent")->required();
+
+    auto* run = app.add_subcommand("run", "run a command as an agent (in the agent's cgroup scope)");
+    std::string run_agent, run_task;
+    std::vector<std::string> command;
+    run->add_option("--agent", run_agent, "agent name (from its boundary)")->required();
+    run->add_option("--task", run_task, "task id");
+    run->add_option("command", command, "command and arguments, after --")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int rc = app.exit(e);
+        return rc == 0 ? 0 : kExitUsage;
+    }
+    try {
+        if (*check) return cmd_check(check_paths, quiet);
+        if (*tail) {
+            to.journal = journal;
+            if (!agent.empty()) to.agent = agent;
+            if (!task.empty()) to.task = task;
+            if (!verdict.empty()) to.verdict = verdict;
+            if (!since.empty()) to.since = since;
+            if (no_color) to.color = false;
+            if (force_color) to.color = true;
+            return cmd_tail(to);
+        }
+        if (*verify) return cmd_verify(verify_path.empty() ? journal : verify_path);
+        if (*status) return cmd_status(socket, status_json);
+        if (*agents) return cmd_agents(socket, journal, *show ? show_name : "");
+        if (*run) return cmd_run(socket, run_agent, run_task, command);
+    } catch (const stockade::Error& e) {
+        std::fprintf(stderr, "stockade: %s\n", e.what());
+        return kExitNo;
+    }
+    return kExitUsage;
+}

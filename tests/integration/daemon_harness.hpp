@@ -1,0 +1,186 @@
+// Runs the real stockaded binary with a scratch configuration (boundaries, journal, socket in
+// a temporary directory) and the real `stockade` command against it.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "control/protocol.hpp"
+#include "journal/reader.hpp"
+#include "journal/record.hpp"
+
+namespace sktest {
+
+namespace fs = std::filesystem;
+
+inline std::string bin(const char* name) { return std::string(STOCKADE_BINARY_DIR) + "/userspace/" + name; }
+
+// A scratch directory removed at the end of the test.
+struct ScratchDir {
+    fs::path path;
+    explicit ScratchDir(const std::string& tag) {
+        path = fs::path("/tmp") / ("stockade-it-" + std::to_string(getpid()) + "-" + tag);
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string operator/(const std::string& rel) const { return (path / rel).string(); }
+};
+
+inline void write_file(const std::string& path, const std::string& content) {
+    fs::create_directories(fs::path(path).parent_path());
+    std::ofstream(path) << content;
+}
+
+// Runs argv, waits for it, returns its wait status; stdout+stderr into *out when given.
+inline int run_command(const std::vector<std::string>& argv, std::string* out = nullptr, int timeout_ms = 20000) {
+    int p[2];
+    if (pipe(p) != 0) throw std::runtime_error("pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        dup2(p[1], 2);
+        close(p[0]);
+        close(p[1]);
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    close(p[1]);
+    std::string buf;
+    char tmp[4096];
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    ssize_t n;
+    while ((n = read(p[0], tmp, sizeof tmp)) > 0) {
+        buf.append(tmp, static_cast<size_t>(n));
+        if (std::chrono::steady_clock::now() > deadline) break;
+    }
+    close(p[0]);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (out) *out = buf;
+    return st;
+}
+
+class Daemon {
+public:
+    Daemon(const ScratchDir& dir, const std::string& extra_config = "")
+        : agents_(dir / "agents.d"), journal_(dir / "journal/journal.jsonl"), socket_(dir / "control.sock") {
+        fs::create_directories(agents_);
+        config_ = dir / "stockade.yaml";
+        write_file(config_, "agents_dir: " + agents_ + "\nsocket_path: " + socket_ + "\ncgroup_base: /stockade-it-" +
+                                std::to_string(getpid()) + "\nsummary_interval: 1\njournal:\n  path: " + journal_ +
+                                "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n" + extra_config);
+        log_ = dir / "stockaded.log";
+    }
+    ~Daemon() { stop(); }
+
+    const std::string& agents_dir() const { return agents_; }
+    const std::string& journal() const { return journal_; }
+    const std::string& socket() const { return socket_; }
+    const std::string& log() const { return log_; }
+    pid_t pid() const { return pid_; }
+
+    void start() {
+        pid_ = fork();
+        if (pid_ == 0) {
+            FILE* f = std::freopen(log_.c_str(), "w", stdout);
+            (void)f;
+            dup2(1, 2);
+            execl(bin("stockaded").c_str(), "stockaded", "--config", config_.c_str(), (char*)nullptr);
+            _exit(127);
+        }
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < deadline) {
+            int st;
+            if (waitpid(pid_, &st, WNOHANG) == pid_) {
+                pid_ = -1;
+                throw std::runtime_error("stockaded exited at start-up; log:\n" + slurp(log_));
+            }
+            try {
+                stockade::control::Request r;
+                r.op = "status";
+                if (stockade::control::call(socket_, r, 1000).ok) return;
+            } catch (const std::exception&) {
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        throw std::runtime_error("stockaded did not answer within 20 s; log:\n" + slurp(log_));
+    }
+
+    // SIGTERM, then SIGKILL after 5 s. Returns the wait status (-1 if it was not running).
+    int stop() {
+        if (pid_ <= 0) return -1;
+        kill(pid_, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 500; ++i) {
+            if (waitpid(pid_, &st, WNOHANG) == pid_) {
+                pid_ = -1;
+                return st;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &st, 0);
+        pid_ = -1;
+        return st;
+    }
+
+    void kill9() {
+        if (pid_ <= 0) return;
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+
+    void reload() { kill(pid_, SIGHUP); }
+
+    // `stockade run --agent A -- argv...` through the real command; returns its wait status.
+    int run_as(const std::string& agent, const std::vector<std::string>& argv, std::string* out = nullptr) {
+        std::vector<std::string> cmd{bin("stockade"), "--socket", socket_, "run", "--agent", agent, "--"};
+        cmd.insert(cmd.end(), argv.begin(), argv.end());
+        return run_command(cmd, out);
+    }
+
+    std::vector<stockade::journal::Record> records() const {
+        return stockade::journal::read_last(journal_, 100000, stockade::journal::Filter{});
+    }
+
+    // Waits until a journal record satisfies pred.
+    std::optional<stockade::journal::Record> wait_record(const std::function<bool(const stockade::journal::Record&)>& pred,
+                                                         int timeout_ms = 5000) const {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+        do {
+            for (auto& r : records())
+                if (pred(r)) return r;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        } while (std::chrono::steady_clock::now() < deadline);
+        return std::nullopt;
+    }
+
+    static std::string slurp(const std::string& path) {
+        std::ifstream f(path);
+        return std::string(std::istreambuf_iterator<char>(f), {});
+    }
+
+private:
+    std::string agents_, journal_, socket_, config_, log_;
+    pid_t pid_ = -1;
+};
+
+}  // namespace sktest

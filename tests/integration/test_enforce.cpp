@@ -1,0 +1,186 @@
+// Enforcement through the real daemon: real boundaries, real children launched with
+// `stockade run`, assertions on what happened to them and on what was journaled.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+
+#include "daemon_harness.hpp"
+
+using namespace sktest;
+using stockade::journal::Record;
+
+namespace {
+
+// A boundary for the tests: the scratch dir's allowed/ is the agent's work area, secret/ is a
+// never-touch subtree (kernel), *.pem is a never-touch glob (userspace).
+std::string boundary(const ScratchDir& d, const std::string& name, const std::string& mode,
+                     const std::string& extra = "", const std::string& on_violation = "kill") {
+    fs::create_directories(d / "allowed");
+    return "agent: " + name + "\nmode: " + mode + "\non_violation: " + on_violation + "\nmatch:\n  cgroup: /stockade-it-unused-" + name +
+           "\nfiles:\n  read: [\"" + d / "allowed/**" + "\"]\n  write: [\"" + d / "allowed/**" +
+           "\", /dev/null]\n  create: [\"" + d / "allowed/**" + "\"]\n  never: [\"" + d / "secret/**" +
+           "\", \"**/*.pem\"]\nexec:\n  allow: [/usr/bin/dash, /usr/bin/cat, /usr/bin/touch, /usr/bin/sleep, "
+           "/usr/bin/python3]\n" + extra;
+}
+
+bool killed(int st) { return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL; }
+
+}  // namespace
+
+TEST_CASE("a denied exec is killed in the kernel before its first instruction", "[enforce]") {
+    ScratchDir d("exec");
+    fs::copy_file("/usr/bin/touch", d / "evil-touch");  // same code, not in the allow list
+    write_file(d / "agents.d/t.yaml", boundary(d, "execagent", "enforce"));
+    Daemon daemon(d);
+    daemon.start();
+
+    int st = daemon.run_as("execagent", {"/bin/sh", "-c", d / "evil-touch " + d / "allowed/marker; echo rc=$?"});
+    std::string out;
+    daemon.run_as("execagent", {"/bin/sh", "-c", d / "evil-touch " + d / "allowed/marker2; echo rc=$?"}, &out);
+    CHECK(WIFEXITED(st));
+    CHECK(out.find("rc=137") != std::string::npos);  // the shell saw its child die of SIGKILL
+    CHECK_FALSE(fs::exists(d / "allowed/marker"));
+    CHECK_FALSE(fs::exists(d / "allowed/marker2"));
+
+    auto r = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == d / "evil-touch"; });
+    REQUIRE(r);
+    CHECK(r->agent == "execagent");
+    CHECK(r->verdict == "kill");
+    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->rule == "t.yaml:default-deny");
+
+    // The allowed tool still runs.
+    daemon.run_as("execagent", {"/usr/bin/touch", d / "allowed/ok"});
+    CHECK(fs::exists(d / "allowed/ok"));
+}
+
+TEST_CASE("a denied open is killed at syscall exit before the data can be used", "[enforce]") {
+    ScratchDir d("open");
+    write_file(d / "secret/key", "TOPSECRET\n");
+    write_file(d / "agents.d/t.yaml", boundary(d, "openagent", "enforce"));
+    Daemon daemon(d);
+    daemon.start();
+
+    int st = daemon.run_as("openagent", {"/bin/sh", "-c", "cat " + d / "secret/key" + " > " + d / "allowed/copy"});
+    CHECK(WIFEXITED(st));
+    REQUIRE(fs::exists(d / "allowed/copy"));         // the shell's redirect made it
+    CHECK(fs::file_size(d / "allowed/copy") == 0);   // cat died before writing a byte
+
+    auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "secret/key"; });
+    REQUIRE(r);
+    CHECK(r->verdict == "kill");
+    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->rule == "t.yaml:files.never[0]");
+    CHECK(r->exe == "/usr/bin/cat");
+}
+
+TEST_CASE("a glob-only violation is killed by the daemon within milliseconds", "[enforce]") {
+    ScratchDir d("glob");
+    write_file(d / "allowed/server.pem", "-----BEGIN-----\n");
+    write_file(d / "agents.d/t.yaml", boundary(d, "globagent", "enforce"));
+    Daemon daemon(d);
+    daemon.start();
+
+    std::string script = "import time\nopen('" + d / "allowed/server.pem" +
+                         "').read()\ntime.sleep(3)\nopen('" + d / "allowed/after" + "', 'w').write('x')\n";
+    int st = daemon.run_as("globagent", {"/usr/bin/python3", "-c", script});
+    CHECK(killed(st));
+    CHECK_FALSE(fs::exists(d / "allowed/after"));
+    auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "allowed/server.pem"; });
+    REQUIRE(r);
+    CHECK(r->verdict == "kill");
+    CHECK(r->enforcement == "killed-by-daemon");
+    CHECK(r->rule == "t.yaml:files.never[1]");
+    CHECK(r->latency_us >= 0);
+    std::printf("userspace kill latency (event to SIGKILL): %lld us\n", (long long)r->latency_us);
+}
+
+TEST_CASE("network: a denied destination gets EPERM and nothing reaches it", "[enforce]") {
+    ScratchDir d("net");
+    // Two listeners on loopback: the boundary allows the first port only.
+    auto listener = [] {
+        int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        bind(s, (sockaddr*)&a, sizeof a);
+        listen(s, 8);
+        socklen_t len = sizeof a;
+        getsockname(s, (sockaddr*)&a, &len);
+        return std::pair<int, int>(s, ntohs(a.sin_port));
+    };
+    auto [ok_fd, ok_port] = listener();
+    auto [bad_fd, bad_port] = listener();
+    write_file(d / "agents.d/t.yaml",
+               boundary(d, "netagent", "enforce", "network:\n  connect:\n    - cidr: 127.0.0.1/32\n      ports: " +
+                                                     std::to_string(ok_port) + "\n      protocol: tcp\n",
+                        "flag"));
+    Daemon daemon(d);
+    daemon.start();
+
+    std::string script = "import socket, errno\nfor p in (" + std::to_string(ok_port) + ", " + std::to_string(bad_port) +
+                         "):\n    s = socket.socket()\n    try:\n        s.connect(('127.0.0.1', p)); print(p, 'ok')\n"
+                         "    except OSError as e: print(p, errno.errorcode[e.errno])\n";
+    std::string out;
+    daemon.run_as("netagent", {"/usr/bin/python3", "-c", script}, &out);
+    CHECK(out.find(std::to_string(ok_port) + " ok") != std::string::npos);
+    CHECK(out.find(std::to_string(bad_port) + " EPERM") != std::string::npos);
+    CHECK(accept(ok_fd, nullptr, nullptr) >= 0);
+    CHECK(accept(bad_fd, nullptr, nullptr) < 0);  // nothing ever arrived
+    auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == bad_port; });
+    REQUIRE(r);
+    CHECK(r->verdict == "deny");
+    CHECK(r->enforcement == "denied-in-kernel");
+    CHECK(r->address == "127.0.0.1");
+    CHECK(r->rule == "t.yaml:default-deny");
+    close(ok_fd);
+    close(bad_fd);
+}
+
+TEST_CASE("monitor mode lets everything run and journals what enforce would have done", "[enforce]") {
+    ScratchDir d("monitor");
+    write_file(d / "secret/key", "TOPSECRET\n");
+    fs::copy_file("/usr/bin/touch", d / "evil-touch");
+    write_file(d / "agents.d/t.yaml", boundary(d, "monagent", "monitor"));
+    Daemon daemon(d);
+    daemon.start();
+
+    int st = daemon.run_as("monagent", {"/bin/sh", "-c", "cat " + d / "secret/key" + " > " + d / "allowed/copy; " +
+                                                             d / "evil-touch " + d / "allowed/marker"});
+    CHECK(WIFEXITED(st));
+    CHECK(fs::file_size(d / "allowed/copy") == 10);
+    CHECK(fs::exists(d / "allowed/marker"));
+    auto open = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "secret/key"; });
+    auto exec = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == d / "evil-touch"; });
+    REQUIRE(open);
+    REQUIRE(exec);
+    CHECK(open->verdict == "would-deny");
+    CHECK(open->enforcement.empty());
+    CHECK(exec->verdict == "would-deny");
+}
+
+TEST_CASE("two agents, two boundaries: the same action is allowed for one and a violation for the other",
+          "[identity]") {
+    ScratchDir d("two");
+    write_file(d / "data/file", "x");
+    write_file(d / "agents.d/a.yaml", boundary(d, "alpha", "monitor") + "journal_allowed: full\n");
+    std::string b = boundary(d, "beta", "monitor") + "journal_allowed: full\n";
+    b.replace(b.find("read: [\""), 8, "read: [\"" + d / "data/**" + "\", \"");
+    write_file(d / "agents.d/b.yaml", b);
+    Daemon daemon(d);
+    daemon.start();
+
+    daemon.run_as("alpha", {"/usr/bin/cat", d / "data/file"});
+    daemon.run_as("beta", {"/usr/bin/cat", d / "data/file"});
+    auto ra = daemon.wait_record([&](const Record& r) { return r.agent == "alpha" && r.path == d / "data/file"; });
+    auto rb = daemon.wait_record([&](const Record& r) { return r.agent == "beta" && r.path == d / "data/file"; });
+    REQUIRE(ra);
+    REQUIRE(rb);
+    CHECK(ra->verdict == "would-deny");
+    CHECK(rb->verdict == "allow");
+    CHECK(rb->rule == "b.yaml:files.read[0]");
+    CHECK(ra->cgroup != rb->cgroup);
+}

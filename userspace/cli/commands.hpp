@@ -1,0 +1,30 @@
+// `stockade` subcommands. Each returns the process exit code (docs/operator-guide.md):
+//   0 success; 1 the answer is "no" (check found errors, verify found a broken chain,
+//   run's command failed to start); 2 usage; 3 the daemon is not running or refused.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stockade::cli {
+
+constexpr int kExitOk = 0, kExitNo = 1, kExitUsage = 2, kExitDaemon = 3;
+
+struct TailOptions {
+    std::string journal;
+    size_t lines = 10;
+    bool follow = false, json = false;
+    std::optional<std::string> agent, task, verdict, since;
+    std::optional<bool> color;  // default: when stdout is a terminal
+};
+
+int cmd_check(const std::vector<std::string>& paths, bool quiet);
+int cmd_tail(const TailOptions& o);
+int cmd_verify(const std::string& journal);
+int cmd_status(const std::string& socket, bool json);
+int cmd_agents(const std::string& socket, const std::string& journal, const std::string& show);
+int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
+            const std::vector<std::string>& command);
+
+}  // namespace stockade::cli

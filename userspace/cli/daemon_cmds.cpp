@@ -1,0 +1,141 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "control/protocol.hpp"
+#include "journal/reader.hpp"
+
+namespace stockade::cli {
+
+namespace {
+
+std::optional<control::Status> fetch_status(const std::string& socket) {
+    control::Request req;
+    req.op = "status";
+    auto resp = control::call(socket, req);
+    if (!resp.ok) {
+        std::fprintf(stderr, "stockaded refused: %s\n", resp.error.c_str());
+        return std::nullopt;
+    }
+    return control::decode_status(resp.body);
+}
+
+}  // namespace
+
+int cmd_status(const std::string& socket, bool json) {
+    try {
+        control::Request req;
+        req.op = "status";
+        auto resp = control::call(socket, req);
+        if (!resp.ok) {
+            std::fprintf(stderr, "stockaded refused: %s\n", resp.error.c_str());
+            return kExitDaemon;
+        }
+        if (json) {
+            std::printf("%s\n", resp.body.c_str());
+            return kExitOk;
+        }
+        auto s = control::decode_status(resp.body);
+        std::printf("stockaded %s running, pid %u\n", s.version.c_str(), s.pid);
+        std::printf("kernel:     %s\n", s.features.c_str());
+        std::printf("programs:  ");
+        for (auto& p : s.programs) std::printf(" %s", p.c_str());
+        std::printf("\nevents:     %llu (%llu/s), lost %llu, undecodable %llu; kernel kills %llu, denies %llu\n",
+                    (unsigned long long)s.events, (unsigned long long)s.events_per_s, (unsigned long long)s.lost,
+                    (unsigned long long)s.bad_records, (unsigned long long)s.kernel_kills,
+                    (unsigned long long)s.kernel_denies);
+        std::printf("journal:    %s (%llu bytes)\n", s.journal_path.c_str(), (unsigned long long)s.journal_bytes);
+        std::printf("boundaries: %s (last reload: %s)\n", s.agents_dir.c_str(), s.last_reload.c_str());
+        std::printf("\n%-16s %-8s %-10s %8s %8s %8s %6s %6s  %s\n", "AGENT", "MODE", "ON-VIOL", "TRACKED", "EVENTS",
+                    "VIOL", "KILLS", "DENIES", "IN KERNEL");
+        for (auto& a : s.agents) {
+            std::string k = std::string(a.exec_in_kernel ? "exec " : "") + (a.net_in_kernel ? "net" : "");
+            std::printf("%-16s %-8s %-10s %8llu %8llu %8llu %6llu %6llu  %s\n", a.name.c_str(), a.mode.c_str(),
+                        a.on_violation.c_str(), (unsigned long long)a.tracked, (unsigned long long)a.events,
+                        (unsigned long long)a.violations, (unsigned long long)a.kills, (unsigned long long)a.denies,
+                        k.empty() ? "-" : k.c_str());
+        }
+        return kExitOk;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitDaemon;
+    }
+}
+
+int cmd_agents(const std::string& socket, const std::string& journal, const std::string& show) {
+    try {
+        auto s = fetch_status(socket);
+        if (!s) return kExitDaemon;
+        for (auto& a : s->agents) {
+            if (!show.empty() && a.name != show) continue;
+            if (show.empty()) {
+                std::printf("%-16s %-8s %s\n", a.name.c_str(), a.mode.c_str(), a.file.c_str());
+                continue;
+            }
+            std::printf("agent:        %s\nboundary:     %s\nmode:         %s (on violation: %s)\n", a.name.c_str(),
+                        a.file.c_str(), a.mode.c_str(), a.on_violation.c_str());
+            std::printf("processes:    %llu tracked\nactions:      %llu events, %llu allowed, %llu violations, "
+                        "%llu kills, %llu denies\n",
+                        (unsigned long long)a.tracked, (unsigned long long)a.events, (unsigned long long)a.allowed,
+                        (unsigned long long)a.violations, (unsigned long long)a.kills, (unsigned long long)a.denies);
+            std::printf("in kernel:    exec %s, network %s\n", a.exec_in_kernel ? "yes" : "no",
+                        a.net_in_kernel ? "yes" : "no");
+            for (auto& u : a.userspace_only) std::printf("userspace:    %s\n", u.c_str());
+            journal::Filter f;
+            f.agent = a.name;
+            std::printf("recent violations:\n");
+            for (auto& r : journal::read_last(journal, 20, f)) {
+                if (r.type != "decision" || r.verdict == "allow") continue;
+                std::printf("  %s %-10s %-7s %s%s  %s\n", r.time.c_str(), r.verdict.c_str(), r.action.c_str(),
+                            r.path.empty() ? (r.address + ":" + std::to_string(r.port)).c_str() : r.path.c_str(),
+                            r.exe.empty() ? "" : (" by " + r.exe).c_str(), r.rule.c_str());
+            }
+            return kExitOk;
+        }
+        if (!show.empty()) {
+            std::fprintf(stderr, "unknown agent \"%s\"\n", show.c_str());
+            return kExitNo;
+        }
+        return kExitOk;
+    } catch (const Error& e) {
+        std::fprintf(stderr, "%s\n", e.what());
+        return kExitDaemon;
+    }
+}
+
+int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
+            const std::vector<std::string>& command) {
+    if (command.empty()) {
+        std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
+        return kExitUsage;
+    }
+    try {
+        control::Request req;
+        req.op = "run";
+        req.agent = agent;
+        req.task = task;
+        req.pid = static_cast<uint32_t>(getpid());
+        auto resp = control::call(socket, req);
+        if (!resp.ok) {
+            std::fprintf(stderr, "stockade run: %s\n", resp.error.c_str());
+            return kExitDaemon;
+        }
+    } catch (const Error& e) {
+        std::fprintf(stderr, "stockade run: %s\n", e.what());
+        return kExitDaemon;
+    }
+    // Now inside the agent's scope: everything from here on, the exec included, is the agent.
+    std::vector<char*> argv;
+    for (auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    std::fprintf(stderr, "stockade run: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    return 127;
+}
+
+}  // namespace stockade::cli
