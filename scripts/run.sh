@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (as root), builds stockade, and runs the daemon in the
+# foreground with the example boundaries in rules/. Ctrl-C stops it and detaches every probe.
+# The journal goes to /var/tmp/stockade/journal.jsonl; follow it from another terminal with
+#   build/userspace/stockade --journal /var/tmp/stockade/journal.jsonl tail -f
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j "$(nproc)"
+build/userspace/stockade check rules/
+exec build/userspace/stockaded --agents-dir rules/ --journal /var/tmp/stockade/journal.jsonl \
+  --socket /run/stockade/control.sock "$@"
