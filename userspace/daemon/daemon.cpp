@@ -196,18 +196,22 @@ void Daemon::discover_cgroups() {
                     if (name == u) found.push_back(it->path().string().substr(root.size()));
             }
         }
-        for (auto& rel : found) register_cgroup(rel, m.name, "");
+        for (auto& rel : found) register_cgroup(rel, m.name, "", false);
     }
 }
 
-void Daemon::register_cgroup(const std::string& rel, const std::string& agent, const std::string& task) {
+void Daemon::register_cgroup(const std::string& rel, const std::string& agent, const std::string& task,
+                             bool launcher) {
     uint64_t id = cgroup::id_of(rel);
     auto it = registered_.find(id);
     if (it != registered_.end() && it->second == rel) return;
     const identity::AgentMatch* m = table_.agent_by_name(agent);
     if (!m) return;
     probe_->track_cgroup(id, m->id);
-    table_.bind_cgroup(id, rel, agent, task);
+    if (launcher)
+        table_.bind_cgroup(id, rel, agent, task);
+    else
+        table_.note_cgroup(id, rel);  // matched by unit/cgroup path, with exe/uid narrowing
     registered_[id] = rel;
     // Adopt what already runs there: processes started before the daemon, or before discovery.
     for (auto& p : identity::read_cgroup_procs(rel)) {
@@ -326,7 +330,7 @@ control::Response Daemon::handle(const control::Request& req, uint32_t peer_uid)
         try {
             cgroup::create(rel);
             launcher_cgroups_.insert(rel);
-            register_cgroup(rel, req.agent, req.task);
+            register_cgroup(rel, req.agent, req.task, true);
             cgroup::move(rel, static_cast<pid_t>(req.pid));
         } catch (const Error& e) {
             return refuse(e.what());

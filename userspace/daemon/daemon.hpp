@@ -34,7 +34,7 @@ private:
     void reload(const char* why);
     void install_policy(std::shared_ptr<const policy::PolicySet> set);
     void discover_cgroups();
-    void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task);
+    void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher);
     void reap_launcher_cgroups();
     void serve_control();
     control::Response handle(const control::Request& req, uint32_t peer_uid);

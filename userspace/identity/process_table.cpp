@@ -101,9 +101,11 @@ void ProcessTable::attribute(Process& p) {
         if (a.exe && !p.exe.empty() && *a.exe != p.exe) return false;
         return true;
     };
+    // A bound cgroup (made by `stockade run`) names its agent outright:
+    // the operator who launched it asserted the identity, so exe/uid narrowing does not apply.
     auto b = bindings_.find(p.cgroup_id);
     if (b != bindings_.end()) {
-        if (const AgentMatch* a = agent_by_name(b->second.agent); a && narrow_ok(*a)) {
+        if (const AgentMatch* a = agent_by_name(b->second.agent)) {
             p.agent = a->name;
             p.agent_id = a->id;
             p.task = b->second.task;
@@ -127,8 +129,10 @@ void ProcessTable::attribute(Process& p) {
 
 const Process& ProcessTable::apply(const Event& e) {
     Process& p = get_or_create(e);
+    // The kernel's tag covers processes the table has not seen begin (e.g. one that moved out
+    // of the agent's cgroup before the daemon started); it never overrides exe/uid narrowing.
     if (p.agent.empty() && e.kernel_agent) {
-        if (const AgentMatch* a = agent_by_id(e.kernel_agent)) {
+        if (const AgentMatch* a = agent_by_id(e.kernel_agent); a && !a->exe && !a->uid) {
             p.agent = a->name;
             p.agent_id = a->id;
         }

@@ -70,6 +70,8 @@ public:
     // Registers the cgroup a launcher created for an agent (and optionally a task).
     void bind_cgroup(uint64_t cgroup_id, const std::string& path, const std::string& agent, const std::string& task);
     void unbind_cgroup(uint64_t cgroup_id);
+    // Records the path of a cgroup id (a discovered unit), so its processes match by path.
+    void note_cgroup(uint64_t cgroup_id, const std::string& path) { cgroup_paths_[cgroup_id] = path; }
 
     // Updates the table with one event; returns the process it is attributed to (never null).
     const Process& apply(const Event& e);
