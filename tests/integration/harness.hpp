@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -39,6 +40,23 @@ private:
 // A child that joins `cg` before it execs argv (so even its exec is tracked).
 class Child {
 public:
+    // Runs fn (then _exit(0)) in a forked child that joined `cg` first.
+    Child(const TestCgroup& cg, const std::function<void()>& fn) {
+        int gate[2];
+        if (pipe2(gate, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+        pid_ = fork();
+        if (pid_ == 0) {
+            char c;
+            close(gate[1]);
+            if (read(gate[0], &c, 1) != 1) _exit(126);
+            fn();
+            _exit(0);
+        }
+        close(gate[0]);
+        stockade::cgroup::move(cg.rel(), pid_);
+        if (write(gate[1], "g", 1) != 1) throw std::runtime_error("gate");
+        close(gate[1]);
+    }
     Child(const TestCgroup& cg, std::vector<std::string> argv) {
         int gate[2];
         if (pipe2(gate, O_CLOEXEC) != 0) throw std::runtime_error("pipe");

@@ -67,6 +67,8 @@ TEST_CASE("untracked processes produce no events", "[capture]") {
     Collector col;
     pid_t pid = fork();
     if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
         execl("/bin/cat", "cat", "/etc/hostname", (char*)nullptr);
         _exit(127);
     }
@@ -74,4 +76,164 @@ TEST_CASE("untracked processes produce no events", "[capture]") {
     waitpid(pid, &st, 0);
     col.wait_for(probe, [](const Event&) { return false; }, 300);
     CHECK(col.of_pid(pid).empty());
+}
+
+namespace {
+
+// Finds the one event of `pid` with this action and path.
+const Event* find(const Collector& c, uint32_t pid, Action a, const std::string& path) {
+    for (auto& e : c.events)
+        if (e.pid == pid && e.action == a && e.path == path) return &e;
+    return nullptr;
+}
+
+uint16_t listen_port(int fd) {
+    sockaddr_in6 a{};
+    socklen_t len = sizeof a;
+    getsockname(fd, (sockaddr*)&a, &len);
+    return ntohs(a.sin6_port);
+}
+
+}  // namespace
+
+TEST_CASE("file actions arrive with kernel-resolved paths, access and results", "[capture]") {
+    probe::Probe probe;
+    TestCgroup cg("files");
+    probe.track_cgroup(cg.id(), 9);
+    Collector col;
+    fs::path dir = fs::path("/tmp") / ("stockade-cap-" + std::to_string(getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "real/sub");
+    std::ofstream(dir / "real/target.txt") << "hello";
+    fs::create_symlink(dir / "real", dir / "link");
+    std::string d = dir.string();
+
+    Child child(cg, [&] {
+        char buf[8];
+        int fd = open((d + "/link/target.txt").c_str(), O_RDONLY);  // through a symlink
+        if (fd >= 0 && read(fd, buf, sizeof buf) < 0) _exit(2);
+        close(fd);
+        int dfd = open((d + "/real/sub").c_str(), O_RDONLY | O_DIRECTORY);
+        fd = openat(dfd, "../target.txt", O_RDONLY);  // ".." relative to a dirfd
+        close(fd);
+        fd = openat(dfd, "new.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (write(fd, "x", 1) != 1) _exit(3);
+        close(fd);
+        renameat(dfd, "new.txt", dfd, "renamed.txt");
+        unlinkat(dfd, "renamed.txt", 0);
+        mkdir((d + "/real/dir2").c_str(), 0755);
+        rmdir((d + "/real/dir2").c_str());
+        chmod((d + "/real/target.txt").c_str(), 0600);
+        open((d + "/real/missing").c_str(), O_RDONLY);  // fails: ENOENT
+        close(dfd);
+    });
+    REQUIRE(child.wait() != -1);
+    col.wait_for(probe, [&](const Event& e) { return e.action == Action::Exit && e.pid == (uint32_t)child.pid(); });
+    uint32_t pid = child.pid();
+    std::string real = fs::canonical(dir / "real").string();
+
+    auto* via_link = find(col, pid, Action::Open, real + "/target.txt");
+    REQUIRE(via_link);  // the symlink and the ".." both resolve to the real file
+    CHECK(via_link->access == kRead);
+    CHECK(via_link->result >= 0);
+    size_t opens_of_target = 0;
+    for (auto& e : col.events)
+        if (e.pid == pid && e.action == Action::Open && e.path == real + "/target.txt") ++opens_of_target;
+    CHECK(opens_of_target == 2);
+
+    auto* created = find(col, pid, Action::Open, real + "/sub/new.txt");
+    REQUIRE(created);
+    CHECK((created->access & kWrite));
+    CHECK((created->access & kCreate));
+    CHECK((created->access & kTruncate));
+    CHECK_FALSE((created->access & kRead));
+
+    auto* ren = find(col, pid, Action::Rename, real + "/sub/new.txt");
+    REQUIRE(ren);
+    CHECK(ren->path2 == real + "/sub/renamed.txt");
+    CHECK(ren->result == 0);
+    auto* unl = find(col, pid, Action::Unlink, real + "/sub/renamed.txt");
+    REQUIRE(unl);
+    CHECK(unl->result == 0);
+    CHECK(find(col, pid, Action::Mkdir, real + "/dir2"));
+    CHECK(find(col, pid, Action::Rmdir, real + "/dir2"));
+    auto* ch = find(col, pid, Action::Chmod, real + "/target.txt");
+    REQUIRE(ch);
+    CHECK(ch->mode == 0600);
+    auto* missing = find(col, pid, Action::Open, real + "/missing");
+    REQUIRE(missing);
+    CHECK(missing->result == -ENOENT);
+    CHECK(col.bad.empty());
+    fs::remove_all(dir);
+}
+
+TEST_CASE("network actions arrive with addresses, results and the caller's lineage", "[capture]") {
+    probe::Probe probe;
+    TestCgroup cg("net");
+    probe.track_cgroup(cg.id(), 11);
+    Collector col;
+    // Listeners owned by the (untracked) test process: v4 TCP, v6 TCP, v6 UDP.
+    int l4 = socket(AF_INET, SOCK_STREAM, 0), l6 = socket(AF_INET6, SOCK_STREAM, 0), u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+    sockaddr_in a4{};
+    a4.sin_family = AF_INET;
+    a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sockaddr_in6 a6{};
+    a6.sin6_family = AF_INET6;
+    a6.sin6_addr = in6addr_loopback;
+    REQUIRE(bind(l4, (sockaddr*)&a4, sizeof a4) == 0);
+    REQUIRE(bind(l6, (sockaddr*)&a6, sizeof a6) == 0);
+    REQUIRE(bind(u6, (sockaddr*)&a6, sizeof a6) == 0);
+    listen(l4, 4);
+    listen(l6, 4);
+    uint16_t p4 = listen_port(l4), p6 = listen_port(l6), pu = listen_port(u6);
+
+    pid_t parent_pid = -1;
+    Child child(cg, [&] {
+        pid_t inner = fork();  // the network work happens in a grandchild: lineage is checked
+        if (inner == 0) {
+            sockaddr_in c4 = a4;
+            c4.sin_port = htons(p4);
+            int s = socket(AF_INET, SOCK_STREAM, 0);
+            connect(s, (sockaddr*)&c4, sizeof c4);
+            close(s);
+            sockaddr_in6 c6 = a6;
+            c6.sin6_port = htons(p6);
+            s = socket(AF_INET6, SOCK_STREAM, 0);
+            connect(s, (sockaddr*)&c6, sizeof c6);
+            close(s);
+            c6.sin6_port = htons(pu);
+            s = socket(AF_INET6, SOCK_DGRAM, 0);
+            sendto(s, "ping", 4, 0, (sockaddr*)&c6, sizeof c6);
+            close(s);
+            _exit(0);
+        }
+        waitpid(inner, nullptr, 0);
+    });
+    parent_pid = child.pid();
+    REQUIRE(child.wait() != -1);
+    col.wait_for(probe, [&](const Event& e) { return e.action == Action::Exit && e.pid == (uint32_t)parent_pid; });
+
+    const Event *c4 = nullptr, *c6 = nullptr, *send = nullptr;
+    for (auto& e : col.events) {
+        if (e.action == Action::Connect && e.net.family == AF_INET && e.net.port == p4) c4 = &e;
+        if (e.action == Action::Connect && e.net.family == AF_INET6 && e.net.port == p6) c6 = &e;
+        if (e.action == Action::Send && e.net.port == pu) send = &e;
+    }
+    REQUIRE(c4);
+    REQUIRE(c6);
+    REQUIRE(send);
+    CHECK(c4->net.address() == "127.0.0.1");
+    CHECK(c4->net.protocol() == "tcp");
+    CHECK(c4->result == 0);
+    CHECK(c4->ppid == (uint32_t)parent_pid);  // the grandchild, child of the tracked child
+    CHECK(c4->pid != (uint32_t)parent_pid);
+    CHECK(c6->net.address() == "::1");
+    CHECK(c6->result == 0);
+    CHECK(send->net.protocol() == "udp");
+    CHECK(send->result == 4);
+    char buf[8];
+    CHECK(recv(u6, buf, sizeof buf, MSG_DONTWAIT) == 4);  // it really was sent (monitor only)
+    close(l4);
+    close(l6);
+    close(u6);
 }

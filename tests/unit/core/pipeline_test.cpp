@@ -1,0 +1,437 @@
+// The daemon's event path driven with synthetic events: a real process table and policy, a
+// fake Actuator that records kills and journal records instead of acting.
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/pipeline.hpp"
+#include "identity/process_table.hpp"
+#include "journal/record.hpp"
+#include "policy/policy.hpp"
+
+using namespace stockade;
+
+namespace {
+
+constexpr uint64_t kSec = 1'000'000'000ull;
+constexpr uint32_t kPid = 4'600'001;  // > PID_MAX_LIMIT: never a real process
+constexpr uint64_t kStart = 7 * kSec + 123;
+constexpr uint64_t kCgroupId = 9001;
+const std::string kCgroup = "/stockade/coder/task-1";
+
+// A boundary with every knob set by the caller; paths that cannot exist on the host.
+std::string boundary_yaml(const std::string& mode, const std::string& on_violation, const std::string& journal) {
+    return "agent: coder\n"
+           "mode: " + mode + "\n"
+           "on_violation: " + on_violation + "\n"
+           "journal_allowed: " + journal + "\n"
+           "match:\n"
+           "  cgroup: /stockade/coder\n"
+           "files:\n"
+           "  read: [ \"/nonexistent-stockade/repo/**\" ]\n"
+           "  write: [ \"/nonexistent-stockade/repo/**\" ]\n"
+           "  never: [ \"/nonexistent-stockade/secrets/**\" ]\n"
+           "exec:\n"
+           "  allow: [ \"/nonexistent-stockade/bin/**\" ]\n"
+           "network:\n"
+           "  connect:\n"
+           "    - cidr: 127.0.0.0/8\n"
+           "      ports: 8000\n";
+}
+
+std::shared_ptr<const policy::PolicySet> load(const std::string& yaml) {
+    auto res = policy::load_boundary_text("coder.yaml", yaml);
+    INFO(policy::format_diagnostics(res.diagnostics));
+    REQUIRE(res.ok());
+    REQUIRE(res.set);
+    return res.set;
+}
+
+struct Kill {
+    uint32_t pid;
+    uint64_t start_ns;
+};
+
+// The pipeline with a recording Actuator. Not movable: the Actuator captures `this`.
+struct Harness {
+    identity::ProcessTable table;
+    std::vector<journal::Record> journal;
+    std::vector<Kill> kills;
+    std::vector<std::string> cgroup_kills;
+    std::vector<uint32_t> rule_lookups;
+    std::map<uint32_t, std::string> kernel_rules;
+    bool kill_ok = true;
+    std::string kill_error = "no such process";
+    uint64_t now_ns = 0;
+    daemon::Pipeline pipe;
+
+    explicit Harness(const std::string& yaml) : pipe(table, actuator()) {
+        identity::AgentMatch m;
+        m.name = "coder";
+        m.id = 1;
+        m.cgroups = {"/stockade/coder"};
+        table.set_agents({m});
+        table.bind_cgroup(kCgroupId, kCgroup, "coder", "task-1");
+        pipe.set_policy(load(yaml));
+    }
+    Harness(const Harness&) = delete;
+    Harness& operator=(const Harness&) = delete;
+
+    daemon::Actuator actuator() {
+        daemon::Actuator a;
+        a.kill_process = [this](uint32_t pid, uint64_t start, std::string& err) {
+            kills.push_back({pid, start});
+            if (!kill_ok) err = kill_error;
+            return kill_ok;
+        };
+        a.kill_cgroup = [this](const std::string& cg, std::string& err) {
+            cgroup_kills.push_back(cg);
+            if (!kill_ok) err = kill_error;
+            return kill_ok;
+        };
+        a.journal = [this](journal::Record& r) { journal.push_back(r); };
+        a.kernel_rule_id = [this](uint32_t n) {
+            rule_lookups.push_back(n);
+            auto it = kernel_rules.find(n);
+            return it == kernel_rules.end() ? std::string() : it->second;
+        };
+        a.now_boot_ns = [this] { return now_ns; };
+        return a;
+    }
+};
+
+Event base_event(Action a) {
+    Event e;
+    e.action = a;
+    e.pid = e.tid = kPid;
+    e.ppid = 4'600'000;
+    e.start_ns = kStart;
+    e.parent_start_ns = kSec;
+    e.cgroup_id = kCgroupId;
+    e.uid = 1000;
+    e.comm = "python3";
+    e.ktime_ns = 20 * kSec;
+    return e;
+}
+
+Event open_event(const std::string& path, uint32_t access = kRead) {
+    Event e = base_event(Action::Open);
+    e.path = path;
+    e.access = access;
+    e.result = 3;
+    return e;
+}
+
+Event connect_event(const char* addr, uint16_t port) {
+    Event e = base_event(Action::Connect);
+    REQUIRE(inet_pton(AF_INET, addr, e.net.bytes) == 1);
+    e.net.family = AF_INET;
+    e.net.port = port;
+    e.net.sotype = SOCK_STREAM;
+    return e;
+}
+
+const std::string kRepoFile = "/nonexistent-stockade/repo/main.c";
+const std::string kSecret = "/nonexistent-stockade/secrets/key";
+
+}  // namespace
+
+TEST_CASE("summary mode counts allowed actions and journals them only at flush", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.pipe.on_event(open_event(kRepoFile));
+    h.pipe.on_event(open_event(kRepoFile, kRead | kWrite));
+    Event ex = base_event(Action::Exec);
+    ex.path = "/nonexistent-stockade/bin/tool";
+    h.pipe.on_event(ex);
+
+    CHECK(h.journal.empty());
+    CHECK(h.kills.empty());
+    REQUIRE(h.pipe.counters().count("coder") == 1);
+    const auto& c = h.pipe.counters().at("coder");
+    CHECK(c.events == 3);
+    CHECK(c.allowed == 3);
+    CHECK(c.violations == 0);
+    CHECK(h.pipe.events() == 3);
+
+    h.pipe.flush_summaries();
+    REQUIRE(h.journal.size() == 2);
+    std::map<std::string, uint64_t> by_action;
+    for (const auto& r : h.journal) {
+        CHECK(r.type == "summary");
+        CHECK(r.agent == "coder");
+        CHECK(r.verdict == "allow");
+        by_action[r.action] = r.count;
+    }
+    CHECK(by_action == std::map<std::string, uint64_t>{{"exec", 1}, {"open", 2}});
+
+    // Counts restart after a flush.
+    h.pipe.flush_summaries();
+    CHECK(h.journal.size() == 2);
+    h.pipe.on_event(open_event(kRepoFile));
+    h.pipe.flush_summaries();
+    REQUIRE(h.journal.size() == 3);
+    CHECK(h.journal[2].action == "open");
+    CHECK(h.journal[2].count == 1);
+}
+
+TEST_CASE("journal_allowed: full journals each allowed action", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "full"));
+    h.pipe.on_event(open_event(kRepoFile));
+    REQUIRE(h.journal.size() == 1);
+    const auto& r = h.journal[0];
+    CHECK(r.type == "decision");
+    CHECK(r.verdict == "allow");
+    CHECK(r.rule == "coder.yaml:files.read[0]");
+    CHECK(r.action == "open");
+    CHECK(r.access == "read");
+    CHECK(r.path == kRepoFile);
+    CHECK(r.agent == "coder");
+    CHECK(r.task == "task-1");
+    CHECK(r.pid == kPid);
+    CHECK(r.cgroup == kCgroup);
+    CHECK(r.enforcement.empty());
+    h.pipe.flush_summaries();
+    CHECK(h.journal.size() == 1);  // nothing was counted for a summary
+}
+
+TEST_CASE("journal_allowed: off journals no allowed action", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "off"));
+    h.pipe.on_event(open_event(kRepoFile));
+    h.pipe.flush_summaries();
+    CHECK(h.journal.empty());
+    CHECK(h.pipe.counters().at("coder").allowed == 1);
+}
+
+TEST_CASE("a never path in enforce mode kills the process by (pid, start time)", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.now_ns = 20 * kSec + 2'500'000;  // 2.5 ms after the event
+    h.pipe.on_event(open_event(kSecret));
+
+    REQUIRE(h.kills.size() == 1);
+    CHECK(h.kills[0].pid == kPid);
+    CHECK(h.kills[0].start_ns == kStart);
+    CHECK(h.cgroup_kills.empty());
+    REQUIRE(h.journal.size() == 1);
+    const auto& r = h.journal[0];
+    CHECK(r.type == "decision");
+    CHECK(r.verdict == "kill");
+    CHECK(r.enforcement == "killed-by-daemon");
+    CHECK(r.rule == "coder.yaml:files.never[0]");
+    CHECK(r.latency_us == 2500);
+    CHECK(r.path == kSecret);
+    CHECK(r.agent == "coder");
+    CHECK(r.task == "task-1");
+    CHECK(r.pid == kPid);
+    CHECK(r.mono_ns == 20 * kSec);
+    CHECK_FALSE(r.exec_id.empty());
+    const auto& c = h.pipe.counters().at("coder");
+    CHECK(c.violations == 1);
+    CHECK(c.kills == 1);
+}
+
+TEST_CASE("on_violation kill-agent kills the process's cgroup", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill-agent", "summary"));
+    h.now_ns = 21 * kSec;
+    h.pipe.on_event(connect_event("10.1.2.3", 443));  // default deny
+    REQUIRE(h.cgroup_kills.size() == 1);
+    CHECK(h.cgroup_kills[0] == kCgroup);
+    CHECK(h.kills.empty());
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].verdict == "kill");
+    CHECK(h.journal[0].enforcement == "agent-killed-by-daemon");
+    CHECK(h.journal[0].rule == "coder.yaml:default-deny");
+    CHECK(h.journal[0].address == "10.1.2.3");
+    CHECK(h.journal[0].port == 443);
+    CHECK(h.journal[0].protocol == "tcp");
+    CHECK(h.journal[0].latency_us == 1'000'000);
+}
+
+TEST_CASE("monitor mode never kills and journals would-deny", "[pipeline]") {
+    Harness h(boundary_yaml("monitor", "kill-agent", "summary"));
+    h.pipe.on_event(open_event(kSecret));
+    h.pipe.on_event(open_event("/nonexistent-stockade/other", kWrite));
+    CHECK(h.kills.empty());
+    CHECK(h.cgroup_kills.empty());
+    REQUIRE(h.journal.size() == 2);
+    CHECK(h.journal[0].verdict == "would-deny");
+    CHECK(h.journal[0].rule == "coder.yaml:files.never[0]");
+    CHECK(h.journal[0].enforcement.empty());
+    CHECK(h.journal[0].latency_us == -1);
+    CHECK(h.journal[1].verdict == "would-deny");
+    CHECK(h.journal[1].rule == "coder.yaml:default-deny");
+    CHECK(h.pipe.counters().at("coder").kills == 0);
+}
+
+TEST_CASE("on_violation flag journals a flag and does not kill", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "flag", "summary"));
+    h.pipe.on_event(open_event(kSecret));
+    CHECK(h.kills.empty());
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].verdict == "flag");
+    CHECK(h.journal[0].enforcement.empty());
+}
+
+TEST_CASE("an event the kernel already killed is journaled with the kernel's rule", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.kernel_rules[42] = "coder.yaml:exec.deny[3]";
+    // Allowed by userspace rules: what the kernel did wins.
+    Event e = open_event(kRepoFile);
+    e.kernel_action = KernelAction::Killed;
+    e.kernel_rule = 42;
+    h.now_ns = 25 * kSec;
+    h.pipe.on_event(e);
+
+    CHECK(h.rule_lookups == std::vector<uint32_t>{42});
+    CHECK(h.kills.empty());
+    CHECK(h.cgroup_kills.empty());
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].verdict == "kill");
+    CHECK(h.journal[0].enforcement == "killed-in-kernel");
+    CHECK(h.journal[0].rule == "coder.yaml:exec.deny[3]");
+    CHECK(h.journal[0].latency_us == 0);
+    CHECK(h.pipe.counters().at("coder").kills == 1);
+
+    SECTION("an unknown kernel rule keeps the policy's rule id") {
+        Event s = open_event(kSecret);
+        s.kernel_action = KernelAction::Killed;
+        s.kernel_rule = 99;
+        h.pipe.on_event(s);
+        REQUIRE(h.journal.size() == 2);
+        CHECK(h.journal[1].rule == "coder.yaml:files.never[0]");
+        CHECK(h.journal[1].enforcement == "killed-in-kernel");
+        CHECK(h.kills.empty());
+    }
+}
+
+TEST_CASE("kill-agent after a kernel kill kills the cgroup, or nothing without one", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill-agent", "summary"));
+    h.kernel_rules[5] = "coder.yaml:files.never[0]";
+    Event e = open_event(kSecret);
+    e.kernel_action = KernelAction::Killed;
+    e.kernel_rule = 5;
+    h.pipe.on_event(e);
+    CHECK(h.cgroup_kills == std::vector<std::string>{kCgroup});
+    CHECK(h.kills.empty());  // the process itself is already dead
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].enforcement == "agent-killed-by-daemon");
+
+    SECTION("a process attributed by the kernel tag alone has no cgroup path") {
+        Event t = open_event(kSecret);
+        t.pid = t.tid = kPid + 50;
+        t.cgroup_id = 31337;  // unknown to the table
+        t.kernel_agent = 1;
+        t.kernel_action = KernelAction::Killed;
+        t.kernel_rule = 5;
+        h.pipe.on_event(t);
+        CHECK(h.kills.empty());  // never a second kill of a process the kernel killed
+        CHECK(h.cgroup_kills.size() == 1);
+        REQUIRE(h.journal.size() == 2);
+        CHECK(h.journal[1].agent == "coder");
+        CHECK(h.journal[1].verdict == "kill");
+        CHECK(h.journal[1].enforcement == "killed-in-kernel");
+    }
+}
+
+TEST_CASE("a connect the kernel denied is journaled deny / denied-in-kernel", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.kernel_rules[9] = "coder.yaml:network.deny[0]";
+    Event e = connect_event("10.0.0.1", 443);
+    e.kernel_action = KernelAction::Denied;
+    e.kernel_rule = 9;
+    e.result = -1;
+    h.pipe.on_event(e);
+    CHECK(h.kills.empty());
+    CHECK(h.cgroup_kills.empty());
+    REQUIRE(h.journal.size() == 1);
+    const auto& r = h.journal[0];
+    CHECK(r.verdict == "deny");
+    CHECK(r.enforcement == "denied-in-kernel");
+    CHECK(r.rule == "coder.yaml:network.deny[0]");
+    CHECK(r.action == "connect");
+    CHECK(r.address == "10.0.0.1");
+    CHECK(r.port == 443);
+    CHECK(r.result == -1);
+    CHECK(r.latency_us == 0);
+    CHECK(h.pipe.counters().at("coder").denies == 1);
+    CHECK(h.pipe.counters().at("coder").kills == 0);
+}
+
+TEST_CASE("a kill that fails journals kill-failed with the error", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.kill_ok = false;
+    h.kill_error = "pid 4600001 now belongs to another process";
+    h.now_ns = 20 * kSec + 1000;
+    h.pipe.on_event(open_event(kSecret));
+    REQUIRE(h.kills.size() == 1);
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].verdict == "kill");
+    CHECK(h.journal[0].enforcement == "kill-failed");
+    CHECK(h.journal[0].detail == h.kill_error);
+    CHECK(h.journal[0].latency_us == 1);
+    CHECK(h.pipe.counters().at("coder").kills == 0);
+    CHECK(h.pipe.counters().at("coder").violations == 1);
+}
+
+TEST_CASE("events of processes that belong to no agent journal nothing", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "full"));
+    Event e = open_event(kSecret);
+    e.pid = e.tid = kPid + 7;
+    e.cgroup_id = 777;  // not bound, no path known
+    h.pipe.on_event(e);
+    Event c = connect_event("10.0.0.1", 22);
+    c.pid = c.tid = kPid + 7;
+    c.cgroup_id = 777;
+    h.pipe.on_event(c);
+    h.pipe.flush_summaries();
+    CHECK(h.journal.empty());
+    CHECK(h.kills.empty());
+    CHECK(h.cgroup_kills.empty());
+    CHECK(h.pipe.counters().empty());
+    CHECK(h.pipe.events() == 2);  // seen, just not judged
+}
+
+TEST_CASE("fork and exit are counted, never journaled", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "full"));
+    Event f = base_event(Action::Fork);
+    f.result = kPid + 1;
+    f.child_start_ns = 30 * kSec;
+    h.pipe.on_event(f);
+    Event x = base_event(Action::Exit);
+    x.pid = x.tid = kPid + 1;
+    x.start_ns = 30 * kSec;
+    x.cgroup_id = 0;
+    h.pipe.on_event(x);
+    CHECK(h.journal.empty());
+    CHECK(h.pipe.counters().at("coder").events == 2);  // the child was attributed through the fork
+}
+
+TEST_CASE("journal_lost writes a lost record with the count", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.pipe.on_event(open_event(kRepoFile));  // coder has a live process
+    h.pipe.journal_lost(17);
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].type == "lost");
+    CHECK(h.journal[0].count == 17);
+    CHECK(h.journal[0].agent == "coder");
+    CHECK(h.journal[0].detail.find("coder") != std::string::npos);
+
+    Event x = base_event(Action::Exit);
+    h.pipe.on_event(x);
+    h.pipe.journal_lost(3);
+    REQUIRE(h.journal.size() == 2);
+    CHECK(h.journal[1].count == 3);
+    CHECK(h.journal[1].agent.empty());  // no agent has live processes any more
+}
+
+TEST_CASE("bad records are counted", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.pipe.on_bad_record("short record");
+    h.pipe.on_bad_record("short record");
+    CHECK(h.pipe.bad_records() == 2);
+    CHECK(h.journal.empty());
+}

@@ -1,0 +1,356 @@
+// Decoding of ring-buffer records: path assembly, lexical joins, argv, and decode() on byte
+// buffers laid out exactly as the BPF side writes them (include/stockade/events.h).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "probe/record.hpp"
+#include "stockade/events.h"
+
+using namespace stockade;
+using namespace stockade::probe;
+using namespace std::string_literals;
+
+namespace {
+
+// "/a/b/c" as the kernel writes it: components leaf first, each NUL terminated.
+std::string leaf_first(std::initializer_list<const char*> root_first) {
+    std::vector<std::string> comps(root_first.begin(), root_first.end());
+    std::string out;
+    for (auto it = comps.rbegin(); it != comps.rend(); ++it) {
+        out += *it;
+        out += '\0';
+    }
+    return out;
+}
+
+// One record: the real header, then the segments in the order the probe fills them (0, 2, 1, 3).
+struct RecordBuilder {
+    sk_event hdr{};
+    std::string seg[4];
+
+    explicit RecordBuilder(sk_kind kind) {
+        hdr.kind = static_cast<__u16>(kind);
+        hdr.pid = 4242;
+        hdr.tid = 4243;
+        hdr.ppid = 17;
+        hdr.uid = 1000;
+        hdr.gid = 1001;
+        hdr.agent_id = 3;
+        hdr.ktime_ns = 123'456'789;
+        hdr.start_ns = 5'000'000'000ull;
+        hdr.parent_start_ns = 1'000'000'000ull;
+        hdr.cgroup_id = 0xc0ffee;
+        std::memcpy(hdr.comm, "python3", 7);
+    }
+
+    std::vector<unsigned char> bytes() {
+        std::string data;
+        for (int i : {0, 2, 1, 3}) {
+            hdr.seg_len[i] = static_cast<__u16>(seg[i].size());
+            data += seg[i];
+        }
+        hdr.data_len = static_cast<__u32>(data.size());
+        std::vector<unsigned char> out(SK_EVENT_HDR_SIZE + data.size());
+        std::memcpy(out.data(), &hdr, SK_EVENT_HDR_SIZE);
+        std::memcpy(out.data() + SK_EVENT_HDR_SIZE, data.data(), data.size());
+        return out;
+    }
+
+    Event decode() {
+        auto b = bytes();
+        return probe::decode(b.data(), b.size());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("assemble_path reverses leaf-first components", "[record]") {
+    CHECK(assemble_path(leaf_first({"a", "b", "c"})) == "/a/b/c");
+    CHECK(assemble_path(leaf_first({"home", "coder", ".ssh", "id_rsa"})) == "/home/coder/.ssh/id_rsa");
+    CHECK(assemble_path(leaf_first({"etc"})) == "/etc");
+    CHECK(assemble_path("") == "/");
+    CHECK(assemble_path("\0"s) == "/");
+    // A last component without its NUL (cut at the limit) is still a component.
+    CHECK(assemble_path("c\0b\0a"s) == "/a/b/c");
+    // Empty components (doubled NULs) are skipped.
+    CHECK(assemble_path("c\0\0b\0"s) == "/b/c");
+}
+
+TEST_CASE("join_normalize joins a base and a name lexically", "[record]") {
+    CHECK(join_normalize("/home/a", "x.txt") == "/home/a/x.txt");
+    CHECK(join_normalize("/home/a", "./x.txt") == "/home/a/x.txt");
+    CHECK(join_normalize("/home/a", "../b/x") == "/home/b/x");
+    CHECK(join_normalize("/home/a", "sub/./../x") == "/home/a/x");
+    SECTION("'..' above the root stays at the root") {
+        CHECK(join_normalize("/home", "../../../etc/passwd") == "/etc/passwd");
+        CHECK(join_normalize("/", "..") == "/");
+        CHECK(join_normalize("/", "../..") == "/");
+    }
+    SECTION("'...' is an ordinary name") {
+        CHECK(join_normalize("/home/a", "...") == "/home/a/...");
+        CHECK(join_normalize("/home/a", ".../x") == "/home/a/.../x");
+        CHECK(join_normalize("/home/a", "..x") == "/home/a/..x");
+    }
+    SECTION("an absolute name ignores the base") {
+        CHECK(join_normalize("/home/a", "/etc/shadow") == "/etc/shadow");
+        CHECK(join_normalize("/home/a", "/../etc") == "/etc");
+    }
+    SECTION("repeated and trailing slashes collapse") {
+        CHECK(join_normalize("/home//a/", "b///c/") == "/home/a/b/c");
+        CHECK(join_normalize("/", "//x") == "/x");
+    }
+    CHECK(join_normalize("/home/a", "") == "/home/a");
+    CHECK(join_normalize("/home/a", ".") == "/home/a");
+    CHECK(join_normalize("/home/a", "..") == "/home");
+}
+
+TEST_CASE("split_argv splits the NUL separated argument block", "[record]") {
+    using V = std::vector<std::string>;
+    CHECK(split_argv("git\0status\0"s) == V{"git", "status"});  // trailing NUL: no empty last arg
+    CHECK(split_argv("git\0status"s) == V{"git", "status"});
+    CHECK(split_argv("a\0\0b\0"s) == V{"a", "", "b"});          // an empty argument is kept
+    CHECK(split_argv("\0x\0"s) == V{"", "x"});
+    CHECK(split_argv("python3\0-c\0print(12"s) == V{"python3", "-c", "print(12"});  // cut mid-argument
+    CHECK(split_argv("").empty());
+}
+
+TEST_CASE("decode: exec with image path, argv and cwd", "[record]") {
+    RecordBuilder b(SK_EXEC);
+    b.hdr.flags = SK_F_TRUNC_ARGV;
+    b.hdr.rule = 12;
+    b.seg[0] = leaf_first({"usr", "bin", "git"});
+    b.seg[2] = "git\0commit\0\0-m\0fix"s;
+    b.seg[3] = leaf_first({"work", "repo"});
+    Event e = b.decode();
+    CHECK(e.action == Action::Exec);
+    CHECK(e.path == "/usr/bin/git");
+    CHECK(e.argv == std::vector<std::string>{"git", "commit", "", "-m", "fix"});
+    CHECK(e.cwd == "/work/repo");
+    CHECK(e.truncated);
+    CHECK(e.kernel_rule == 12);
+    CHECK(e.kernel_action == KernelAction::None);
+    // The common header fields.
+    CHECK(e.pid == 4242);
+    CHECK(e.tid == 4243);
+    CHECK(e.ppid == 17);
+    CHECK(e.uid == 1000);
+    CHECK(e.gid == 1001);
+    CHECK(e.kernel_agent == 3);
+    CHECK(e.ktime_ns == 123'456'789);
+    CHECK(e.start_ns == 5'000'000'000ull);
+    CHECK(e.parent_start_ns == 1'000'000'000ull);
+    CHECK(e.cgroup_id == 0xc0ffee);
+    CHECK(e.comm == "python3");
+}
+
+TEST_CASE("decode: a comm that fills all 16 bytes has no NUL", "[record]") {
+    RecordBuilder b(SK_EXIT);
+    std::memcpy(b.hdr.comm, "0123456789abcdef", SK_COMM_LEN);
+    CHECK(b.decode().comm == "0123456789abcdef");
+}
+
+TEST_CASE("decode: open with access bits, result, kernel kill and rule", "[record]") {
+    RecordBuilder b(SK_OPEN);
+    b.hdr.flags = SK_F_KILLED;
+    b.hdr.rule = 7;
+    b.hdr.ret = 5;
+    b.hdr.access = SK_ACC_READ | SK_ACC_WRITE | SK_ACC_CREATE;
+    b.hdr.arg0 = O_RDWR | O_CREAT;
+    b.hdr.arg1 = 0640;
+    b.seg[0] = leaf_first({"home", "coder", ".ssh", "id_rsa"});
+    Event e = b.decode();
+    CHECK(e.action == Action::Open);
+    CHECK(e.path == "/home/coder/.ssh/id_rsa");
+    CHECK(e.path2.empty());
+    CHECK(e.access == (kRead | kWrite | kCreate));
+    CHECK(e.result == 5);
+    CHECK(e.open_flags == static_cast<uint32_t>(O_RDWR | O_CREAT));
+    CHECK(e.mode == 0640);
+    CHECK(e.kernel_action == KernelAction::Killed);
+    CHECK(e.kernel_rule == 7);
+    CHECK_FALSE(e.truncated);
+}
+
+TEST_CASE("decode: a failed open carries the base dir and the name the caller passed", "[record]") {
+    RecordBuilder b(SK_OPEN);
+    b.hdr.flags = SK_F_REL_PATH0 | SK_F_DENIED;
+    b.hdr.ret = -1;
+    b.hdr.access = SK_ACC_WRITE | SK_ACC_TRUNC;
+    b.seg[0] = leaf_first({"work", "repo"});
+    b.seg[2] = "../secret/./x\0"s;
+    Event e = b.decode();
+    CHECK(e.path == "/work/secret/x");
+    CHECK(e.access == (kWrite | kTruncate));
+    CHECK(e.result == -1);
+    CHECK(e.kernel_action == KernelAction::Denied);
+
+    SECTION("an absolute name has no base segment and no REL flag") {
+        RecordBuilder a(SK_OPEN);
+        a.hdr.ret = -2;
+        a.seg[2] = "/etc//shadow\0"s;
+        CHECK(a.decode().path == "/etc/shadow");
+    }
+}
+
+TEST_CASE("decode: rename with relative names in the order 0, 2, 1, 3", "[record]") {
+    RecordBuilder b(SK_RENAME);
+    b.hdr.flags = SK_F_REL_PATH0 | SK_F_REL_PATH1;
+    b.seg[0] = leaf_first({"home", "alice"});     // base of the old name
+    b.seg[2] = "docs/../old.txt\0"s;              // old name as passed
+    b.seg[1] = leaf_first({"tmp", "drop", "x"});  // base of the new name
+    b.seg[3] = "./new.txt\0"s;                    // new name as passed
+    Event e = b.decode();
+    CHECK(e.action == Action::Rename);
+    CHECK(e.path == "/home/alice/old.txt");
+    CHECK(e.path2 == "/tmp/drop/x/new.txt");
+
+    SECTION("absolute old name, relative new name") {
+        RecordBuilder r(SK_RENAME);
+        r.hdr.flags = SK_F_REL_PATH1;
+        r.seg[2] = "/etc/passwd\0"s;
+        r.seg[1] = leaf_first({"work"});
+        r.seg[3] = "pw\0"s;
+        Event e2 = r.decode();
+        CHECK(e2.path == "/etc/passwd");
+        CHECK(e2.path2 == "/work/pw");
+    }
+}
+
+TEST_CASE("decode: symlink names the new link, path2 is the content as written", "[record]") {
+    RecordBuilder b(SK_SYMLINK);
+    b.hdr.flags = SK_F_REL_PATH0;
+    b.seg[0] = leaf_first({"work", "repo"});
+    b.seg[2] = "lnk\0"s;
+    b.seg[3] = "../../home/coder/.ssh\0"s;  // not resolved, not normalised
+    Event e = b.decode();
+    CHECK(e.action == Action::Symlink);
+    CHECK(e.path == "/work/repo/lnk");
+    CHECK(e.path2 == "../../home/coder/.ssh");
+}
+
+TEST_CASE("decode: connect v4, v6 and unix", "[record]") {
+    SECTION("IPv4") {
+        RecordBuilder b(SK_CONNECT);
+        b.hdr.addr.family = AF_INET;
+        b.hdr.addr.port = 443;
+        b.hdr.addr.sotype = SOCK_STREAM;
+        REQUIRE(inet_pton(AF_INET, "93.184.216.34", b.hdr.addr.addr) == 1);
+        b.hdr.ret = -111;
+        Event e = b.decode();
+        CHECK(e.action == Action::Connect);
+        CHECK(e.net.family == AF_INET);
+        CHECK(e.net.port == 443);
+        CHECK(e.net.sotype == SOCK_STREAM);
+        CHECK(e.net.address() == "93.184.216.34");
+        CHECK(e.net.protocol() == "tcp");
+        CHECK(e.net.unix_path.empty());
+        CHECK(e.result == -111);
+    }
+    SECTION("IPv6") {
+        RecordBuilder b(SK_CONNECT);
+        b.hdr.addr.family = AF_INET6;
+        b.hdr.addr.port = 53;
+        b.hdr.addr.sotype = SOCK_DGRAM;
+        REQUIRE(inet_pton(AF_INET6, "2001:db8::7", b.hdr.addr.addr) == 1);
+        Event e = b.decode();
+        CHECK(e.net.family == AF_INET6);
+        CHECK(e.net.port == 53);
+        CHECK(e.net.address() == "2001:db8::7");
+        CHECK(e.net.protocol() == "udp");
+    }
+    SECTION("AF_UNIX abstract") {
+        RecordBuilder b(SK_CONNECT);
+        b.hdr.addr.family = AF_UNIX;
+        b.hdr.addr.sotype = SOCK_STREAM;
+        b.seg[2] = "\0dbus-42"s;  // sun_path as passed: leading NUL, no terminator
+        Event e = b.decode();
+        CHECK(e.net.family == AF_UNIX);
+        CHECK(e.net.unix_path == "@dbus-42");
+        CHECK(e.net.address() == "@dbus-42");
+        CHECK(e.net.protocol() == "unix");
+    }
+    SECTION("AF_UNIX path") {
+        RecordBuilder b(SK_CONNECT);
+        b.hdr.addr.family = AF_UNIX;
+        b.seg[2] = "/run/docker.sock\0\0\0"s;
+        CHECK(b.decode().net.unix_path == "/run/docker.sock");
+    }
+}
+
+TEST_CASE("decode: fork and exit", "[record]") {
+    SECTION("a new process") {
+        RecordBuilder b(SK_FORK);
+        b.hdr.ret = 5151;
+        b.hdr.arg0 = 9'000'000'000ull;
+        Event e = b.decode();
+        CHECK(e.action == Action::Fork);
+        CHECK(e.result == 5151);
+        CHECK(e.child_start_ns == 9'000'000'000ull);
+        CHECK_FALSE(e.thread);
+    }
+    SECTION("a new thread") {
+        RecordBuilder b(SK_FORK);
+        b.hdr.flags = SK_F_THREAD;
+        b.hdr.ret = 4242;
+        Event e = b.decode();
+        CHECK(e.thread);
+    }
+    SECTION("exit with status and signal") {
+        RecordBuilder b(SK_EXIT);
+        b.hdr.ret = 3;
+        b.hdr.arg0 = 9;
+        Event e = b.decode();
+        CHECK(e.action == Action::Exit);
+        CHECK(e.result == 3);
+        CHECK(e.exit_signal == 9);
+    }
+}
+
+TEST_CASE("decode: malformed records throw stockade::Error", "[record]") {
+    RecordBuilder b(SK_OPEN);
+    b.seg[0] = leaf_first({"etc", "hosts"});
+    auto good = b.bytes();
+    REQUIRE_NOTHROW(decode(good.data(), good.size()));
+
+    SECTION("shorter than the header") {
+        CHECK_THROWS_AS(decode(good.data(), SK_EVENT_HDR_SIZE - 1), Error);
+        CHECK_THROWS_AS(decode(good.data(), 0), Error);
+    }
+    SECTION("data_len larger than the record") {
+        CHECK_THROWS_AS(decode(good.data(), good.size() - 1), Error);
+        auto big = good;
+        sk_event h{};
+        std::memcpy(&h, big.data(), SK_EVENT_HDR_SIZE);
+        h.data_len = SK_DATA_MAX + 1;
+        std::memcpy(big.data(), &h, SK_EVENT_HDR_SIZE);
+        big.resize(SK_EVENT_HDR_SIZE + SK_DATA_MAX + 1);
+        CHECK_THROWS_AS(decode(big.data(), big.size()), Error);
+    }
+    SECTION("segments overrunning data_len") {
+        sk_event h{};
+        std::memcpy(&h, good.data(), SK_EVENT_HDR_SIZE);
+        h.seg_len[3] = 1;  // one byte more than data_len holds
+        auto bad = good;
+        std::memcpy(bad.data(), &h, SK_EVENT_HDR_SIZE);
+        CHECK_THROWS_AS(decode(bad.data(), bad.size()), Error);
+    }
+    SECTION("unknown kind") {
+        for (__u16 kind : {__u16{0}, __u16{SK_KIND_MAX}, __u16{0xffff}}) {
+            sk_event h{};
+            std::memcpy(&h, good.data(), SK_EVENT_HDR_SIZE);
+            h.kind = kind;
+            auto bad = good;
+            std::memcpy(bad.data(), &h, SK_EVENT_HDR_SIZE);
+            INFO("kind " << kind);
+            CHECK_THROWS_AS(decode(bad.data(), bad.size()), Error);
+        }
+    }
+}
