@@ -184,3 +184,34 @@ TEST_CASE("two agents, two boundaries: the same action is allowed for one and a 
     CHECK(rb->rule == "b.yaml:files.read[0]");
     CHECK(ra->cgroup != rb->cgroup);
 }
+
+TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in force", "[identity]") {
+    ScratchDir d("reload");
+    write_file(d / "data/file", "x");
+    write_file(d / "agents.d/r.yaml", boundary(d, "reloader", "monitor"));
+    Daemon daemon(d);
+    daemon.start();
+    daemon.run_as("reloader", {"/usr/bin/cat", d / "data/file"});
+    REQUIRE(daemon.wait_record([&](const Record& r) { return r.path == d / "data/file" && r.verdict == "would-deny"; }));
+
+    // A broken edit: refused, journaled, and the old boundary still judges.
+    write_file(d / "agents.d/r.yaml", boundary(d, "reloader", "monitor") + "files:\n  bogus: 1\n");
+    auto refused = daemon.wait_record([](const Record& r) { return r.type == "daemon" && r.detail.find("refused") != std::string::npos; });
+    REQUIRE(refused);
+    CHECK(refused->detail.find("r.yaml:") != std::string::npos);  // names the file and line
+    daemon.run_as("reloader", {"/bin/sh", "-c", "cat " + d / "data/file" + " >/dev/null"});
+
+    // A good edit that allows the read: reloaded without a signal.
+    std::string b = boundary(d, "reloader", "monitor") + "journal_allowed: full\n";
+    b.replace(b.find("read: [\""), 8, "read: [\"" + d / "data/**" + "\", \"");
+    write_file(d / "agents.d/r.yaml.tmp", b);
+    fs::rename(d / "agents.d/r.yaml.tmp", d / "agents.d/r.yaml");
+    REQUIRE(daemon.wait_record([](const Record& r) { return r.type == "daemon" && r.detail.find("reloaded") != std::string::npos; }));
+    daemon.run_as("reloader", {"/usr/bin/cat", d / "data/file"});
+    auto allowed = daemon.wait_record([&](const Record& r) { return r.path == d / "data/file" && r.verdict == "allow"; });
+    REQUIRE(allowed);
+    CHECK(allowed->rule == "r.yaml:files.read[0]");
+    size_t denied = 0;
+    for (auto& r : daemon.records()) denied += r.path == d / "data/file" && r.verdict == "would-deny";
+    CHECK(denied == 2);  // the first run and the run under the refused edit
+}

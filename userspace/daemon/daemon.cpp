@@ -1,5 +1,7 @@
 #include "daemon/daemon.hpp"
 
+#include <sys/inotify.h>
+
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include "common/error.hpp"
 #include "enforce/kill.hpp"
 #include "identity/procfs.hpp"
+#include "daemon/resolver.hpp"
 #include "policy/policy.hpp"
 
 namespace stockade::daemon {
@@ -113,6 +116,14 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     sigprocmask(SIG_BLOCK, &mask, nullptr);
     signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+    // Reload when a boundary file changes (editors write a new file and rename it over).
+    inotify_fd_ = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (inotify_fd_ < 0 || inotify_add_watch(inotify_fd_, cfg_.agents_dir.c_str(),
+                                             IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE) < 0)
+        spdlog::warn("not watching {} for changes ({}): reload with SIGHUP", cfg_.agents_dir, std::strerror(errno));
+
+    // Last: a thread must not outlive a constructor that throws.
+    resolver_ = std::thread([this] { resolve_loop(); });
     journal_daemon("started; probes: " + [&] {
         std::string s;
         for (auto& p : probe_->attached()) s += (s.empty() ? "" : ",") + p;
@@ -120,12 +131,35 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     }());
 }
 
+// Name resolution can block for seconds when DNS is down: it runs here, never in the loop that
+// drains the ring buffer. Until a name resolves, its rule matches nothing (deny by default).
+void Daemon::resolve_loop() {
+    std::unique_lock lk(resolve_mu_);
+    while (!resolve_stop_) {
+        resolve_cv_.wait_for(lk, std::chrono::seconds(60), [&] { return resolve_stop_ || resolve_now_; });
+        if (resolve_stop_) break;
+        resolve_now_ = false;
+        auto set = resolve_set_;
+        lk.unlock();
+        bool changed = set && refresh_hosts(*set);
+        lk.lock();
+        if (changed) hosts_changed_ = true;
+    }
+}
+
 Daemon::~Daemon() {
+    {
+        std::lock_guard lk(resolve_mu_);
+        resolve_stop_ = true;
+    }
+    resolve_cv_.notify_all();
+    if (resolver_.joinable()) resolver_.join();
     if (listen_fd_ >= 0) {
         close(listen_fd_);
         unlink(cfg_.socket_path.c_str());
     }
     if (signal_fd_ >= 0) close(signal_fd_);
+    if (inotify_fd_ >= 0) close(inotify_fd_);
     if (pipeline_) pipeline_->flush_summaries();
     if (writer_) journal_daemon("stopped");
     for (auto& cg : launcher_cgroups_) cgroup::remove(cg, 0);
@@ -149,6 +183,12 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
         if (it == agent_ids_.end()) it = agent_ids_.emplace(b->name, uint32_t(agent_ids_.size() + 1)).first;
         matches.push_back(to_match(*b, it->second));
     }
+    {
+        std::lock_guard lk(resolve_mu_);
+        resolve_set_ = set;
+        resolve_now_ = true;
+    }
+    resolve_cv_.notify_all();
     // Kernel first (new allow entries before old ones go), then userspace, so no moment is
     // judged by neither set.
     kernel_state_ = tables_->install(*set, agent_ids_);
@@ -378,8 +418,11 @@ void Daemon::run() {
     auto last_slow = last_ping;
     auto last_summary = last_ping;
     while (!stop_) {
-        pollfd fds[3] = {{probe_->ring_fd(), POLLIN, 0}, {signal_fd_, POLLIN, 0}, {listen_fd_, POLLIN, 0}};
-        ::poll(fds, 3, 50);
+        pollfd fds[4] = {{probe_->ring_fd(), POLLIN, 0},
+                         {signal_fd_, POLLIN, 0},
+                         {listen_fd_, POLLIN, 0},
+                         {inotify_fd_, POLLIN, 0}};
+        ::poll(fds, 4, 50);
         probe_->poll(*pipeline_, 0);
         if (fds[1].revents & POLLIN) {
             signalfd_siginfo si{};
@@ -395,6 +438,17 @@ void Daemon::run() {
         }
         if (fds[2].revents & POLLIN) serve_control();
         auto now = std::chrono::steady_clock::now();
+        if (fds[3].revents & POLLIN) {
+            char buf[4096];
+            while (read(inotify_fd_, buf, sizeof buf) > 0) {
+            }
+            // Let a burst of edits settle before reading the directory.
+            reload_due_ = now + std::chrono::milliseconds(200);
+        }
+        if (reload_due_ && now >= *reload_due_) {
+            reload_due_.reset();
+            reload("boundary files changed");
+        }
         if (watchdog && now - last_ping > std::chrono::microseconds(watchdog_usec / 2)) {
             sd_notify(0, "WATCHDOG=1");
             last_ping = now;
@@ -405,6 +459,10 @@ void Daemon::run() {
             discover_cgroups();
             reap_launcher_cgroups();
             table_.reap(boot_ns());
+        }
+        if (hosts_changed_.exchange(false)) {
+            // New addresses for host rules: rebuild the kernel's network tables.
+            kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_);
         }
         if (now - last_summary > std::chrono::seconds(cfg_.summary_interval_s)) {
             last_summary = now;

@@ -4,8 +4,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -41,6 +45,7 @@ private:
     control::Status status() const;
     void check_lost();
     void journal_daemon(const std::string& detail);
+    void resolve_loop();
 
     Config cfg_;
     std::unique_ptr<probe::Probe> probe_;
@@ -54,10 +59,20 @@ private:
     std::set<std::string> launcher_cgroups_;         // created by `stockade run`
     int listen_fd_ = -1;
     int signal_fd_ = -1;
+    int inotify_fd_ = -1;
+    std::optional<std::chrono::steady_clock::time_point> reload_due_;
     std::atomic<bool> stop_{false};
     uint64_t lost_seen_ = 0;
     std::string last_reload_ = "ok";
     std::chrono::steady_clock::time_point started_;
+
+    // Host-name resolution thread.
+    std::thread resolver_;
+    std::mutex resolve_mu_;
+    std::condition_variable resolve_cv_;
+    std::shared_ptr<const policy::PolicySet> resolve_set_;
+    bool resolve_now_ = false, resolve_stop_ = false;
+    std::atomic<bool> hosts_changed_{false};
 };
 
 }  // namespace stockade::daemon
