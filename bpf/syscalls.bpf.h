@@ -103,7 +103,13 @@ static __always_inline int sk_file_event(struct task_struct *task, struct sk_tra
 			w.agent_id = t->agent_id;
 			fp = BPF_CORE_READ(f, f_path);
 			sk_put_path(e, 0, &fp, &w);
-			if (w.deny_rule) {
+			if (w.protect_rule && (e->access & (SK_ACC_WRITE | SK_ACC_CREATE | SK_ACC_TRUNC))) {
+				/* Self-protection: whatever the agent's mode. */
+				e->rule = w.protect_rule;
+				bpf_send_signal(SIGKILL);
+				e->flags |= SK_F_KILLED;
+				sk_count(SK_CNT_KILLS);
+			} else if (w.deny_rule) {
 				e->rule = w.deny_rule;
 				if (cfg && (cfg->flags & SK_AG_ENFORCE)) {
 					/* The descriptor exists but the process never returns to use it. */
@@ -173,6 +179,65 @@ static __always_inline int sk_file_event(struct task_struct *task, struct sk_tra
 	return 0;
 }
 
+/* The pid a pidfd refers to, in the initial pid namespace. */
+static __always_inline __u32 sk_pidfd_pid(struct task_struct *task, long fd)
+{
+	struct file *f = sk_fd_file(task, fd);
+	struct pid *p;
+
+	if (!f)
+		return 0;
+	p = (struct pid *)BPF_CORE_READ(f, private_data);
+	return p ? BPF_CORE_READ(p, numbers[0].nr) : 0;
+}
+
+/*
+ * Self-protection: an agent that signals or traces the daemon, or calls bpf() at all, is killed
+ * here whatever its boundary says. This runs at syscall exit: a signal has been delivered by
+ * then (launchers add a Landlock signal scope to refuse it synchronously; docs/architecture.md).
+ */
+static __always_inline int sk_self_event(struct task_struct *task, struct sk_track *t, __u64 nr, struct sk_args *a,
+					 long ret)
+{
+	struct sk_event *e;
+	__u32 target = 0;
+	__u16 kind = SK_SIGNAL;
+
+	switch (nr) {
+	case NR_kill:
+		target = (int)a->a[0] == -1 ? daemon_tgid : (__u32)a->a[0];
+		break;
+	case NR_tkill: case NR_tgkill: case NR_process_vm_writev:
+		target = (__u32)a->a[0];
+		kind = nr == NR_process_vm_writev ? SK_PTRACE : SK_SIGNAL;
+		break;
+	case NR_pidfd_send_signal:
+		target = sk_pidfd_pid(task, a->a[0]);
+		break;
+	case NR_ptrace:
+		target = (__u32)a->a[1];
+		kind = SK_PTRACE;
+		break;
+	case NR_bpf:
+		kind = SK_BPF;
+		break;
+	}
+	if (kind != SK_BPF && (!daemon_tgid || target != daemon_tgid))
+		return 0;
+	e = sk_event_init(kind, task, t->agent_id);
+	if (!e)
+		return 0;
+	e->ret = ret;
+	e->arg0 = kind == SK_BPF ? a->a[0] : target;
+	e->arg1 = nr == NR_kill || nr == NR_tkill ? a->a[1] : nr == NR_tgkill ? a->a[2] : nr == NR_pidfd_send_signal ? a->a[1] : a->a[0];
+	e->rule = SK_RULE_SELF;
+	bpf_send_signal(SIGKILL);
+	e->flags |= SK_F_KILLED;
+	sk_count(SK_CNT_KILLS);
+	sk_submit(e, true);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -188,7 +253,8 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2: case NR_truncate:
 	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
 	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
-	case NR_listen:
+	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
+	case NR_process_vm_writev: case NR_bpf:
 		break;
 	default:
 		return 0;
@@ -199,6 +265,9 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	if (!t)
 		return 0;
 	sk_read_args(regs, &a);
+	if (nr == NR_kill || nr == NR_tkill || nr == NR_tgkill || nr == NR_pidfd_send_signal || nr == NR_ptrace ||
+	    nr == NR_process_vm_writev || nr == NR_bpf)
+		return sk_self_event(task, t, nr, &a, ret);
 	if (nr == NR_connect || nr == NR_accept || nr == NR_accept4 || nr == NR_sendto || nr == NR_sendmsg ||
 	    nr == NR_bind || nr == NR_listen)
 		return sk_net_event(task, t, nr, &a, ret);

@@ -39,7 +39,10 @@ enum sk_kind {
 	SK_LISTEN = 15,
 	SK_ACCEPT = 16,
 	SK_SEND = 17,
-	SK_KIND_MAX = 18,
+	SK_SIGNAL = 18, /* kill/tgkill/tkill/pidfd_send_signal aimed at stockaded (self-protection) */
+	SK_PTRACE = 19, /* ptrace or process_vm_writev aimed at stockaded */
+	SK_BPF = 20,    /* any bpf() call by an agent */
+	SK_KIND_MAX = 21,
 };
 
 /* sk_event.flags */
@@ -122,6 +125,9 @@ enum sk_counter {
 	SK_CNT_MAX = 5,
 };
 
+/* Rule number the kernel reports for self-protection ("builtin:self-protection"). */
+#define SK_RULE_SELF 1
+
 /* Kernel-side rule tables, keyed by what the kernel can see cheaply. */
 
 /* (agent, device, inode) of a file or directory named by a boundary. */
@@ -136,6 +142,7 @@ struct sk_inode_key {
 #define SK_IR_FILE_DENY (1u << 1)  /* never touch: this file, or anything below this directory */
 #define SK_IR_SUBTREE (1u << 2)    /* the rule covers everything below a directory */
 #define SK_IR_EXEC_DENY (1u << 3)  /* executable (or directory of them) that must not run */
+#define SK_IR_PROTECT (1u << 4)    /* stockade's own state: no agent may write below it */
 
 struct sk_inode_rule {
 	__u32 flags;

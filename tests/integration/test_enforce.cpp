@@ -215,3 +215,38 @@ TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in f
     for (auto& r : daemon.records()) denied += r.path == d / "data/file" && r.verdict == "would-deny";
     CHECK(denied == 2);  // the first run and the run under the refused edit
 }
+
+TEST_CASE("self-protection: signalling the daemon, bpf(), writing boundaries or cgroups is stopped in any mode",
+          "[enforce]") {
+    ScratchDir d("self");
+    write_file(d / "agents.d/s.yaml", boundary(d, "selfagent", "monitor"));  // monitor: still stopped
+    Daemon daemon(d);
+    daemon.start();
+    struct Case {
+        std::string name, code, action;
+    };
+    std::vector<Case> cases = {
+        {"signal", "import os\nos.kill(" + std::to_string(daemon.pid()) + ", 0)\n", "signal"},
+        {"bpf", "import ctypes\nctypes.CDLL(None).syscall(321, 0, 0, 0)\n", "bpf"},
+        {"boundary", "open('" + daemon.agents_dir() + "/evil.yaml', 'w')\n", "open"},
+        // A path-name call is judged in userspace: the kill lands within milliseconds, hence the pause.
+        {"cgroup", "import os, time\nos.mkdir('/sys/fs/cgroup/unified/stockade-escape-" + std::to_string(getpid()) +
+                       "')\ntime.sleep(2)\n",
+         "mkdir"},
+    };
+    for (auto& c : cases) {
+        std::string script = c.code + "open('" + d / "allowed/after-" + c.name + "', 'w')\n";
+        int st = daemon.run_as("selfagent", {"/usr/bin/python3", "-c", script});
+        INFO(c.name);
+        CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
+        CHECK_FALSE(fs::exists(d / ("allowed/after-" + c.name)));
+        auto r = daemon.wait_record([&](const Record& r) { return r.action == c.action && r.rule == "builtin:self-protection"; });
+        REQUIRE(r);
+        CHECK(r->verdict == "kill");
+        CHECK(!r->enforcement.empty());
+    }
+    CHECK(kill(daemon.pid(), 0) == 0);  // the daemon is alive
+    // The open that created it ran (the kill is at its exit), but nothing was ever written.
+    CHECK(fs::file_size(daemon.agents_dir() + "/evil.yaml") == 0);
+    fs::remove("/sys/fs/cgroup/unified/stockade-escape-" + std::to_string(getpid()));
+}

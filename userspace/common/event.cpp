@@ -24,6 +24,9 @@ std::string_view to_string(Action a) {
     case Action::Listen: return "listen";
     case Action::Accept: return "accept";
     case Action::Send: return "send";
+    case Action::Signal: return "signal";
+    case Action::Ptrace: return "ptrace";
+    case Action::Bpf: return "bpf";
     }
     return "unknown";
 }

@@ -12,6 +12,7 @@ namespace stockade {
 enum class Action : uint16_t {
     Exec = 1, Fork, Exit, Open, Unlink, Rename, Mkdir, Rmdir, Chmod, Truncate, Link, Symlink,
     Connect, Bind, Listen, Accept, Send,
+    Signal, Ptrace, Bpf,  // self-protection: aimed at stockaded, or any bpf() call
 };
 
 std::string_view to_string(Action a);
@@ -62,6 +63,8 @@ struct Event {
     uint64_t child_start_ns = 0;  // fork
     bool thread = false;          // fork created a thread
     int exit_signal = 0;          // exit: terminating signal, 0 = exited normally
+    uint32_t target_pid = 0;      // signal, ptrace: the process aimed at
+    uint32_t detail = 0;          // signal: the signal number; bpf: the bpf() command
     NetAddress net;
 
     bool truncated = false;  // a path or argv was cut at a kernel limit

@@ -191,13 +191,31 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     resolve_cv_.notify_all();
     // Kernel first (new allow entries before old ones go), then userspace, so no moment is
     // judged by neither set.
-    kernel_state_ = tables_->install(*set, agent_ids_);
+    kernel_state_ = tables_->install(*set, agent_ids_, protected_dirs());
     table_.set_agents(std::move(matches));
+    pipeline_->set_protected(protected_dirs());
     pipeline_->set_policy(set);
     for (auto& st : kernel_state_)
         spdlog::info("agent={} mode={} exec-in-kernel={} net-in-kernel={} userspace-only-rules={}", st.agent,
                      st.enforce ? "enforce" : "monitor", st.exec_strict, st.net_strict, st.userspace_only.size());
     discover_cgroups();
+}
+
+// What no agent may change: the boundaries, the journal, the daemon's config, the cgroup trees.
+std::vector<std::string> Daemon::protected_dirs() const {
+    std::vector<std::string> dirs;
+    auto canon = [](const std::string& p) {
+        std::error_code ec;
+        auto c = fs::canonical(p, ec);
+        return ec ? p : c.string();
+    };
+    dirs.push_back(canon(cfg_.agents_dir));
+    dirs.push_back(canon(fs::path(cfg_.journal.path).parent_path().string()));
+    dirs.push_back(canon(fs::path(cfg_.socket_path).parent_path().string()));
+    if (!cgroup::root().empty()) dirs.push_back(cgroup::root());
+    if (fs::is_directory("/sys/fs/cgroup")) dirs.push_back("/sys/fs/cgroup");
+    if (fs::is_directory("/etc/stockade")) dirs.push_back("/etc/stockade");
+    return dirs;
 }
 
 void Daemon::reload(const char* why) {
@@ -462,7 +480,7 @@ void Daemon::run() {
         }
         if (hosts_changed_.exchange(false)) {
             // New addresses for host rules: rebuild the kernel's network tables.
-            kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_);
+            kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_dirs());
         }
         if (now - last_summary > std::chrono::seconds(cfg_.summary_interval_s)) {
             last_summary = now;

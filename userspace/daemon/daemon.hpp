@@ -46,6 +46,7 @@ private:
     void check_lost();
     void journal_daemon(const std::string& detail);
     void resolve_loop();
+    std::vector<std::string> protected_dirs() const;
 
     Config cfg_;
     std::unique_ptr<probe::Probe> probe_;

@@ -32,6 +32,37 @@ journal::Record Pipeline::record_for(const Event& e, const identity::Process& p)
     return r;
 }
 
+std::optional<Verdict> Pipeline::self_protection(const Event& e) const {
+    static constexpr const char* kRule = "builtin:self-protection";
+    auto hit = [&](const char* why) {
+        Verdict v;
+        v.decision = Decision::Kill;
+        v.rule_id = kRule;
+        v.resolved = why;
+        v.on_violation = OnViolation::KillProcess;
+        return v;
+    };
+    switch (e.action) {
+    case Action::Signal: return hit("signalled stockaded");
+    case Action::Ptrace: return hit("traced or wrote the memory of stockaded");
+    case Action::Bpf: return hit("called bpf()");
+    default: break;
+    }
+    bool writes = e.action == Action::Unlink || e.action == Action::Rename || e.action == Action::Mkdir ||
+                  e.action == Action::Rmdir || e.action == Action::Chmod || e.action == Action::Truncate ||
+                  e.action == Action::Link || e.action == Action::Symlink ||
+                  (e.action == Action::Open && (e.access & (kWrite | kCreate | kTruncate)));
+    if (!writes) return std::nullopt;
+    auto under = [](const std::string& path, const std::string& dir) {
+        return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+                               (dir.back() == '/' || path[dir.size()] == '/'));
+    };
+    for (auto& dir : protected_)
+        if (under(e.path, dir) || (!e.path2.empty() && e.action != Action::Symlink && under(e.path2, dir)))
+            return hit("changed stockade's own files or cgroups");
+    return std::nullopt;
+}
+
 void Pipeline::on_event(const Event& e) {
     ++events_;
     const identity::Process& p = table_.apply(e);
@@ -42,7 +73,8 @@ void Pipeline::on_event(const Event& e) {
     ++c.events;
     if (e.action == Action::Fork || e.action == Action::Exit) return;
 
-    Verdict v = policy::decide(*b, e);
+    auto self = self_protection(e);
+    Verdict v = self ? *self : policy::decide(*b, e);
     // The kernel acted on its own tables: that is what happened, whatever else is true.
     if (e.kernel_action != KernelAction::None) {
         std::string kid = act_.kernel_rule_id(e.kernel_rule);
@@ -66,7 +98,16 @@ void Pipeline::on_event(const Event& e) {
     auto r = record_for(e, p);
     r.rule = v.rule_id;
     r.resolved = v.resolved;
-    enforce(e, p, *b, v, r);
+    if (e.target_pid) r.detail = "target pid " + std::to_string(e.target_pid) + ", signal/cmd " + std::to_string(e.detail);
+    if (self && b->mode == Mode::Monitor) {
+        // Self-protection is not subject to monitor mode.
+        policy::Boundary enforced = *b;
+        enforced.mode = Mode::Enforce;
+        enforced.on_violation = OnViolation::KillProcess;
+        enforce(e, p, enforced, v, r);
+    } else {
+        enforce(e, p, *b, v, r);
+    }
     r.verdict = std::string(to_string(v.decision));
     act_.journal(r);
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", p.agent, p.task.empty() ? "-" : p.task, e.pid,

@@ -6,6 +6,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "common/event.hpp"
@@ -35,6 +37,9 @@ public:
     Pipeline(identity::ProcessTable& table, Actuator act);
 
     void set_policy(std::shared_ptr<const policy::PolicySet> set) { set_ = std::move(set); }
+    // stockade's own directories: an agent that writes, creates, renames or deletes below them is
+    // killed whatever its mode ("builtin:self-protection").
+    void set_protected(std::vector<std::string> dirs) { protected_ = std::move(dirs); }
     const std::shared_ptr<const policy::PolicySet>& policy() const { return set_; }
 
     void on_event(const Event& e) override;
@@ -51,12 +56,14 @@ public:
 
 private:
     journal::Record record_for(const Event& e, const identity::Process& p) const;
+    std::optional<Verdict> self_protection(const Event& e) const;
     void enforce(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict& v,
                  journal::Record& r);
 
     identity::ProcessTable& table_;
     Actuator act_;
     std::shared_ptr<const policy::PolicySet> set_;
+    std::vector<std::string> protected_;
     std::map<std::string, AgentCounters> counters_;
     uint64_t events_ = 0, bad_records_ = 0;
 };

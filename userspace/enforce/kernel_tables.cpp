@@ -74,7 +74,8 @@ std::string KernelTables::rule_id(uint32_t kernel_rule) const {
 }
 
 std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set,
-                                                    const std::map<std::string, uint32_t>& ids) {
+                                                    const std::map<std::string, uint32_t>& ids,
+                                                    const std::vector<std::string>& protect) {
     std::map<InodeKey, sk_inode_rule> inodes;
     std::map<NetKey, sk_net_rule> allow, deny;
     std::map<uint32_t, sk_agent_cfg> cfgs;
@@ -112,6 +113,13 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         for (auto& r : b->exec.allow) strict = put_inode(r, SK_IR_EXEC_ALLOW) && strict;
         for (auto& r : b->exec.deny) put_inode(r, SK_IR_EXEC_DENY);
         for (auto& r : b->files.never) put_inode(r, SK_IR_FILE_DENY);
+        for (auto& dir : protect) {
+            struct stat sb {};
+            if (stat(dir.c_str(), &sb) != 0) continue;
+            auto& v = inodes[{agent, kernel_dev(sb.st_dev), sb.st_ino}];
+            v.flags |= SK_IR_PROTECT | SK_IR_SUBTREE;
+            v.rule = SK_RULE_SELF;  // self-protection names itself, whatever else matched
+        }
         st.exec_strict = strict;
 
         // Network: one LPM entry per (CIDR, port range); IPv4 rules also cover v4-mapped v6.

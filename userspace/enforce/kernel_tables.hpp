@@ -34,12 +34,17 @@ struct AgentKernelState {
 
 class KernelTables {
 public:
-    explicit KernelTables(probe::Probe& probe) : probe_(probe) {}
+    // Rule 1 is always "builtin:self-protection" (SK_RULE_SELF).
+    explicit KernelTables(probe::Probe& probe) : probe_(probe) { rule_number(kSelfProtection); }
+    static constexpr const char* kSelfProtection = "builtin:self-protection";
 
     // Replaces the kernel tables with those of `set`. Entries of the new set are written before
     // stale ones are removed and before an agent's strict flags are raised, so no moment has
     // less than the union of old and new allow rules, nor strict mode without its allow list.
-    std::vector<AgentKernelState> install(const policy::PolicySet& set, const std::map<std::string, uint32_t>& ids);
+    // `protect` lists stockade's own directories (boundaries, journal, cgroup tree): no agent may
+    // write below them, whatever its mode.
+    std::vector<AgentKernelState> install(const policy::PolicySet& set, const std::map<std::string, uint32_t>& ids,
+                                          const std::vector<std::string>& protect = {});
 
     // The rule id of a kernel rule number reported in an event ("" if unknown).
     std::string rule_id(uint32_t kernel_rule) const;

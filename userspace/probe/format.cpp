@@ -23,6 +23,12 @@ std::string format_event(const Event& e) {
     case Action::Connect: case Action::Bind: case Action::Listen: case Action::Accept: case Action::Send:
         body = fmt::format("{} {}:{} result={}", e.net.protocol(), e.net.address(), e.net.port, e.result);
         break;
+    case Action::Signal: case Action::Ptrace:
+        body = fmt::format("target={} detail={} result={}", e.target_pid, e.detail, e.result);
+        break;
+    case Action::Bpf:
+        body = fmt::format("cmd={} result={}", e.detail, e.result);
+        break;
     default:
         body = e.path;
         if (!e.path2.empty()) body += " -> " + e.path2;

@@ -252,7 +252,9 @@ TEST_CASE("uid narrowing", "[identity]") {
         t.bind_cgroup(31, "/launch/r", "researcher", "t");
         Event other = event(Action::Open, kPid + 2, kSec, 31);
         other.uid = 1001;
-        CHECK(t.apply(other).agent.empty());
+        const auto& op = t.apply(other);
+        INFO("agent=" << op.agent << " uid=" << op.uid << " cg=" << op.cgroup << " parent=" << op.parent.pid);
+        CHECK(op.agent.empty());
         Event ok = event(Action::Open, kPid + 3, kSec, 31);
         ok.uid = 1000;
         CHECK(t.apply(ok).agent == "researcher");
