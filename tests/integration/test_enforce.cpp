@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <thread>
+
+#include "common/cgroup.hpp"
 
 #include "daemon_harness.hpp"
 
@@ -249,4 +252,43 @@ TEST_CASE("self-protection: signalling the daemon, bpf(), writing boundaries or 
     // The open that created it ran (the kill is at its exit), but nothing was ever written.
     CHECK(fs::file_size(daemon.agents_dir() + "/evil.yaml") == 0);
     fs::remove("/sys/fs/cgroup/unified/stockade-escape-" + std::to_string(getpid()));
+}
+
+TEST_CASE("on_violation: kill-agent kills every process of the agent at once", "[enforce]") {
+    ScratchDir d("killagent");
+    write_file(d / "agents.d/k.yaml", boundary(d, "herd", "enforce", "", "kill-agent"));
+    Daemon daemon(d);
+    daemon.start();
+    // A sibling that only sleeps, and a violator: both must die.
+    std::string script = "import os, time\nif os.fork() == 0:\n    time.sleep(30)\n    os._exit(0)\n"
+                         "time.sleep(0.3)\nopen('" + d / "allowed/x.pem" + "', 'w')\ntime.sleep(30)\n";
+    auto t0 = std::chrono::steady_clock::now();
+    int st = daemon.run_as("herd", {"/usr/bin/python3", "-c", script});
+    CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
+    auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "allowed/x.pem"; });
+    REQUIRE(r);
+    CHECK(r->enforcement == "agent-killed-by-daemon");
+    // The scope empties: the sleeping sibling died with it (cgroup.kill takes a moment to finish).
+    std::string procs = "?";
+    for (int i = 0; i < 200 && !procs.empty(); ++i) {
+        procs = Daemon::slurp(stockade::cgroup::dir_of(r->cgroup) + "/cgroup.procs");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(procs.empty());
+}
+
+TEST_CASE("stockade run fails clearly for an unknown agent or without a daemon", "[enforce]") {
+    ScratchDir d("runerr");
+    write_file(d / "agents.d/k.yaml", boundary(d, "known", "monitor"));
+    Daemon daemon(d);
+    std::string out;
+    int st = daemon.run_as("known", {"/bin/true"}, &out);  // not started yet
+    CHECK(WEXITSTATUS(st) == 3);
+    CHECK(out.find("not running") != std::string::npos);
+    daemon.start();
+    st = daemon.run_as("nosuch", {"/bin/true"}, &out);
+    CHECK(WEXITSTATUS(st) == 3);
+    CHECK(out.find("unknown agent \"nosuch\"") != std::string::npos);
+    CHECK(out.find("known") != std::string::npos);  // lists the agents in force
 }
