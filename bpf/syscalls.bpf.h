@@ -231,9 +231,14 @@ static __always_inline int sk_self_event(struct task_struct *task, struct sk_tra
 	e->arg0 = kind == SK_BPF ? a->a[0] : target;
 	e->arg1 = nr == NR_kill || nr == NR_tkill ? a->a[1] : nr == NR_tgkill ? a->a[2] : nr == NR_pidfd_send_signal ? a->a[1] : a->a[0];
 	e->rule = SK_RULE_SELF;
-	bpf_send_signal(SIGKILL);
-	e->flags |= SK_F_KILLED;
-	sk_count(SK_CNT_KILLS);
+	if (kind != SK_BPF && ret < 0) {
+		/* Refused already (a Landlock signal scope, permissions): nothing reached the daemon. */
+		e->flags |= SK_F_DENIED;
+	} else {
+		bpf_send_signal(SIGKILL);
+		e->flags |= SK_F_KILLED;
+		sk_count(SK_CNT_KILLS);
+	}
 	sk_submit(e, true);
 	return 0;
 }

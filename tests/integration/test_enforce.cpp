@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/cgroup.hpp"
+#include "enforce/landlock.hpp"
 
 #include "daemon_harness.hpp"
 
@@ -291,4 +292,45 @@ TEST_CASE("stockade run fails clearly for an unknown agent or without a daemon",
     CHECK(WEXITSTATUS(st) == 3);
     CHECK(out.find("unknown agent \"nosuch\"") != std::string::npos);
     CHECK(out.find("known") != std::string::npos);  // lists the agents in force
+}
+
+TEST_CASE("stockade run --landlock refuses at the syscall what is outside the boundary", "[enforce]") {
+    if (stockade::enforce::landlock_abi() < 6) {
+        WARN("SKIP: this kernel's Landlock ABI is below 6 (signal scopes)");
+        return;
+    }
+    ScratchDir d("landlock");
+    write_file(d / "allowed/in.txt", "in");
+    write_file(d / "outside.txt", "out");
+    write_file(d / "agents.d/l.yaml",
+               boundary(d, "llagent", "monitor", "network:\n  connect:\n    - cidr: 127.0.0.1\n      ports: 1\n"));
+    Daemon daemon(d);
+    daemon.start();
+    std::string script = "import os, errno, socket\n"
+                         "def t(name, f):\n"
+                         "    try: f(); print(name, 'ok')\n"
+                         "    except OSError as e: print(name, errno.errorcode[e.errno])\n"
+                         "t('in', lambda: open('" + d / "allowed/in.txt" + "').read())\n"
+                         "t('out', lambda: open('" + d / "outside.txt" + "').read())\n"
+                         "t('signal', lambda: os.kill(" + std::to_string(daemon.pid()) + ", 0))\n"
+                         "t('connect', lambda: socket.create_connection(('127.0.0.1', 2), timeout=1))\n";
+    std::vector<std::string> cmd{bin("stockade"), "--socket", daemon.socket(), "run", "--landlock", "--agent",
+                                 "llagent", "--", "/usr/bin/python3", "-c", script};
+    std::string out;
+    run_command(cmd, &out);
+    INFO(out);
+    CHECK(out.find("in ok") != std::string::npos);
+    CHECK(out.find("out EACCES") != std::string::npos);      // Landlock, synchronous, even in monitor mode
+    CHECK(out.find("signal EPERM") != std::string::npos);    // signal scope: the daemon is unreachable
+    CHECK(out.find("connect EACCES") != std::string::npos);  // TCP port not in the boundary
+    CHECK(kill(daemon.pid(), 0) == 0);
+    auto sig = daemon.wait_record([&](const Record& r) { return r.action == "signal"; });
+    REQUIRE(sig);
+    CHECK(sig->rule == "builtin:self-protection");
+    CHECK(sig->enforcement == "denied-in-kernel");
+    // The daemon still saw and judged the refused attempt.
+    auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "outside.txt"; });
+    REQUIRE(r);
+    CHECK(r->verdict == "would-deny");
+    CHECK(r->result == -EACCES);
 }

@@ -25,6 +25,6 @@ int cmd_verify(const std::string& journal);
 int cmd_status(const std::string& socket, bool json);
 int cmd_agents(const std::string& socket, const std::string& journal, const std::string& show);
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command);
+            const std::vector<std::string>& command, bool landlock);
 
 }  // namespace stockade::cli

@@ -8,6 +8,8 @@
 #include "cli/commands.hpp"
 #include "common/error.hpp"
 #include "control/protocol.hpp"
+#include "enforce/landlock.hpp"
+#include "policy/policy.hpp"
 #include "journal/reader.hpp"
 
 namespace stockade::cli {
@@ -109,7 +111,7 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
 }
 
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command) {
+            const std::vector<std::string>& command, bool landlock) {
     if (command.empty()) {
         std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
         return kExitUsage;
@@ -124,6 +126,18 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
         if (!resp.ok) {
             std::fprintf(stderr, "stockade run: %s\n", resp.error.c_str());
             return kExitDaemon;
+        }
+        if (landlock) {
+            std::string file = resp.body.substr(resp.body.find('\n') + 1);
+            auto loaded = policy::load_boundaries({file});
+            const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
+            if (!b) {
+                std::fprintf(stderr, "stockade run: cannot read the boundary of %s from %s for --landlock\n",
+                             agent.c_str(), file.c_str());
+                return kExitNo;
+            }
+            auto plan = enforce::plan_landlock(*b, enforce::landlock_abi());
+            enforce::apply_landlock(plan);
         }
     } catch (const Error& e) {
         std::fprintf(stderr, "stockade run: %s\n", e.what());

@@ -393,7 +393,9 @@ control::Response Daemon::handle(const control::Request& req, uint32_t peer_uid)
         } catch (const Error& e) {
             return refuse(e.what());
         }
-        resp.body = rel;
+        // The launcher gets its scope and the boundary file (for --landlock).
+        const policy::Boundary* b = pipeline_->policy()->find(req.agent);
+        resp.body = rel + "\n" + (b ? b->file : "");
         return resp;
     }
     return refuse("unknown request \"" + req.op + "\"");

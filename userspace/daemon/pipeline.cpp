@@ -122,7 +122,8 @@ void Pipeline::enforce(const Event& e, const identity::Process& p, const policy:
         r.enforcement = "killed-in-kernel";
         r.latency_us = 0;
         ++c.kills;
-        if (b.on_violation != OnViolation::KillAgent) return;
+        // The process is dead already: only the rest of the agent (its cgroup) is left to kill.
+        if (b.on_violation != OnViolation::KillAgent || p.cgroup.empty()) return;
     } else if (e.kernel_action == KernelAction::Denied) {
         r.enforcement = "denied-in-kernel";
         r.latency_us = 0;

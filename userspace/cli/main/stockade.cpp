@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> command;
     run->add_option("--agent", run_agent, "agent name (from its boundary)")->required();
     run->add_option("--task", run_task, "task id");
+    bool landlock = false;
+    run->add_flag("--landlock", landlock,
+                  "also confine the command with a Landlock ruleset derived from its boundary (refused at the syscall)");
     run->add_option("command", command, "command and arguments, after --")->required();
 
     try {
@@ -75,7 +78,7 @@ int main(int argc, char** argv) {
         if (*verify) return cmd_verify(verify_path.empty() ? journal : verify_path);
         if (*status) return cmd_status(socket, status_json);
         if (*agents) return cmd_agents(socket, journal, *show ? show_name : "");
-        if (*run) return cmd_run(socket, run_agent, run_task, command);
+        if (*run) return cmd_run(socket, run_agent, run_task, command, landlock);
     } catch (const stockade::Error& e) {
         std::fprintf(stderr, "stockade: %s\n", e.what());
         return kExitNo;
