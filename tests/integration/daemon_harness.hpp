@@ -80,7 +80,7 @@ inline int run_command(const std::vector<std::string>& argv, std::string* out = 
 class Daemon {
 public:
     Daemon(const ScratchDir& dir, const std::string& extra_config = "")
-        : agents_(dir / "agents.d"), journal_(dir / "journal/journal.jsonl"), socket_(dir / "control.sock") {
+        : agents_(dir / "agents.d"), journal_(dir / "journal/journal.jsonl"), socket_(dir / "run/control.sock") {
         fs::create_directories(agents_);
         config_ = dir / "stockade.yaml";
         write_file(config_, "agents_dir: " + agents_ + "\nsocket_path: " + socket_ + "\ncgroup_base: /stockade-it-" +

@@ -435,3 +435,22 @@ TEST_CASE("bad records are counted", "[pipeline]") {
     CHECK(h.pipe.bad_records() == 2);
     CHECK(h.journal.empty());
 }
+
+TEST_CASE("self-protection kills a write below stockade's directories even in monitor mode", "[pipeline]") {
+    Harness h(boundary_yaml("monitor", "flag", "summary"));
+    h.pipe.set_protected({"/nonexistent-stockade/state"});
+    h.pipe.on_event(open_event("/nonexistent-stockade/state/journal.log", kWrite));
+    REQUIRE(h.kills.size() == 1);
+    CHECK(h.kills[0].pid == kPid);
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].rule == "builtin:self-protection");
+    CHECK(h.journal[0].verdict == "kill");
+    CHECK(h.journal[0].enforcement == "killed-by-daemon");
+
+    // Reading there, or writing to a sibling with the same prefix, is judged by the boundary.
+    h.pipe.on_event(open_event("/nonexistent-stockade/state-other/x", kWrite));
+    REQUIRE(h.journal.size() == 2);
+    CHECK(h.journal[1].rule == "coder.yaml:default-deny");
+    CHECK(h.journal[1].verdict == "would-deny");
+    CHECK(h.kills.size() == 1);
+}

@@ -61,10 +61,7 @@ std::vector<AgentMatch> agents() {
 }
 
 // Makes the table know a cgroup's path without binding it to an agent.
-void learn_path(ProcessTable& t, uint64_t id, const std::string& path) {
-    t.bind_cgroup(id, path, "", "");
-    t.unbind_cgroup(id);
-}
+void learn_path(ProcessTable& t, uint64_t id, const std::string& path) { t.note_cgroup(id, path); }
 
 }  // namespace
 
@@ -248,16 +245,19 @@ TEST_CASE("uid narrowing", "[identity]") {
     CHECK(p.agent == "researcher");
     CHECK(p.agent_id == 2);
 
-    SECTION("narrowing also applies to a bound cgroup") {
+    SECTION("a bound cgroup names its agent outright: narrowing does not apply") {
         t.bind_cgroup(31, "/launch/r", "researcher", "t");
         Event other = event(Action::Open, kPid + 2, kSec, 31);
         other.uid = 1001;
-        const auto& op = t.apply(other);
-        INFO("agent=" << op.agent << " uid=" << op.uid << " cg=" << op.cgroup << " parent=" << op.parent.pid);
-        CHECK(op.agent.empty());
-        Event ok = event(Action::Open, kPid + 3, kSec, 31);
-        ok.uid = 1000;
-        CHECK(t.apply(ok).agent == "researcher");
+        const Process& op = t.apply(other);
+        CHECK(op.agent == "researcher");
+        CHECK(op.task == "t");
+    }
+    SECTION("narrowing applies below a matched cgroup path") {
+        learn_path(t, 32, "/stockade/res/sub");
+        Event other = event(Action::Open, kPid + 3, kSec, 32);
+        other.uid = 1001;
+        CHECK(t.apply(other).agent.empty());
     }
 }
 
@@ -274,6 +274,11 @@ TEST_CASE("the kernel's agent tag attributes an otherwise unknown process", "[id
     Event unknown = event(Action::Open, kPid + 1, kSec, 40);
     unknown.kernel_agent = 77;  // no such agent loaded
     CHECK(t.apply(unknown).agent.empty());
+
+    // The tag never bypasses exe/uid narrowing (researcher is narrowed by uid).
+    Event narrowed = event(Action::Open, kPid + 3, kSec, 40);
+    narrowed.kernel_agent = 2;
+    CHECK(t.apply(narrowed).agent.empty());
 
     // A tag never overrides an attribution the table already made.
     t.bind_cgroup(41, "/launch/c", "coder", "t");

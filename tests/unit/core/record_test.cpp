@@ -314,6 +314,23 @@ TEST_CASE("decode: fork and exit", "[record]") {
     }
 }
 
+TEST_CASE("decode: self-protection kinds carry target and detail", "[record]") {
+    RecordBuilder s(SK_SIGNAL);
+    s.hdr.arg0 = 777;
+    s.hdr.arg1 = 9;
+    Event e = s.decode();
+    CHECK(e.action == Action::Signal);
+    CHECK(e.target_pid == 777);
+    CHECK(e.detail == 9);
+
+    RecordBuilder b(SK_BPF);
+    b.hdr.arg0 = 5;  // BPF_PROG_LOAD
+    Event eb = b.decode();
+    CHECK(eb.action == Action::Bpf);
+    CHECK(eb.target_pid == 0);
+    CHECK(eb.detail == 5);
+}
+
 TEST_CASE("decode: malformed records throw stockade::Error", "[record]") {
     RecordBuilder b(SK_OPEN);
     b.seg[0] = leaf_first({"etc", "hosts"});
