@@ -14,3 +14,13 @@ ctest --test-dir build --output-on-failure
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTOCKADE_SANITIZE=ON
 cmake --build build-asan -j "$jobs" --target unit_policy unit_journal unit_core
 ctest --test-dir build-asan --output-on-failure -L unit
+
+# ---- benchmark smoke pass (owner: bench/; see docs/performance.md) --------------------------
+# bench/run.sh --quick runs every benchmark at tiny sizes so that none can rot. A figure that
+# misses its target never fails CI; only a benchmark that could not run at all does.
+if [ "$(id -u)" -eq 0 ]; then
+  bash bench/run.sh --quick build
+else
+  echo "benchmark smoke pass skipped: it needs root (BPF programs, cgroups)"
+fi
+# ---- end of benchmark smoke pass --------------------------------------------------------------

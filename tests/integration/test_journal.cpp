@@ -198,3 +198,48 @@ TEST_CASE("SIGKILL of the daemon during a burst of violations: verify passes aft
     CHECK(WEXITSTATUS(st) == 0);
     CHECK(last_count > 20);
 }
+
+TEST_CASE("stockade status and agents show answer what each agent can reach, ran, was refused and touched",
+          "[journal]") {
+    ScratchDir d("show");
+    fs::create_directories(d / "work");
+    fs::copy_file("/usr/bin/true", d / "work/evil");
+    write_file(d / "agents.d/s.yaml", monitor_boundary(d, "showagent"));
+    Daemon daemon(d);
+    daemon.start();
+    daemon.run_as("showagent", {"/usr/bin/cat", "/etc/hostname"});
+    daemon.run_as("showagent", {d / "work/evil"});
+    REQUIRE(daemon.wait_record([&](const Record& r) { return r.path == d / "work/evil"; }));
+
+    std::string out;
+    int st = run_command({bin("stockade"), "--socket", daemon.socket(), "status"}, &out);
+    INFO(out);
+    CHECK(WEXITSTATUS(st) == 0);
+    CHECK(out.find("tp_btf/sys_exit") != std::string::npos);
+    CHECK(out.find("showagent") != std::string::npos);
+    CHECK(out.find("monitor") != std::string::npos);
+
+    st = run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
+                      "showagent"},
+                     &out);
+    INFO(out);
+    CHECK(WEXITSTATUS(st) == 0);
+    auto section = [&](const std::string& title) {
+        auto at = out.find(title + ":");
+        REQUIRE(at != std::string::npos);
+        size_t next = at + 1;
+        while ((next = out.find('\n', next)) != std::string::npos && next + 1 < out.size() && out[next + 1] == ' ')
+            ++next;
+        return out.substr(at, next == std::string::npos ? std::string::npos : next - at);
+    };
+    CHECK(section("tools reachable").find("/usr/bin/cat") != std::string::npos);
+    CHECK(section("tools invoked").find("/usr/bin/cat") != std::string::npos);
+    CHECK(section("tools denied").find(d / "work/evil") != std::string::npos);
+    CHECK(section("tools denied").find("/usr/bin/cat") == std::string::npos);
+    CHECK(section("files refused").find("/etc/hostname") != std::string::npos);
+    CHECK(section("files touched").find("/etc/ld.so.cache") != std::string::npos);
+    CHECK(section("rules fired").find("s.yaml:default-deny") != std::string::npos);
+
+    st = run_command({bin("stockade"), "--socket", daemon.socket(), "agents", "show", "nosuch"}, &out);
+    CHECK(WEXITSTATUS(st) == 1);
+}

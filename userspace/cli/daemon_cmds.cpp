@@ -1,6 +1,8 @@
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <set>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -25,6 +27,55 @@ std::optional<control::Status> fetch_status(const std::string& socket) {
         return std::nullopt;
     }
     return control::decode_status(resp.body);
+}
+
+void print_counts(const char* title, const std::map<std::string, uint64_t>& counts) {
+    std::vector<std::pair<uint64_t, std::string>> rows;
+    for (auto& [k, n] : counts) rows.emplace_back(n, k);
+    std::sort(rows.rbegin(), rows.rend());
+    std::printf("%s:%s\n", title, rows.empty() ? " none" : "");
+    for (size_t i = 0; i < rows.size() && i < 15; ++i)
+        std::printf("  %8llu  %s\n", (unsigned long long)rows[i].first, rows[i].second.c_str());
+    if (rows.size() > 15) std::printf("  ... %zu more\n", rows.size() - 15);
+}
+
+// The tools an agent can reach: executables on this host that its exec.allow rules admit and
+// its exec.deny rules do not.
+void print_reachable(const std::string& file, const std::string& agent) {
+    auto loaded = policy::load_boundaries({file});
+    const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
+    if (!b) return;
+    std::set<std::string> found;
+    auto denied = [&](const std::string& p) {
+        for (auto& r : b->exec.deny)
+            if (r.matches(p)) return true;
+        return false;
+    };
+    for (auto& r : b->exec.allow) {
+        std::string base = r.pattern.substr(0, r.pattern.find_first_of("*?["));
+        base = base.substr(0, base.find_last_of('/') + 1);
+        std::error_code ec;
+        if (r.kind() == policy::PatternKind::Exact) {
+            if (std::filesystem::exists(r.pattern, ec) && !denied(r.pattern)) found.insert(r.pattern);
+            continue;
+        }
+        size_t scanned = 0;
+        for (auto it = std::filesystem::recursive_directory_iterator(base, ec);
+             !ec && it != std::filesystem::recursive_directory_iterator() && scanned < 20000; it.increment(ec), ++scanned) {
+            if (!it->is_regular_file(ec)) continue;
+            std::string p = it->path().string();
+            if (r.matches(p) && !denied(p) && access(p.c_str(), X_OK) == 0) found.insert(p);
+        }
+    }
+    std::printf("tools reachable: %zu executable(s) on this host\n", found.size());
+    size_t i = 0;
+    for (auto& p : found) {
+        if (i++ == 15) {
+            std::printf("  ... %zu more\n", found.size() - 15);
+            break;
+        }
+        std::printf("  %s\n", p.c_str());
+    }
 }
 
 }  // namespace
@@ -88,14 +139,22 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
             std::printf("in kernel:    exec %s, network %s\n", a.exec_in_kernel ? "yes" : "no",
                         a.net_in_kernel ? "yes" : "no");
             for (auto& u : a.userspace_only) std::printf("userspace:    %s\n", u.c_str());
+            print_reachable(a.file, a.name);
+            print_counts("tools invoked", a.tools_invoked);
+            print_counts("tools denied", a.tools_denied);
+            print_counts("files refused", a.files_denied);
+            print_counts("destinations refused", a.destinations_denied);
+            print_counts("files touched", a.files);
+            print_counts("destinations", a.destinations);
+            print_counts("rules fired", a.rules);
             journal::Filter f;
             f.agent = a.name;
             std::printf("recent violations:\n");
             for (auto& r : journal::read_last(journal, 20, f)) {
                 if (r.type != "decision" || r.verdict == "allow") continue;
+                std::string object = r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path;
                 std::printf("  %s %-10s %-7s %s%s  %s\n", r.time.c_str(), r.verdict.c_str(), r.action.c_str(),
-                            r.path.empty() ? (r.address + ":" + std::to_string(r.port)).c_str() : r.path.c_str(),
-                            r.exe.empty() ? "" : (" by " + r.exe).c_str(), r.rule.c_str());
+                            object.c_str(), r.exe.empty() ? "" : (" by " + r.exe).c_str(), r.rule.c_str());
             }
             return kExitOk;
         }

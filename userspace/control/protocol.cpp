@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cereal/archives/json.hpp>
+#include <cereal/types/map.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <cerrno>
@@ -31,7 +32,12 @@ void serialize(A& a, AgentStatus& s) {
       cereal::make_nvp("events", s.events), cereal::make_nvp("allowed", s.allowed),
       cereal::make_nvp("violations", s.violations), cereal::make_nvp("kills", s.kills),
       cereal::make_nvp("denies", s.denies), cereal::make_nvp("exec_in_kernel", s.exec_in_kernel),
-      cereal::make_nvp("net_in_kernel", s.net_in_kernel), cereal::make_nvp("userspace_only", s.userspace_only));
+      cereal::make_nvp("net_in_kernel", s.net_in_kernel), cereal::make_nvp("userspace_only", s.userspace_only),
+      cereal::make_nvp("tools_invoked", s.tools_invoked), cereal::make_nvp("tools_denied", s.tools_denied),
+      cereal::make_nvp("files", s.files), cereal::make_nvp("files_denied", s.files_denied),
+      cereal::make_nvp("destinations", s.destinations),
+      cereal::make_nvp("destinations_denied", s.destinations_denied),
+      cereal::make_nvp("rules", s.rules));
 }
 template <class A>
 void serialize(A& a, Status& s) {

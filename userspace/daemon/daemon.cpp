@@ -347,6 +347,13 @@ control::Status Daemon::status() const {
             a.violations = it->second.violations;
             a.kills = it->second.kills;
             a.denies = it->second.denies;
+            a.tools_invoked = it->second.tools_invoked.counts;
+            a.tools_denied = it->second.tools_denied.counts;
+            a.files = it->second.files.counts;
+            a.files_denied = it->second.files_denied.counts;
+            a.destinations = it->second.destinations.counts;
+            a.destinations_denied = it->second.destinations_denied.counts;
+            a.rules = it->second.rules.counts;
         }
         for (auto& k : kernel_state_)
             if (k.agent == b->name) {

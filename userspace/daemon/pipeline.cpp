@@ -1,8 +1,19 @@
 #include "daemon/pipeline.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 namespace stockade::daemon {
+
+void BoundedCounts::add(const std::string& key) {
+    auto it = counts.find(key);
+    if (it != counts.end())
+        ++it->second;
+    else if (counts.size() < kMaxKeys)
+        counts.emplace(key, 1);
+    else
+        ++counts["(other)"];
+}
 
 Pipeline::Pipeline(identity::ProcessTable& table, Actuator act) : table_(table), act_(std::move(act)) {}
 
@@ -81,6 +92,12 @@ void Pipeline::on_event(const Event& e) {
         if (!kid.empty()) v.rule_id = kid;
         v.decision = e.kernel_action == KernelAction::Killed ? Decision::Kill : Decision::Deny;
     }
+    c.rules.add(v.rule_id);
+    if (e.action == Action::Exec) (v.inside() ? c.tools_invoked : c.tools_denied).add(e.path);
+    if (!e.path.empty() && e.action != Action::Exec) (v.inside() ? c.files : c.files_denied).add(e.path);
+    if (e.net.family == AF_INET || e.net.family == AF_INET6)
+        (v.inside() ? c.destinations : c.destinations_denied)
+            .add(e.net.protocol() + " " + e.net.address() + ":" + std::to_string(e.net.port));
     if (v.inside()) {
         ++c.allowed;
         if (b->journal_allowed == policy::JournalAllowed::Full) {

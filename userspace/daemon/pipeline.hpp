@@ -27,9 +27,20 @@ struct Actuator {
     std::function<uint64_t()> now_boot_ns;                            // CLOCK_BOOTTIME
 };
 
+// A count per key, holding at most kMaxKeys keys (later keys are counted under "(other)"), so
+// an agent touching a million files costs a bounded amount of memory.
+struct BoundedCounts {
+    static constexpr size_t kMaxKeys = 256;
+    std::map<std::string, uint64_t> counts;
+    void add(const std::string& key);
+};
+
 struct AgentCounters {
     uint64_t events = 0, allowed = 0, violations = 0, kills = 0, denies = 0;
     std::map<std::string, uint64_t> allowed_by_action;  // since the last summary
+    // What `stockade agents show` answers: tools (executables) run and refused, files and
+    // destinations touched, rules that decided.
+    BoundedCounts tools_invoked, tools_denied, files, files_denied, destinations, destinations_denied, rules;
 };
 
 class Pipeline : public probe::EventSink {
