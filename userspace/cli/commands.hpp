@@ -25,6 +25,17 @@ int cmd_verify(const std::string& journal);
 int cmd_status(const std::string& socket, bool json);
 int cmd_agents(const std::string& socket, const std::string& journal, const std::string& show);
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command, bool landlock);
+            const std::vector<std::string>& command, bool landlock, const std::string& token = "");
+
+struct TaskBeginOptions {
+    std::string agent, label, ttl;
+    std::vector<std::string> grants, confines;
+};
+int cmd_task_begin(const std::string& socket, const TaskBeginOptions& o);
+int cmd_task_end(const std::string& socket, const std::string& id);
+int cmd_task_list(const std::string& socket);
+
+// "30s", "5m", "2h", "1d", "1h30m" -> milliseconds; throws stockade::Error.
+uint64_t parse_duration_ms(const std::string& s);
 
 }  // namespace stockade::cli

@@ -170,7 +170,7 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
 }
 
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command, bool landlock) {
+            const std::vector<std::string>& command, bool landlock, const std::string& token) {
     if (command.empty()) {
         std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
         return kExitUsage;
@@ -180,6 +180,7 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
         req.op = "run";
         req.agent = agent;
         req.task = task;
+        req.token = token;
         req.pid = static_cast<uint32_t>(getpid());
         auto resp = control::call(socket, req);
         if (!resp.ok) {

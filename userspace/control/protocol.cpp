@@ -19,7 +19,14 @@ namespace stockade::control {
 template <class A>
 void serialize(A& a, Request& r) {
     a(cereal::make_nvp("op", r.op), cereal::make_nvp("agent", r.agent), cereal::make_nvp("task", r.task),
-      cereal::make_nvp("pid", r.pid));
+      cereal::make_nvp("pid", r.pid), cereal::make_nvp("grants", r.grants), cereal::make_nvp("confines", r.confines),
+      cereal::make_nvp("ttl_ms", r.ttl_ms), cereal::make_nvp("label", r.label), cereal::make_nvp("token", r.token));
+}
+template <class A>
+void serialize(A& a, TaskInfo& t) {
+    a(cereal::make_nvp("id", t.id), cereal::make_nvp("agent", t.agent), cereal::make_nvp("label", t.label),
+      cereal::make_nvp("state", t.state), cereal::make_nvp("expires_in_ms", t.expires_in_ms),
+      cereal::make_nvp("grants", t.grants), cereal::make_nvp("token", t.token));
 }
 template <class A>
 void serialize(A& a, Response& r) {
@@ -83,6 +90,8 @@ T from_line(const std::string& line, const char* what) {
 std::string encode(const Request& r) { return to_line(r); }
 std::string encode(const Response& r) { return to_line(r); }
 std::string encode(const Status& s) { return to_line(s); }
+std::string encode(const std::vector<TaskInfo>& tasks) { return to_line(tasks); }
+std::vector<TaskInfo> decode_tasks(const std::string& json) { return from_line<std::vector<TaskInfo>>(json, "task list"); }
 Request decode_request(const std::string& line) { return from_line<Request>(line, "request"); }
 Response decode_response(const std::string& line) { return from_line<Response>(line, "response"); }
 Status decode_status(const std::string& json) { return from_line<Status>(json, "status"); }

@@ -11,11 +11,24 @@
 namespace stockade::control {
 
 struct Request {
-    std::string op;  // status | agents | run | reload
+    std::string op;  // status | agents | run | reload | task-begin | task-end | task-list
     std::string agent;
     std::string task;
     uint32_t pid = 0;  // run: the launcher's own pid, moved into the agent's scope
+    std::vector<std::string> grants, confines;  // task-begin: "read=/data/**" ...
+    uint64_t ttl_ms = 0;                        // task-begin: 0 = until ended
+    std::string label;                          // task-begin
+    std::string token;                          // run --task: the task's token, when given
 };
+
+struct TaskInfo {
+    std::string id, agent, label, state;  // state: live | expired | ended
+    int64_t expires_in_ms = -1;           // -1 = no TTL
+    std::vector<std::string> grants;      // "read=/data/** (used)" ...
+    std::string token;                    // task-begin only
+};
+std::string encode(const std::vector<TaskInfo>& tasks);
+std::vector<TaskInfo> decode_tasks(const std::string& json);
 
 struct Response {
     bool ok = true;

@@ -92,6 +92,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     act.kernel_rule_id = [this](uint32_t n) { return tables_->rule_id(n); };
     act.now_boot_ns = boot_ns;
     pipeline_ = std::make_unique<Pipeline>(table_, std::move(act));
+    pipeline_->set_tasks(&tasks_);
     install_policy(set);
 
     // Control socket: 0660 root:<socket_group>.
@@ -191,14 +192,98 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     resolve_cv_.notify_all();
     // Kernel first (new allow entries before old ones go), then userspace, so no moment is
     // judged by neither set.
-    kernel_state_ = tables_->install(*set, agent_ids_, protected_dirs());
+    pipeline_->set_policy(set);  // before the kernel tables: they read the set in force
+    install_kernel_tables();
     table_.set_agents(std::move(matches));
     pipeline_->set_protected(protected_dirs());
-    pipeline_->set_policy(set);
     for (auto& st : kernel_state_)
         spdlog::info("agent={} mode={} exec-in-kernel={} net-in-kernel={} userspace-only-rules={}", st.agent,
                      st.enforce ? "enforce" : "monitor", st.exec_strict, st.net_strict, st.userspace_only.size());
     discover_cgroups();
+}
+
+void Daemon::install_kernel_tables() {
+    kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_dirs(), tasks_.kernel_overlays(boot_ns()));
+}
+
+// Grants expire by themselves: journal it, and take their entries out of the kernel.
+void Daemon::expire_tasks() {
+    auto expired = tasks_.newly_expired(boot_ns());
+    if (expired.empty()) return;
+    for (Task* t : expired)
+        for (auto& g : t->grants) {
+            journal::Record r;
+            r.type = "grant";
+            r.agent = t->agent;
+            r.task = t->id;
+            r.grant = g.id;
+            r.detail = std::string(t->ended ? "ended" : "expired") + ": " + (g.confine ? "confine " : "") + g.kind +
+                       "=" + g.text + (g.used ? " (was used)" : " (never used)");
+            try {
+                writer_->append(r);
+            } catch (const Error& e) {
+                spdlog::error("journal: {}", e.what());
+            }
+        }
+    install_kernel_tables();
+}
+
+control::Response Daemon::handle_task(const control::Request& req) {
+    control::Response resp;
+    uint64_t now = boot_ns();
+    if (req.op == "task-list") {
+        std::vector<control::TaskInfo> out;
+        for (auto& [id, t] : tasks_.tasks()) {
+            control::TaskInfo i;
+            i.id = t.id;
+            i.agent = t.agent;
+            i.label = t.label;
+            i.state = t.ended ? "ended" : t.live(now) ? "live" : "expired";
+            i.expires_in_ms = t.expires_ns ? (t.expires_ns > now ? int64_t((t.expires_ns - now) / 1'000'000) : 0) : -1;
+            for (auto& g : t.grants)
+                i.grants.push_back(std::string(g.confine ? "confine " : "") + g.kind + "=" + g.text +
+                                   (g.used ? " (used)" : ""));
+            out.push_back(std::move(i));
+        }
+        resp.body = control::encode(out);
+        return resp;
+    }
+    if (req.op == "task-end") {
+        if (!tasks_.end(req.task, now)) {
+            resp.ok = false;
+            resp.error = "no live task \"" + req.task + "\"";
+            return resp;
+        }
+        expire_tasks();
+        return resp;
+    }
+    // task-begin
+    const policy::Boundary* b = pipeline_->policy()->find(req.agent);
+    if (!b) {
+        resp.ok = false;
+        resp.error = "unknown agent \"" + req.agent + "\"";
+        return resp;
+    }
+    Task& t = tasks_.begin(*b, req.grants, req.confines, req.ttl_ms * 1'000'000, req.label, now);
+    for (auto& g : t.grants) {
+        journal::Record r;
+        r.type = "grant";
+        r.agent = t.agent;
+        r.task = t.id;
+        r.grant = g.id;
+        r.detail = std::string("issued: ") + (g.confine ? "confine " : "") + g.kind + "=" + g.text +
+                   (req.ttl_ms ? ", ttl " + std::to_string(req.ttl_ms) + " ms" : ", until ended") +
+                   (t.label.empty() ? "" : ", label: " + t.label);
+        writer_->append(r);
+    }
+    install_kernel_tables();
+    spdlog::info("agent={} task={} begun with {} grant(s)", t.agent, t.id, t.grants.size());
+    control::TaskInfo i;
+    i.id = t.id;
+    i.agent = t.agent;
+    i.token = t.token;
+    resp.body = control::encode(std::vector<control::TaskInfo>{i});
+    return resp;
 }
 
 // What no agent may change: the boundaries, the journal, the daemon's config, the cgroup trees.
@@ -259,13 +344,14 @@ void Daemon::discover_cgroups() {
 }
 
 void Daemon::register_cgroup(const std::string& rel, const std::string& agent, const std::string& task,
-                             bool launcher) {
+                             bool launcher, uint32_t kernel_id) {
     uint64_t id = cgroup::id_of(rel);
     auto it = registered_.find(id);
     if (it != registered_.end() && it->second == rel) return;
     const identity::AgentMatch* m = table_.agent_by_name(agent);
     if (!m) return;
-    probe_->track_cgroup(id, m->id);
+    uint32_t tag = kernel_id ? kernel_id : m->id;  // a task's processes carry the task's kernel id
+    probe_->track_cgroup(id, tag);
     if (launcher)
         table_.bind_cgroup(id, rel, agent, task);
     else
@@ -274,7 +360,7 @@ void Daemon::register_cgroup(const std::string& rel, const std::string& agent, c
     // Adopt what already runs there: processes started before the daemon, or before discovery.
     for (auto& p : identity::read_cgroup_procs(rel)) {
         auto& adopted = table_.adopt(p);
-        probe_->track_process(p.key.pid, m->id, p.start_ns);
+        probe_->track_process(p.key.pid, tag, p.start_ns);
         (void)adopted;
     }
     spdlog::info("agent={} task={} tracking cgroup {}", agent, task.empty() ? "-" : task, rel);
@@ -383,25 +469,44 @@ control::Response Daemon::handle(const control::Request& req, uint32_t peer_uid)
         if (last_reload_ != "ok") return refuse(last_reload_);
         return resp;
     }
+    if (req.op.rfind("task-", 0) == 0) {
+        try {
+            return handle_task(req);
+        } catch (const Error& e) {
+            return refuse(e.what());
+        }
+    }
     if (req.op == "run") {
-        const identity::AgentMatch* m = table_.agent_by_name(req.agent);
+        std::string agent = req.agent;
+        uint32_t kernel_id = 0;
+        if (!req.task.empty()) {
+            Task* t = tasks_.find(req.task);
+            if (!t || t->ended) return refuse("no live task \"" + req.task + "\" (stockade task list)");
+            if (!agent.empty() && agent != t->agent)
+                return refuse("task " + t->id + " belongs to agent " + t->agent + ", not " + agent);
+            if (!req.token.empty() && req.token != t->token) return refuse("wrong token for task " + t->id);
+            agent = t->agent;
+            kernel_id = t->kernel_id;
+        }
+        const identity::AgentMatch* m = table_.agent_by_name(agent);
         if (!m) {
             std::string known;
             for (auto& a : table_.agents()) known += (known.empty() ? "" : ", ") + a.name;
-            return refuse("unknown agent \"" + req.agent + "\" (agents in force: " + (known.empty() ? "none" : known) +
+            return refuse("unknown agent \"" + agent + "\" (agents in force: " + (known.empty() ? "none" : known) +
                           ")");
         }
-        std::string rel = cfg_.cgroup_base + "/" + req.agent + "/run-" + std::to_string(req.pid);
+        std::string rel = cfg_.cgroup_base + "/" + agent + "/" + (req.task.empty() ? "" : req.task + "-") + "run-" +
+                          std::to_string(req.pid);
         try {
             cgroup::create(rel);
             launcher_cgroups_.insert(rel);
-            register_cgroup(rel, req.agent, req.task, true);
+            register_cgroup(rel, agent, req.task, true, kernel_id);
             cgroup::move(rel, static_cast<pid_t>(req.pid));
         } catch (const Error& e) {
             return refuse(e.what());
         }
         // The launcher gets its scope and the boundary file (for --landlock).
-        const policy::Boundary* b = pipeline_->policy()->find(req.agent);
+        const policy::Boundary* b = pipeline_->policy()->find(agent);
         resp.body = rel + "\n" + (b ? b->file : "");
         return resp;
     }
@@ -464,6 +569,7 @@ void Daemon::run() {
             }
         }
         if (fds[2].revents & POLLIN) serve_control();
+        expire_tasks();  // cheap; keeps TTLs exact to the loop's 50 ms
         auto now = std::chrono::steady_clock::now();
         if (fds[3].revents & POLLIN) {
             char buf[4096];
@@ -489,7 +595,7 @@ void Daemon::run() {
         }
         if (hosts_changed_.exchange(false)) {
             // New addresses for host rules: rebuild the kernel's network tables.
-            kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_dirs());
+            install_kernel_tables();
         }
         if (now - last_summary > std::chrono::seconds(cfg_.summary_interval_s)) {
             last_summary = now;

@@ -16,6 +16,7 @@
 #include "control/protocol.hpp"
 #include "daemon/config.hpp"
 #include "daemon/pipeline.hpp"
+#include "daemon/tasks.hpp"
 #include "enforce/kernel_tables.hpp"
 #include "identity/process_table.hpp"
 #include "journal/writer.hpp"
@@ -38,7 +39,8 @@ private:
     void reload(const char* why);
     void install_policy(std::shared_ptr<const policy::PolicySet> set);
     void discover_cgroups();
-    void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher);
+    void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher,
+                         uint32_t kernel_id = 0);
     void reap_launcher_cgroups();
     void serve_control();
     control::Response handle(const control::Request& req, uint32_t peer_uid);
@@ -47,12 +49,16 @@ private:
     void journal_daemon(const std::string& detail);
     void resolve_loop();
     std::vector<std::string> protected_dirs() const;
+    void install_kernel_tables();
+    control::Response handle_task(const control::Request& req);
+    void expire_tasks();
 
     Config cfg_;
     std::unique_ptr<probe::Probe> probe_;
     std::unique_ptr<enforce::KernelTables> tables_;
     std::unique_ptr<journal::Writer> writer_;
     identity::ProcessTable table_;
+    TaskRegistry tasks_;
     std::unique_ptr<Pipeline> pipeline_;
     std::map<std::string, uint32_t> agent_ids_;  // stable across reloads
     std::vector<enforce::AgentKernelState> kernel_state_;

@@ -86,6 +86,26 @@ void Pipeline::on_event(const Event& e) {
 
     auto self = self_protection(e);
     Verdict v = self ? *self : policy::decide(*b, e);
+    std::string grant;
+    if (!self && tasks_ && !p.task.empty()) {
+        if (Task* t = tasks_->find(p.task)) {
+            Grant* g = nullptr;
+            v = tasks_->overlay(*t, *b, e, v, act_.now_boot_ns(), &g);
+            if (g) {
+                grant = g->id;
+                if (!g->used) {
+                    g->used = true;
+                    journal::Record u;
+                    u.type = "grant";
+                    u.agent = p.agent;
+                    u.task = t->id;
+                    u.grant = g->id;
+                    u.detail = "used: first action through " + g->kind + "=" + g->text;
+                    act_.journal(u);
+                }
+            }
+        }
+    }
     // The kernel acted on its own tables: that is what happened, whatever else is true.
     if (e.kernel_action != KernelAction::None) {
         std::string kid = act_.kernel_rule_id(e.kernel_rule);
@@ -100,8 +120,10 @@ void Pipeline::on_event(const Event& e) {
             .add(e.net.protocol() + " " + e.net.address() + ":" + std::to_string(e.net.port));
     if (v.inside()) {
         ++c.allowed;
-        if (b->journal_allowed == policy::JournalAllowed::Full) {
+        // What went through a task's window is always journaled in full.
+        if (b->journal_allowed == policy::JournalAllowed::Full || !grant.empty()) {
             auto r = record_for(e, p);
+            r.grant = grant;
             r.verdict = "allow";
             r.rule = v.rule_id;
             r.resolved = v.resolved;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/event.hpp"
+#include "daemon/tasks.hpp"
 #include "identity/process_table.hpp"
 #include "journal/record.hpp"
 #include "policy/policy.hpp"
@@ -51,6 +52,8 @@ public:
     // stockade's own directories: an agent that writes, creates, renames or deletes below them is
     // killed whatever its mode ("builtin:self-protection").
     void set_protected(std::vector<std::string> dirs) { protected_ = std::move(dirs); }
+    // Tasks whose grants and confinements apply to their processes (may be null).
+    void set_tasks(TaskRegistry* tasks) { tasks_ = tasks; }
     const std::shared_ptr<const policy::PolicySet>& policy() const { return set_; }
 
     void on_event(const Event& e) override;
@@ -75,6 +78,7 @@ private:
     Actuator act_;
     std::shared_ptr<const policy::PolicySet> set_;
     std::vector<std::string> protected_;
+    TaskRegistry* tasks_ = nullptr;
     std::map<std::string, AgentCounters> counters_;
     uint64_t events_ = 0, bad_records_ = 0;
 };

@@ -75,20 +75,20 @@ std::string KernelTables::rule_id(uint32_t kernel_rule) const {
 
 std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set,
                                                     const std::map<std::string, uint32_t>& ids,
-                                                    const std::vector<std::string>& protect) {
+                                                    const std::vector<std::string>& protect,
+                                                    const std::vector<KernelOverlay>& overlays) {
     std::map<InodeKey, sk_inode_rule> inodes;
     std::map<NetKey, sk_net_rule> allow, deny;
     std::map<uint32_t, sk_agent_cfg> cfgs;
     std::vector<AgentKernelState> states;
 
-    for (auto& b : set.agents()) {
-        auto idit = ids.find(b->name);
-        if (idit == ids.end()) continue;
+    // One kernel identity: an agent's boundary, under the agent's id or (with `extra`, a task's
+    // grants added) under a task's own id.
+    auto emit = [&](const policy::Boundary* b, uint32_t agent, const KernelOverlay* extra) {
         AgentKernelState st;
-        st.agent = b->name;
-        st.agent_id = idit->second;
+        st.agent = extra ? b->name + "/" + extra->task : b->name;
+        st.agent_id = agent;
         st.enforce = b->mode == Mode::Enforce;
-        uint32_t agent = st.agent_id;
 
         // A path rule goes to the kernel when it is an exact path or a whole directory that
         // exists now; returns false (userspace only) otherwise.
@@ -111,6 +111,8 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
 
         bool strict = true;  // an empty allow list is strict too: no exec at all
         for (auto& r : b->exec.allow) strict = put_inode(r, SK_IR_EXEC_ALLOW) && strict;
+        if (extra)
+            for (auto& r : extra->exec_allow) strict = put_inode(r, SK_IR_EXEC_ALLOW) && strict;
         for (auto& r : b->exec.deny) put_inode(r, SK_IR_EXEC_DENY);
         for (auto& r : b->files.never) put_inode(r, SK_IR_FILE_DENY);
         for (auto& dir : protect) {
@@ -169,6 +171,9 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         bool net_strict = true;
         for (auto& r : b->network.connect)
             for (auto& c : cidrs_of(r)) net_strict = put_net(allow, r, c) && net_strict;
+        if (extra)
+            for (auto& r : extra->connect)
+                for (auto& c : cidrs_of(r)) net_strict = put_net(allow, r, c) && net_strict;
         st.net_strict = net_strict;
 
         sk_agent_cfg cfg{};
@@ -177,6 +182,14 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         cfg.default_rule = rule_number(b->default_deny_id());
         cfgs[agent] = cfg;
         states.push_back(std::move(st));
+    };
+
+    for (auto& b : set.agents()) {
+        auto idit = ids.find(b->name);
+        if (idit == ids.end()) continue;
+        emit(b.get(), idit->second, nullptr);
+        for (auto& o : overlays)
+            if (o.agent == b->name) emit(b.get(), o.kernel_id, &o);
     }
 
     // 1. Agents that are gone or change: drop strict flags first (their old allow lists may

@@ -32,6 +32,16 @@ struct AgentKernelState {
     std::vector<std::string> userspace_only;  // rule ids the kernel cannot decide, and why
 };
 
+// A task's grants that the kernel can decide (exact/directory executables, CIDR destinations),
+// installed with its agent's rules under the task's own kernel id, and gone when the task's
+// overlay is no longer passed to install().
+struct KernelOverlay {
+    uint32_t kernel_id = 0;
+    std::string agent, task;
+    std::vector<policy::PathRule> exec_allow;
+    std::vector<policy::NetRule> connect;
+};
+
 class KernelTables {
 public:
     // Rule 1 is always "builtin:self-protection" (SK_RULE_SELF).
@@ -44,7 +54,8 @@ public:
     // `protect` lists stockade's own directories (boundaries, journal, cgroup tree): no agent may
     // write below them, whatever its mode.
     std::vector<AgentKernelState> install(const policy::PolicySet& set, const std::map<std::string, uint32_t>& ids,
-                                          const std::vector<std::string>& protect = {});
+                                          const std::vector<std::string>& protect = {},
+                                          const std::vector<KernelOverlay>& overlays = {});
 
     // The rule id of a kernel rule number reported in an event ("" if unknown).
     std::string rule_id(uint32_t kernel_rule) const;

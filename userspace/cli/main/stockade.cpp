@@ -50,12 +50,28 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "run a command as an agent (in the agent's cgroup scope)");
     std::string run_agent, run_task;
     std::vector<std::string> command;
-    run->add_option("--agent", run_agent, "agent name (from its boundary)")->required();
-    run->add_option("--task", run_task, "task id");
+    run->add_option("--agent", run_agent, "agent name (from its boundary); implied by --task");
+    run->add_option("--task", run_task, "run inside this task (stockade task begin)");
+    std::string run_token;
+    run->add_option("--token", run_token, "the task's token, checked when given");
     bool landlock = false;
     run->add_flag("--landlock", landlock,
                   "also confine the command with a Landlock ruleset derived from its boundary (refused at the syscall)");
     run->add_option("command", command, "command and arguments, after --")->required();
+
+    auto* task_cmd = app.add_subcommand("task", "tasks: time-limited grants and confinements inside an agent");
+    task_cmd->require_subcommand(1);
+    auto* tbegin = task_cmd->add_subcommand("begin", "start a task; prints its id, then its token");
+    TaskBeginOptions tb;
+    tbegin->add_option("--agent", tb.agent, "agent")->required();
+    tbegin->add_option("--grant", tb.grants, "widen: KIND=PATTERN (read, write, create, delete, exec, connect)");
+    tbegin->add_option("--confine", tb.confines, "narrow: KIND=PATTERN; the task may do KIND only there");
+    tbegin->add_option("--ttl", tb.ttl, "grants expire after this long (30s, 5m, 1h); default: until ended");
+    tbegin->add_option("--label", tb.label, "free text recorded with the task");
+    auto* tend = task_cmd->add_subcommand("end", "end a task: its grants close at once");
+    std::string tend_id;
+    tend->add_option("id", tend_id, "task id")->required();
+    auto* tlist = task_cmd->add_subcommand("list", "tasks, their state and grants");
 
     try {
         app.parse(argc, argv);
@@ -78,7 +94,16 @@ int main(int argc, char** argv) {
         if (*verify) return cmd_verify(verify_path.empty() ? journal : verify_path);
         if (*status) return cmd_status(socket, status_json);
         if (*agents) return cmd_agents(socket, journal, *show ? show_name : "");
-        if (*run) return cmd_run(socket, run_agent, run_task, command, landlock);
+        if (*run) {
+            if (run_agent.empty() && run_task.empty()) {
+                std::fprintf(stderr, "stockade run: --agent or --task is required\n");
+                return kExitUsage;
+            }
+            return cmd_run(socket, run_agent, run_task, command, landlock, run_token);
+        }
+        if (*tbegin) return cmd_task_begin(socket, tb);
+        if (*tend) return cmd_task_end(socket, tend_id);
+        if (*tlist) return cmd_task_list(socket);
     } catch (const stockade::Error& e) {
         std::fprintf(stderr, "stockade: %s\n", e.what());
         return kExitNo;
