@@ -24,3 +24,15 @@ else
   echo "benchmark smoke pass skipped: it needs root (BPF programs, cgroups)"
 fi
 # ---- end of benchmark smoke pass --------------------------------------------------------------
+
+# ---- Debian package and systemd end-to-end test (owner: packaging/, tests/e2e/; docs/systemd.md)
+# `ctest --test-dir build` above already ran the e2e test (e2e_systemd, label e2e: it boots a
+# real systemd in a namespace; without root or systemd it exits 77 = skipped, with the reason).
+# The package itself needs no privileges: build it and check it holds the service everywhere.
+cmake --build build --target deb
+deb=$(ls -t build/stockade_*_amd64.deb | head -1)
+dpkg-deb --info "$deb" >/dev/null
+contents=$(dpkg-deb --contents "$deb")
+grep -q ' \./lib/systemd/system/stockade\.service$' <<<"$contents"
+echo "package ok: $deb"
+# ---- end of Debian package and systemd end-to-end test ----------------------------------------

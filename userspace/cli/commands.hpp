@@ -35,6 +35,13 @@ int cmd_task_begin(const std::string& socket, const TaskBeginOptions& o);
 int cmd_task_end(const std::string& socket, const std::string& id);
 int cmd_task_list(const std::string& socket);
 
+// stockade suggest / replay: options in cli/learn.hpp. Replay exits 1 when an action allowed
+// before would now be a violation.
+struct SuggestOptions;
+struct ReplayOptions;
+int cmd_suggest(const SuggestOptions& o);
+int cmd_replay(const ReplayOptions& o);
+
 // "30s", "5m", "2h", "1d", "1h30m" -> milliseconds; throws stockade::Error.
 uint64_t parse_duration_ms(const std::string& s);
 

@@ -60,6 +60,15 @@ identity::AgentMatch to_match(const policy::Boundary& b, uint32_t id) {
 }  // namespace
 
 Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
+    // The signals the main loop reads from its signalfd are blocked before any thread starts
+    // (the journal's flusher, the resolver): a thread created with them unblocked would take a
+    // SIGHUP's default action and end the daemon on `systemctl reload`.
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     auto set = load_or_throw(cfg_.agents_dir);
 
     fs::create_directories(fs::path(cfg_.journal.path).parent_path());
@@ -109,12 +118,6 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     if (chown(cfg_.socket_path.c_str(), 0, gid) != 0 || chmod(cfg_.socket_path.c_str(), 0660) != 0)
         spdlog::warn("control socket permissions: {}", std::strerror(errno));
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGHUP);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigprocmask(SIG_BLOCK, &mask, nullptr);
     signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
     // Reload when a boundary file changes (editors write a new file and rename it over).

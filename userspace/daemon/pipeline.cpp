@@ -174,7 +174,9 @@ void Pipeline::enforce(const Event& e, const identity::Process& p, const policy:
     bool ok;
     if (b.on_violation == OnViolation::KillAgent && !p.cgroup.empty()) {
         ok = act_.kill_cgroup(p.cgroup, err);
-        if (ok) r.enforcement = "agent-killed-by-daemon";
+        if (ok)
+            r.enforcement = e.kernel_action == KernelAction::Killed ? "killed-in-kernel, agent-killed-by-daemon"
+                                                                     : "agent-killed-by-daemon";
     } else {
         ok = act_.kill_process(e.pid, e.start_ns, err);
         if (ok) r.enforcement = "killed-by-daemon";

@@ -4,6 +4,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
 
 #include <cstring>
 #include <set>
@@ -54,6 +58,29 @@ std::string raw(const Key& k) {
     return std::string(reinterpret_cast<const char*>(&k), sizeof k);
 }
 
+// The dev the kernel sees (dentry->d_sb->s_dev). stat's st_dev differs on overlayfs (a per-layer
+// pseudo device) and btrfs (a per-subvolume one): take the superblock's from mountinfo.
+uint64_t sb_dev_of(const std::string& path, uint64_t st_dev) {
+    struct statfs sf {};
+    if (statfs(path.c_str(), &sf) != 0) return st_dev;
+    if (sf.f_type != 0x794c7630 /* overlayfs */ && sf.f_type != 0x9123683e /* btrfs */) return st_dev;
+    struct statx sx {};
+    if (statx(AT_FDCWD, path.c_str(), 0, STATX_MNT_ID, &sx) != 0 || !(sx.stx_mask & STATX_MNT_ID)) return st_dev;
+    int mount_id = static_cast<int>(sx.stx_mnt_id);
+    std::ifstream mi("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(mi, line)) {
+        std::istringstream ls(line);
+        int id = 0, parent = 0;
+        std::string majmin;
+        ls >> id >> parent >> majmin;
+        if (id != mount_id) continue;
+        unsigned ma = 0, mi2 = 0;
+        if (sscanf(majmin.c_str(), "%u:%u", &ma, &mi2) == 2) return makedev(ma, mi2);
+    }
+    return st_dev;
+}
+
 }  // namespace
 
 uint64_t KernelTables::kernel_dev(uint64_t st_dev) {
@@ -102,7 +129,7 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
                 st.userspace_only.push_back(r.id + " (" + r.dir() + " does not exist yet)");
                 return false;
             }
-            auto& v = inodes[{agent, kernel_dev(sb.st_dev), sb.st_ino}];
+            auto& v = inodes[{agent, kernel_dev(sb_dev_of(r.dir(), sb.st_dev)), sb.st_ino}];
             v.flags |= flag | (r.kind() == policy::PatternKind::Subtree ? SK_IR_SUBTREE : 0);
             if (!v.rule) v.rule = rule_number(r.id);
             ++st.inode_rules;
@@ -118,7 +145,7 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         for (auto& dir : protect) {
             struct stat sb {};
             if (stat(dir.c_str(), &sb) != 0) continue;
-            auto& v = inodes[{agent, kernel_dev(sb.st_dev), sb.st_ino}];
+            auto& v = inodes[{agent, kernel_dev(sb_dev_of(dir, sb.st_dev)), sb.st_ino}];
             v.flags |= SK_IR_PROTECT | SK_IR_SUBTREE;
             v.rule = SK_RULE_SELF;  // self-protection names itself, whatever else matched
         }

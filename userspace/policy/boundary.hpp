@@ -59,6 +59,23 @@ struct BindRule : RuleOrigin {
     PortRange ports;
 };
 
+// A chain of actions that is forbidden even when each step is allowed: after a process does
+// something in `after` it carries the sequence's label (inherited by its children), and a
+// labelled process may not do what `forbid` names. `count` rules fire when more than `distinct`
+// different files matching `count_read` are read within `within_ms`, by any process of the agent.
+struct SequenceRule : RuleOrigin {
+    std::string name;
+    std::vector<PathRule> after_read, after_write, after_exec;
+    std::vector<NetRule> after_connect;
+    std::vector<PathRule> forbid_read, forbid_write, forbid_exec, write_except;
+    bool forbid_connect = false;          // any connect, except connect_except
+    std::vector<NetRule> connect_except;  // with forbid_connect
+    std::vector<PathRule> count_read;
+    uint32_t distinct = 0;
+    uint64_t within_ms = 0;
+    bool is_count() const { return distinct > 0; }
+};
+
 struct AgentMatch {
     std::vector<std::string> units;    // systemd unit names
     std::vector<std::string> cgroups;  // cgroup v2 paths relative to the v2 root, "/"-prefixed
@@ -101,6 +118,7 @@ struct Boundary {
         std::vector<NetRule> connect, deny;
         std::vector<BindRule> bind;
     } network;
+    std::vector<SequenceRule> sequences;
 
     std::string default_deny_id() const { return file_name + ":default-deny"; }
     // Host names named by network rules, sorted, unique: what the daemon must resolve.

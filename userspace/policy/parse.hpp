@@ -29,6 +29,10 @@ struct ParseContext {
 
 // files.* and exec.* lists: patterns or { name:, pattern: } mappings.
 void parse_path_rules(ParseContext& c, const Field& f, const std::string& section, std::vector<PathRule>& out);
+// A list of network rules (network.connect/deny entries, and sequences' destinations).
+void parse_net_rule_list(ParseContext& c, const Field& f, const std::string& section, std::vector<NetRule>& out);
+// sequences: chained-action rules (parse_sequences.cpp).
+void parse_sequences(ParseContext& c, const Field& f);
 // network: { connect, deny, bind }.
 void parse_network(ParseContext& c, const Field& f);
 // The builtin system_read rules, resolved on this host.

@@ -138,6 +138,10 @@ void parse_bind(ParseContext& c, const Field& f) {
 
 }  // namespace
 
+void parse_net_rule_list(ParseContext& c, const Field& f, const std::string& section, std::vector<NetRule>& out) {
+    parse_net_rules(c, f, section, out);
+}
+
 void parse_path_rules(ParseContext& c, const Field& f, const std::string& section, std::vector<PathRule>& out) {
     Reader& r = c.reader;
     auto items = r.list(f);

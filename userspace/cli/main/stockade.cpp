@@ -3,12 +3,14 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
+#include "cli/learn.hpp"
 #include "common/error.hpp"
 
 int main(int argc, char** argv) {
     using namespace stockade::cli;
     CLI::App app{"stockade: see and bound what AI agents do on this host"};
     app.require_subcommand(1);
+    app.fallthrough();  // --socket and --journal also after the subcommand: `stockade tail --journal F`
     std::string socket = "/run/stockade/control.sock";
     std::string journal = "/var/log/stockade/journal.jsonl";
     app.add_option("--socket", socket, "stockaded's control socket")->capture_default_str();
@@ -73,6 +75,23 @@ int main(int argc, char** argv) {
     tend->add_option("id", tend_id, "task id")->required();
     auto* tlist = task_cmd->add_subcommand("list", "tasks, their state and grants");
 
+    auto* suggest = app.add_subcommand("suggest", "write a boundary that allows what the journal shows an agent did");
+    SuggestOptions so;
+    suggest->add_option("--agent", so.agent, "agent whose records to learn from")->required();
+    suggest->add_option("--since", so.since, "only records since: RFC 3339 time or a duration ago (10m, 2h, 1d)");
+    suggest->add_option("--task", so.task, "only records of this task");
+    suggest->add_option("--journal", so.journal, "journal file or directory (default: the global --journal)");
+    suggest->add_option("--boundary", so.boundary, "the agent's current boundary: its match is copied");
+    suggest->add_option("-o,--output", so.output, "write the boundary here (default: stdout)");
+
+    auto* replay = app.add_subcommand("replay", "re-decide recorded actions with a candidate boundary; exit 1 if "
+                                                "anything allowed would now be a violation");
+    ReplayOptions ro;
+    replay->add_option("--boundary", ro.boundary, "candidate boundary file")->required();
+    replay->add_option("--journal", ro.journal, "journal file or directory (default: the global --journal)");
+    replay->add_option("--since", ro.since, "only records since: RFC 3339 time or a duration ago");
+    replay->add_option("--agent", ro.agent, "agent whose records to replay (default: the boundary's)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -104,6 +123,14 @@ int main(int argc, char** argv) {
         if (*tbegin) return cmd_task_begin(socket, tb);
         if (*tend) return cmd_task_end(socket, tend_id);
         if (*tlist) return cmd_task_list(socket);
+        if (*suggest) {
+            if (so.journal.empty()) so.journal = journal;
+            return cmd_suggest(so);
+        }
+        if (*replay) {
+            if (ro.journal.empty()) ro.journal = journal;
+            return cmd_replay(ro);
+        }
     } catch (const stockade::Error& e) {
         std::fprintf(stderr, "stockade: %s\n", e.what());
         return kExitNo;

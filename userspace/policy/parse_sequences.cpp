@@ -1,0 +1,110 @@
+// The sequences: section of a boundary file (docs/boundary.md, "Sequences").
+#include <algorithm>
+
+#include "policy/parse.hpp"
+
+namespace stockade::policy {
+
+namespace {
+
+// "10s", "5m", "1h", "500ms" -> milliseconds; 0 on error.
+uint64_t parse_window(const std::string& s) {
+    size_t i = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == 0) return 0;
+    uint64_t n = std::stoull(s.substr(0, i));
+    std::string unit = s.substr(i);
+    if (unit == "ms") return n;
+    if (unit == "s" || unit.empty()) return n * 1000;
+    if (unit == "m") return n * 60'000;
+    if (unit == "h") return n * 3'600'000;
+    return 0;
+}
+
+}  // namespace
+
+void parse_sequences(ParseContext& c, const Field& f) {
+    Reader& r = c.reader;
+    auto items = r.list(f);
+    for (size_t i = 0; i < items.size(); ++i) {
+        const YAML::Node& item = items[i];
+        std::string where = "sequences[" + std::to_string(i) + "]";
+        if (!item.IsMap()) {
+            r.error(item.IsNull() ? f.mark() : item.Mark(), where + " must be a mapping with name:, after:/forbid: or count:");
+            continue;
+        }
+        auto fs = r.fields(item, item.Mark(), where, {"name", "after", "forbid", "count"});
+        SequenceRule s;
+        s.where = where;
+        s.id = c.boundary.file_name + ":" + where;
+        s.line = item.Mark().line + 1;
+        s.column = item.Mark().column + 1;
+        if (auto n = fs.find("name"); n != fs.end()) {
+            if (auto name = r.scalar(n->second)) {
+                s.name = *name;
+                if (c.rule_names.count(*name))
+                    r.error(n->second.mark(), "duplicate rule name \"" + *name + "\"");
+                c.rule_names.emplace(*name, n->second.mark());
+                s.id = c.boundary.file_name + ":" + *name;
+            }
+        } else {
+            s.name = where;
+        }
+        bool has_after = fs.count("after"), has_forbid = fs.count("forbid"), has_count = fs.count("count");
+        if (has_count && (has_after || has_forbid)) {
+            r.error(item.Mark(), where + ": a sequence is either after:/forbid: or count:, not both");
+            continue;
+        }
+        if (!has_count && !(has_after && has_forbid)) {
+            r.error(item.Mark(), where + " needs both after: and forbid: (or count:)");
+            continue;
+        }
+        if (has_after) {
+            auto& a = fs.at("after");
+            auto as = r.fields(a.value, a.mark(), where + ".after", {"read", "write", "exec", "connect"});
+            if (auto x = as.find("read"); x != as.end()) parse_path_rules(c, x->second, where + ".after.read", s.after_read);
+            if (auto x = as.find("write"); x != as.end()) parse_path_rules(c, x->second, where + ".after.write", s.after_write);
+            if (auto x = as.find("exec"); x != as.end()) parse_path_rules(c, x->second, where + ".after.exec", s.after_exec);
+            if (auto x = as.find("connect"); x != as.end())
+                parse_net_rule_list(c, x->second, where + ".after.connect", s.after_connect);
+            auto& fb = fs.at("forbid");
+            auto ff = r.fields(fb.value, fb.mark(), where + ".forbid",
+                               {"read", "write", "exec", "write_except", "connect", "connect_except"});
+            if (auto x = ff.find("read"); x != ff.end()) parse_path_rules(c, x->second, where + ".forbid.read", s.forbid_read);
+            if (auto x = ff.find("write"); x != ff.end()) parse_path_rules(c, x->second, where + ".forbid.write", s.forbid_write);
+            if (auto x = ff.find("exec"); x != ff.end()) parse_path_rules(c, x->second, where + ".forbid.exec", s.forbid_exec);
+            if (auto x = ff.find("write_except"); x != ff.end())
+                parse_path_rules(c, x->second, where + ".forbid.write_except", s.write_except);
+            if (auto x = ff.find("connect"); x != ff.end()) {
+                auto any = r.scalar(x->second);
+                if (any && *any == "any") s.forbid_connect = true;
+                else if (any) r.error(x->second.mark(), where + ".forbid.connect must be \"any\" (use connect_except for a list)");
+            }
+            if (auto x = ff.find("connect_except"); x != ff.end()) {
+                s.forbid_connect = true;
+                parse_net_rule_list(c, x->second, where + ".forbid.connect_except", s.connect_except);
+            }
+        } else {
+            auto& cn = fs.at("count");
+            auto cs = r.fields(cn.value, cn.mark(), where + ".count", {"read", "distinct", "within"});
+            if (auto x = cs.find("read"); x != cs.end()) parse_path_rules(c, x->second, where + ".count.read", s.count_read);
+            else r.error(cn.mark(), where + ".count needs read:");
+            if (auto x = cs.find("distinct"); x != cs.end()) {
+                if (auto n = r.integer(x->second, 1, 1'000'000)) s.distinct = static_cast<uint32_t>(*n);
+            } else {
+                r.error(cn.mark(), where + ".count needs distinct:");
+            }
+            if (auto x = cs.find("within"); x != cs.end()) {
+                if (auto w = r.scalar(x->second)) {
+                    s.within_ms = parse_window(*w);
+                    if (!s.within_ms) r.error(x->second.mark(), "within \"" + *w + "\": expected e.g. 10s, 5m, 1h, 500ms");
+                }
+            } else {
+                r.error(cn.mark(), where + ".count needs within:");
+            }
+        }
+        c.boundary.sequences.push_back(std::move(s));
+    }
+}
+
+}  // namespace stockade::policy
