@@ -318,7 +318,7 @@ TEST_CASE("kill-agent after a kernel kill kills the cgroup, or nothing without o
     CHECK(h.cgroup_kills == std::vector<std::string>{kCgroup});
     CHECK(h.kills.empty());  // the process itself is already dead
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == "agent-killed-by-daemon");
+    CHECK(h.journal[0].enforcement == "killed-in-kernel, agent-killed-by-daemon");
 
     SECTION("a process attributed by the kernel tag alone has no cgroup path") {
         Event t = open_event(kSecret);
