@@ -201,6 +201,22 @@ static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family
 		rule = r->rule;
 		goto deny;
 	}
+	{
+		/* A labelled process (it read what a sequence names) may reach only the sequence's
+		 * exceptions, whatever its boundary allows. */
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		struct sk_label *lb = bpf_map_lookup_elem(&labels, &tgid);
+
+		if (lb) {
+			key.agent_id = SK_NET_LOCK_ID(lb->rule);
+			r = bpf_map_lookup_elem(&net_allow, &key);
+			key.agent_id = agent;
+			if (!sk_rule_covers(r, port, ctx->type)) {
+				rule = lb->rule;
+				goto deny;
+			}
+		}
+	}
 	if (!(cfg->flags & SK_AG_NET_STRICT))
 		return 1;
 	r = bpf_map_lookup_elem(&net_allow, &key);

@@ -22,6 +22,7 @@ struct sk_walk {
 	__u32 exec_rule;      /* first EXEC_ALLOW rule met */
 	__u32 exec_deny_rule; /* first EXEC_DENY rule met */
 	__u32 protect_rule;   /* first PROTECT rule met */
+	__u32 label_rule;     /* first LABEL rule met */
 };
 
 static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bool leaf)
@@ -39,6 +40,8 @@ static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bo
 		return;
 	if ((r->flags & SK_IR_FILE_DENY) && !w->deny_rule)
 		w->deny_rule = r->rule;
+	if ((r->flags & SK_IR_LABEL) && !w->label_rule)
+		w->label_rule = r->rule;
 	if ((r->flags & SK_IR_PROTECT) && !w->protect_rule)
 		w->protect_rule = r->rule;
 	if ((r->flags & SK_IR_EXEC_DENY) && !w->exec_deny_rule)

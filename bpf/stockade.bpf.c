@@ -90,6 +90,14 @@ struct {
 	__type(value, struct sk_net_rule);
 } net_deny SEC(".maps");
 
+/* tgid -> sequence label set by a read (inherited on fork, removed on exit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sk_label);
+} labels SEC(".maps");
+
 /* tid -> rule of a network operation the cgroup hook refused, for the sys_exit record. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -336,8 +344,14 @@ int BPF_PROG(sk_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	if (ctgid == cpid) {
 		struct sk_track nt = *t;
+		struct sk_label *lb = bpf_map_lookup_elem(&labels, &ptgid);
+
 		nt.start_ns = BPF_CORE_READ(child, start_boottime);
 		bpf_map_update_elem(&tracked, &ctgid, &nt, BPF_ANY);
+		if (lb) {
+			struct sk_label copy = *lb;
+			bpf_map_update_elem(&labels, &ctgid, &copy, BPF_ANY);
+		}
 	}
 	e = sk_event_init(SK_FORK, parent, t->agent_id);
 	if (!e)
@@ -366,6 +380,7 @@ int BPF_PROG(sk_exit, struct task_struct *p)
 		return 0;
 	e = sk_event_init(SK_EXIT, p, t->agent_id);
 	bpf_map_delete_elem(&tracked, &tgid);
+	bpf_map_delete_elem(&labels, &tgid);
 	if (!e)
 		return 0;
 	code = BPF_CORE_READ(p, signal, group_exit_code);

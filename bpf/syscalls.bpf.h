@@ -103,6 +103,12 @@ static __always_inline int sk_file_event(struct task_struct *task, struct sk_tra
 			w.agent_id = t->agent_id;
 			fp = BPF_CORE_READ(f, f_path);
 			sk_put_path(e, 0, &fp, &w);
+			if (w.label_rule && (e->access & SK_ACC_READ)) {
+				/* The first step of a sequence: from now on its connects are limited. */
+				struct sk_label lb = {.rule = w.label_rule};
+				__u32 tgid = e->pid;
+				bpf_map_update_elem(&labels, &tgid, &lb, BPF_NOEXIST);
+			}
 			if (w.protect_rule && (e->access & (SK_ACC_WRITE | SK_ACC_CREATE | SK_ACC_TRUNC))) {
 				/* Self-protection: whatever the agent's mode. */
 				e->rule = w.protect_rule;

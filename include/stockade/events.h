@@ -143,6 +143,15 @@ struct sk_inode_key {
 #define SK_IR_SUBTREE (1u << 2)    /* the rule covers everything below a directory */
 #define SK_IR_EXEC_DENY (1u << 3)  /* executable (or directory of them) that must not run */
 #define SK_IR_PROTECT (1u << 4)    /* stockade's own state: no agent may write below it */
+#define SK_IR_LABEL (1u << 5)      /* reading it attaches a sequence label (rule = the sequence) */
+
+/* A process's sequence label (map `labels`, by tgid): its connects are limited to the LPM
+ * entries filed under SK_NET_LOCK_ID(rule) in net_allow. */
+struct sk_label {
+	__u32 rule;
+	__u32 pad0;
+};
+#define SK_NET_LOCK_ID(rule) (0x40000000u | (rule))
 
 struct sk_inode_rule {
 	__u32 flags;

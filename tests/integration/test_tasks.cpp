@@ -1,6 +1,7 @@
 // Tasks and time-limited grants through the real daemon: grants widen the boundary for their
 // TTL, in userspace and in the kernel, then expire by themselves.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -153,4 +154,82 @@ TEST_CASE("a confined task may do less than its agent", "[tasks]") {
     // Outside the task the agent may still read src/.
     daemon.run_as("ctasker", {"/usr/bin/cat", d / "work/src/b.c"}, &out);
     CHECK(out.find("b") != std::string::npos);
+}
+
+TEST_CASE("a sequence: after reading a secret, a connect outside the short list is refused in the kernel",
+          "[tasks]") {
+    ScratchDir d("sequence");
+    write_file(d / "secrets/token", "s3cr3t");
+    write_file(d / "work/notes", "n");
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(l, (sockaddr*)&a, sizeof a) == 0);
+    listen(l, 8);
+    socklen_t len = sizeof a;
+    getsockname(l, (sockaddr*)&a, &len);
+    std::string port = std::to_string(ntohs(a.sin_port));
+    std::string b = task_boundary(d, "seqagent");
+    b.replace(b.find("ports: 1\n"), 9, "ports: 1-65535\n");  // any loopback port, normally
+    b.replace(b.find("read: [\""), 8, "read: [\"" + d / "secrets/**" + "\", \"");
+    b += "sequences:\n  - name: secret-then-network\n    after:\n      read: [\"" + d / "secrets/**" +
+         "\"]\n    forbid:\n      connect_except:\n        - cidr: 127.0.0.1\n          ports: 1\n";
+    write_file(d / "agents.d/s.yaml", b);
+    Daemon daemon(d);
+    daemon.start();
+
+    std::string connect = "import socket, errno\ns = socket.socket()\n"
+                          "try: s.connect(('127.0.0.1', " + port + ")); s.sendall(b'exfil'); print('sent', flush=True)\n"
+                          "except OSError as e: print('connect', errno.errorcode[e.errno], flush=True)\n";
+    // Without the read: allowed, and the listener gets the bytes.
+    std::string out;
+    daemon.run_as("seqagent", {"/usr/bin/python3", "-I", "-c", connect}, &out);
+    CHECK(out.find("sent") != std::string::npos);
+    int c = accept(l, nullptr, nullptr);
+    REQUIRE(c >= 0);
+    char buf[16];
+    CHECK(recv(c, buf, sizeof buf, 0) == 5);
+    close(c);
+
+    // Read the secret first: the same connect is refused and nothing arrives.
+    std::string chain = "open('" + d / "secrets/token" + "').read()\n" + connect;
+    daemon.run_as("seqagent", {"/usr/bin/python3", "-I", "-c", chain}, &out);
+    INFO(out);
+    CHECK(out.find("connect EPERM") != std::string::npos);
+    fcntl(l, F_SETFL, O_NONBLOCK);
+    CHECK(accept(l, nullptr, nullptr) < 0);
+
+    auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict != "allow"; });
+    REQUIRE(r);
+    CHECK(r->rule == "s.yaml:secret-then-network");
+    CHECK(r->enforcement == "denied-in-kernel");
+    auto label = daemon.wait_record([&](const Record& r) { return r.type == "label" && r.path == d / "secrets/token"; });
+    REQUIRE(label);
+    // The chain names its first step by journal seq and hash.
+    CHECK(r->detail.find(d / "secrets/token") != std::string::npos);
+    CHECK(r->detail.find(label->hash) != std::string::npos);
+    CHECK(r->detail.find("seq " + std::to_string(label->seq)) != std::string::npos);
+    close(l);
+}
+
+TEST_CASE("a count sequence: more than N distinct secret files within the window", "[tasks]") {
+    ScratchDir d("count");
+    for (int i = 0; i < 5; ++i) write_file(d / ("work/k" + std::to_string(i) + ".pem"), "k");
+    std::string b = task_boundary(d, "bulk");
+    b += "sequences:\n  - name: bulk-keys\n    count:\n      read: [\"**/*.pem\"]\n      distinct: 3\n      within: 10s\n";
+    write_file(d / "agents.d/c.yaml", b);
+    Daemon daemon(d);
+    daemon.start();
+    std::string script = "import time\nfor i in range(5):\n    open('" + d / "work/k" + "%d.pem' % i).read()\n"
+                         "    time.sleep(0.3)\nprint('all five', flush=True)\n";
+    std::string out;
+    int st = daemon.run_as("bulk", {"/usr/bin/python3", "-I", "-c", script}, &out);
+    CHECK(out.find("all five") == std::string::npos);
+    CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
+    auto r = daemon.wait_record([&](const Record& r) { return r.rule == "c.yaml:bulk-keys"; });
+    REQUIRE(r);
+    CHECK(r->path == d / "work/k3.pem");  // the fourth distinct file
+    CHECK(r->verdict == "kill");
+    CHECK(r->detail.find("4 distinct files") != std::string::npos);
 }

@@ -100,6 +100,13 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     };
     act.kernel_rule_id = [this](uint32_t n) { return tables_->rule_id(n); };
     act.now_boot_ns = boot_ns;
+    act.label_process = [this](uint32_t pid, const std::string& sequence) {
+        try {
+            probe_->label_process(pid, tables_->kernel_rule(sequence));
+        } catch (const Error& e) {
+            spdlog::warn("labelling pid {}: {}", pid, e.what());
+        }
+    };
     pipeline_ = std::make_unique<Pipeline>(table_, std::move(act));
     pipeline_->set_tasks(&tasks_);
     install_policy(set);

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 namespace stockade::daemon {
 
 void BoundedCounts::add(const std::string& key) {
@@ -82,7 +84,16 @@ void Pipeline::on_event(const Event& e) {
     if (!b) return;  // an agent whose boundary was removed: no longer judged
     auto& c = counters_[p.agent];
     ++c.events;
-    if (e.action == Action::Fork || e.action == Action::Exit) return;
+    if (e.action == Action::Fork) {
+        if (!e.thread)
+            sequences_.on_fork(identity::key_of(e.pid, e.start_ns),
+                               identity::key_of(static_cast<uint32_t>(e.result), e.child_start_ns));
+        return;
+    }
+    if (e.action == Action::Exit) {
+        sequences_.on_exit(p.key);
+        return;
+    }
 
     auto self = self_protection(e);
     Verdict v = self ? *self : policy::decide(*b, e);
@@ -106,11 +117,20 @@ void Pipeline::on_event(const Event& e) {
             }
         }
     }
+    // Chains of individually allowed actions.
+    std::string chain;
+    if (!self && !b->sequences.empty() && v.inside()) {
+        if (auto sv = sequences_.check(*b, p.key, e, e.ktime_ns, &chain)) {
+            v = *sv;
+            grant.clear();
+        }
+    }
     // The kernel acted on its own tables: that is what happened, whatever else is true.
     if (e.kernel_action != KernelAction::None) {
         std::string kid = act_.kernel_rule_id(e.kernel_rule);
         if (!kid.empty()) v.rule_id = kid;
         v.decision = e.kernel_action == KernelAction::Killed ? Decision::Kill : Decision::Deny;
+        if (chain.empty()) chain = chain_for(p, v.rule_id);  // a sequence the kernel enforced
     }
     c.rules.add(v.rule_id);
     if (e.action == Action::Exec) (v.inside() ? c.tools_invoked : c.tools_denied).add(e.path);
@@ -131,6 +151,7 @@ void Pipeline::on_event(const Event& e) {
         } else if (b->journal_allowed == policy::JournalAllowed::Summary) {
             ++c.allowed_by_action[std::string(to_string(e.action))];
         }
+        if (!b->sequences.empty()) attach_labels(e, p, *b);
         return;
     }
     ++c.violations;
@@ -138,6 +159,7 @@ void Pipeline::on_event(const Event& e) {
     r.rule = v.rule_id;
     r.resolved = v.resolved;
     if (e.target_pid) r.detail = "target pid " + std::to_string(e.target_pid) + ", signal/cmd " + std::to_string(e.detail);
+    if (!chain.empty()) r.detail = "chain: " + chain;
     if (self && b->mode == Mode::Monitor) {
         // Self-protection is not subject to monitor mode.
         policy::Boundary enforced = *b;
@@ -190,6 +212,40 @@ void Pipeline::enforce(const Event& e, const identity::Process& p, const policy:
         r.detail = err;
         spdlog::error("agent={} pid={}: could not kill: {}", p.agent, e.pid, err);
     }
+}
+
+// An allowed action that begins a sequence: journal it in full (the chain's first step must be
+// provable later), remember it on the process, and tell the kernel when the sequence limits
+// connects.
+void Pipeline::attach_labels(const Event& e, const identity::Process& p, const policy::Boundary& b) {
+    for (const policy::SequenceRule* s : sequences_.labels_for(b, e)) {
+        if (auto* have = sequences_.labels(p.key))
+            if (std::any_of(have->begin(), have->end(), [&](const Label& l) { return l.sequence == s->id; })) continue;
+        auto r = record_for(e, p);
+        r.type = "label";
+        r.verdict = "allow";
+        r.rule = s->id;
+        r.detail = "label " + s->name + " attached: later actions are judged by " + s->id;
+        act_.journal(r);
+        Label l;
+        l.sequence = s->id;
+        l.at_ns = e.ktime_ns;
+        l.time = r.time;
+        l.seq = r.seq;
+        l.hash = r.hash;
+        l.step = r.action + " " + (r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path);
+        sequences_.add_label(p.key, std::move(l));
+        if (s->forbid_connect && act_.label_process) act_.label_process(e.pid, s->id);
+    }
+}
+
+std::string Pipeline::chain_for(const identity::Process& p, const std::string& sequence_id) const {
+    if (auto* ls = sequences_.labels(p.key))
+        for (auto& l : *ls)
+            if (l.sequence == sequence_id)
+                return "1) " + l.step + " at " + l.time + " (journal seq " + std::to_string(l.seq) + ", hash " + l.hash +
+                       "); 2) the action below";
+    return "";
 }
 
 void Pipeline::on_bad_record(const std::string& why) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/event.hpp"
+#include "daemon/sequences.hpp"
 #include "daemon/tasks.hpp"
 #include "identity/process_table.hpp"
 #include "journal/record.hpp"
@@ -26,6 +27,8 @@ struct Actuator {
     std::function<void(journal::Record&)> journal;                   // appends (fills chain fields)
     std::function<std::string(uint32_t kernel_rule)> kernel_rule_id;  // "" if unknown
     std::function<uint64_t()> now_boot_ns;                            // CLOCK_BOOTTIME
+    // Tells the kernel a process carries a sequence's label (optional: tests may leave it empty).
+    std::function<void(uint32_t pid, const std::string& sequence_id)> label_process;
 };
 
 // A count per key, holding at most kMaxKeys keys (later keys are counted under "(other)"), so
@@ -71,6 +74,8 @@ public:
 private:
     journal::Record record_for(const Event& e, const identity::Process& p) const;
     std::optional<Verdict> self_protection(const Event& e) const;
+    void attach_labels(const Event& e, const identity::Process& p, const policy::Boundary& b);
+    std::string chain_for(const identity::Process& p, const std::string& sequence_id) const;
     void enforce(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict& v,
                  journal::Record& r);
 
@@ -79,6 +84,7 @@ private:
     std::shared_ptr<const policy::PolicySet> set_;
     std::vector<std::string> protected_;
     TaskRegistry* tasks_ = nullptr;
+    SequenceTracker sequences_;
     std::map<std::string, AgentCounters> counters_;
     uint64_t events_ = 0, bad_records_ = 0;
 };

@@ -151,6 +151,25 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         }
         st.exec_strict = strict;
 
+        // Sequences that limit a labelled process's connects: the labelling reads the kernel can
+        // see (exact files, whole directories) label synchronously; the exceptions are filed
+        // under the sequence's own id in net_allow (below, with the other network entries).
+        for (auto& s : b->sequences) {
+            if (!s.forbid_connect) continue;
+            uint32_t seq_rule = rule_number(s.id);
+            for (auto& r : s.after_read) {
+                if (r.kind() == policy::PatternKind::Glob) {
+                    st.userspace_only.push_back(r.id + " (glob: labelled by the daemon, not synchronously)");
+                    continue;
+                }
+                struct stat sb {};
+                if (stat(r.dir().c_str(), &sb) != 0) continue;
+                auto& v = inodes[{agent, kernel_dev(sb_dev_of(r.dir(), sb.st_dev)), sb.st_ino}];
+                v.flags |= SK_IR_LABEL | (r.kind() == policy::PatternKind::Subtree ? SK_IR_SUBTREE : 0);
+                if (!v.rule) v.rule = seq_rule;
+            }
+        }
+
         // Network: one LPM entry per (CIDR, port range); IPv4 rules also cover v4-mapped v6.
         auto put_net = [&](std::map<NetKey, sk_net_rule>& table, const policy::NetRule& r,
                            const policy::Cidr& c) {
@@ -202,6 +221,17 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
             for (auto& r : extra->connect)
                 for (auto& c : cidrs_of(r)) net_strict = put_net(allow, r, c) && net_strict;
         st.net_strict = net_strict;
+        for (auto& s : b->sequences) {
+            if (!s.forbid_connect) continue;
+            uint32_t lock = SK_NET_LOCK_ID(rule_number(s.id));
+            for (auto& r : s.connect_except)
+                for (auto& c : cidrs_of(r)) {
+                    uint32_t saved = agent;
+                    agent = lock;  // put_net files entries under `agent`
+                    put_net(allow, r, c);
+                    agent = saved;
+                }
+        }
 
         sk_agent_cfg cfg{};
         cfg.flags = (st.enforce ? SK_AG_ENFORCE : 0) | (st.exec_strict ? SK_AG_EXEC_STRICT : 0) |

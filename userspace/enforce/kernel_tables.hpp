@@ -57,6 +57,8 @@ public:
                                           const std::vector<std::string>& protect = {},
                                           const std::vector<KernelOverlay>& overlays = {});
 
+    // The kernel rule number of a rule id (assigned on first use).
+    uint32_t kernel_rule(const std::string& id) { return rule_number(id); }
     // The rule id of a kernel rule number reported in an event ("" if unknown).
     std::string rule_id(uint32_t kernel_rule) const;
 

@@ -161,6 +161,16 @@ void Probe::track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns) {
     check_update(bpf_map__update_elem(skel_->maps.tracked, &tgid, sizeof tgid, &t, sizeof t, BPF_ANY), "tracked");
 }
 
+void Probe::label_process(uint32_t tgid, uint32_t rule) {
+    sk_label l{};
+    l.rule = rule;
+    check_update(bpf_map__update_elem(skel_->maps.labels, &tgid, sizeof tgid, &l, sizeof l, BPF_NOEXIST) == 0 ||
+                         errno == EEXIST
+                     ? 0
+                     : -1,
+                 "labels");
+}
+
 void Probe::untrack_process(uint32_t tgid) { bpf_map__delete_elem(skel_->maps.tracked, &tgid, sizeof tgid, 0); }
 
 void Probe::set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg) {

@@ -52,6 +52,8 @@ public:
     void untrack_cgroup(uint64_t cgroup_id);
     void track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns);
     void untrack_process(uint32_t tgid);
+    // Attaches a sequence label (kernel rule number of the sequence) to a process.
+    void label_process(uint32_t tgid, uint32_t rule);
 
     // Kernel rule tables (callers build the full content; see enforce/kernel_tables).
     void set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg);
