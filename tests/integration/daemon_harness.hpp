@@ -3,7 +3,10 @@
 #pragma once
 
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,6 +80,26 @@ inline int run_command(const std::vector<std::string>& argv, std::string* out = 
     if (out) *out = buf;
     return st;
 }
+
+// A TCP listener on 127.0.0.1 and a free port, owned by the test (untracked), closed at scope end.
+struct LoopbackListener {
+    int fd = -1;
+    uint16_t port = 0;
+    LoopbackListener() {
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 8) != 0)
+            throw std::runtime_error("loopback listener");
+        socklen_t len = sizeof a;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    ~LoopbackListener() { close(fd); }
+    // A connection that already arrived, or -1 (non-blocking: nothing is waited for).
+    int accept_now() const { return accept(fd, nullptr, nullptr); }
+};
 
 class Daemon {
 public:

@@ -105,19 +105,8 @@ TEST_CASE("a glob-only violation is killed by the daemon within milliseconds", "
 TEST_CASE("network: a denied destination gets EPERM and nothing reaches it", "[enforce]") {
     ScratchDir d("net");
     // Two listeners on loopback: the boundary allows the first port only.
-    auto listener = [] {
-        int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        bind(s, (sockaddr*)&a, sizeof a);
-        listen(s, 8);
-        socklen_t len = sizeof a;
-        getsockname(s, (sockaddr*)&a, &len);
-        return std::pair<int, int>(s, ntohs(a.sin_port));
-    };
-    auto [ok_fd, ok_port] = listener();
-    auto [bad_fd, bad_port] = listener();
+    LoopbackListener ok, bad;
+    int ok_port = ok.port, bad_port = bad.port;
     write_file(d / "agents.d/t.yaml",
                boundary(d, "netagent", "enforce", "network:\n  connect:\n    - cidr: 127.0.0.1/32\n      ports: " +
                                                      std::to_string(ok_port) + "\n      protocol: tcp\n",
@@ -132,16 +121,14 @@ TEST_CASE("network: a denied destination gets EPERM and nothing reaches it", "[e
     daemon.run_as("netagent", {"/usr/bin/python3", "-c", script}, &out);
     CHECK(out.find(std::to_string(ok_port) + " ok") != std::string::npos);
     CHECK(out.find(std::to_string(bad_port) + " EPERM") != std::string::npos);
-    CHECK(accept(ok_fd, nullptr, nullptr) >= 0);
-    CHECK(accept(bad_fd, nullptr, nullptr) < 0);  // nothing ever arrived
+    CHECK(ok.accept_now() >= 0);
+    CHECK(bad.accept_now() < 0);  // nothing ever arrived
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == bad_port; });
     REQUIRE(r);
     CHECK(r->verdict == "deny");
     CHECK(r->enforcement == "denied-in-kernel");
     CHECK(r->address == "127.0.0.1");
     CHECK(r->rule == "t.yaml:default-deny");
-    close(ok_fd);
-    close(bad_fd);
 }
 
 TEST_CASE("monitor mode lets everything run and journals what enforce would have done", "[enforce]") {

@@ -95,15 +95,8 @@ TEST_CASE("a 2-second read grant opens a window that closes by itself", "[tasks]
 TEST_CASE("grants the kernel decides are installed in its tables and removed on expiry", "[tasks]") {
     ScratchDir d("kgrant");
     write_file(d / "agents.d/t.yaml", task_boundary(d, "ktasker"));
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(l, (sockaddr*)&a, sizeof a) == 0);
-    listen(l, 8);
-    socklen_t len = sizeof a;
-    getsockname(l, (sockaddr*)&a, &len);
-    std::string port = std::to_string(ntohs(a.sin_port));
+    LoopbackListener l;
+    std::string port = std::to_string(l.port);
     fs::copy_file("/usr/bin/true", d / "work/tool");
     Daemon daemon(d);
     daemon.start();
@@ -132,7 +125,6 @@ TEST_CASE("grants the kernel decides are installed in its tables and removed on 
     auto x = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == d / "work/tool" && r.verdict == "kill"; });
     REQUIRE(x);
     CHECK(x->enforcement == "killed-in-kernel");
-    close(l);
 }
 
 TEST_CASE("a confined task may do less than its agent", "[tasks]") {
@@ -161,15 +153,8 @@ TEST_CASE("a sequence: after reading a secret, a connect outside the short list 
     ScratchDir d("sequence");
     write_file(d / "secrets/token", "s3cr3t");
     write_file(d / "work/notes", "n");
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(l, (sockaddr*)&a, sizeof a) == 0);
-    listen(l, 8);
-    socklen_t len = sizeof a;
-    getsockname(l, (sockaddr*)&a, &len);
-    std::string port = std::to_string(ntohs(a.sin_port));
+    LoopbackListener l;
+    std::string port = std::to_string(l.port);
     std::string b = task_boundary(d, "seqagent");
     b.replace(b.find("ports: 1\n"), 9, "ports: 1-65535\n");  // any loopback port, normally
     b.replace(b.find("read: [\""), 8, "read: [\"" + d / "secrets/**" + "\", \"");
@@ -186,7 +171,7 @@ TEST_CASE("a sequence: after reading a secret, a connect outside the short list 
     std::string out;
     daemon.run_as("seqagent", {"/usr/bin/python3", "-I", "-c", connect}, &out);
     CHECK(out.find("sent") != std::string::npos);
-    int c = accept(l, nullptr, nullptr);
+    int c = l.accept_now();
     REQUIRE(c >= 0);
     char buf[16];
     CHECK(recv(c, buf, sizeof buf, 0) == 5);
@@ -197,8 +182,7 @@ TEST_CASE("a sequence: after reading a secret, a connect outside the short list 
     daemon.run_as("seqagent", {"/usr/bin/python3", "-I", "-c", chain}, &out);
     INFO(out);
     CHECK(out.find("connect EPERM") != std::string::npos);
-    fcntl(l, F_SETFL, O_NONBLOCK);
-    CHECK(accept(l, nullptr, nullptr) < 0);
+    CHECK(l.accept_now() < 0);
 
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict != "allow"; });
     REQUIRE(r);
@@ -210,7 +194,6 @@ TEST_CASE("a sequence: after reading a secret, a connect outside the short list 
     CHECK(r->detail.find(d / "secrets/token") != std::string::npos);
     CHECK(r->detail.find(label->hash) != std::string::npos);
     CHECK(r->detail.find("seq " + std::to_string(label->seq)) != std::string::npos);
-    close(l);
 }
 
 TEST_CASE("a count sequence: more than N distinct secret files within the window", "[tasks]") {
