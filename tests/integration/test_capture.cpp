@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
@@ -236,4 +237,25 @@ TEST_CASE("network actions arrive with addresses, results and the caller's linea
     close(l4);
     close(l6);
     close(u6);
+}
+
+TEST_CASE("the syscall hook is attached only while something is tracked", "[capture]") {
+    probe::Probe probe;
+    CHECK_FALSE(probe.syscall_hook_attached());  // an idle host pays nothing for it
+    auto names = probe.attached();
+    CHECK(std::find(names.begin(), names.end(), "tp_btf/sys_exit") == names.end());
+    {
+        TestCgroup cg("hook");
+        probe.track_cgroup(cg.id(), 5);
+        CHECK(probe.syscall_hook_attached());
+        Collector col;
+        Child child(cg, {"/bin/true"});
+        REQUIRE(child.wait() != -1);
+        col.wait_for(probe, [&](const Event& e) { return e.action == Action::Exit && e.pid == (uint32_t)child.pid(); });
+        probe.release_syscall_hook_if_idle();
+        CHECK(probe.syscall_hook_attached());  // the cgroup is still tracked
+        probe.untrack_cgroup(cg.id());
+    }
+    probe.release_syscall_hook_if_idle();
+    CHECK_FALSE(probe.syscall_hook_attached());
 }

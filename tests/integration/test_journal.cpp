@@ -215,7 +215,7 @@ TEST_CASE("stockade status and agents show answer what each agent can reach, ran
     int st = run_command({bin("stockade"), "--socket", daemon.socket(), "status"}, &out);
     INFO(out);
     CHECK(WEXITSTATUS(st) == 0);
-    CHECK(out.find("tp_btf/sys_exit") != std::string::npos);
+    CHECK(out.find("tp_btf/sched_process_exec") != std::string::npos);
     CHECK(out.find("showagent") != std::string::npos);
     CHECK(out.find("monitor") != std::string::npos);
 

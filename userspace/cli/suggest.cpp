@@ -94,7 +94,7 @@ void Observed::add(const journal::Record& r) {
         put(exec, r.path);
     } else if ((a == "connect" || a == "send") && r.protocol != "unix" && policy::IpAddr::parse(r.address)) {
         connect[NetKey{r.address, r.protocol, r.hostname, r.port}].add(r.time);
-    } else if ((a == "bind" || (a == "listen" && r.port)) && r.protocol != "unix") {
+    } else if ((a == "bind" || (a == "listen" && r.port)) && r.protocol != "unix" && policy::IpAddr::parse(r.address)) {
         bind[r.port].add(r.time);
     }
 }

@@ -601,6 +601,7 @@ void Daemon::run() {
             check_lost();
             discover_cgroups();
             reap_launcher_cgroups();
+            probe_->release_syscall_hook_if_idle();
             table_.reap(boot_ns());
         }
         if (hosts_changed_.exchange(false)) {

@@ -100,7 +100,6 @@ void Probe::attach_all() {
         {"sched_process_exec", skel_->progs.sk_exec},
         {"sched_process_fork", skel_->progs.sk_fork},
         {"sched_process_exit", skel_->progs.sk_exit},
-        {"sys_exit", skel_->progs.sk_sys_exit},
     };
     for (auto& tp : tps) {
         bpf_link* l = bpf_program__attach(tp.prog);
@@ -130,6 +129,8 @@ void Probe::attach_all() {
 Probe::~Probe() {
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;
+    if (sys_exit_link_) bpf_link__destroy(sys_exit_link_);
+    sys_exit_link_ = nullptr;
     for (auto it = links_.rbegin(); it != links_.rend(); ++it) bpf_link__destroy(it->second);
     links_.clear();
     if (skel_) stockade_bpf__destroy(skel_);
@@ -141,10 +142,32 @@ Probe::~Probe() {
 std::vector<std::string> Probe::attached() const {
     std::vector<std::string> out;
     for (auto& [name, link] : links_) out.push_back(name);
+    if (sys_exit_link_) out.push_back("tp_btf/sys_exit");
     return out;
 }
 
+// The syscall hook puts every task of the host on the syscall slow path (DESIGN.md): it is
+// attached only while something is tracked, so an idle host pays nothing for it.
+void Probe::ensure_syscall_hook() {
+    if (sys_exit_link_) return;
+    sys_exit_link_ = bpf_program__attach(skel_->progs.sk_sys_exit);
+    if (!sys_exit_link_) fail("attaching tp_btf/sys_exit", errno);
+    spdlog::info("syscall hook attached: agents are tracked");
+}
+
+void Probe::release_syscall_hook_if_idle() {
+    if (!sys_exit_link_) return;
+    uint64_t cg;
+    uint32_t tgid;
+    if (bpf_map__get_next_key(skel_->maps.agent_cgroups, nullptr, &cg, sizeof cg) == 0) return;
+    if (bpf_map__get_next_key(skel_->maps.tracked, nullptr, &tgid, sizeof tgid) == 0) return;
+    bpf_link__destroy(sys_exit_link_);
+    sys_exit_link_ = nullptr;
+    spdlog::info("syscall hook detached: nothing is tracked");
+}
+
 void Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {
+    ensure_syscall_hook();
     check_update(bpf_map__update_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &agent_id,
                                       sizeof agent_id, BPF_ANY),
                  "agent_cgroups");
@@ -155,6 +178,7 @@ void Probe::untrack_cgroup(uint64_t cgroup_id) {
 }
 
 void Probe::track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns) {
+    ensure_syscall_hook();
     sk_track t{};
     t.agent_id = agent_id;
     t.start_ns = start_ns;

@@ -52,6 +52,10 @@ public:
     void untrack_cgroup(uint64_t cgroup_id);
     void track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns);
     void untrack_process(uint32_t tgid);
+    // The sys_exit hook is attached by the first track_*() and detached here once no cgroup and
+    // no process is tracked any more (call it from time to time).
+    void release_syscall_hook_if_idle();
+    bool syscall_hook_attached() const { return sys_exit_link_ != nullptr; }
     // Attaches a sequence label (kernel rule number of the sequence) to a process.
     void label_process(uint32_t tgid, uint32_t rule);
 
@@ -69,6 +73,8 @@ public:
 
 private:
     void attach_all();
+    void ensure_syscall_hook();
+    ::bpf_link* sys_exit_link_ = nullptr;
     Features features_;
     ::stockade_bpf* skel_ = nullptr;
     ::ring_buffer* rb_ = nullptr;
