@@ -108,7 +108,7 @@ public:
         fs::create_directories(agents_);
         config_ = dir / "stockade.yaml";
         write_file(config_, "agents_dir: " + agents_ + "\nsocket_path: " + socket_ + "\ncgroup_base: /stockade-it-" +
-                                std::to_string(getpid()) + "\nsummary_interval: 1\njournal:\n  path: " + journal_ +
+                                std::to_string(getpid()) + "\nsummary_interval: 1\nmetrics_dir: \"\"\njournal:\n  path: " + journal_ +
                                 "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n" + extra_config);
         log_ = dir / "stockaded.log";
     }

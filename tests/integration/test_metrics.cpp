@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "daemon_harness.hpp"
-// integration_tests does not link stockade_daemon_lib: compile the metrics code in here.
-#include "daemon/metrics.cpp"
+#include "common/error.hpp"
+#include "daemon/metrics.hpp"
 
 using namespace sktest;
 using stockade::daemon::LatencyHistogram;

@@ -16,6 +16,7 @@ struct Config {
     std::string cgroup_base = "/stockade";  // where `stockade run` scopes are created
     uint32_t ring_bytes = 8u << 20;
     uint32_t summary_interval_s = 60;  // how often allowed-action summaries are journaled
+    std::string metrics_dir = "/var/lib/prometheus/node-exporter";  // textfile collector; "" = off
     journal::WriterOptions journal;    // path, rotation, retention, fsync, group, mirror
 };
 

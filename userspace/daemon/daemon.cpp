@@ -108,6 +108,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
         }
     };
     pipeline_ = std::make_unique<Pipeline>(table_, std::move(act));
+    timed_ = std::make_unique<LatencySink>(*pipeline_, latency_);
     pipeline_->set_tasks(&tasks_);
     install_policy(set);
 
@@ -210,6 +211,19 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
         spdlog::info("agent={} mode={} exec-in-kernel={} net-in-kernel={} userspace-only-rules={}", st.agent,
                      st.enforce ? "enforce" : "monitor", st.exec_strict, st.net_strict, st.userspace_only.size());
     discover_cgroups();
+}
+
+// Prometheus textfile for the node exporter, rewritten atomically once a second.
+void Daemon::write_metrics() {
+    std::error_code ec;
+    if (cfg_.metrics_dir.empty() || !fs::is_directory(cfg_.metrics_dir, ec)) return;  // off, or no node exporter
+    try {
+        write_textfile(cfg_.metrics_dir, render_metrics(status(), latency_));
+        metrics_warned_ = false;
+    } catch (const Error& e) {
+        if (!metrics_warned_) spdlog::warn("{}", e.what());
+        metrics_warned_ = true;
+    }
 }
 
 void Daemon::install_kernel_tables() {
@@ -330,26 +344,37 @@ void Daemon::reload(const char* why) {
 void Daemon::discover_cgroups() {
     const std::string& root = cgroup::root();
     if (root.empty()) return;
-    for (auto& m : table_.agents()) {
-        std::vector<std::string> found;
-        for (auto& c : m.cgroups)
-            if (fs::is_directory(cgroup::dir_of(c))) found.push_back(c);
-        if (!m.units.empty()) {
-            std::error_code ec;
-            for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
-                 it != fs::recursive_directory_iterator(); it.increment(ec)) {
-                if (ec) break;
-                if (it.depth() > 3) {
-                    it.disable_recursion_pending();
-                    continue;
-                }
-                if (!it->is_directory()) continue;
-                std::string name = it->path().filename();
-                for (auto& u : m.units)
-                    if (name == u) found.push_back(it->path().string().substr(root.size()));
-            }
+    // Units that went away: their cgroup ids are dead, stop tracking them.
+    for (auto it = registered_.begin(); it != registered_.end();) {
+        if (!launcher_cgroups_.count(it->second) && !fs::is_directory(cgroup::dir_of(it->second))) {
+            probe_->untrack_cgroup(it->first);
+            it = registered_.erase(it);
+        } else {
+            ++it;
         }
-        for (auto& rel : found) register_cgroup(rel, m.name, "", false);
+    }
+    // One walk of the top of the tree (units live at most three levels down), for all agents.
+    std::map<std::string, std::vector<std::string>> units;  // unit name -> cgroup paths
+    bool want_units = std::any_of(table_.agents().begin(), table_.agents().end(),
+                                  [](const identity::AgentMatch& m) { return !m.units.empty(); });
+    if (want_units) {
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+             it != fs::recursive_directory_iterator(); it.increment(ec)) {
+            if (ec) break;
+            if (it.depth() >= 3) it.disable_recursion_pending();
+            if (!it->is_directory(ec)) continue;
+            std::string name = it->path().filename();
+            if (name.ends_with(".service") || name.ends_with(".scope"))
+                units[name].push_back(it->path().string().substr(root.size()));
+        }
+    }
+    for (auto& m : table_.agents()) {
+        for (auto& c : m.cgroups)
+            if (fs::is_directory(cgroup::dir_of(c))) register_cgroup(c, m.name, "", false);
+        for (auto& u : m.units)
+            if (auto hit = units.find(u); hit != units.end())
+                for (auto& rel : hit->second) register_cgroup(rel, m.name, "", false);
     }
 }
 
@@ -565,7 +590,7 @@ void Daemon::run() {
                          {listen_fd_, POLLIN, 0},
                          {inotify_fd_, POLLIN, 0}};
         ::poll(fds, 4, 50);
-        probe_->poll(*pipeline_, 0);
+        probe_->poll(*timed_, 0);
         if (fds[1].revents & POLLIN) {
             signalfd_siginfo si{};
             while (read(signal_fd_, &si, sizeof si) == sizeof si) {
@@ -603,6 +628,7 @@ void Daemon::run() {
             reap_launcher_cgroups();
             probe_->release_syscall_hook_if_idle();
             table_.reap(boot_ns());
+            write_metrics();
         }
         if (hosts_changed_.exchange(false)) {
             // New addresses for host rules: rebuild the kernel's network tables.
@@ -614,7 +640,7 @@ void Daemon::run() {
         }
     }
     sd_notify(0, "STOPPING=1");
-    probe_->poll(*pipeline_, 0);
+    probe_->poll(*timed_, 0);
 }
 
 }  // namespace stockade::daemon

@@ -15,6 +15,7 @@
 
 #include "control/protocol.hpp"
 #include "daemon/config.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/pipeline.hpp"
 #include "daemon/tasks.hpp"
 #include "enforce/kernel_tables.hpp"
@@ -50,6 +51,7 @@ private:
     void resolve_loop();
     std::vector<std::string> protected_dirs() const;
     void install_kernel_tables();
+    void write_metrics();
     control::Response handle_task(const control::Request& req);
     void expire_tasks();
 
@@ -60,6 +62,9 @@ private:
     identity::ProcessTable table_;
     TaskRegistry tasks_;
     std::unique_ptr<Pipeline> pipeline_;
+    LatencyHistogram latency_;
+    std::unique_ptr<LatencySink> timed_;  // the pipeline, with its verdict latency observed
+    bool metrics_warned_ = false;
     std::map<std::string, uint32_t> agent_ids_;  // stable across reloads
     std::vector<enforce::AgentKernelState> kernel_state_;
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path
