@@ -13,4 +13,5 @@ apt-get install -y --no-install-recommends \
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
   libcereal-dev libspdlog-dev libfmt-dev catch2 \
   libyaml-cpp-dev libcli11-dev libsystemd-dev libssl-dev \
-  iproute2 procps util-linux python3 curl openssl prometheus prometheus-node-exporter
+  iproute2 procps util-linux python3 curl openssl prometheus prometheus-node-exporter \
+  systemd systemd-journal-remote

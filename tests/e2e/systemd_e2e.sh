@@ -343,6 +343,22 @@ say "journalctl -u stockade: $(grep -m1 '/srv/e2e/secret' "$ART/stockade.journal
 inside stockade verify >"$ART/verify.txt" 2>&1 || { cat "$ART/verify.txt"; fail "stockade verify failed"; }
 inside stockade status >"$ART/status.txt" 2>&1 || fail "stockade status failed"
 
+# ---- shipping: the violation travels with systemd's own tools, fields intact -------------------
+# The daemon's journald mirror carries STOCKADE_* fields; systemd-journal-remote (the receiving
+# end of systemd-journal-upload) takes the export stream and writes a journal file that any
+# journalctl reads with --directory.
+if inside test -x /lib/systemd/systemd-journal-remote; then
+    inside sh -c 'mkdir -p /var/tmp/shipped && journalctl -u stockade -o export STOCKADE_AGENT=e2e |
+        /lib/systemd/systemd-journal-remote --output=/var/tmp/shipped/remote.journal -' \
+        >"$ART/journal-remote.txt" 2>&1 || fail "systemd-journal-remote could not import the export stream"
+    inside journalctl --directory=/var/tmp/shipped -o json STOCKADE_AGENT=e2e >"$ART/shipped.json" 2>&1 || true
+    grep -q '"STOCKADE_RULE"' "$ART/shipped.json" && grep -q '/srv/e2e/secret' "$ART/shipped.json" ||
+        fail "the shipped journal does not hold the violation with its STOCKADE_* fields"
+    say "shipped: $(grep -o '"STOCKADE_[A-Z]*":"[^"]*"' "$ART/shipped.json" | head -6 | tr '\n' ' ')"
+else
+    say "note: systemd-journal-remote is not installed; shipping not checked"
+fi
+
 # ---- stop: no BPF program of ours may remain ---------------------------------------------------
 ours=$(daemon_progs) # again: the syscall hook is attached only while an agent is tracked
 echo "$ours" >"$ART/daemon-progs-before-stop.txt"
