@@ -98,6 +98,15 @@ struct {
 	__type(value, struct sk_label);
 } labels SEC(".maps");
 
+/* (tgid << 32 | fd) of a write stream with a JSON-RPC message still open (its last write did
+ * not end the message): later writes on it pass the first-byte prefilter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} io_open SEC(".maps");
+
 /* tid -> rule of a network operation the cgroup hook refused, for the sys_exit record. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -183,7 +192,7 @@ static __always_inline struct sk_event *sk_event_init(__u16 kind, struct task_st
 	e->parent_start_ns = BPF_CORE_READ(task, real_parent, group_leader, start_boottime);
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->ret = 0;
-	e->arg0 = e->arg1 = 0;
+	e->arg0 = e->arg1 = e->arg2 = 0;
 	e->access = 0;
 	e->rule = 0;
 	__builtin_memset(&e->addr, 0, sizeof(e->addr));

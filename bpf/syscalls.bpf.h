@@ -249,6 +249,70 @@ static __always_inline int sk_self_event(struct task_struct *task, struct sk_tra
 	return 0;
 }
 
+#define S_IFMT 0170000
+#define S_IFIFO 0010000
+#define S_IFSOCK 0140000
+
+/*
+ * Tool calls over stdio (MCP): what a tracked process reads from or writes to a pipe or socket,
+ * when the first byte says JSON-RPC ('{') or Content-Length framing ('C'). Other I/O costs one
+ * descriptor lookup and one byte read, and only for tracked processes.
+ */
+static __always_inline int sk_io_event(struct task_struct *task, struct sk_track *t, __u64 nr, struct sk_args *a,
+				       long ret)
+{
+	struct file *f;
+	struct sk_event *e;
+	const char *buf = (const char *)a->a[1];
+	__u16 mode;
+	char first = 0;
+	__u64 n;
+
+	if (ret <= 0)
+		return 0;
+	f = sk_fd_file(task, a->a[0]);
+	if (!f)
+		return 0;
+	mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFIFO && (mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	if (bpf_probe_read_user(&first, 1, buf))
+		return 0;
+	__u64 stream = ((__u64)(bpf_get_current_pid_tgid() >> 32) << 32) | (__u32)a->a[0];
+	bool open = nr == NR_write && bpf_map_lookup_elem(&io_open, &stream);
+	if (!open && first != '{' && first != 'C')
+		return 0;
+	if (nr == NR_write) {
+		/* A message split across writes: keep the stream open until a write ends a line. */
+		char last = 0;
+		__u8 one = 1;
+		bpf_probe_read_user(&last, 1, buf + ret - 1);
+		if (last == '\n' && first != 'C')
+			bpf_map_delete_elem(&io_open, &stream);
+		else
+			bpf_map_update_elem(&io_open, &stream, &one, BPF_ANY);
+	}
+	e = sk_event_init(SK_IO, task, t->agent_id);
+	if (!e)
+		return 0;
+	e->ret = ret;
+	e->arg0 = nr == NR_write;
+	e->arg1 = a->a[0];
+	e->arg2 = BPF_CORE_READ(f, f_inode, i_ino);
+	n = ret;
+	if (n > SK_IO_MAX) {
+		n = SK_IO_MAX;
+		e->flags |= SK_F_TRUNC_ARGV;
+	}
+	barrier_var(n);
+	if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
+		e->seg_len[2] = n;
+		e->data_len = n;
+	}
+	sk_submit(e, false);
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -265,7 +329,7 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
 	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
 	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
-	case NR_process_vm_writev: case NR_bpf:
+	case NR_process_vm_writev: case NR_bpf: case NR_read: case NR_write:
 		break;
 	default:
 		return 0;
@@ -276,6 +340,8 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	if (!t)
 		return 0;
 	sk_read_args(regs, &a);
+	if (nr == NR_read || nr == NR_write)
+		return sk_io_event(task, t, nr, &a, ret);
 	if (nr == NR_kill || nr == NR_tkill || nr == NR_tgkill || nr == NR_pidfd_send_signal || nr == NR_ptrace ||
 	    nr == NR_process_vm_writev || nr == NR_bpf)
 		return sk_self_event(task, t, nr, &a, ret);

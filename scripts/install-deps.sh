@@ -12,6 +12,6 @@ apt-get install -y --no-install-recommends \
   build-essential cmake ninja-build pkg-config git ca-certificates \
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
   libcereal-dev libspdlog-dev libfmt-dev catch2 \
-  libyaml-cpp-dev libcli11-dev libsystemd-dev libssl-dev \
+  libyaml-cpp-dev libcli11-dev libsystemd-dev libssl-dev nlohmann-json3-dev \
   iproute2 procps util-linux python3 curl openssl prometheus prometheus-node-exporter \
   systemd systemd-journal-remote

@@ -20,6 +20,7 @@
 #define SK_UNIX_MAX 108      /* sun_path */
 #define SK_DATA_MAX (2 * SK_PATH_MAX + SK_NAME_MAX + SK_ARGV_MAX)
 #define SK_COMM_LEN 16
+#define SK_IO_MAX 2048       /* bytes of one read/write kept for tool-call capture */
 
 enum sk_kind {
 	SK_EXEC = 1,
@@ -42,7 +43,8 @@ enum sk_kind {
 	SK_SIGNAL = 18, /* kill/tgkill/tkill/pidfd_send_signal aimed at stockaded (self-protection) */
 	SK_PTRACE = 19, /* ptrace or process_vm_writev aimed at stockaded */
 	SK_BPF = 20,    /* any bpf() call by an agent */
-	SK_KIND_MAX = 21,
+	SK_IO = 21,     /* a read/write on a pipe or socket whose first bytes look like JSON-RPC */
+	SK_KIND_MAX = 22,
 };
 
 /* sk_event.flags */
@@ -99,6 +101,7 @@ struct sk_event {
 	__s64 ret;       /* syscall result, exit code, or child pid */
 	__u64 arg0;      /* kind specific: open flags, exec/child start, exit signal ... */
 	__u64 arg1;      /* kind specific: mode, fd ... */
+	__u64 arg2;      /* kind specific: io: the pipe's or socket's inode */
 	__u32 access;    /* SK_ACC_* */
 	__u32 rule;      /* kernel rule id that decided (0 = none) */
 	struct sk_addr addr;

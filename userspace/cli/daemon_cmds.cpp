@@ -147,6 +147,8 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
             print_counts("files touched", a.files);
             print_counts("destinations", a.destinations);
             print_counts("rules fired", a.rules);
+            print_counts("MCP tools offered (server: tool)", a.mcp_offered);
+            print_counts("MCP tools called (server: tool)", a.mcp_called);
             journal::Filter f;
             f.agent = a.name;
             std::printf("recent violations:\n");

@@ -27,6 +27,7 @@ std::string_view to_string(Action a) {
     case Action::Signal: return "signal";
     case Action::Ptrace: return "ptrace";
     case Action::Bpf: return "bpf";
+    case Action::Io: return "io";
     }
     return "unknown";
 }

@@ -13,6 +13,7 @@ enum class Action : uint16_t {
     Exec = 1, Fork, Exit, Open, Unlink, Rename, Mkdir, Rmdir, Chmod, Truncate, Link, Symlink,
     Connect, Bind, Listen, Accept, Send,
     Signal, Ptrace, Bpf,  // self-protection: aimed at stockaded, or any bpf() call
+    Io,                   // bytes read or written on a pipe/socket that look like JSON-RPC (MCP)
 };
 
 std::string_view to_string(Action a);
@@ -65,6 +66,10 @@ struct Event {
     int exit_signal = 0;          // exit: terminating signal, 0 = exited normally
     uint32_t target_pid = 0;      // signal, ptrace: the process aimed at
     uint32_t detail = 0;          // signal: the signal number; bpf: the bpf() command
+    bool io_write = false;        // io: written (true) or read (false)
+    int fd = -1;                  // io: the descriptor
+    uint64_t io_inode = 0;        // io: the pipe's or socket's inode: both ends of a pipe share it
+    std::string io_data;          // io: up to SK_IO_MAX bytes (truncated flag when cut)
     NetAddress net;
 
     bool truncated = false;  // a path or argv was cut at a kernel limit

@@ -44,7 +44,8 @@ void serialize(A& a, AgentStatus& s) {
       cereal::make_nvp("files", s.files), cereal::make_nvp("files_denied", s.files_denied),
       cereal::make_nvp("destinations", s.destinations),
       cereal::make_nvp("destinations_denied", s.destinations_denied),
-      cereal::make_nvp("rules", s.rules));
+      cereal::make_nvp("rules", s.rules), cereal::make_nvp("mcp_offered", s.mcp_offered),
+      cereal::make_nvp("mcp_called", s.mcp_called));
 }
 template <class A>
 void serialize(A& a, Status& s) {

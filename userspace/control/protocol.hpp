@@ -43,7 +43,7 @@ struct AgentStatus {
     std::vector<std::string> userspace_only;  // rules only userspace can decide
     // Since the daemon started (bounded; see daemon/pipeline.hpp):
     std::map<std::string, uint64_t> tools_invoked, tools_denied, files, files_denied, destinations,
-        destinations_denied, rules;
+        destinations_denied, rules, mcp_offered, mcp_called;
 };
 
 struct Status {

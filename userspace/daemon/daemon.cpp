@@ -475,6 +475,8 @@ control::Status Daemon::status() const {
             a.destinations = it->second.destinations.counts;
             a.destinations_denied = it->second.destinations_denied.counts;
             a.rules = it->second.rules.counts;
+            a.mcp_offered = it->second.mcp_offered.counts;
+            a.mcp_called = it->second.mcp_called.counts;
         }
         for (auto& k : kernel_state_)
             if (k.agent == b->name) {

@@ -92,6 +92,11 @@ void Pipeline::on_event(const Event& e) {
     }
     if (e.action == Action::Exit) {
         sequences_.on_exit(p.key);
+        mcp_.forget(e.pid);
+        return;
+    }
+    if (e.action == Action::Io) {
+        handle_io(e, p);
         return;
     }
 
@@ -246,6 +251,76 @@ std::string Pipeline::chain_for(const identity::Process& p, const std::string& s
                 return "1) " + l.step + " at " + l.time + " (journal seq " + std::to_string(l.seq) + ", hash " + l.hash +
                        "); 2) the action below";
     return "";
+}
+
+// JSON-RPC over pipes: requests are remembered by id, and each call is journaled when its
+// response arrives, with the server (the process that read the request), the tool, a digest of
+// the arguments and the outcome. The `tools:` boundary section that judges them is not built
+// yet: calls are recorded as "allow" with rule "builtin:tools-not-judged".
+void Pipeline::handle_io(const Event& e, const identity::Process& p) {
+    auto& c = counters_[p.agent];
+    auto describe = [](const identity::Process& proc) {
+        std::string s = proc.exe;
+        for (size_t i = 1; i < proc.argv.size() && i < 4; ++i) s += " " + proc.argv[i];
+        return s;
+    };
+    if (!e.io_write) {
+        pipe_readers_[e.io_inode] = {e.pid, describe(p)};
+        if (pipe_readers_.size() > 4096) pipe_readers_.erase(pipe_readers_.begin());
+        return;
+    }
+    std::vector<std::string> truncated;
+    auto msgs = mcp_.feed(e, truncated);
+    for (auto& why : truncated) {
+        journal::Record r = record_for(e, p);
+        r.type = "tool";
+        r.action = "tool-call";
+        r.address = "stdio";
+        r.verdict = "flag";
+        r.rule = "builtin:tools-truncated";
+        r.detail = "message truncated, not decoded: " + why;
+        act_.journal(r);
+    }
+    for (auto& m : msgs) {
+        auto key = std::make_pair(p.agent, m.id);
+        if (!m.is_response) {
+            if (m.id.empty()) continue;  // a notification: no call to pair
+            PendingCall pc;
+            pc.request = m;
+            pc.pid = e.pid;
+            pc.at_ns = e.ktime_ns;
+            pc.base = record_for(e, p);
+            pending_calls_[key] = std::move(pc);
+            if (pending_calls_.size() > 1024) pending_calls_.erase(pending_calls_.begin());
+            continue;
+        }
+        auto it = pending_calls_.find(key);
+        if (it == pending_calls_.end()) continue;
+        PendingCall& pc = it->second;
+        auto reader = pipe_readers_.find(pc.request.inode);
+        std::string server = reader != pipe_readers_.end() ? reader->second.second + " (pid " +
+                                                                 std::to_string(reader->second.first) + ")"
+                                                           : "pid " + std::to_string(e.pid);
+        std::string server_exe = reader != pipe_readers_.end() ? reader->second.second : describe(p);
+        for (auto& t : m.tools_listed) c.mcp_offered.add(server_exe + ": " + t);
+        if (!pc.request.tool.empty()) c.mcp_called.add(server_exe + ": " + pc.request.tool);
+        journal::Record r = pc.base;
+        r.type = "tool";
+        r.action = pc.request.method;
+        r.path = pc.request.tool;
+        r.access = "";
+        r.address = "stdio";
+        r.verdict = "allow";
+        r.rule = "builtin:tools-not-judged";
+        r.result = m.outcome == "result" ? 0 : -1;
+        r.detail = "server: " + server + "; id " + pc.request.id +
+                   (pc.request.args_sha256.empty() ? "" : "; arguments sha256 " + pc.request.args_sha256) +
+                   "; outcome: " + m.outcome +
+                   (m.tools_listed.empty() ? "" : "; offers " + std::to_string(m.tools_listed.size()) + " tools");
+        r.latency_us = e.ktime_ns > pc.at_ns ? static_cast<int64_t>((e.ktime_ns - pc.at_ns) / 1000) : 0;
+        act_.journal(r);
+        pending_calls_.erase(it);
+    }
 }
 
 void Pipeline::on_bad_record(const std::string& why) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/event.hpp"
+#include "daemon/mcp.hpp"
 #include "daemon/sequences.hpp"
 #include "daemon/tasks.hpp"
 #include "identity/process_table.hpp"
@@ -45,6 +46,7 @@ struct AgentCounters {
     // What `stockade agents show` answers: tools (executables) run and refused, files and
     // destinations touched, rules that decided.
     BoundedCounts tools_invoked, tools_denied, files, files_denied, destinations, destinations_denied, rules;
+    BoundedCounts mcp_offered, mcp_called;  // "server: tool" (tools/list results, tools/call requests)
 };
 
 class Pipeline : public probe::EventSink {
@@ -85,6 +87,17 @@ private:
     std::vector<std::string> protected_;
     TaskRegistry* tasks_ = nullptr;
     SequenceTracker sequences_;
+    // Tool calls over stdio.
+    void handle_io(const Event& e, const identity::Process& p);
+    struct PendingCall {
+        McpMessage request;
+        uint32_t pid = 0;
+        uint64_t at_ns = 0;
+        journal::Record base;
+    };
+    McpStreams mcp_;
+    std::map<uint64_t, std::pair<uint32_t, std::string>> pipe_readers_;  // inode -> reader pid, "exe argv"
+    std::map<std::pair<std::string, std::string>, PendingCall> pending_calls_;  // (agent, id)
     std::map<std::string, AgentCounters> counters_;
     uint64_t events_ = 0, bad_records_ = 0;
 };

@@ -22,11 +22,13 @@ static_assert(offsetof(sk_event, ktime_ns) == 48);
 static_assert(offsetof(sk_event, start_ns) == 56);
 static_assert(offsetof(sk_event, cgroup_id) == 72);
 static_assert(offsetof(sk_event, ret) == 80);
-static_assert(offsetof(sk_event, access) == 104);
-static_assert(offsetof(sk_event, addr) == 112);
-static_assert(offsetof(sk_event, comm) == 136);
-static_assert(offsetof(sk_event, data) == 152);
-static_assert(SK_EVENT_HDR_SIZE == 152);
+static_assert(offsetof(sk_event, arg2) == 104);
+static_assert(offsetof(sk_event, access) == 112);
+static_assert(offsetof(sk_event, addr) == 120);
+static_assert(offsetof(sk_event, comm) == 144);
+static_assert(offsetof(sk_event, data) == 160);
+static_assert(SK_EVENT_HDR_SIZE == 160);
+static_assert(SK_IO_MAX <= SK_DATA_MAX);
 static_assert(sizeof(sk_inode_key) == 24);
 static_assert(sizeof(sk_net_key) == 28);
 static_assert(sizeof(sk_net_rule) == 16);
@@ -181,6 +183,12 @@ Event decode(const void* data, size_t size) {
             else
                 e.net.unix_path = cstr(p);
         }
+        break;
+    case Action::Io:
+        e.io_write = r.arg0 != 0;
+        e.fd = static_cast<int>(r.arg1);
+        e.io_inode = r.arg2;
+        e.io_data.assign(seg[2].data(), seg[2].size());
         break;
     case Action::Signal: case Action::Ptrace: case Action::Bpf:
         e.target_pid = e.action == Action::Bpf ? 0 : static_cast<uint32_t>(r.arg0);

@@ -1,0 +1,63 @@
+// Tool calls over stdio (MCP): a real client and server, both tracked, talking JSON-RPC over
+// pipes; the journal holds each call with its tool, server, argument digest and outcome.
+#include <catch2/catch.hpp>
+
+#include "daemon_harness.hpp"
+
+using namespace sktest;
+using stockade::journal::Record;
+
+TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and outcome", "[tools]") {
+    ScratchDir d("mcp");
+    fs::create_directories(d / "markers");
+    std::string mcp = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/mcp";
+    write_file(d / "agents.d/m.yaml",
+               "agent: mcpagent\nmode: monitor\nmatch:\n  cgroup: /stockade-it-unused-mcp\n"
+               "files:\n  read: [\"" + mcp + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
+               "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n");
+    Daemon daemon(d);
+    daemon.start();
+    std::string out;
+    int st = daemon.run_as("mcpagent", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo", "nosuch",
+                                        "delete_all"},
+                           &out);
+    INFO(out);
+    REQUIRE(WEXITSTATUS(st) == 0);
+    CHECK(out.find("2 tools") != std::string::npos);
+    CHECK(fs::exists(d / "markers/echo"));  // monitor mode: every call ran
+
+    auto call = [&](const std::string& tool) {
+        return daemon.wait_record([&](const Record& r) { return r.type == "tool" && r.path == tool; });
+    };
+    auto echo = call("echo");
+    REQUIRE(echo);
+    CHECK(echo->agent == "mcpagent");
+    CHECK(echo->action == "tools/call");
+    CHECK(echo->address == "stdio");
+    CHECK(echo->detail.find("server.py") != std::string::npos);      // the server's identity
+    CHECK(echo->detail.find("outcome: result") != std::string::npos);
+    CHECK(echo->detail.find("arguments sha256 ") != std::string::npos);
+    CHECK(echo->detail.find("secret-argument") == std::string::npos);  // a digest, never the arguments
+    CHECK(echo->exe.find("python3") != std::string::npos);               // the caller
+    auto bad = call("nosuch");
+    REQUIRE(bad);
+    CHECK(bad->detail.find("outcome: error -32602") != std::string::npos);
+    auto framed = call("delete_all");  // Content-Length framed
+    REQUIRE(framed);
+    CHECK(framed->detail.find("outcome: result") != std::string::npos);
+    auto listed = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.action == "tools/list"; });
+    std::string tools_seen;
+    for (auto& r : daemon.records())
+        if (r.type == "tool") tools_seen += r.action + " " + r.path + " | " + r.detail + "\n";
+    INFO(tools_seen);
+    REQUIRE(listed);
+    CHECK(listed->detail.find("offers 2 tools") != std::string::npos);
+    auto init = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.action == "initialize"; });
+    CHECK(init);  // split across two writes, reassembled
+
+    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
+                 "mcpagent"},
+                &out);
+    CHECK(out.find("server.py") != std::string::npos);
+    CHECK(out.find(": delete_all") != std::string::npos);
+}

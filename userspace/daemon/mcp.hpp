@@ -1,0 +1,45 @@
+// Tool calls over stdio: JSON-RPC 2.0 messages (MCP) that tracked processes write to pipes and
+// sockets, reassembled from the probe's io events (newline-delimited or Content-Length framed,
+// split across several writes or not) and paired request -> response by JSON-RPC id.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/event.hpp"
+
+namespace stockade::daemon {
+
+struct McpMessage {
+    uint32_t pid = 0;          // the writer
+    uint64_t inode = 0;        // the pipe/socket it went through
+    std::string method;        // requests and notifications
+    std::string id;            // requests and responses ("" for notifications), as JSON text
+    std::string tool;          // tools/call: params.name
+    std::string args_sha256;   // tools/call: digest of params.arguments (never the arguments)
+    bool is_response = false;
+    std::string outcome;       // responses: "result" or "error <code>: <message>"
+    std::vector<std::string> tools_listed;  // a tools/list result: the tool names offered
+};
+
+class McpStreams {
+public:
+    static constexpr size_t kMaxMessage = 1 << 20;  // a longer message is reported as truncated
+
+    // Feeds one io event (writes only: each message is seen once, at its writer). Returns the
+    // complete messages it finished; `truncated` collects streams given up as over-long or cut.
+    std::vector<McpMessage> feed(const Event& e, std::vector<std::string>& truncated);
+    void forget(uint32_t pid);  // the process exited
+
+private:
+    std::map<std::tuple<uint32_t, int, uint64_t>, std::string> buffers_;
+};
+
+// Parses one JSON-RPC message; nullopt when it is not JSON-RPC 2.0.
+std::optional<McpMessage> parse_jsonrpc(const std::string& text);
+
+}  // namespace stockade::daemon
