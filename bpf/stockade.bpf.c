@@ -39,6 +39,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 wake_threshold = 256 * 1024; /* bytes pending before a forced wake-up */
 const volatile __u32 daemon_tgid = 0;
 
+/* Bytes waiting in the ring at the last submit: userspace reports the fill level from it. */
+__u64 ring_pending = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 8 * 1024 * 1024); /* resized by userspace from the config */
@@ -211,8 +214,8 @@ static __always_inline void sk_submit(struct sk_event *e, bool prompt)
 		size = sizeof(*e);
 	if (e->flags & (SK_F_TRUNC_PATH0 | SK_F_TRUNC_PATH1 | SK_F_TRUNC_ARGV))
 		sk_count(SK_CNT_TRUNC);
-	if (prompt || (e->flags & (SK_F_KILLED | SK_F_DENIED)) ||
-	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wake_threshold)
+	ring_pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (prompt || (e->flags & (SK_F_KILLED | SK_F_DENIED)) || ring_pending > wake_threshold)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, e, size, flags))
 		sk_count(SK_CNT_LOST);

@@ -86,6 +86,11 @@ TEST_CASE("a 2-second read grant opens a window that closes by itself", "[tasks]
     }
     CHECK(allowed->seq < denied->seq);
 
+    std::string show;
+    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "tasker"},
+                &show);
+    CHECK(show.find(task + "/grant[0] read=" + d / "data/**") != std::string::npos);  // which grant authorised what
+
     std::string list;
     run_command({bin("stockade"), "--socket", daemon.socket(), "task", "list"}, &list);
     CHECK(list.find(task) != std::string::npos);

@@ -147,6 +147,7 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
             print_counts("files touched", a.files);
             print_counts("destinations", a.destinations);
             print_counts("rules fired", a.rules);
+            print_counts("grants used (task grant: actions allowed)", a.grants_used);
             print_counts("MCP tools offered (server: tool)", a.mcp_offered);
             print_counts("MCP tools called (server: tool)", a.mcp_called);
             journal::Filter f;

@@ -45,7 +45,8 @@ void serialize(A& a, AgentStatus& s) {
       cereal::make_nvp("destinations", s.destinations),
       cereal::make_nvp("destinations_denied", s.destinations_denied),
       cereal::make_nvp("rules", s.rules), cereal::make_nvp("mcp_offered", s.mcp_offered),
-      cereal::make_nvp("mcp_called", s.mcp_called));
+      cereal::make_nvp("mcp_called", s.mcp_called), cereal::make_nvp("actions", s.actions),
+      cereal::make_nvp("grants_used", s.grants_used));
 }
 template <class A>
 void serialize(A& a, Status& s) {
@@ -55,7 +56,8 @@ void serialize(A& a, Status& s) {
       cereal::make_nvp("lost", s.lost), cereal::make_nvp("kernel_kills", s.kernel_kills),
       cereal::make_nvp("kernel_denies", s.kernel_denies), cereal::make_nvp("bad_records", s.bad_records),
       cereal::make_nvp("journal_path", s.journal_path), cereal::make_nvp("journal_bytes", s.journal_bytes),
-      cereal::make_nvp("agents_dir", s.agents_dir), cereal::make_nvp("last_reload", s.last_reload));
+      cereal::make_nvp("agents_dir", s.agents_dir), cereal::make_nvp("last_reload", s.last_reload),
+      cereal::make_nvp("ring_pending", s.ring_pending), cereal::make_nvp("ring_size", s.ring_size));
 }
 
 namespace {

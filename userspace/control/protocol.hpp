@@ -44,6 +44,8 @@ struct AgentStatus {
     // Since the daemon started (bounded; see daemon/pipeline.hpp):
     std::map<std::string, uint64_t> tools_invoked, tools_denied, files, files_denied, destinations,
         destinations_denied, rules, mcp_offered, mcp_called;
+    std::map<std::string, uint64_t> actions;      // events by action (exec, open, connect ...)
+    std::map<std::string, uint64_t> grants_used;  // task grants that allowed actions, with counts
 };
 
 struct Status {
@@ -53,6 +55,7 @@ struct Status {
     std::vector<std::string> programs;  // attached BPF programs
     std::vector<AgentStatus> agents;
     uint64_t events = 0, events_per_s = 0, lost = 0, kernel_kills = 0, kernel_denies = 0, bad_records = 0;
+    uint64_t ring_pending = 0, ring_size = 0;  // ring buffer fill at the last kernel submit
     std::string journal_path;
     uint64_t journal_bytes = 0;
     std::string agents_dir;

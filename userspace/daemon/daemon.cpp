@@ -449,6 +449,8 @@ control::Status Daemon::status() const {
     s.lost = kc.lost;
     s.kernel_kills = kc.kills;
     s.kernel_denies = kc.denies;
+    s.ring_pending = kc.ring_pending;
+    s.ring_size = kc.ring_size;
     s.bad_records = pipeline_->bad_records();
     s.journal_path = writer_->path();
     std::error_code ec;
@@ -477,6 +479,8 @@ control::Status Daemon::status() const {
             a.rules = it->second.rules.counts;
             a.mcp_offered = it->second.mcp_offered.counts;
             a.mcp_called = it->second.mcp_called.counts;
+            a.actions = it->second.actions.counts;
+            a.grants_used = it->second.grants_used.counts;
         }
         for (auto& k : kernel_state_)
             if (k.agent == b->name) {

@@ -94,6 +94,11 @@ std::string render_metrics(const control::Status& s, const LatencyHistogram& lat
         o.sample("stockade_decisions_total", "agent=\"" + label(a.name) + "\",verdict=\"violations\"",
                  std::to_string(a.violations));
     }
+    o.head("stockade_agent_actions_total", "counter", "Kernel events attributed to the agent, by action.");
+    for (auto& a : s.agents)
+        for (auto& [action, n] : a.actions)
+            o.sample("stockade_agent_actions_total", "agent=\"" + label(a.name) + "\",action=\"" + label(action) + "\"",
+                     std::to_string(n));
     per_agent("stockade_kills_total", "counter", "Processes (or whole agents) killed for a violation.", [](const A& a) { return a.kills; });
     per_agent("stockade_denials_total", "counter", "Operations the kernel refused.", [](const A& a) { return a.denies; });
     per_agent("stockade_tracked_processes", "gauge", "Live processes of the agent.", [](const A& a) { return a.tracked; });
@@ -112,6 +117,9 @@ std::string render_metrics(const control::Status& s, const LatencyHistogram& lat
     global("stockade_kernel_denials_total", "counter", "Operations the kernel probes refused.", s.kernel_denies);
     global("stockade_bad_records_total", "counter", "Kernel records that could not be decoded.", s.bad_records);
     global("stockade_journal_bytes", "gauge", "Size of the live journal file.", s.journal_bytes);
+    global("stockade_ringbuf_pending_bytes", "gauge", "Bytes waiting in the kernel ring buffer at the last submit.",
+           s.ring_pending);
+    global("stockade_ringbuf_size_bytes", "gauge", "Capacity of the kernel ring buffer.", s.ring_size);
     global("stockade_last_reload_success", "gauge", "1 if the last boundary reload succeeded, 0 if it failed.",
            s.last_reload == "ok" ? 1 : 0);
 

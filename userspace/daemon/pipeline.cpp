@@ -84,6 +84,7 @@ void Pipeline::on_event(const Event& e) {
     if (!b) return;  // an agent whose boundary was removed: no longer judged
     auto& c = counters_[p.agent];
     ++c.events;
+    c.actions.add(std::string(to_string(e.action)));
     if (e.action == Action::Fork) {
         if (!e.thread)
             sequences_.on_fork(identity::key_of(e.pid, e.start_ns),
@@ -109,6 +110,7 @@ void Pipeline::on_event(const Event& e) {
             v = tasks_->overlay(*t, *b, e, v, act_.now_boot_ns(), &g);
             if (g) {
                 grant = g->id;
+                c.grants_used.add(g->id + " " + g->kind + "=" + g->text);
                 if (!g->used) {
                     g->used = true;
                     journal::Record u;

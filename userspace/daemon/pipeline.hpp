@@ -47,6 +47,8 @@ struct AgentCounters {
     // destinations touched, rules that decided.
     BoundedCounts tools_invoked, tools_denied, files, files_denied, destinations, destinations_denied, rules;
     BoundedCounts mcp_offered, mcp_called;  // "server: tool" (tools/list results, tools/call requests)
+    BoundedCounts actions;                  // events by action
+    BoundedCounts grants_used;              // "task/grant[N] kind=pattern"
 };
 
 class Pipeline : public probe::EventSink {

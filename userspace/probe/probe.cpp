@@ -74,6 +74,7 @@ Probe::Probe(const ProbeOptions& opts) {
     skel_ = stockade_bpf__open();
     if (!skel_) fail("opening the BPF object", errno);
     bpf_map__set_max_entries(skel_->maps.events, opts.ring_bytes);
+    ring_bytes_ = opts.ring_bytes;
     skel_->rodata->wake_threshold = opts.wake_threshold;
     skel_->rodata->daemon_tgid = static_cast<uint32_t>(getpid());
     if (int err = stockade_bpf__load(skel_)) {
@@ -243,8 +244,8 @@ KernelCounters Probe::counters() const {
             for (auto v : vals) total += v;
         return total;
     };
-    return KernelCounters{sum(SK_CNT_EVENTS), sum(SK_CNT_LOST), sum(SK_CNT_TRUNC), sum(SK_CNT_KILLS),
-                          sum(SK_CNT_DENIES)};
+    return KernelCounters{sum(SK_CNT_EVENTS), sum(SK_CNT_LOST),  sum(SK_CNT_TRUNC), sum(SK_CNT_KILLS),
+                          sum(SK_CNT_DENIES), skel_->bss->ring_pending, ring_bytes_};
 }
 
 }  // namespace stockade::probe

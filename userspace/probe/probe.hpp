@@ -25,6 +25,7 @@ struct ProbeOptions {
 
 struct KernelCounters {
     uint64_t events = 0, lost = 0, truncated = 0, kills = 0, denies = 0;
+    uint64_t ring_pending = 0, ring_size = 0;  // bytes waiting at the last submit, ring capacity
 };
 
 // Receives decoded events; the next stage (identity) implements it.
@@ -81,6 +82,7 @@ private:
     std::vector<std::pair<std::string, ::bpf_link*>> links_;
     int cgroup_root_fd_ = -1;
     EventSink* sink_ = nullptr;
+    uint32_t ring_bytes_ = 0;
     static int on_record(void* ctx, void* data, size_t size);
 };
 
