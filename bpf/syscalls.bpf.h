@@ -309,7 +309,8 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 		e->seg_len[2] = n;
 		e->data_len = n;
 	}
-	sk_submit(e, false);
+	/* A request written by an enforcing agent may have to be stopped: wake the daemon now. */
+	sk_submit(e, nr == NR_write && sk_prompt(sk_cfg(t->agent_id)));
 	return 0;
 }
 

@@ -61,3 +61,54 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
     CHECK(out.find("server.py") != std::string::npos);
     CHECK(out.find(": delete_all") != std::string::npos);
 }
+
+TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]") {
+    ScratchDir d("mcpjudge");
+    fs::create_directories(d / "markers");
+    std::string mcp = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/mcp";
+    auto boundary = [&](const std::string& mode) {
+        return "agent: judged\nmode: " + mode + "\nmatch:\n  cgroup: /stockade-it-unused-judged\n"
+               "files:\n  read: [\"" + mcp + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
+               "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n"
+               "tools:\n  mcp:\n    - name: test-server\n      server: \"*server.py*\"\n      allow: [\"echo\"]\n"
+               "      deny: [\"delete_*\"]\n";
+    };
+    SECTION("monitor: both calls run, the denied one is journaled as would-deny") {
+        write_file(d / "agents.d/j.yaml", boundary("monitor"));
+        Daemon daemon(d);
+        daemon.start();
+        std::string out;
+        daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo", "delete_all"}, &out);
+        CHECK(fs::exists(d / "markers/echo"));
+        CHECK(fs::exists(d / "markers/delete_all"));
+        auto denied = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "delete_all"; });
+        REQUIRE(denied);
+        CHECK(denied->verdict == "would-deny");
+        CHECK(denied->rule == "j.yaml:test-server");
+        auto allowed = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "echo"; });
+        REQUIRE(allowed);
+        CHECK(allowed->verdict == "allow");
+        CHECK(allowed->rule == "j.yaml:test-server");
+    }
+    SECTION("enforce: the denied call stops the caller and the server") {
+        write_file(d / "agents.d/j.yaml", boundary("enforce"));
+        Daemon daemon(d);
+        daemon.start();
+        std::string out;
+        int st = daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo",
+                                          "delete_all", "echo"},
+                               &out);
+        INFO(out);
+        CHECK(fs::exists(d / "markers/echo"));
+        CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
+        auto denied = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "delete_all"; });
+        REQUIRE(denied);
+        CHECK(denied->verdict == "kill");
+        CHECK(denied->enforcement.find("server-killed-by-daemon") != std::string::npos);
+        CHECK(denied->enforcement.find("killed-by-daemon") != std::string::npos);
+        // Userspace stops the server asynchronously: report whether it ran the call first.
+        std::printf("denied MCP call stopped %llu us after it was written; the server %s the tool\n",
+                    (unsigned long long)denied->latency_us,
+                    fs::exists(d / "markers/delete_all") ? "had already run" : "never ran");
+    }
+}

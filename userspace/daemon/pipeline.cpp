@@ -287,6 +287,7 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
         auto key = std::make_pair(p.agent, m.id);
         if (!m.is_response) {
             if (m.id.empty()) continue;  // a notification: no call to pair
+            if (m.method == "tools/call" && !m.tool.empty() && !p.agent.empty()) judge_tool_call(e, p, m);
             PendingCall pc;
             pc.request = m;
             pc.pid = e.pid;
@@ -312,8 +313,10 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
         r.path = pc.request.tool;
         r.access = "";
         r.address = "stdio";
-        r.verdict = "allow";
-        r.rule = "builtin:tools-not-judged";
+        auto judged = judged_.find(key);
+        r.verdict = judged != judged_.end() ? judged->second.first : "allow";
+        r.rule = judged != judged_.end() ? judged->second.second : "builtin:tools-not-judged";
+        if (judged != judged_.end()) judged_.erase(judged);
         r.result = m.outcome == "result" ? 0 : -1;
         r.detail = "server: " + server + "; id " + pc.request.id +
                    (pc.request.args_sha256.empty() ? "" : "; arguments sha256 " + pc.request.args_sha256) +
@@ -323,6 +326,56 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
         act_.journal(r);
         pending_calls_.erase(it);
     }
+}
+
+// A tools/call as its request is written: judged by the boundary's tools.mcp rules. A violation
+// is journaled at once and, in enforce mode, stops the server that is about to read it and the
+// caller (or the whole agent). The kill is asynchronous: a server that reads and runs the call
+// within the daemon's reaction time (~0.1-0.2 ms) may still run it (docs/architecture.md).
+void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const McpMessage& m) {
+    const policy::Boundary* b = set_ ? set_->find(p.agent) : nullptr;
+    if (!b) return;
+    auto reader = pipe_readers_.find(m.inode);
+    std::string server = reader != pipe_readers_.end() ? reader->second.second : "";
+    Verdict v = policy::decide_tool(*b, server, m.tool);
+    judged_[{p.agent, m.id}] = {v.inside() ? "allow" : std::string(to_string(v.decision)), v.rule_id};
+    if (judged_.size() > 1024) judged_.erase(judged_.begin());
+    if (v.inside()) return;
+    auto& c = counters_[p.agent];
+    ++c.violations;
+    c.rules.add(v.rule_id);
+    journal::Record r = record_for(e, p);
+    r.type = "tool";
+    r.action = m.method;
+    r.path = m.tool;
+    r.access = "";
+    r.address = "stdio";
+    r.rule = v.rule_id;
+    r.resolved = v.resolved;
+    r.verdict = std::string(to_string(v.decision));
+    r.detail = "server: " + (server.empty() ? std::string("(not seen yet)") : server) + "; id " + m.id +
+               "; arguments sha256 " + m.args_sha256;
+    if (v.decision == Decision::Kill) {
+        std::string err;
+        if (reader != pipe_readers_.end()) {
+            if (const identity::Process* srv = table_.find_live_pid(reader->second.first))
+                if (act_.kill_process(srv->key.pid, srv->start_ns, err)) r.enforcement = "server-killed-by-daemon";
+        }
+        bool ok = b->on_violation == OnViolation::KillAgent && !p.cgroup.empty() ? act_.kill_cgroup(p.cgroup, err)
+                                                                                   : act_.kill_process(e.pid, e.start_ns, err);
+        if (ok) r.enforcement += std::string(r.enforcement.empty() ? "" : ", ") + "killed-by-daemon";
+        if (ok) ++c.kills;
+        uint64_t now = act_.now_boot_ns();
+        r.latency_us = now > e.ktime_ns ? static_cast<int64_t>((now - e.ktime_ns) / 1000) : 0;
+        if (!ok) {
+            r.enforcement = "kill-failed";
+            r.detail += "; " + err;
+        }
+    }
+    act_.journal(r);
+    spdlog::warn("agent={} task={} pid={} tools/call {} on {} -> {} ({}){}", p.agent, p.task.empty() ? "-" : p.task,
+                 e.pid, m.tool, server.empty() ? "?" : server, r.verdict, r.rule,
+                 r.enforcement.empty() ? "" : " " + r.enforcement);
 }
 
 void Pipeline::on_bad_record(const std::string& why) {

@@ -91,6 +91,8 @@ private:
     SequenceTracker sequences_;
     // Tool calls over stdio.
     void handle_io(const Event& e, const identity::Process& p);
+    void judge_tool_call(const Event& e, const identity::Process& p, const McpMessage& m);
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> judged_;  // -> verdict, rule
     struct PendingCall {
         McpMessage request;
         uint32_t pid = 0;

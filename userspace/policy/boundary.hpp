@@ -76,6 +76,13 @@ struct SequenceRule : RuleOrigin {
     bool is_count() const { return distinct > 0; }
 };
 
+// MCP tools an agent may call on a server: `server` is a glob (fnmatch, `*` crosses `/`) over the
+// server's command line ("exe arg1 arg2 ..."; empty = any server); tool names are globs too.
+struct ToolRule : RuleOrigin {
+    std::string server;
+    std::vector<std::string> allow, deny;
+};
+
 struct AgentMatch {
     std::vector<std::string> units;    // systemd unit names
     std::vector<std::string> cgroups;  // cgroup v2 paths relative to the v2 root, "/"-prefixed
@@ -119,6 +126,7 @@ struct Boundary {
         std::vector<BindRule> bind;
     } network;
     std::vector<SequenceRule> sequences;
+    std::vector<ToolRule> mcp_tools;  // tools.mcp
 
     std::string default_deny_id() const { return file_name + ":default-deny"; }
     // Host names named by network rules, sorted, unique: what the daemon must resolve.

@@ -1,4 +1,5 @@
 // decide(): connect, send, bind and listen.
+#include <fnmatch.h>
 #include <sys/socket.h>
 
 #include "policy/judge.hpp"
@@ -78,6 +79,50 @@ Verdict decide_network(const Judge& j) {
     default: break;
     }
     return j.default_deny("address family " + std::to_string(n.family) + " is not covered by network rules");
+}
+
+}  // namespace stockade::policy
+
+// ---- MCP tool calls --------------------------------------------------------------------
+
+namespace stockade::policy {
+
+Verdict decide_tool(const Boundary& b, const std::string& server, const std::string& tool) {
+    Verdict v;
+    v.on_violation = b.on_violation;
+    if (b.mcp_tools.empty()) {
+        v.rule_id = "builtin:tools-not-judged";
+        v.resolved = "the boundary has no tools.mcp rules";
+        return v;
+    }
+    auto outside = [&](std::string rule, std::string why) {
+        v.rule_id = std::move(rule);
+        v.resolved = std::move(why);
+        v.decision = b.mode == Mode::Monitor ? Decision::WouldDeny
+                     : b.on_violation == OnViolation::Flag ? Decision::Flag : Decision::Kill;
+        return v;
+    };
+    auto glob = [](const std::string& pattern, const std::string& s) {
+        return fnmatch(pattern.c_str(), s.c_str(), 0) == 0;
+    };
+    const ToolRule* first = nullptr;
+    for (auto& r : b.mcp_tools) {
+        if (!r.server.empty() && !glob(r.server, server)) continue;
+        if (!first) first = &r;
+        for (auto& d : r.deny)
+            if (glob(d, tool)) return outside(r.id, r.where + ".deny " + d + " matched tool " + tool);
+    }
+    for (auto& r : b.mcp_tools) {
+        if (!r.server.empty() && !glob(r.server, server)) continue;
+        for (auto& a : r.allow)
+            if (glob(a, tool)) {
+                v.rule_id = r.id;
+                v.resolved = r.where + ".allow " + a + " matched tool " + tool;
+                return v;
+            }
+    }
+    if (!first) return outside(b.file_name + ":tools-default-deny", "no tools.mcp rule names server " + server);
+    return outside(first->id, "no " + first->where + ".allow matched tool " + tool);
 }
 
 }  // namespace stockade::policy

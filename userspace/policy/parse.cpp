@@ -117,6 +117,7 @@ void parse_sections(ParseContext& c, const std::map<std::string, Field>& top) {
     }
     if (auto it = top.find("network"); it != top.end()) parse_network(c, it->second);
     if (auto it = top.find("sequences"); it != top.end()) parse_sequences(c, it->second);
+    if (auto it = top.find("tools"); it != top.end()) parse_tools(c, it->second);
 }
 
 }  // namespace
@@ -147,7 +148,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     ParseContext c{r, *b, {}};
     auto top = r.fields(root, root.Mark(), kTopLevel,
                         {"agent", "description", "mode", "on_violation", "home", "match", "journal_allowed",
-                         "system_read", "files", "exec", "network", "sequences"});
+                         "system_read", "files", "exec", "network", "sequences", "tools"});
     if (!root.IsMap()) return out;
 
     if (auto it = top.find("agent"); it == top.end()) {

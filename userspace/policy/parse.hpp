@@ -33,6 +33,8 @@ void parse_path_rules(ParseContext& c, const Field& f, const std::string& sectio
 void parse_net_rule_list(ParseContext& c, const Field& f, const std::string& section, std::vector<NetRule>& out);
 // sequences: chained-action rules (parse_sequences.cpp).
 void parse_sequences(ParseContext& c, const Field& f);
+// tools: { mcp: [...] } (parse_sequences.cpp).
+void parse_tools(ParseContext& c, const Field& f);
 // network: { connect, deny, bind }.
 void parse_network(ParseContext& c, const Field& f);
 // The builtin system_read rules, resolved on this host.
