@@ -110,6 +110,15 @@ struct {
 	__type(value, __u8);
 } io_open SEC(".maps");
 
+/* (agent, hash of a tool name) -> rule: an MCP tools/call of that tool is refused at the
+ * server's read (the server is killed before it returns to user space). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sk_tool_key);
+	__type(value, __u32);
+} tool_deny SEC(".maps");
+
 /* tid -> rule of a network operation the cgroup hook refused, for the sys_exit record. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

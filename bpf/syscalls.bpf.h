@@ -254,6 +254,86 @@ static __always_inline int sk_self_event(struct task_struct *task, struct sk_tra
 #define S_IFSOCK 0140000
 
 /*
+ * The kernel's check of an MCP tools/call as the server reads it: find `"name"`, then the string
+ * value after the colon, hash it (FNV-1a) and look it up. Two bpf_loop() passes over the copied
+ * bytes: the verifier checks each step once.
+ */
+struct sk_tool_scan {
+	__u32 len;   /* bytes in e->data */
+	__u32 pos;   /* where `"name"` ends (0 = not found) */
+	__u32 state; /* value scan: 0 before the opening quote, 1 inside, 2 done */
+	__u32 nlen;
+	__u64 hash;
+};
+
+static long sk_find_name(__u32 i, void *arg)
+{
+	struct sk_tool_scan *s = arg;
+	__u32 zero = 0;
+	struct sk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+
+	__u64 at = i;
+
+	if (!e || at + 6 > s->len)
+		return 1;
+	at &= SK_IO_MAX - 1; /* a no-op (len <= SK_IO_MAX): the bound the verifier needs */
+	if (e->data[at] == '"' && e->data[at + 1] == 'n' && e->data[at + 2] == 'a' && e->data[at + 3] == 'm' &&
+	    e->data[at + 4] == 'e' && e->data[at + 5] == '"') {
+		s->pos = at + 6;
+		return 1;
+	}
+	return 0;
+}
+
+static long sk_hash_value(__u32 i, void *arg)
+{
+	struct sk_tool_scan *s = arg;
+	__u32 zero = 0;
+	__u64 at = (__u64)s->pos + i;
+	struct sk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	__u8 ch;
+
+	if (!e || at >= s->len)
+		return 1;
+	at &= SK_IO_MAX - 1; /* a no-op (at < len <= SK_IO_MAX): the bound the verifier needs */
+	ch = e->data[at];
+	if (s->state == 0) {
+		if (ch == '"')
+			s->state = 1;
+		else if (ch != ':' && ch != ' ' && ch != '\t')
+			return 1; /* not a string value */
+		return 0;
+	}
+	if (ch == '"' || ch == '\\') {
+		s->state = ch == '"' ? 2 : 3; /* 3: an escape, give up (userspace still judges) */
+		return 1;
+	}
+	s->hash = (s->hash ^ ch) * SK_FNV_PRIME;
+	if (++s->nlen > SK_TOOL_NAME_MAX)
+		return 1;
+	return 0;
+}
+
+/* Returns the rule of a denied tool named in e->data[0..len), 0 if none. */
+static __always_inline __u32 sk_denied_tool(__u32 agent, __u32 len)
+{
+	struct sk_tool_scan s = {.len = len, .hash = SK_FNV_OFFSET};
+	struct sk_tool_key key = {};
+	__u32 *rule;
+
+	bpf_loop(SK_IO_MAX, sk_find_name, &s, 0);
+	if (!s.pos)
+		return 0;
+	bpf_loop(SK_TOOL_NAME_MAX + 8, sk_hash_value, &s, 0);
+	if (s.state != 2 || !s.nlen)
+		return 0;
+	key.agent_id = agent;
+	key.name_hash = s.hash;
+	rule = bpf_map_lookup_elem(&tool_deny, &key);
+	return rule ? *rule : 0;
+}
+
+/*
  * Tool calls over stdio (MCP): what a tracked process reads from or writes to a pipe or socket,
  * when the first byte says JSON-RPC ('{') or Content-Length framing ('C'). Other I/O costs one
  * descriptor lookup and one byte read, and only for tracked processes.
@@ -308,6 +388,18 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
 		e->seg_len[2] = n;
 		e->data_len = n;
+	}
+	if (nr == NR_read && e->data_len) {
+		struct sk_agent_cfg *cfg = sk_cfg(t->agent_id);
+		__u32 rule = cfg && (cfg->flags & SK_AG_ENFORCE) ? sk_denied_tool(t->agent_id, e->data_len) : 0;
+
+		if (rule) {
+			/* The server dies in this read: it never runs the denied call. */
+			e->rule = rule;
+			bpf_send_signal(SIGKILL);
+			e->flags |= SK_F_KILLED;
+			sk_count(SK_CNT_KILLS);
+		}
 	}
 	/* A request written by an enforcing agent may have to be stopped: wake the daemon now. */
 	sk_submit(e, nr == NR_write && sk_prompt(sk_cfg(t->agent_id)));

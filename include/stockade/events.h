@@ -128,6 +128,16 @@ enum sk_counter {
 	SK_CNT_MAX = 5,
 };
 
+/* An MCP tool name the kernel refuses (map tool_deny): FNV-1a 64 of the name's bytes. */
+struct sk_tool_key {
+	__u32 agent_id;
+	__u32 pad0;
+	__u64 name_hash;
+};
+#define SK_TOOL_NAME_MAX 64
+#define SK_FNV_OFFSET 0xcbf29ce484222325ULL
+#define SK_FNV_PRIME 0x100000001b3ULL
+
 /* Rule number the kernel reports for self-protection ("builtin:self-protection"). */
 #define SK_RULE_SELF 1
 

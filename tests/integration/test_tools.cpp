@@ -71,7 +71,7 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
                "files:\n  read: [\"" + mcp + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
                "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n"
                "tools:\n  mcp:\n    - name: test-server\n      server: \"*server.py*\"\n      allow: [\"echo\"]\n"
-               "      deny: [\"delete_*\"]\n";
+               "      deny: [delete_all, \"drop_*\"]\n";
     };
     SECTION("monitor: both calls run, the denied one is journaled as would-deny") {
         write_file(d / "agents.d/j.yaml", boundary("monitor"));
@@ -90,25 +90,32 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         CHECK(allowed->verdict == "allow");
         CHECK(allowed->rule == "j.yaml:test-server");
     }
-    SECTION("enforce: the denied call stops the caller and the server") {
+    SECTION("enforce: the denied call never runs; the server dies at the read that delivers it") {
         write_file(d / "agents.d/j.yaml", boundary("enforce"));
         Daemon daemon(d);
         daemon.start();
         std::string out;
-        int st = daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo",
-                                          "delete_all", "echo"},
-                               &out);
+        daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo", "delete_all",
+                                 "echo"},
+                      &out);
         INFO(out);
+        CHECK(out.find("echo ok") != std::string::npos);
+        CHECK(out.find("delete_all ok") == std::string::npos);
         CHECK(fs::exists(d / "markers/echo"));
-        CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
-        auto denied = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "delete_all"; });
-        REQUIRE(denied);
-        CHECK(denied->verdict == "kill");
-        CHECK(denied->enforcement.find("server-killed-by-daemon") != std::string::npos);
-        CHECK(denied->enforcement.find("killed-by-daemon") != std::string::npos);
-        // Userspace stops the server asynchronously: report whether it ran the call first.
-        std::printf("denied MCP call stopped %llu us after it was written; the server %s the tool\n",
-                    (unsigned long long)denied->latency_us,
-                    fs::exists(d / "markers/delete_all") ? "had already run" : "never ran");
+        CHECK_FALSE(fs::exists(d / "markers/delete_all"));  // killed in the kernel before it ran
+        auto server = daemon.wait_record([](const Record& r) {
+            return r.type == "tool" && r.enforcement == "server-killed-in-kernel";
+        });
+        REQUIRE(server);
+        CHECK(server->path == "delete_all");
+        CHECK(server->rule == "j.yaml:test-server");
+        CHECK(server->argv.size() >= 2);
+        CHECK(server->argv[2].find("server.py") != std::string::npos);
+        auto caller = daemon.wait_record([](const Record& r) {
+            return r.type == "tool" && r.path == "delete_all" && r.enforcement != "server-killed-in-kernel";
+        });
+        REQUIRE(caller);
+        CHECK(caller->verdict == "kill");
+        CHECK(caller->enforcement.find("server-stopped-in-kernel") != std::string::npos);
     }
 }

@@ -1,6 +1,8 @@
 #include "daemon/pipeline.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include "enforce/kernel_tables.hpp"
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -269,6 +271,26 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
     if (!e.io_write) {
         pipe_readers_[e.io_inode] = {e.pid, describe(p)};
         if (pipe_readers_.size() > 4096) pipe_readers_.erase(pipe_readers_.begin());
+        if (e.kernel_action == KernelAction::Killed) {
+            // The kernel refused a denied tool as this server read it: the call never ran.
+            journal::Record r = record_for(e, p);
+            r.type = "tool";
+            r.action = "tools/call";
+            r.address = "stdio";
+            r.verdict = "kill";
+            r.rule = act_.kernel_rule_id(e.kernel_rule);
+            r.enforcement = "server-killed-in-kernel";
+            r.latency_us = 0;
+            size_t at = e.io_data.find("\"name\"");
+            if (at != std::string::npos) {
+                size_t q1 = e.io_data.find('"', at + 6), q2 = q1 == std::string::npos ? q1 : e.io_data.find('"', q1 + 1);
+                if (q2 != std::string::npos) r.path = e.io_data.substr(q1 + 1, q2 - q1 - 1);
+            }
+            r.detail = "server: " + describe(p) + " (pid " + std::to_string(e.pid) +
+                       ") killed at the read that delivered the call, before it could run it";
+            ++c.kills;
+            act_.journal(r);
+        }
         return;
     }
     std::vector<std::string> truncated;
@@ -357,7 +379,11 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
                "; arguments sha256 " + m.args_sha256;
     if (v.decision == Decision::Kill) {
         std::string err;
-        if (reader != pipe_readers_.end()) {
+        bool in_kernel = false;
+        for (auto& [name, rule] : enforce::KernelTables::kernel_denied_tools(*b)) in_kernel = in_kernel || name == m.tool;
+        if (in_kernel) {
+            r.enforcement = "server-stopped-in-kernel";  // at its read: see the server's own record
+        } else if (reader != pipe_readers_.end()) {
             if (const identity::Process* srv = table_.find_live_pid(reader->second.first))
                 if (act_.kill_process(srv->key.pid, srv->start_ns, err)) r.enforcement = "server-killed-by-daemon";
         }

@@ -83,6 +83,20 @@ uint64_t sb_dev_of(const std::string& path, uint64_t st_dev) {
 
 }  // namespace
 
+uint64_t KernelTables::tool_hash(const std::string& name) {
+    uint64_t h = SK_FNV_OFFSET;
+    for (unsigned char ch : name) h = (h ^ ch) * SK_FNV_PRIME;
+    return h;
+}
+
+std::vector<std::pair<std::string, std::string>> KernelTables::kernel_denied_tools(const policy::Boundary& b) {
+    std::vector<std::pair<std::string, std::string>> out;  // (tool, rule id)
+    for (auto& r : b.mcp_tools)
+        for (auto& d : r.deny)
+            if (d.find_first_of("*?[\\") == std::string::npos && d.size() <= SK_TOOL_NAME_MAX) out.emplace_back(d, r.id);
+    return out;
+}
+
 uint64_t KernelTables::kernel_dev(uint64_t st_dev) {
     return (static_cast<uint64_t>(major(st_dev)) << 20) | minor(st_dev);
 }
@@ -106,6 +120,7 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
                                                     const std::vector<KernelOverlay>& overlays) {
     std::map<InodeKey, sk_inode_rule> inodes;
     std::map<NetKey, sk_net_rule> allow, deny;
+    std::map<std::pair<uint32_t, uint64_t>, uint32_t> tools;  // (agent, name hash) -> rule
     std::map<uint32_t, sk_agent_cfg> cfgs;
     std::vector<AgentKernelState> states;
 
@@ -233,6 +248,8 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
                 }
         }
 
+        for (auto& [tool, rule] : kernel_denied_tools(*b)) tools[{agent, tool_hash(tool)}] = rule_number(rule);
+
         sk_agent_cfg cfg{};
         cfg.flags = (st.enforce ? SK_AG_ENFORCE : 0) | (st.exec_strict ? SK_AG_EXEC_STRICT : 0) |
                     (st.net_strict ? SK_AG_NET_STRICT : 0);
@@ -273,6 +290,15 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         bpf_map_update_elem(probe_.net_deny_fd(), &key, &v, BPF_ANY);
         keep_deny.insert(raw(key));
     }
+    std::set<std::string> keep_tools;
+    for (auto& [k, rule] : tools) {
+        sk_tool_key key{};
+        key.agent_id = k.first;
+        key.name_hash = k.second;
+        bpf_map_update_elem(probe_.tool_deny_fd(), &key, &rule, BPF_ANY);
+        keep_tools.insert(raw(key));
+    }
+    prune<sk_tool_key>(probe_.tool_deny_fd(), keep_tools);
     prune<sk_inode_key>(probe_.inode_rules_fd(), keep_inodes);
     prune<sk_net_key>(probe_.net_allow_fd(), keep_allow);
     prune<sk_net_key>(probe_.net_deny_fd(), keep_deny);

@@ -62,6 +62,12 @@ public:
     // The rule id of a kernel rule number reported in an event ("" if unknown).
     std::string rule_id(uint32_t kernel_rule) const;
 
+    // The hash the kernel computes over an MCP tool name (FNV-1a 64).
+    static uint64_t tool_hash(const std::string& name);
+    // Tool names the kernel refuses for a boundary: exact (glob-free) names in tools.mcp deny
+    // lists, whatever their server (the kernel cannot match the server's command line).
+    static std::vector<std::pair<std::string, std::string>> kernel_denied_tools(const policy::Boundary& b);
+
     // Kernel encoding of a dev_t (MKDEV) from a userspace st_dev.
     static uint64_t kernel_dev(uint64_t st_dev);
 

@@ -208,6 +208,7 @@ void Probe::clear_agent_config(uint32_t agent_id) { set_agent_config(agent_id, s
 int Probe::inode_rules_fd() const { return bpf_map__fd(skel_->maps.inode_rules); }
 int Probe::net_allow_fd() const { return bpf_map__fd(skel_->maps.net_allow); }
 int Probe::net_deny_fd() const { return bpf_map__fd(skel_->maps.net_deny); }
+int Probe::tool_deny_fd() const { return bpf_map__fd(skel_->maps.tool_deny); }
 int Probe::ring_fd() const { return ring_buffer__epoll_fd(rb_); }
 
 int Probe::on_record(void* ctx, void* data, size_t size) {

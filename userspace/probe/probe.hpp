@@ -66,6 +66,7 @@ public:
     int inode_rules_fd() const;
     int net_allow_fd() const;
     int net_deny_fd() const;
+    int tool_deny_fd() const;
 
     // Drains the ring buffer into `sink`, waiting up to timeout_ms for data. Returns records read.
     int poll(EventSink& sink, int timeout_ms);
