@@ -29,6 +29,10 @@ struct ParseContext {
 
 // files.* and exec.* lists: patterns or { name:, pattern: } mappings.
 void parse_path_rules(ParseContext& c, const Field& f, const std::string& section, std::vector<PathRule>& out);
+// Fills id/where/location of a rule at `section[index]`, named by an optional `name:` field
+// (the id is then "<file>:<name>"; duplicate names are errors). False when the name is bad.
+bool set_origin(ParseContext& c, RuleOrigin& o, const std::string& section, size_t index, const YAML::Mark& at,
+                const std::map<std::string, Field>& fs);
 // A list of network rules (network.connect/deny entries, and sequences' destinations).
 void parse_net_rule_list(ParseContext& c, const Field& f, const std::string& section, std::vector<NetRule>& out);
 // sequences: chained-action rules (parse_sequences.cpp).

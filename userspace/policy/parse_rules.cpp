@@ -10,34 +10,6 @@ namespace stockade::policy {
 
 namespace {
 
-// Fills id/where/location of a rule at `section[index]`, named by an optional `name:` field.
-bool set_origin(ParseContext& c, RuleOrigin& o, const std::string& section, size_t index, const YAML::Mark& at,
-                const std::map<std::string, Field>& fs) {
-    o.where = section + "[" + std::to_string(index) + "]";
-    o.id = c.boundary.file_name + ":" + o.where;
-    o.line = at.line + 1;
-    o.column = at.column + 1;
-    auto it = fs.find("name");
-    if (it == fs.end()) return true;
-    auto name = c.reader.scalar(it->second);
-    if (!name) return false;
-    bool ok = !name->empty() && std::all_of(name->begin(), name->end(), [](char ch) {
-        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
-    });
-    if (!ok || *name == "default-deny") {
-        c.reader.error(it->second.mark(), "rule name \"" + *name + "\" must be [A-Za-z0-9._-]+ and not default-deny");
-        return false;
-    }
-    if (auto prev = c.rule_names.find(*name); prev != c.rule_names.end()) {
-        c.reader.error(it->second.mark(), "duplicate rule name \"" + *name + "\" (first at line " +
-                                              std::to_string(prev->second.line + 1) + ")");
-        return false;
-    }
-    c.rule_names.emplace(*name, it->second.mark());
-    o.id = c.boundary.file_name + ":" + *name;
-    return true;
-}
-
 // A scalar, or a list of scalars, each a port or "lo-hi".
 std::vector<PortRange> parse_ports(Reader& r, const Field& f) {
     std::vector<PortRange> out;
@@ -137,6 +109,34 @@ void parse_bind(ParseContext& c, const Field& f) {
 }
 
 }  // namespace
+
+// Fills id/where/location of a rule at `section[index]`, named by an optional `name:` field.
+bool set_origin(ParseContext& c, RuleOrigin& o, const std::string& section, size_t index, const YAML::Mark& at,
+                const std::map<std::string, Field>& fs) {
+    o.where = section + "[" + std::to_string(index) + "]";
+    o.id = c.boundary.file_name + ":" + o.where;
+    o.line = at.line + 1;
+    o.column = at.column + 1;
+    auto it = fs.find("name");
+    if (it == fs.end()) return true;
+    auto name = c.reader.scalar(it->second);
+    if (!name) return false;
+    bool ok = !name->empty() && std::all_of(name->begin(), name->end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-';
+    });
+    if (!ok || *name == "default-deny") {
+        c.reader.error(it->second.mark(), "rule name \"" + *name + "\" must be [A-Za-z0-9._-]+ and not default-deny");
+        return false;
+    }
+    if (auto prev = c.rule_names.find(*name); prev != c.rule_names.end()) {
+        c.reader.error(it->second.mark(), "duplicate rule name \"" + *name + "\" (first at line " +
+                                              std::to_string(prev->second.line + 1) + ")");
+        return false;
+    }
+    c.rule_names.emplace(*name, it->second.mark());
+    o.id = c.boundary.file_name + ":" + *name;
+    return true;
+}
 
 void parse_net_rule_list(ParseContext& c, const Field& f, const std::string& section, std::vector<NetRule>& out) {
     parse_net_rules(c, f, section, out);

@@ -35,21 +35,8 @@ void parse_sequences(ParseContext& c, const Field& f) {
         }
         auto fs = r.fields(item, item.Mark(), where, {"name", "after", "forbid", "count"});
         SequenceRule s;
-        s.where = where;
-        s.id = c.boundary.file_name + ":" + where;
-        s.line = item.Mark().line + 1;
-        s.column = item.Mark().column + 1;
-        if (auto n = fs.find("name"); n != fs.end()) {
-            if (auto name = r.scalar(n->second)) {
-                s.name = *name;
-                if (c.rule_names.count(*name))
-                    r.error(n->second.mark(), "duplicate rule name \"" + *name + "\"");
-                c.rule_names.emplace(*name, n->second.mark());
-                s.id = c.boundary.file_name + ":" + *name;
-            }
-        } else {
-            s.name = where;
-        }
+        if (!set_origin(c, s, "sequences", i, item.Mark(), fs)) continue;
+        s.name = s.id.substr(c.boundary.file_name.size() + 1);
         bool has_after = fs.count("after"), has_forbid = fs.count("forbid"), has_count = fs.count("count");
         if (has_count && (has_after || has_forbid)) {
             r.error(item.Mark(), where + ": a sequence is either after:/forbid: or count:, not both");
@@ -122,12 +109,7 @@ void parse_tools(ParseContext& c, const Field& f) {
         }
         auto fs = r.fields(item, item.Mark(), where, {"name", "server", "allow", "deny"});
         ToolRule t;
-        t.where = where;
-        t.id = c.boundary.file_name + ":" + where;
-        t.line = item.Mark().line + 1;
-        t.column = item.Mark().column + 1;
-        if (auto n = fs.find("name"); n != fs.end())
-            if (auto name = r.scalar(n->second)) t.id = c.boundary.file_name + ":" + *name;
+        if (!set_origin(c, t, "tools.mcp", i, item.Mark(), fs)) continue;
         if (auto sv = fs.find("server"); sv != fs.end())
             if (auto server = r.scalar(sv->second)) t.server = *server;
         auto names = [&](const char* key, std::vector<std::string>& out) {
