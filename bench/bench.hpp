@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,10 +20,13 @@
 #include "journal/writer.hpp"
 #include "probe/probe.hpp"
 
-struct bench_noop;
+struct bench_floor;
 struct bpf_link;
 
 namespace bench {
+
+namespace probe = stockade::probe;
+namespace identity = stockade::identity;
 
 // ---- options and report -----------------------------------------------------------------
 
@@ -58,6 +62,13 @@ struct Stat {
 };
 Stat stat_of(std::vector<double> v);
 double percentile(std::vector<double> v, double p);  // nearest rank, p in [0, 100]
+// Half the spread of v once its lowest and highest values are dropped (when there are 5 or more):
+// the noise one repetition's outlier cannot blow up.
+double trimmed_half_spread(std::vector<double> v);
+// The verdict on an overhead target, from per-run ratios (mode / off) of stockade and of the
+// floor measured in the same runs: "met", "below floor: met by reaching the floor",
+// "missed: floor alone ..., stockade ... above it", "missed (within noise)" or "missed".
+std::string overhead_verdict(const std::vector<double>& ratio, const std::vector<double>& floor_ratio, double target);
 
 std::string fmt_ns(const Stat& s);     // "1234 ns [1200-1300]"
 std::string fmt_pct(const Stat& r);    // ratio stat -> "+1.2% [+0.8..+1.9]"
@@ -86,8 +97,8 @@ struct Child {
     ~Child();
     // Waits for it; returns the wait status. Kills it (and throws) after timeout_s or on interrupt.
     int wait(double timeout_s, struct rusage* ru = nullptr);
-    std::string read_all(double timeout_s);  // its stdout until EOF
-    std::string read_line(double timeout_s); // one line of its stdout ("" on EOF)
+    std::string read_all(double timeout_s);   // its stdout until EOF
+    std::string read_line(double timeout_s);  // one line of its stdout ("" on EOF)
     void close_in();
 };
 
@@ -96,8 +107,8 @@ struct SpawnOpts {
     int cpu = -1;        // pin to this CPU
     bool capture_out = false;
     bool feed_in = false;
-    bool quiet = false;  // stdout and stderr to /dev/null (when not captured)
-    std::string out_file;  // stdout and stderr to this file (when not captured)
+    bool quiet = false;            // stdout and stderr to /dev/null (when not captured)
+    std::string out_file;          // stdout and stderr to this file (when not captured)
     std::vector<std::string> env;  // extra KEY=VALUE
 };
 // fork + (enter cgroup, pin) + execv. Safe to call from a multi-threaded process: everything
@@ -111,8 +122,12 @@ std::string cgroup_base();
 // Removes a cgroup tree of ours (default: all of /stockade-bench-<pid>), deepest first.
 void remove_cgroup_tree(const std::string& rel = "");
 
+// Removes what an earlier run that died (crash, SIGKILL) left behind: /stockade-bench-<pid>
+// cgroups, /tmp and /dev/shm scratch directories, of pids that no longer exist.
+void remove_stale_leftovers();
+
 class ScratchCgroup {
-public:
+   public:
     explicit ScratchCgroup(const std::string& leaf);  // <base>/<leaf>
     ~ScratchCgroup();
     ScratchCgroup(const ScratchCgroup&) = delete;
@@ -120,7 +135,7 @@ public:
     const std::string& rel() const { return rel_; }
     uint64_t id() const { return id_; }
 
-private:
+   private:
     std::string rel_;
     uint64_t id_ = 0;
 };
@@ -130,17 +145,29 @@ private:
 // Names of BPF tracing programs loaded by others (tests, other daemons): they would make the
 // "off" baseline slower than a clean host, so the report names them.
 std::vector<std::string> foreign_tracing_programs();
+// Waits (up to max_s) until no foreign program is attached; returns those still attached.
+std::vector<std::string> wait_for_clean_host(double max_s);
+// Remembers the BPF programs this process holds now (so that, once released, they are never
+// mistaken for someone else's while the kernel frees them).
+void note_own_programs();
 
-// The floor: bench/noop.bpf.c attached to tp_btf/sys_exit.
-class NoopFloor {
-public:
-    NoopFloor();
-    ~NoopFloor();
-    NoopFloor(const NoopFloor&) = delete;
-    NoopFloor& operator=(const NoopFloor&) = delete;
+// Run-time statistics (BPF_ENABLE_STATS) of the programs this process holds, by program name.
+struct ProgRun {
+    uint64_t cnt = 0, ns = 0;
+};
+std::map<std::string, ProgRun> own_program_runs();
 
-private:
-    ::bench_noop* skel_ = nullptr;
+// One program of bench/floor.bpf.c attached to tp_btf/sys_exit (default: the no-op floor).
+// target_cgroup: the cgroup floor_reads_* act for.
+class FloorProbe {
+   public:
+    explicit FloorProbe(const std::string& prog = "floor_noop", uint64_t target_cgroup = 0);
+    ~FloorProbe();
+    FloorProbe(const FloorProbe&) = delete;
+    FloorProbe& operator=(const FloorProbe&) = delete;
+
+   private:
+    ::bench_floor* skel_ = nullptr;
     ::bpf_link* link_ = nullptr;
 };
 
@@ -149,7 +176,7 @@ private:
 // journal_allowed: summary) -> journal::Writer, drained by a thread the way stockaded's main loop
 // drains (wait on the ring's fd up to 50 ms, then consume everything).
 class StockadeOn {
-public:
+   public:
     // dir: scratch directory for the journal; agent_cgroup: the cgroup the agent is matched by.
     StockadeOn(const std::string& dir, const std::string& agent_cgroup, int drain_cpu = -1);
     ~StockadeOn();
@@ -164,12 +191,13 @@ public:
         probe::KernelCounters kernel;
     };
     Counts counts();
+    double drain_cpu_s();  // CPU time the drain thread (decode + pipeline + journal) has used
     // Waits until the drain thread has consumed everything the kernel produced (or timeout).
     void settle(double timeout_s = 2.0);
 
     static std::string boundary_text(const std::string& agent_cgroup);
 
-private:
+   private:
     void drain_loop(int cpu);
     std::unique_ptr<probe::Probe> probe_;
     identity::ProcessTable table_;
@@ -186,7 +214,7 @@ private:
 // stockaded from the build directory with a scratch configuration; SIGTERM (then SIGKILL) by pid
 // when destroyed, and its cgroups removed.
 class RealDaemon {
-public:
+   public:
     RealDaemon(const Options& o, const std::string& dir);  // dir/agents.d must hold the boundaries
     ~RealDaemon();
     void start(double timeout_s = 30);
@@ -198,7 +226,7 @@ public:
     // `stockade run --agent A -- argv...` with captured stdin/stdout.
     Child run_as(const std::string& agent, const std::vector<std::string>& argv);
 
-private:
+   private:
     const Options& o_;
     std::string dir_, socket_, journal_, config_, log_;
     Child child_;
@@ -216,7 +244,9 @@ void bench_memory(const Options& o, Report& r);
 // Children re-executed from this binary (argv[1] starts with '_').
 int loop_main(int argc, char** argv);     // _loop NAME SECONDS ARG: one syscall loop
 int latency_main(int argc, char** argv);  // _latency ...: trials of violating opens
-int spawn_main(int argc, char** argv);    // _spawn N: N sleeping children until told to stop
+int spawn_main(int argc, char** argv);
+int hold_main(int argc, char** argv);  // _hold LOOP SECONDS [untracked]: for an outside profiler    // _spawn N: N
+                                       // sleeping children until told to stop
 
 // Reads a whole file ("" if absent).
 std::string slurp(const std::string& path);

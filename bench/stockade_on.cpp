@@ -2,9 +2,11 @@
 // real stockaded binary with a scratch configuration (RealDaemon).
 #include <fmt/format.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -35,6 +37,7 @@ StockadeOn::StockadeOn(const std::string& dir, const std::string& agent_cgroup, 
     if (!res.ok()) throw Error("bench boundary: " + stockade::policy::format_diagnostics(res.diagnostics));
 
     probe_ = std::make_unique<stockade::probe::Probe>();
+    note_own_programs();
 
     stockade::journal::WriterOptions wo;
     wo.path = dir + "/journal/journal.jsonl";
@@ -129,6 +132,12 @@ StockadeOn::Counts StockadeOn::counts() {
     return c;
 }
 
+double StockadeOn::drain_cpu_s() {
+    clockid_t cid;
+    if (pthread_getcpuclockid(drain_.native_handle(), &cid) != 0) return 0;
+    return static_cast<double>(now_ns(cid)) / 1e9;
+}
+
 void StockadeOn::settle(double timeout_s) {
     double deadline = mono_s() + timeout_s;
     while (mono_s() < deadline) {
@@ -141,8 +150,12 @@ void StockadeOn::settle(double timeout_s) {
 // ---- RealDaemon ---------------------------------------------------------------------------------
 
 RealDaemon::RealDaemon(const Options& o, const std::string& dir)
-    : o_(o), dir_(dir), socket_(dir + "/control.sock"), journal_(dir + "/journal/journal.jsonl"),
-      config_(dir + "/stockade.yaml"), log_(dir + "/stockaded.log") {
+    : o_(o),
+      dir_(dir),
+      socket_(dir + "/control.sock"),
+      journal_(dir + "/journal/journal.jsonl"),
+      config_(dir + "/stockade.yaml"),
+      log_(dir + "/stockaded.log") {
     write_file(config_, "agents_dir: " + dir + "/agents.d\nsocket_path: " + socket_ + "\ncgroup_base: " +
                             cgroup_base() + "/daemon\nsummary_interval: 5\njournal:\n  path: " + journal_ +
                             "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n");
@@ -156,7 +169,9 @@ RealDaemon::~RealDaemon() {
     remove_cgroup_tree(cgroup_base() + "/daemon");
 }
 
-std::string RealDaemon::stockade_cli() const { return o_.bin_dir + "/userspace/stockade"; }
+std::string RealDaemon::stockade_cli() const {
+    return o_.bin_dir + "/userspace/stockade";
+}
 
 void RealDaemon::start(double timeout_s) {
     SpawnOpts so;

@@ -19,10 +19,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "bench.hpp"
-#include "bench_noop.skel.h"
+#include "bench_floor.skel.h"
 #include "common/cgroup.hpp"
 #include "common/error.hpp"
 
@@ -87,6 +88,28 @@ double percentile(std::vector<double> v, double p) {
     return v[std::min(rank, v.size()) - 1];
 }
 
+double trimmed_half_spread(std::vector<double> v) {
+    if (v.size() < 2) return 0;
+    std::sort(v.begin(), v.end());
+    if (v.size() >= 5) v = std::vector<double>(v.begin() + 1, v.end() - 1);
+    return (v.back() - v.front()) / 2;
+}
+
+std::string overhead_verdict(const std::vector<double>& ratio, const std::vector<double>& floor_ratio, double target) {
+    double over = stat_of(ratio).med - 1, fover = stat_of(floor_ratio).med - 1;
+    if (over <= target) return "met";
+    if (fover > target) {
+        // Paired: how far above the floor stockade was in each run, against the spread of that.
+        std::vector<double> d;
+        for (size_t i = 0; i < ratio.size() && i < floor_ratio.size(); ++i) d.push_back(ratio[i] - floor_ratio[i]);
+        double above = stat_of(d).med;
+        if (above <= trimmed_half_spread(d)) return "below floor: met by reaching the floor";
+        return fmt::format("missed: floor alone {:+.1f}%, stockade {:+.1f} pts above it", fover * 100, above * 100);
+    }
+    if (over - target <= trimmed_half_spread(ratio)) return "missed (within noise)";
+    return "missed";
+}
+
 std::string fmt_ns(const Stat& s) {
     if (s.med >= 100000) return fmt::format("{:.0f} us [{:.0f}-{:.0f}]", s.med / 1e3, s.lo / 1e3, s.hi / 1e3);
     return fmt::format("{:.0f} ns [{:.0f}-{:.0f}]", s.med, s.lo, s.hi);
@@ -96,7 +119,9 @@ std::string fmt_pct(const Stat& r) {
     return fmt::format("{:+.1f}% [{:+.1f}..{:+.1f}]", (r.med - 1) * 100, (r.lo - 1) * 100, (r.hi - 1) * 100);
 }
 
-std::string fmt_ratio(const Stat& r) { return fmt::format("{:.3f} [{:.3f}-{:.3f}]", r.med, r.lo, r.hi); }
+std::string fmt_ratio(const Stat& r) {
+    return fmt::format("{:.3f} [{:.3f}-{:.3f}]", r.med, r.lo, r.hi);
+}
 
 // ---- clocks and signals -------------------------------------------------------------------------
 
@@ -106,7 +131,9 @@ uint64_t now_ns(int clock) {
     return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
 }
 
-double mono_s() { return static_cast<double>(now_ns(CLOCK_MONOTONIC)) / 1e9; }
+double mono_s() {
+    return static_cast<double>(now_ns(CLOCK_MONOTONIC)) / 1e9;
+}
 
 std::atomic<bool> g_interrupted{false};
 
@@ -295,7 +322,9 @@ Child spawn(const std::vector<std::string>& argv, const SpawnOpts& o) {
 
 // ---- cgroups ------------------------------------------------------------------------------------
 
-std::string cgroup_base() { return "/stockade-bench-" + std::to_string(getpid()); }
+std::string cgroup_base() {
+    return "/stockade-bench-" + std::to_string(getpid());
+}
 
 void remove_cgroup_tree(const std::string& rel) {
     if (stockade::cgroup::root().empty()) return;
@@ -317,6 +346,24 @@ void remove_cgroup_tree(const std::string& rel) {
     }
 }
 
+void remove_stale_leftovers() {
+    auto dead_bench = [](const std::string& name) {
+        const std::string prefix = "stockade-bench-";
+        if (name.rfind(prefix, 0) != 0) return false;
+        std::string pid = name.substr(prefix.size());
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) return false;
+        return !fs::exists("/proc/" + pid);
+    };
+    std::error_code ec;
+    if (!stockade::cgroup::root().empty())
+        for (auto& e : fs::directory_iterator(stockade::cgroup::root(), ec))
+            if (e.is_directory(ec) && dead_bench(e.path().filename().string()))
+                remove_cgroup_tree("/" + e.path().filename().string());
+    for (const char* dir : {"/tmp", "/dev/shm"})
+        for (auto& e : fs::directory_iterator(dir, ec))
+            if (e.is_directory(ec) && dead_bench(e.path().filename().string())) fs::remove_all(e.path(), ec);
+}
+
 ScratchCgroup::ScratchCgroup(const std::string& leaf) : rel_(cgroup_base() + "/" + leaf) {
     id_ = stockade::cgroup::create(rel_);
 }
@@ -328,47 +375,140 @@ ScratchCgroup::~ScratchCgroup() {
 
 // ---- BPF ----------------------------------------------------------------------------------------
 
-std::vector<std::string> foreign_tracing_programs() {
-    std::vector<std::string> out;
-    __u32 id = 0;
-    while (bpf_prog_get_next_id(id, &id) == 0) {
+namespace {
+std::mutex g_own_mu;
+std::set<uint32_t> g_own_ids;
+
+std::vector<uint32_t> held_program_ids() {
+    std::vector<uint32_t> ids;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator("/proc/self/fdinfo", ec)) {
+        std::ifstream f(e.path());
+        std::string line;
+        while (std::getline(f, line))
+            if (line.rfind("prog_id:", 0) == 0) ids.push_back(static_cast<uint32_t>(std::stoul(line.substr(8))));
+    }
+    return ids;
+}
+}  // namespace
+
+void note_own_programs() {
+    auto ids = held_program_ids();
+    std::lock_guard lk(g_own_mu);
+    g_own_ids.insert(ids.begin(), ids.end());
+}
+
+std::map<std::string, ProgRun> own_program_runs() {
+    std::map<std::string, ProgRun> out;
+    std::set<uint32_t> seen;
+    for (uint32_t id : held_program_ids()) {
+        if (!seen.insert(id).second) continue;
         int fd = bpf_prog_get_fd_by_id(id);
         if (fd < 0) continue;
         bpf_prog_info info{};
         __u32 len = sizeof info;
         if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
-            switch (info.type) {
-            case BPF_PROG_TYPE_TRACING:
-            case BPF_PROG_TYPE_RAW_TRACEPOINT:
-            case BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE:
-            case BPF_PROG_TYPE_TRACEPOINT:
-            case BPF_PROG_TYPE_KPROBE:
-            case BPF_PROG_TYPE_PERF_EVENT:
-                out.push_back(fmt::format("{}#{}", info.name, id));
-                break;
-            default:
-                break;
-            }
+            auto& r = out[info.name];
+            r.cnt += info.run_cnt;
+            r.ns += info.run_time_ns;
         }
         close(fd);
     }
     return out;
 }
 
-NoopFloor::NoopFloor() {
-    skel_ = bench_noop__open_and_load();
-    if (!skel_) throw Error(std::string("loading bench/noop.bpf.c: ") + std::strerror(errno));
-    link_ = bpf_program__attach(skel_->progs.bench_noop_sys_exit);
-    if (!link_) {
-        int err = errno;
-        bench_noop__destroy(skel_);
-        throw Error(std::string("attaching the no-op tp_btf/sys_exit: ") + std::strerror(err));
+std::vector<std::string> foreign_tracing_programs() {
+    // Attached programs only (links): syscall, sched and perf hooks anywhere, socket hooks on the
+    // root cgroup. Programs merely loaded, or attached to another cgroup, cost our loops nothing.
+    std::vector<std::string> out;
+    std::set<uint32_t> own;
+    {
+        std::lock_guard lk(g_own_mu);
+        own = g_own_ids;
+    }
+    for (uint32_t id : held_program_ids()) own.insert(id);
+    uint64_t root_cg = 0;
+    try {
+        root_cg = stockade::cgroup::id_of("/");
+    } catch (const std::exception&) {
+    }
+    __u32 id = 0;
+    while (bpf_link_get_next_id(id, &id) == 0) {
+        int fd = bpf_link_get_fd_by_id(id);
+        if (fd < 0) continue;
+        bpf_link_info info{};
+        __u32 len = sizeof info;
+        bool costly = false;
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && !own.count(info.prog_id)) {
+            switch (info.type) {
+                case BPF_LINK_TYPE_RAW_TRACEPOINT:
+                case BPF_LINK_TYPE_TRACING:
+                case BPF_LINK_TYPE_PERF_EVENT:
+                case BPF_LINK_TYPE_KPROBE_MULTI: costly = true; break;
+                case BPF_LINK_TYPE_CGROUP: costly = info.cgroup.cgroup_id == root_cg; break;
+                default: break;
+            }
+        }
+        close(fd);
+        if (!costly) continue;
+        std::string name = "prog " + std::to_string(info.prog_id);
+        int pfd = bpf_prog_get_fd_by_id(info.prog_id);
+        if (pfd >= 0) {
+            bpf_prog_info pi{};
+            __u32 plen = sizeof pi;
+            if (bpf_obj_get_info_by_fd(pfd, &pi, &plen) == 0) name = pi.name;
+            close(pfd);
+        }
+        out.push_back(name + "#" + std::to_string(info.prog_id));
+    }
+    return out;
+}
+
+std::vector<std::string> wait_for_clean_host(double max_s) {
+    double deadline = mono_s() + max_s;
+    bool told = false;
+    while (true) {
+        auto f = foreign_tracing_programs();
+        if (f.empty() || mono_s() >= deadline || g_interrupted) return f;
+        if (!told) {
+            std::fprintf(stderr, "  waiting up to %.0f s for %zu BPF programs of other processes to go away\n",
+                         deadline - mono_s(), f.size());
+            told = true;
+        }
+        usleep(500000);
     }
 }
 
-NoopFloor::~NoopFloor() {
+FloorProbe::FloorProbe(const std::string& prog, uint64_t target_cgroup) {
+    skel_ = bench_floor__open();
+    if (!skel_) throw Error(std::string("opening bench/floor.bpf.c: ") + std::strerror(errno));
+    skel_->rodata->target_cgroup = target_cgroup;
+    bpf_program* chosen = nullptr;
+    bpf_program* p;
+    bpf_object__for_each_program(p, skel_->obj) {
+        bool me = prog == bpf_program__name(p);
+        bpf_program__set_autoload(p, me);
+        if (me) chosen = p;
+    }
+    int err = chosen ? bench_floor__load(skel_) : -ENOENT;
+    if (err) {
+        bench_floor__destroy(skel_);
+        skel_ = nullptr;
+        throw Error("loading " + prog + " of bench/floor.bpf.c: " + std::strerror(-err));
+    }
+    link_ = bpf_program__attach(chosen);
+    if (!link_) {
+        int e = errno;
+        bench_floor__destroy(skel_);
+        skel_ = nullptr;
+        throw Error("attaching " + prog + " to tp_btf/sys_exit: " + std::strerror(e));
+    }
+    note_own_programs();
+}
+
+FloorProbe::~FloorProbe() {
     if (link_) bpf_link__destroy(link_);
-    if (skel_) bench_noop__destroy(skel_);
+    if (skel_) bench_floor__destroy(skel_);
 }
 
 // ---- files --------------------------------------------------------------------------------------

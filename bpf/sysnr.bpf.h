@@ -26,12 +26,12 @@ struct sk_args {
 
 static __always_inline void sk_read_args(struct pt_regs *regs, struct sk_args *a)
 {
-	a->a[0] = BPF_CORE_READ(regs, di);
-	a->a[1] = BPF_CORE_READ(regs, si);
-	a->a[2] = BPF_CORE_READ(regs, dx);
-	a->a[3] = BPF_CORE_READ(regs, r10);
-	a->a[4] = BPF_CORE_READ(regs, r8);
-	a->a[5] = BPF_CORE_READ(regs, r9);
+	a->a[0] = regs->di;
+	a->a[1] = regs->si;
+	a->a[2] = regs->dx;
+	a->a[3] = regs->r10;
+	a->a[4] = regs->r8;
+	a->a[5] = regs->r9;
 }
 
 #endif

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -583,7 +584,26 @@ void Daemon::serve_control() {
     }
 }
 
+// The kill latency's tail is scheduling: a woken daemon can wait a whole tick (4 ms at HZ=250)
+// behind a busy task. Asking EEVDF for a short slice (0.1 ms) for the event loop cut the
+// measured p99 from 2.8 ms to ~0.4 ms (docs/performance.md); it needs no privilege.
+static void request_short_slice() {
+    struct {
+        uint32_t size, policy;
+        uint64_t flags;
+        int32_t nice;
+        uint32_t priority;
+        uint64_t runtime, deadline, period;
+        uint32_t util_min, util_max;
+    } attr{};
+    attr.size = sizeof attr;
+    attr.runtime = 100'000;  // ns: the slice, for SCHED_OTHER on Linux >= 6.12
+    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0)
+        spdlog::debug("sched_setattr (short slice): {}", std::strerror(errno));
+}
+
 void Daemon::run() {
+    request_short_slice();
     sd_notify(0, "READY=1\nSTATUS=probes attached, boundaries loaded");
     uint64_t watchdog_usec = 0;
     bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
