@@ -175,7 +175,21 @@ Daemon::~Daemon() {
     if (inotify_fd_ >= 0) close(inotify_fd_);
     if (pipeline_) pipeline_->flush_summaries();
     if (writer_) journal_daemon("stopped");
-    for (auto& cg : launcher_cgroups_) cgroup::remove(cg, 0);
+    for (auto& cg : launcher_cgroups_) remove_launcher_cgroup(cg);
+}
+
+// A launcher scope and, when they are left empty, the agent and base directories above it:
+// the daemon leaves no cgroup it made behind.
+void Daemon::remove_launcher_cgroup(const std::string& rel) {
+    if (!cgroup::remove(rel, 0)) return;
+    std::string dir = rel;
+    for (int up = 0; up < 2; ++up) {
+        auto slash = dir.rfind('/');
+        if (slash == std::string::npos || slash == 0) break;
+        dir = dir.substr(0, slash);
+        if (dir.rfind(cfg_.cgroup_base, 0) != 0) break;  // only below cgroup_base, base included
+        if (!cgroup::remove(dir, 0)) break;               // not empty: someone else's scope is there
+    }
 }
 
 void Daemon::journal_daemon(const std::string& detail) {
@@ -421,7 +435,7 @@ void Daemon::reap_launcher_cgroups() {
                 table_.unbind_cgroup(id);
                 registered_.erase(id);
             }
-            cgroup::remove(*it, 0);
+            remove_launcher_cgroup(*it);
             it = launcher_cgroups_.erase(it);
         } else {
             ++it;

@@ -43,6 +43,7 @@ private:
     void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher,
                          uint32_t kernel_id = 0);
     void reap_launcher_cgroups();
+    void remove_launcher_cgroup(const std::string& rel);
     void serve_control();
     control::Response handle(const control::Request& req, uint32_t peer_uid);
     control::Status status() const;
