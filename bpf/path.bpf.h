@@ -41,7 +41,7 @@ static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bo
 	if ((r->flags & SK_IR_FILE_DENY) && !w->deny_rule)
 		w->deny_rule = r->rule;
 	if ((r->flags & SK_IR_LABEL) && !w->label_rule)
-		w->label_rule = r->rule;
+		w->label_rule = r->label;
 	if ((r->flags & SK_IR_PROTECT) && !w->protect_rule)
 		w->protect_rule = r->rule;
 	if ((r->flags & SK_IR_EXEC_DENY) && !w->exec_deny_rule)

@@ -6,6 +6,13 @@
 #ifndef STOCKADE_SYSCALLS_BPF_H
 #define STOCKADE_SYSCALLS_BPF_H
 
+#define S_IFMT 0170000
+#define S_IFIFO 0010000
+#define S_IFSOCK 0140000
+#define S_IFREG 0100000
+#define S_IFDIR 0040000
+#define PROC_SUPER_MAGIC 0x9fa0
+
 /*
  * A path the caller named (unlink, rename, mkdir ...): the object may be gone after the call,
  * so the kernel resolves the directory it is relative to (cwd or dirfd) and the user string
@@ -119,6 +126,25 @@ static __always_inline int sk_file_event(struct task_struct *task, struct sk_tra
 				e->rule = w.deny_rule;
 				if (cfg && (cfg->flags & SK_AG_ENFORCE)) {
 					/* The descriptor exists but the process never returns to use it. */
+					bpf_send_signal(SIGKILL);
+					e->flags |= SK_F_KILLED;
+					sk_count(SK_CNT_KILLS);
+				}
+			} else if (cfg && (cfg->flags & SK_AG_FILE_STRICT) && (cfg->flags & SK_AG_ENFORCE)) {
+				/* Every allow rule of the agent is in the inode table: an open of a regular
+				 * file or directory that none covers is outside the boundary. Devices, pipes,
+				 * sockets and /proc are left to the daemon. */
+				__u16 mode = BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT;
+				unsigned long magic = BPF_CORE_READ(f, f_inode, i_sb, s_magic);
+				__u32 need = 0;
+
+				if (e->access & SK_ACC_READ)
+					need |= SK_IR_READ_ALLOW;
+				if (e->access & (SK_ACC_WRITE | SK_ACC_CREATE | SK_ACC_TRUNC | SK_ACC_APPEND))
+					need |= SK_IR_WRITE_ALLOW;
+				if ((mode == S_IFREG || mode == S_IFDIR) && magic != PROC_SUPER_MAGIC &&
+				    (w.match_flags & need) != need) {
+					e->rule = cfg->default_rule;
 					bpf_send_signal(SIGKILL);
 					e->flags |= SK_F_KILLED;
 					sk_count(SK_CNT_KILLS);

@@ -157,6 +157,8 @@ struct sk_inode_key {
 #define SK_IR_EXEC_DENY (1u << 3)  /* executable (or directory of them) that must not run */
 #define SK_IR_PROTECT (1u << 4)    /* stockade's own state: no agent may write below it */
 #define SK_IR_LABEL (1u << 5)      /* reading it attaches a sequence label (rule = the sequence) */
+#define SK_IR_READ_ALLOW (1u << 6)  /* files.read (and builtin system reads): exact or subtree */
+#define SK_IR_WRITE_ALLOW (1u << 7) /* files.write / files.create: exact or subtree */
 
 /* A process's sequence label (map `labels`, by tgid): its connects are limited to the LPM
  * entries filed under SK_NET_LOCK_ID(rule) in net_allow. */
@@ -168,13 +170,16 @@ struct sk_label {
 
 struct sk_inode_rule {
 	__u32 flags;
-	__u32 rule; /* rule id reported back in sk_event.rule */
+	__u32 rule;  /* rule id reported back in sk_event.rule */
+	__u32 label; /* with SK_IR_LABEL: the sequence whose label a read attaches */
+	__u32 pad0;
 };
 
 /* Per agent switches, indexed by agent id. */
 #define SK_AG_ENFORCE (1u << 0)    /* act, not just report */
 #define SK_AG_EXEC_STRICT (1u << 1) /* every allowed exec is in the inode table: deny the rest */
 #define SK_AG_NET_STRICT (1u << 2)  /* every allowed destination is in the LPM table: deny the rest */
+#define SK_AG_FILE_STRICT (1u << 3) /* every file allow rule is in the inode table: kill other opens */
 
 struct sk_agent_cfg {
 	__u32 flags;

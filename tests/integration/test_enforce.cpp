@@ -109,8 +109,7 @@ TEST_CASE("network: a denied destination gets EPERM and nothing reaches it", "[e
     int ok_port = ok.port, bad_port = bad.port;
     write_file(d / "agents.d/t.yaml",
                boundary(d, "netagent", "enforce", "network:\n  connect:\n    - cidr: 127.0.0.1/32\n      ports: " +
-                                                     std::to_string(ok_port) + "\n      protocol: tcp\n",
-                        "flag"));
+                                                     std::to_string(ok_port) + "\n      protocol: tcp\n"));
     Daemon daemon(d);
     daemon.start();
 
@@ -118,7 +117,7 @@ TEST_CASE("network: a denied destination gets EPERM and nothing reaches it", "[e
                          "):\n    s = socket.socket()\n    try:\n        s.connect(('127.0.0.1', p)); print(p, 'ok')\n"
                          "    except OSError as e: print(p, errno.errorcode[e.errno])\n";
     std::string out;
-    daemon.run_as("netagent", {"/usr/bin/python3", "-c", script}, &out);
+    daemon.run_as("netagent", {"/usr/bin/python3", "-I", "-c", script}, &out);  // -I: no cwd on sys.path
     CHECK(out.find(std::to_string(ok_port) + " ok") != std::string::npos);
     CHECK(out.find(std::to_string(bad_port) + " EPERM") != std::string::npos);
     CHECK(ok.accept_now() >= 0);
@@ -320,4 +319,32 @@ TEST_CASE("stockade run --landlock refuses at the syscall what is outside the bo
     REQUIRE(r);
     CHECK(r->verdict == "would-deny");
     CHECK(r->result == -EACCES);
+}
+
+TEST_CASE("when every file rule is exact or a directory, an open outside them is killed in the kernel",
+          "[enforce]") {
+    ScratchDir d("filestrict");
+    write_file(d / "outside/data", "OUTSIDE\n");
+    write_file(d / "agents.d/t.yaml", boundary(d, "strictagent", "enforce"));
+    Daemon daemon(d);
+    daemon.start();
+    std::string status;
+    run_command({bin("stockade"), "--socket", daemon.socket(), "status"}, &status);
+    INFO(status);
+    CHECK(status.find("files") != std::string::npos);  // IN KERNEL column
+
+    int st = daemon.run_as("strictagent", {"/bin/sh", "-c", "cat " + d / "outside/data" + " > " + d / "allowed/copy"});
+    CHECK(WIFEXITED(st));
+    REQUIRE(fs::exists(d / "allowed/copy"));
+    CHECK(fs::file_size(d / "allowed/copy") == 0);  // cat died in its open: not one byte read
+    auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "outside/data"; });
+    REQUIRE(r);
+    CHECK(r->verdict == "kill");
+    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->rule == "t.yaml:default-deny");
+    // Reads inside the boundary (and the builtin system reads) are untouched.
+    std::string out;
+    write_file(d / "allowed/in", "IN\n");
+    daemon.run_as("strictagent", {"/usr/bin/cat", d / "allowed/in"}, &out);
+    CHECK(out.find("IN") != std::string::npos);
 }

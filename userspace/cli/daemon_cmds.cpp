@@ -107,7 +107,8 @@ int cmd_status(const std::string& socket, bool json) {
         std::printf("\n%-16s %-8s %-10s %8s %8s %8s %6s %6s  %s\n", "AGENT", "MODE", "ON-VIOL", "TRACKED", "EVENTS",
                     "VIOL", "KILLS", "DENIES", "IN KERNEL");
         for (auto& a : s.agents) {
-            std::string k = std::string(a.exec_in_kernel ? "exec " : "") + (a.net_in_kernel ? "net" : "");
+            std::string k = std::string(a.exec_in_kernel ? "exec " : "") + (a.files_in_kernel ? "files " : "") +
+                            (a.net_in_kernel ? "net" : "");
             std::printf("%-16s %-8s %-10s %8llu %8llu %8llu %6llu %6llu  %s\n", a.name.c_str(), a.mode.c_str(),
                         a.on_violation.c_str(), (unsigned long long)a.tracked, (unsigned long long)a.events,
                         (unsigned long long)a.violations, (unsigned long long)a.kills, (unsigned long long)a.denies,
@@ -136,8 +137,8 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
                         "%llu kills, %llu denies\n",
                         (unsigned long long)a.tracked, (unsigned long long)a.events, (unsigned long long)a.allowed,
                         (unsigned long long)a.violations, (unsigned long long)a.kills, (unsigned long long)a.denies);
-            std::printf("in kernel:    exec %s, network %s\n", a.exec_in_kernel ? "yes" : "no",
-                        a.net_in_kernel ? "yes" : "no");
+            std::printf("in kernel:    exec %s, files %s, network %s\n", a.exec_in_kernel ? "yes" : "no",
+                        a.files_in_kernel ? "yes" : "no", a.net_in_kernel ? "yes" : "no");
             for (auto& u : a.userspace_only) std::printf("userspace:    %s\n", u.c_str());
             print_reachable(a.file, a.name);
             print_counts("tools invoked", a.tools_invoked);

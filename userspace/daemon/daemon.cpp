@@ -223,8 +223,9 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     table_.set_agents(std::move(matches));
     pipeline_->set_protected(protected_dirs());
     for (auto& st : kernel_state_)
-        spdlog::info("agent={} mode={} exec-in-kernel={} net-in-kernel={} userspace-only-rules={}", st.agent,
-                     st.enforce ? "enforce" : "monitor", st.exec_strict, st.net_strict, st.userspace_only.size());
+        spdlog::info("agent={} mode={} exec-in-kernel={} files-in-kernel={} net-in-kernel={} userspace-only-rules={}",
+                     st.agent, st.enforce ? "enforce" : "monitor", st.exec_strict, st.file_strict, st.net_strict,
+                     st.userspace_only.size());
     discover_cgroups();
 }
 
@@ -501,6 +502,7 @@ control::Status Daemon::status() const {
             if (k.agent == b->name) {
                 a.exec_in_kernel = k.enforce && k.exec_strict;
                 a.net_in_kernel = k.enforce && k.net_strict;
+                a.files_in_kernel = k.enforce && k.file_strict;
                 a.userspace_only = k.userspace_only;
             }
         s.agents.push_back(std::move(a));

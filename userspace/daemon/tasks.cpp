@@ -235,6 +235,8 @@ std::vector<enforce::KernelOverlay> TaskRegistry::kernel_overlays(uint64_t now) 
                 if (g.confine) continue;
                 if (g.kind == "exec" && g.path) o.exec_allow.push_back(*g.path);
                 if (g.kind == "connect" && g.net) o.connect.push_back(*g.net);
+                if (g.kind == "read" && g.path) o.read_allow.push_back(*g.path);
+                if ((g.kind == "write" || g.kind == "create") && g.path) o.write_allow.push_back(*g.path);
             }
         out.push_back(std::move(o));
     }

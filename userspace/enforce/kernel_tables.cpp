@@ -130,7 +130,8 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         AgentKernelState st;
         st.agent = extra ? b->name + "/" + extra->task : b->name;
         st.agent_id = agent;
-        st.enforce = b->mode == Mode::Enforce;
+        // on_violation: flag means journal only: the kernel then refuses and kills nothing either.
+        st.enforce = b->mode == Mode::Enforce && b->on_violation != OnViolation::Flag;
 
         // A path rule goes to the kernel when it is an exact path or a whole directory that
         // exists now; returns false (userspace only) otherwise.
@@ -166,6 +167,33 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         }
         st.exec_strict = strict;
 
+        // File allow rules: the kernel can refuse what none covers only when every rule is exact
+        // or a whole directory that exists. /proc rules stay with the daemon (the kernel leaves
+        // /proc to it too: its inodes are per process).
+        bool file_strict = true;
+        auto put_allow = [&](const std::vector<policy::PathRule>& rules, uint32_t flag) {
+            for (auto& r : rules) {
+                if (r.dir().rfind("/proc/", 0) == 0 || r.pattern.rfind("/proc/", 0) == 0) continue;
+                file_strict = put_inode(r, flag) && file_strict;
+            }
+        };
+        put_allow(b->files.read, SK_IR_READ_ALLOW);
+        // A builtin read naming a file this host does not have (/etc/ld.so.preload ...) cannot be
+        // opened, so it costs no strictness; the agent's own rules can (the file may appear later).
+        std::vector<policy::PathRule> present;
+        for (auto& r : b->system_rules) {
+            struct stat sb {};
+            if (stat(r.dir().c_str(), &sb) == 0) present.push_back(r);
+        }
+        put_allow(present, SK_IR_READ_ALLOW);
+        put_allow(b->files.write, SK_IR_WRITE_ALLOW);
+        put_allow(b->files.create, SK_IR_WRITE_ALLOW);
+        if (extra) {
+            put_allow(extra->read_allow, SK_IR_READ_ALLOW);
+            put_allow(extra->write_allow, SK_IR_WRITE_ALLOW);
+        }
+        st.file_strict = file_strict;
+
         // Sequences that limit a labelled process's connects: the labelling reads the kernel can
         // see (exact files, whole directories) label synchronously; the exceptions are filed
         // under the sequence's own id in net_allow (below, with the other network entries).
@@ -181,7 +209,7 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
                 if (stat(r.dir().c_str(), &sb) != 0) continue;
                 auto& v = inodes[{agent, kernel_dev(sb_dev_of(r.dir(), sb.st_dev)), sb.st_ino}];
                 v.flags |= SK_IR_LABEL | (r.kind() == policy::PatternKind::Subtree ? SK_IR_SUBTREE : 0);
-                if (!v.rule) v.rule = seq_rule;
+                if (!v.label) v.label = seq_rule;
             }
         }
 
@@ -252,7 +280,7 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
 
         sk_agent_cfg cfg{};
         cfg.flags = (st.enforce ? SK_AG_ENFORCE : 0) | (st.exec_strict ? SK_AG_EXEC_STRICT : 0) |
-                    (st.net_strict ? SK_AG_NET_STRICT : 0);
+                    (st.net_strict ? SK_AG_NET_STRICT : 0) | (st.file_strict ? SK_AG_FILE_STRICT : 0);
         cfg.default_rule = rule_number(b->default_deny_id());
         cfgs[agent] = cfg;
         states.push_back(std::move(st));

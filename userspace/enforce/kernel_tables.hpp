@@ -28,6 +28,7 @@ struct AgentKernelState {
     bool enforce = false;
     bool exec_strict = false;  // the kernel kills any exec outside the allow list
     bool net_strict = false;   // the kernel refuses any connect outside the allow list
+    bool file_strict = false;  // the kernel kills any open of a file outside the allow lists
     size_t inode_rules = 0, net_rules = 0;
     std::vector<std::string> userspace_only;  // rule ids the kernel cannot decide, and why
 };
@@ -40,6 +41,7 @@ struct KernelOverlay {
     std::string agent, task;
     std::vector<policy::PathRule> exec_allow;
     std::vector<policy::NetRule> connect;
+    std::vector<policy::PathRule> read_allow, write_allow;  // file grants (write: write and create)
 };
 
 class KernelTables {

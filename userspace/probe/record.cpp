@@ -30,6 +30,7 @@ static_assert(offsetof(sk_event, data) == 160);
 static_assert(SK_EVENT_HDR_SIZE == 160);
 static_assert(SK_IO_MAX <= SK_DATA_MAX);
 static_assert(sizeof(sk_inode_key) == 24);
+static_assert(sizeof(sk_inode_rule) == 16);
 static_assert(sizeof(sk_net_key) == 28);
 static_assert(sizeof(sk_net_rule) == 16);
 static_assert(sizeof(sk_track) == 16);
