@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/cgroup.hpp"
 #include "control/protocol.hpp"
 #include "journal/reader.hpp"
 #include "journal/record.hpp"
@@ -112,7 +114,25 @@ public:
                                 "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n" + extra_config);
         log_ = dir / "stockaded.log";
     }
-    ~Daemon() { stop(); }
+    // Stops the daemon, then removes whatever it left under its cgroup base (a SIGKILLed daemon
+    // cannot clean up its launcher scopes): only this test's own cgroups, deepest first.
+    ~Daemon() {
+        stop();
+        std::string base = stockade::cgroup::root() + "/stockade-it-" + std::to_string(getpid());
+        std::error_code ec;
+        if (!fs::is_directory(base, ec)) return;
+        std::vector<std::string> dirs;
+        for (auto it = fs::recursive_directory_iterator(base, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+            if (it->is_directory(ec)) dirs.push_back(it->path().string());
+        std::sort(dirs.rbegin(), dirs.rend());  // children sort after their parents
+        dirs.push_back(base);
+        for (auto& dir : dirs) {
+            std::string rel = dir.substr(stockade::cgroup::root().size());
+            stockade::cgroup::kill_all(rel);
+            stockade::cgroup::remove(rel, 2000);
+        }
+    }
 
     const std::string& agents_dir() const { return agents_; }
     const std::string& journal() const { return journal_; }
