@@ -20,6 +20,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/sched.hpp"
 #include "bench.hpp"
 #include "common/error.hpp"
 #include "control/protocol.hpp"
@@ -116,21 +117,10 @@ std::string lat_boundary(const Options& o, const std::string& dir) {
 
 // Asks the kernel for an EEVDF slice of `ns` (0: the default) for every thread of pid.
 bool set_slice(pid_t pid, uint64_t ns) {
-    struct {
-        uint32_t size, policy;
-        uint64_t flags;
-        int32_t nice;
-        uint32_t priority;
-        uint64_t runtime, deadline, period;
-        uint32_t util_min, util_max;
-    } attr{};
-    attr.size = sizeof attr;
-    attr.policy = 0;  // SCHED_OTHER
-    attr.runtime = ns;
     bool ok = true;
     std::error_code ec;
     for (auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec))
-        if (syscall(SYS_sched_setattr, std::stoi(t.path().filename().string()), &attr, 0) != 0) ok = false;
+        ok = stockade::set_sched_slice(std::stoi(t.path().filename().string()), ns) && ok;
     return ok;
 }
 

@@ -22,6 +22,7 @@
 
 #include "common/cgroup.hpp"
 #include "common/error.hpp"
+#include "common/sched.hpp"
 #include "enforce/kill.hpp"
 #include "identity/procfs.hpp"
 #include "daemon/resolver.hpp"
@@ -604,17 +605,7 @@ void Daemon::serve_control() {
 // behind a busy task. Asking EEVDF for a short slice (0.1 ms) for the event loop cut the
 // measured p99 from 2.8 ms to ~0.4 ms (docs/performance.md); it needs no privilege.
 static void request_short_slice() {
-    struct {
-        uint32_t size, policy;
-        uint64_t flags;
-        int32_t nice;
-        uint32_t priority;
-        uint64_t runtime, deadline, period;
-        uint32_t util_min, util_max;
-    } attr{};
-    attr.size = sizeof attr;
-    attr.runtime = 100'000;  // ns: the slice, for SCHED_OTHER on Linux >= 6.12
-    if (syscall(SYS_sched_setattr, 0, &attr, 0) != 0)
+    if (!set_sched_slice(0, 100'000))
         spdlog::debug("sched_setattr (short slice): {}", std::strerror(errno));
 }
 
