@@ -21,6 +21,7 @@
 #include <fstream>
 
 #include "common/cgroup.hpp"
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/sched.hpp"
 #include "enforce/kill.hpp"
@@ -33,12 +34,6 @@ namespace stockade::daemon {
 namespace fs = std::filesystem;
 
 namespace {
-
-uint64_t boot_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
-}
 
 std::shared_ptr<const policy::PolicySet> load_or_throw(const std::string& dir) {
     auto res = policy::load_boundaries({dir});
@@ -247,86 +242,6 @@ void Daemon::install_kernel_tables() {
     kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_dirs(), tasks_.kernel_overlays(boot_ns()));
 }
 
-// Grants expire by themselves: journal it, and take their entries out of the kernel.
-void Daemon::expire_tasks() {
-    auto expired = tasks_.newly_expired(boot_ns());
-    if (expired.empty()) return;
-    for (Task* t : expired)
-        for (auto& g : t->grants) {
-            journal::Record r;
-            r.type = "grant";
-            r.agent = t->agent;
-            r.task = t->id;
-            r.grant = g.id;
-            r.detail = std::string(t->ended ? "ended" : "expired") + ": " + (g.confine ? "confine " : "") + g.kind +
-                       "=" + g.text + (g.used ? " (was used)" : " (never used)");
-            try {
-                writer_->append(r);
-            } catch (const Error& e) {
-                spdlog::error("journal: {}", e.what());
-            }
-        }
-    install_kernel_tables();
-}
-
-control::Response Daemon::handle_task(const control::Request& req) {
-    control::Response resp;
-    uint64_t now = boot_ns();
-    if (req.op == "task-list") {
-        std::vector<control::TaskInfo> out;
-        for (auto& [id, t] : tasks_.tasks()) {
-            control::TaskInfo i;
-            i.id = t.id;
-            i.agent = t.agent;
-            i.label = t.label;
-            i.state = t.ended ? "ended" : t.live(now) ? "live" : "expired";
-            i.expires_in_ms = t.expires_ns ? (t.expires_ns > now ? int64_t((t.expires_ns - now) / 1'000'000) : 0) : -1;
-            for (auto& g : t.grants)
-                i.grants.push_back(std::string(g.confine ? "confine " : "") + g.kind + "=" + g.text +
-                                   (g.used ? " (used)" : ""));
-            out.push_back(std::move(i));
-        }
-        resp.body = control::encode(out);
-        return resp;
-    }
-    if (req.op == "task-end") {
-        if (!tasks_.end(req.task, now)) {
-            resp.ok = false;
-            resp.error = "no live task \"" + req.task + "\"";
-            return resp;
-        }
-        expire_tasks();
-        return resp;
-    }
-    // task-begin
-    const policy::Boundary* b = pipeline_->policy()->find(req.agent);
-    if (!b) {
-        resp.ok = false;
-        resp.error = "unknown agent \"" + req.agent + "\"";
-        return resp;
-    }
-    Task& t = tasks_.begin(*b, req.grants, req.confines, req.ttl_ms * 1'000'000, req.label, now);
-    for (auto& g : t.grants) {
-        journal::Record r;
-        r.type = "grant";
-        r.agent = t.agent;
-        r.task = t.id;
-        r.grant = g.id;
-        r.detail = std::string("issued: ") + (g.confine ? "confine " : "") + g.kind + "=" + g.text +
-                   (req.ttl_ms ? ", ttl " + std::to_string(req.ttl_ms) + " ms" : ", until ended") +
-                   (t.label.empty() ? "" : ", label: " + t.label);
-        writer_->append(r);
-    }
-    install_kernel_tables();
-    spdlog::info("agent={} task={} begun with {} grant(s)", t.agent, t.id, t.grants.size());
-    control::TaskInfo i;
-    i.id = t.id;
-    i.agent = t.agent;
-    i.token = t.token;
-    resp.body = control::encode(std::vector<control::TaskInfo>{i});
-    return resp;
-}
-
 // What no agent may change: the boundaries, the journal, the daemon's config, the cgroup trees.
 std::vector<std::string> Daemon::protected_dirs() const {
     std::vector<std::string> dirs;
@@ -450,154 +365,6 @@ void Daemon::check_lost() {
     if (c.lost > lost_seen_) {
         pipeline_->journal_lost(c.lost - lost_seen_);
         lost_seen_ = c.lost;
-    }
-}
-
-control::Status Daemon::status() const {
-    control::Status s;
-    s.pid = static_cast<uint32_t>(getpid());
-    s.version = "0.1.0";
-    s.features = probe_->features().summary();
-    s.programs = probe_->attached();
-    auto kc = probe_->counters();
-    s.events = pipeline_->events();
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-    s.events_per_s = secs > 0 ? static_cast<uint64_t>(s.events / secs) : 0;
-    s.lost = kc.lost;
-    s.kernel_kills = kc.kills;
-    s.kernel_denies = kc.denies;
-    s.ring_pending = kc.ring_pending;
-    s.ring_size = kc.ring_size;
-    s.bad_records = pipeline_->bad_records();
-    s.journal_path = writer_->path();
-    std::error_code ec;
-    s.journal_bytes = fs::file_size(writer_->path(), ec);
-    s.agents_dir = cfg_.agents_dir;
-    s.last_reload = last_reload_;
-    for (auto& b : pipeline_->policy()->agents()) {
-        control::AgentStatus a;
-        a.name = b->name;
-        a.mode = std::string(to_string(b->mode));
-        a.file = b->file;
-        a.on_violation = std::string(to_string(b->on_violation));
-        a.tracked = table_.tracked_count(b->name);
-        if (auto it = pipeline_->counters().find(b->name); it != pipeline_->counters().end()) {
-            a.events = it->second.events;
-            a.allowed = it->second.allowed;
-            a.violations = it->second.violations;
-            a.kills = it->second.kills;
-            a.denies = it->second.denies;
-            a.tools_invoked = it->second.tools_invoked.counts;
-            a.tools_denied = it->second.tools_denied.counts;
-            a.files = it->second.files.counts;
-            a.files_denied = it->second.files_denied.counts;
-            a.destinations = it->second.destinations.counts;
-            a.destinations_denied = it->second.destinations_denied.counts;
-            a.rules = it->second.rules.counts;
-            a.mcp_offered = it->second.mcp_offered.counts;
-            a.mcp_called = it->second.mcp_called.counts;
-            a.actions = it->second.actions.counts;
-            a.grants_used = it->second.grants_used.counts;
-        }
-        for (auto& k : kernel_state_)
-            if (k.agent == b->name) {
-                a.exec_in_kernel = k.enforce && k.exec_strict;
-                a.net_in_kernel = k.enforce && k.net_strict;
-                a.files_in_kernel = k.enforce && k.file_strict;
-                a.userspace_only = k.userspace_only;
-            }
-        s.agents.push_back(std::move(a));
-    }
-    return s;
-}
-
-control::Response Daemon::handle(const control::Request& req, uint32_t peer_uid) {
-    control::Response resp;
-    auto refuse = [&](const std::string& why) {
-        resp.ok = false;
-        resp.error = why;
-        return resp;
-    };
-    if (req.op == "status" || req.op == "agents") {
-        resp.body = control::encode(status());
-        return resp;
-    }
-    if (peer_uid != 0) return refuse("only root may use \"" + req.op + "\"");
-    if (req.op == "reload") {
-        reload("control socket");
-        if (last_reload_ != "ok") return refuse(last_reload_);
-        return resp;
-    }
-    if (req.op.rfind("task-", 0) == 0) {
-        try {
-            return handle_task(req);
-        } catch (const Error& e) {
-            return refuse(e.what());
-        }
-    }
-    if (req.op == "run") {
-        std::string agent = req.agent;
-        uint32_t kernel_id = 0;
-        if (!req.task.empty()) {
-            Task* t = tasks_.find(req.task);
-            if (!t || t->ended) return refuse("no live task \"" + req.task + "\" (stockade task list)");
-            if (!agent.empty() && agent != t->agent)
-                return refuse("task " + t->id + " belongs to agent " + t->agent + ", not " + agent);
-            if (!req.token.empty() && req.token != t->token) return refuse("wrong token for task " + t->id);
-            agent = t->agent;
-            kernel_id = t->kernel_id;
-        }
-        const identity::AgentMatch* m = table_.agent_by_name(agent);
-        if (!m) {
-            std::string known;
-            for (auto& a : table_.agents()) known += (known.empty() ? "" : ", ") + a.name;
-            return refuse("unknown agent \"" + agent + "\" (agents in force: " + (known.empty() ? "none" : known) +
-                          ")");
-        }
-        std::string rel = cfg_.cgroup_base + "/" + agent + "/" + (req.task.empty() ? "" : req.task + "-") + "run-" +
-                          std::to_string(req.pid);
-        try {
-            cgroup::create(rel);
-            launcher_cgroups_.insert(rel);
-            register_cgroup(rel, agent, req.task, true, kernel_id);
-            cgroup::move(rel, static_cast<pid_t>(req.pid));
-        } catch (const Error& e) {
-            return refuse(e.what());
-        }
-        // The launcher gets its scope and the boundary file (for --landlock).
-        const policy::Boundary* b = pipeline_->policy()->find(agent);
-        resp.body = rel + "\n" + (b ? b->file : "");
-        return resp;
-    }
-    return refuse("unknown request \"" + req.op + "\"");
-}
-
-void Daemon::serve_control() {
-    while (true) {
-        int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) return;
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-        timeval tv{1, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        std::string in;
-        char buf[4096];
-        while (in.find('\n') == std::string::npos && in.size() < 65536) {
-            ssize_t n = read(fd, buf, sizeof buf);
-            if (n <= 0) break;
-            in.append(buf, static_cast<size_t>(n));
-        }
-        control::Response resp;
-        try {
-            resp = handle(control::decode_request(in.substr(0, in.find('\n'))), cred.uid);
-        } catch (const Error& e) {
-            resp.ok = false;
-            resp.error = e.what();
-        }
-        std::string out = control::encode(resp) + "\n";
-        if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0) spdlog::debug("control reply: {}", std::strerror(errno));
-        close(fd);
     }
 }
 

@@ -1,3 +1,4 @@
+#include "common/clock.hpp"
 #include "daemon/metrics.hpp"
 
 #include <fcntl.h>
@@ -35,9 +36,7 @@ LatencyHistogram::Snapshot LatencyHistogram::snapshot() const {
 void LatencySink::on_event(const Event& e) {
     inner_.on_event(e);
     if (!e.ktime_ns) return;
-    timespec ts{};
-    clock_gettime(CLOCK_BOOTTIME, &ts);
-    uint64_t now = uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+    uint64_t now = boot_ns();
     if (now >= e.ktime_ns) h_.observe(static_cast<double>(now - e.ktime_ns) / 1e9);
 }
 

@@ -1,3 +1,4 @@
+#include "common/clock.hpp"
 #include "journal/writer.hpp"
 
 #include <fcntl.h>
@@ -41,11 +42,7 @@ std::string local_hostname() {
     return buf;
 }
 
-uint64_t boottime_ns() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_BOOTTIME, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t boottime_ns() { return boot_ns(); }
 
 // cereal reads strings up to the first NUL, so a NUL would make the stored line fail to read
 // back (and fail verification). Process data cannot contain NULs anyway; if a caller's string

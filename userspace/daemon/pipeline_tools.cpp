@@ -1,0 +1,157 @@
+// The pipeline's tool-call path: MCP JSON-RPC over pipes, paired, judged by tools.mcp, journaled.
+// Part of class Pipeline (pipeline.hpp).
+#include <spdlog/spdlog.h>
+
+#include "daemon/pipeline.hpp"
+#include "enforce/kernel_tables.hpp"
+
+namespace stockade::daemon {
+
+// JSON-RPC over pipes: requests are remembered by id, and each call is journaled when its
+// response arrives, with the server (the process that read the request), the tool, a digest of
+// the arguments and the outcome. The `tools:` boundary section that judges them is not built
+// yet: calls are recorded as "allow" with rule "builtin:tools-not-judged".
+void Pipeline::handle_io(const Event& e, const identity::Process& p) {
+    auto& c = counters_[p.agent];
+    auto describe = [](const identity::Process& proc) {
+        std::string s = proc.exe;
+        for (size_t i = 1; i < proc.argv.size() && i < 4; ++i) s += " " + proc.argv[i];
+        return s;
+    };
+    if (!e.io_write) {
+        pipe_readers_[e.io_inode] = {e.pid, describe(p)};
+        if (pipe_readers_.size() > 4096) pipe_readers_.erase(pipe_readers_.begin());
+        if (e.kernel_action == KernelAction::Killed) {
+            // The kernel refused a denied tool as this server read it: the call never ran.
+            journal::Record r = record_for(e, p);
+            r.type = "tool";
+            r.action = "tools/call";
+            r.address = "stdio";
+            r.verdict = "kill";
+            r.rule = act_.kernel_rule_id(e.kernel_rule);
+            r.enforcement = "server-killed-in-kernel";
+            r.latency_us = 0;
+            size_t at = e.io_data.find("\"name\"");
+            if (at != std::string::npos) {
+                size_t q1 = e.io_data.find('"', at + 6), q2 = q1 == std::string::npos ? q1 : e.io_data.find('"', q1 + 1);
+                if (q2 != std::string::npos) r.path = e.io_data.substr(q1 + 1, q2 - q1 - 1);
+            }
+            r.detail = "server: " + describe(p) + " (pid " + std::to_string(e.pid) +
+                       ") killed at the read that delivered the call, before it could run it";
+            ++c.kills;
+            act_.journal(r);
+        }
+        return;
+    }
+    std::vector<std::string> truncated;
+    auto msgs = mcp_.feed(e, truncated);
+    for (auto& why : truncated) {
+        journal::Record r = record_for(e, p);
+        r.type = "tool";
+        r.action = "tool-call";
+        r.address = "stdio";
+        r.verdict = "flag";
+        r.rule = "builtin:tools-truncated";
+        r.detail = "message truncated, not decoded: " + why;
+        act_.journal(r);
+    }
+    for (auto& m : msgs) {
+        auto key = std::make_pair(p.agent, m.id);
+        if (!m.is_response) {
+            if (m.id.empty()) continue;  // a notification: no call to pair
+            if (m.method == "tools/call" && !m.tool.empty() && !p.agent.empty()) judge_tool_call(e, p, m);
+            PendingCall pc;
+            pc.request = m;
+            pc.pid = e.pid;
+            pc.at_ns = e.ktime_ns;
+            pc.base = record_for(e, p);
+            pending_calls_[key] = std::move(pc);
+            if (pending_calls_.size() > 1024) pending_calls_.erase(pending_calls_.begin());
+            continue;
+        }
+        auto it = pending_calls_.find(key);
+        if (it == pending_calls_.end()) continue;
+        PendingCall& pc = it->second;
+        auto reader = pipe_readers_.find(pc.request.inode);
+        std::string server = reader != pipe_readers_.end() ? reader->second.second + " (pid " +
+                                                                 std::to_string(reader->second.first) + ")"
+                                                           : "pid " + std::to_string(e.pid);
+        std::string server_exe = reader != pipe_readers_.end() ? reader->second.second : describe(p);
+        for (auto& t : m.tools_listed) c.mcp_offered.add(server_exe + ": " + t);
+        if (!pc.request.tool.empty()) c.mcp_called.add(server_exe + ": " + pc.request.tool);
+        journal::Record r = pc.base;
+        r.type = "tool";
+        r.action = pc.request.method;
+        r.path = pc.request.tool;
+        r.access = "";
+        r.address = "stdio";
+        auto judged = judged_.find(key);
+        r.verdict = judged != judged_.end() ? judged->second.first : "allow";
+        r.rule = judged != judged_.end() ? judged->second.second : "builtin:tools-not-judged";
+        if (judged != judged_.end()) judged_.erase(judged);
+        r.result = m.outcome == "result" ? 0 : -1;
+        r.detail = "server: " + server + "; id " + pc.request.id +
+                   (pc.request.args_sha256.empty() ? "" : "; arguments sha256 " + pc.request.args_sha256) +
+                   "; outcome: " + m.outcome +
+                   (m.tools_listed.empty() ? "" : "; offers " + std::to_string(m.tools_listed.size()) + " tools");
+        r.latency_us = e.ktime_ns > pc.at_ns ? static_cast<int64_t>((e.ktime_ns - pc.at_ns) / 1000) : 0;
+        act_.journal(r);
+        pending_calls_.erase(it);
+    }
+}
+
+// A tools/call as its request is written: judged by the boundary's tools.mcp rules. A violation
+// is journaled at once and, in enforce mode, stops the server that is about to read it and the
+// caller (or the whole agent). The kill is asynchronous: a server that reads and runs the call
+// within the daemon's reaction time (~0.1-0.2 ms) may still run it (docs/architecture.md).
+void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const McpMessage& m) {
+    const policy::Boundary* b = set_ ? set_->find(p.agent) : nullptr;
+    if (!b) return;
+    auto reader = pipe_readers_.find(m.inode);
+    std::string server = reader != pipe_readers_.end() ? reader->second.second : "";
+    Verdict v = policy::decide_tool(*b, server, m.tool);
+    judged_[{p.agent, m.id}] = {v.inside() ? "allow" : std::string(to_string(v.decision)), v.rule_id};
+    if (judged_.size() > 1024) judged_.erase(judged_.begin());
+    if (v.inside()) return;
+    auto& c = counters_[p.agent];
+    ++c.violations;
+    c.rules.add(v.rule_id);
+    journal::Record r = record_for(e, p);
+    r.type = "tool";
+    r.action = m.method;
+    r.path = m.tool;
+    r.access = "";
+    r.address = "stdio";
+    r.rule = v.rule_id;
+    r.resolved = v.resolved;
+    r.verdict = std::string(to_string(v.decision));
+    r.detail = "server: " + (server.empty() ? std::string("(not seen yet)") : server) + "; id " + m.id +
+               "; arguments sha256 " + m.args_sha256;
+    if (v.decision == Decision::Kill) {
+        std::string err;
+        bool in_kernel = false;
+        for (auto& [name, rule] : enforce::KernelTables::kernel_denied_tools(*b)) in_kernel = in_kernel || name == m.tool;
+        if (in_kernel) {
+            r.enforcement = "server-stopped-in-kernel";  // at its read: see the server's own record
+        } else if (reader != pipe_readers_.end()) {
+            if (const identity::Process* srv = table_.find_live_pid(reader->second.first))
+                if (act_.kill_process(srv->key.pid, srv->start_ns, err)) r.enforcement = "server-killed-by-daemon";
+        }
+        bool ok = b->on_violation == OnViolation::KillAgent && !p.cgroup.empty() ? act_.kill_cgroup(p.cgroup, err)
+                                                                                   : act_.kill_process(e.pid, e.start_ns, err);
+        if (ok) r.enforcement += std::string(r.enforcement.empty() ? "" : ", ") + "killed-by-daemon";
+        if (ok) ++c.kills;
+        uint64_t now = act_.now_boot_ns();
+        r.latency_us = now > e.ktime_ns ? static_cast<int64_t>((now - e.ktime_ns) / 1000) : 0;
+        if (!ok) {
+            r.enforcement = "kill-failed";
+            r.detail += "; " + err;
+        }
+    }
+    act_.journal(r);
+    spdlog::warn("agent={} task={} pid={} tools/call {} on {} -> {} ({}){}", p.agent, p.task.empty() ? "-" : p.task,
+                 e.pid, m.tool, server.empty() ? "?" : server, r.verdict, r.rule,
+                 r.enforcement.empty() ? "" : " " + r.enforcement);
+}
+
+}  // namespace stockade::daemon
