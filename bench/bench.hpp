@@ -234,6 +234,34 @@ class RealDaemon {
 
 // ---- benchmarks --------------------------------------------------------------------------------
 
+// Runs the three modes of one repetition, reversing their order every other repetition so that a
+// slow drift of the machine does not favour one mode.
+template <typename Off, typename Floor, typename On>
+void interleave(int rep, Off&& off, Floor&& floor, On&& on) {
+    if (rep % 2 == 0) {
+        off();
+        floor();
+        on();
+    } else {
+        on();
+        floor();
+        off();
+    }
+}
+
+// Runs `measure` with the process in a tracked cgroup, then stops tracking it; adds the kernel
+// events and lost events that run produced.
+template <typename Measure>
+void measure_tracked(StockadeOn& s, ScratchCgroup& cg, Measure&& measure, uint64_t& events, uint64_t& lost) {
+    auto before = s.counts();
+    measure();
+    s.settle();
+    s.untrack(cg);
+    auto after = s.counts();
+    events += after.kernel.events - before.kernel.events;
+    lost += after.kernel.lost - before.kernel.lost;
+}
+
 void bench_syscalls(const Options& o, Report& r);
 void bench_workload(const Options& o, Report& r);
 void bench_pipeline(const Options& o, Report& r);

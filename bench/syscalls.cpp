@@ -245,24 +245,9 @@ void bench_syscalls(const Options& o, Report& report) {
             measure(kIdle, untracked_cg);  // nothing tracked: the sys_exit hook is not attached
             s.track(tracked_cg);           // an agent is tracked (its cgroup still empty): the hook is
             measure(kUntracked, untracked_cg);
-            auto before = s.counts();
-            measure(kTracked, tracked_cg);
-            s.settle();
-            s.untrack(tracked_cg);
-            auto after = s.counts();
-            tracked_events += after.kernel.events - before.kernel.events;
-            tracked_lost += after.kernel.lost - before.kernel.lost;
+            measure_tracked(s, tracked_cg, [&] { measure(kTracked, tracked_cg); }, tracked_events, tracked_lost);
         };
-        // Alternate the order so that a slow drift of the machine does not favour one mode.
-        if (rep % 2 == 0) {
-            off();
-            floor();
-            on();
-        } else {
-            on();
-            floor();
-            off();
-        }
+        interleave(rep, off, floor, on);
         for (auto& f : foreign_tracing_programs()) foreign.insert(f.substr(0, f.find('#')));
     }
 

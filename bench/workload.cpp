@@ -165,23 +165,9 @@ void bench_workload(const Options& o, Report& report) {
             StockadeOn s(fmt::format("{}/on{}", base, rep), tracked_cg.rel());
             s.track(tracked_cg);  // an agent is tracked: the sys_exit hook is attached
             all(kUntracked, untracked_cg, &s);
-            auto before = s.counts();
-            all(kTracked, tracked_cg, &s);
-            s.settle();
-            s.untrack(tracked_cg);
-            auto after = s.counts();
-            events += after.kernel.events - before.kernel.events;
-            lost += after.kernel.lost - before.kernel.lost;
+            measure_tracked(s, tracked_cg, [&] { all(kTracked, tracked_cg, &s); }, events, lost);
         };
-        if (rep % 2 == 0) {
-            off();
-            floor();
-            on();
-        } else {
-            on();
-            floor();
-            off();
-        }
+        interleave(rep, off, floor, on);
     }
 
     Section s;
