@@ -9,6 +9,8 @@
  *   tp_btf/sys_exit             file and network syscalls, with their result; kills a denied open
  *                               before the process returns to user space
  *   cgroup/connect4|6, sendmsg4|6   network allow/deny from LPM tables: EPERM, no packet leaves
+ *   uprobe SSL_write/_ex, SSL_read/_ex (+ uretprobe)   HTTPS plaintext; kills a denied request
+ *                               before it is encrypted (tls.bpf.h, http.bpf.h)
  *
  * Records are batched: submitted without a wake-up unless they carry a kernel action, belong to
  * an agent in enforce mode (userspace may have to kill), or the ring passes a fill threshold.
@@ -118,6 +120,27 @@ struct {
 	__type(key, struct sk_tool_key);
 	__type(value, __u32);
 } tool_deny SEC(".maps");
+
+/* HTTP routes the kernel decides: see http.bpf.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sk_http_key);
+	__type(value, struct sk_http_rule);
+} http_rules SEC(".maps");
+
+/* pid_tgid -> the buffer of an SSL_read in progress (uprobe at entry, read at return). */
+struct sk_tls_read {
+	__u64 ssl;
+	__u64 buf;
+	__u64 readbytes; /* SSL_read_ex: where the count goes; 0 for SSL_read */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct sk_tls_read);
+} tls_reads SEC(".maps");
 
 /* tid -> rule of a network operation the cgroup hook refused, for the sys_exit record. */
 struct {
@@ -417,4 +440,5 @@ int BPF_PROG(sk_exit, struct task_struct *p)
 
 #include "sysnr.bpf.h"
 #include "net.bpf.h"
+#include "tls.bpf.h"
 #include "syscalls.bpf.h"

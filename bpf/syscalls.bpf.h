@@ -275,10 +275,6 @@ static __always_inline int sk_self_event(struct task_struct *task, struct sk_tra
 	return 0;
 }
 
-#define S_IFMT 0170000
-#define S_IFIFO 0010000
-#define S_IFSOCK 0140000
-
 /*
  * The kernel's check of an MCP tools/call as the server reads it: find `"name"`, then the string
  * value after the colon, hash it (FNV-1a) and look it up. Two bpf_loop() passes over the copied
@@ -359,19 +355,42 @@ static __always_inline __u32 sk_denied_tool(__u32 agent, __u32 len)
 	return rule ? *rule : 0;
 }
 
+/* The first four bytes of a socket write or read that starts an HTTP/1.x message (little endian). */
+#define SK_W4(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+static __always_inline int sk_http_start(__u32 head)
+{
+	switch (head) {
+	case SK_W4('P', 'O', 'S', 'T'): case SK_W4('P', 'U', 'T', ' '): case SK_W4('P', 'A', 'T', 'C'):
+		return 2; /* a request with a body: the writes after it are captured too */
+	case SK_W4('G', 'E', 'T', ' '): case SK_W4('H', 'E', 'A', 'D'): case SK_W4('D', 'E', 'L', 'E'):
+	case SK_W4('O', 'P', 'T', 'I'): case SK_W4('H', 'T', 'T', 'P'):
+		return 1;
+	}
+	return 0;
+}
+
+/* io_open values: why a write stream's next writes pass the prefilter. */
+#define SK_IO_OPEN_JSON 1 /* a JSON-RPC message not ended yet */
+#define SK_IO_OPEN_BODY 2 /* the body of an HTTP request */
+
 /*
- * Tool calls over stdio (MCP): what a tracked process reads from or writes to a pipe or socket,
- * when the first byte says JSON-RPC ('{') or Content-Length framing ('C'). Other I/O costs one
- * descriptor lookup and one byte read, and only for tracked processes.
+ * Tool calls: what a tracked process reads from or writes to a pipe or socket, when the first
+ * bytes say JSON-RPC ('{', or Content-Length framing 'C') or, on a socket, HTTP/1.x (a method or
+ * "HTTP/"). Other I/O costs one descriptor lookup and one 4-byte read, and only for tracked
+ * processes. A plaintext request an enforcing boundary refuses is killed at the exit of its
+ * write: the bytes have left, but the process never reads the reply (docs/architecture.md).
  */
-static __always_inline int sk_io_event(struct task_struct *task, struct sk_track *t, __u64 nr, struct sk_args *a,
+static __always_inline int sk_io_event(struct task_struct *task, struct sk_track *t, bool write, struct sk_args *a,
 				       long ret)
 {
 	struct file *f;
 	struct sk_event *e;
 	const char *buf = (const char *)a->a[1];
+	__u32 head = 0;
+	__u8 *open = 0;
 	__u16 mode;
-	char first = 0;
+	int http = 0;
+	char first;
 	__u64 n;
 
 	if (ret <= 0)
@@ -382,27 +401,39 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	mode = BPF_CORE_READ(f, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFIFO && (mode & S_IFMT) != S_IFSOCK)
 		return 0;
-	if (bpf_probe_read_user(&first, 1, buf))
+	if (bpf_probe_read_user(&head, ret < 4 ? 1 : 4, buf))
 		return 0;
+	first = head & 0xff;
+	if ((mode & S_IFMT) == S_IFSOCK && ret >= 4)
+		http = sk_http_start(head);
 	__u64 stream = ((__u64)(bpf_get_current_pid_tgid() >> 32) << 32) | (__u32)a->a[0];
-	bool open = nr == NR_write && bpf_map_lookup_elem(&io_open, &stream);
-	if (!open && first != '{' && first != 'C')
+	if (write)
+		open = bpf_map_lookup_elem(&io_open, &stream);
+	if (!open && !http && first != '{' && first != 'C')
 		return 0;
-	if (nr == NR_write) {
-		/* A message split across writes: keep the stream open until a write ends a line. */
-		char last = 0;
-		__u8 one = 1;
-		bpf_probe_read_user(&last, 1, buf + ret - 1);
-		if (last == '\n' && first != 'C')
+	if (write) {
+		__u8 v = 0;
+
+		if (http) {
+			v = http == 2 ? SK_IO_OPEN_BODY : 0;
+		} else if (!open || *open == SK_IO_OPEN_JSON) {
+			/* A message split across writes: keep the stream open until a write ends a line. */
+			char last = 0;
+			bpf_probe_read_user(&last, 1, buf + ret - 1);
+			v = last == '\n' && first != 'C' ? 0 : SK_IO_OPEN_JSON;
+		} else {
+			v = SK_IO_OPEN_BODY;
+		}
+		if (v)
+			bpf_map_update_elem(&io_open, &stream, &v, BPF_ANY);
+		else if (open)
 			bpf_map_delete_elem(&io_open, &stream);
-		else
-			bpf_map_update_elem(&io_open, &stream, &one, BPF_ANY);
 	}
 	e = sk_event_init(SK_IO, task, t->agent_id);
 	if (!e)
 		return 0;
 	e->ret = ret;
-	e->arg0 = nr == NR_write;
+	e->arg0 = write;
 	e->arg1 = a->a[0];
 	e->arg2 = BPF_CORE_READ(f, f_inode, i_ino);
 	n = ret;
@@ -415,20 +446,23 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 		e->seg_len[2] = n;
 		e->data_len = n;
 	}
-	if (nr == NR_read && e->data_len) {
-		struct sk_agent_cfg *cfg = sk_cfg(t->agent_id);
-		__u32 rule = cfg && (cfg->flags & SK_AG_ENFORCE) ? sk_denied_tool(t->agent_id, e->data_len) : 0;
+	struct sk_agent_cfg *cfg = sk_cfg(t->agent_id);
+	__u32 rule = 0;
 
-		if (rule) {
-			/* The server dies in this read: it never runs the denied call. */
-			e->rule = rule;
-			bpf_send_signal(SIGKILL);
-			e->flags |= SK_F_KILLED;
-			sk_count(SK_CNT_KILLS);
-		}
+	if (e->data_len && write && http) {
+		rule = sk_http_judge(e, cfg, t->agent_id, e->data_len);
+	} else if (e->data_len && !write && !http) {
+		/* The server dies in this read: it never runs the denied call. */
+		rule = cfg && (cfg->flags & SK_AG_ENFORCE) ? sk_denied_tool(t->agent_id, e->data_len) : 0;
+	}
+	if (rule) {
+		e->rule = rule;
+		bpf_send_signal(SIGKILL);
+		e->flags |= SK_F_KILLED;
+		sk_count(SK_CNT_KILLS);
 	}
 	/* A request written by an enforcing agent may have to be stopped: wake the daemon now. */
-	sk_submit(e, nr == NR_write && sk_prompt(sk_cfg(t->agent_id)));
+	sk_submit(e, write && sk_prompt(cfg));
 	return 0;
 }
 
@@ -450,7 +484,7 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
 	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
 	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
-	case NR_process_vm_writev: case NR_bpf: case NR_read: case NR_write:
+	case NR_process_vm_writev: case NR_bpf: case NR_read: case NR_write: case NR_recvfrom:
 		break;
 	default:
 		return 0;
@@ -461,8 +495,10 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	if (!t)
 		return 0;
 	sk_read_args(regs, &a);
-	if (nr == NR_read || nr == NR_write)
-		return sk_io_event(task, t, nr, &a, ret);
+	if (nr == NR_read || nr == NR_write || nr == NR_recvfrom)
+		return sk_io_event(task, t, nr == NR_write, &a, ret);
+	if (nr == NR_sendto && !a.a[4])
+		return sk_io_event(task, t, true, &a, ret); /* send() on a connected socket */
 	if (nr == NR_kill || nr == NR_tkill || nr == NR_tgkill || nr == NR_pidfd_send_signal || nr == NR_ptrace ||
 	    nr == NR_process_vm_writev || nr == NR_bpf)
 		return sk_self_event(task, t, nr, &a, ret);

@@ -11,7 +11,7 @@ enum {
 	NR_chmod = 90, NR_fchmod = 91, NR_fchmodat = 268, NR_fchmodat2 = 452,
 	NR_truncate = 76, NR_ftruncate = 77,
 	NR_link = 86, NR_linkat = 265, NR_symlink = 88, NR_symlinkat = 266,
-	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_sendmsg = 46, NR_bind = 49,
+	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_bind = 49,
 	NR_listen = 50, NR_accept4 = 288,
 	NR_kill = 62, NR_tkill = 200, NR_tgkill = 234, NR_pidfd_send_signal = 424,
 	NR_ptrace = 101, NR_process_vm_writev = 311, NR_bpf = 321,

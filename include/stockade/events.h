@@ -43,8 +43,9 @@ enum sk_kind {
 	SK_SIGNAL = 18, /* kill/tgkill/tkill/pidfd_send_signal aimed at stockaded (self-protection) */
 	SK_PTRACE = 19, /* ptrace or process_vm_writev aimed at stockaded */
 	SK_BPF = 20,    /* any bpf() call by an agent */
-	SK_IO = 21,     /* a read/write on a pipe or socket whose first bytes look like JSON-RPC */
-	SK_KIND_MAX = 22,
+	SK_IO = 21,     /* a read/write on a pipe or socket whose first bytes look like JSON-RPC or HTTP */
+	SK_TLS = 22,    /* plaintext of OpenSSL's SSL_write / SSL_read (uprobes); arg1 = the SSL object */
+	SK_KIND_MAX = 23,
 };
 
 /* sk_event.flags */
@@ -140,6 +141,24 @@ struct sk_tool_key {
 
 /* Rule number the kernel reports for self-protection ("builtin:self-protection"). */
 #define SK_RULE_SELF 1
+/* ... and for an HTTP request whose path it cannot judge ("builtin:http-unclear-path"). */
+#define SK_RULE_HTTP_UNCLEAR 2
+
+/* An HTTP route the kernel decides (map http_rules); see bpf/http.bpf.h for the hashes. */
+#define SK_HTTP_EXACT 1  /* path_hash is the whole path */
+#define SK_HTTP_PREFIX 2 /* path_hash is a prefix ending in '/' */
+struct sk_http_key {
+	__u32 agent_id;
+	__u32 tag;          /* SK_HTTP_EXACT or SK_HTTP_PREFIX */
+	__u64 route_hash;   /* FNV-1a 64 of "METHOD\nhost" ("*" for any method or host) */
+	__u64 path_hash;    /* FNV-1a 64 of the decoded path (prefix) */
+};
+#define SK_HTTP_DENY (1u << 0)
+#define SK_HTTP_ALLOW (1u << 1)
+struct sk_http_rule {
+	__u32 flags; /* SK_HTTP_DENY | SK_HTTP_ALLOW */
+	__u32 rule;  /* the deny route's rule, else the allow route's */
+};
 
 /* Kernel-side rule tables, keyed by what the kernel can see cheaply. */
 
@@ -180,10 +199,14 @@ struct sk_inode_rule {
 #define SK_AG_EXEC_STRICT (1u << 1) /* every allowed exec is in the inode table: deny the rest */
 #define SK_AG_NET_STRICT (1u << 2)  /* every allowed destination is in the LPM table: deny the rest */
 #define SK_AG_FILE_STRICT (1u << 3) /* every file allow rule is in the inode table: kill other opens */
+#define SK_AG_HTTP (1u << 4)        /* the agent has HTTP routes in http_rules: judge its requests */
+#define SK_AG_HTTP_STRICT (1u << 5) /* every HTTP allow route is in http_rules: kill other requests */
 
 struct sk_agent_cfg {
 	__u32 flags;
 	__u32 default_rule; /* rule id reported for a default deny */
+	__u32 http_rule;    /* rule id reported for a request no allow route matched */
+	__u32 pad0;
 };
 
 /* LPM trie key: prefixlen counts agent_id (32 bits) + family (32) + address bits. */

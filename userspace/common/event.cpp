@@ -28,6 +28,7 @@ std::string_view to_string(Action a) {
     case Action::Ptrace: return "ptrace";
     case Action::Bpf: return "bpf";
     case Action::Io: return "io";
+    case Action::Tls: return "tls";
     }
     return "unknown";
 }

@@ -13,7 +13,8 @@ enum class Action : uint16_t {
     Exec = 1, Fork, Exit, Open, Unlink, Rename, Mkdir, Rmdir, Chmod, Truncate, Link, Symlink,
     Connect, Bind, Listen, Accept, Send,
     Signal, Ptrace, Bpf,  // self-protection: aimed at stockaded, or any bpf() call
-    Io,                   // bytes read or written on a pipe/socket that look like JSON-RPC (MCP)
+    Io,                   // bytes read or written on a pipe/socket that look like JSON-RPC (MCP) or HTTP
+    Tls,                  // plaintext written with SSL_write or read with SSL_read (uprobes on OpenSSL)
 };
 
 std::string_view to_string(Action a);
@@ -68,7 +69,8 @@ struct Event {
     uint32_t detail = 0;          // signal: the signal number; bpf: the bpf() command
     bool io_write = false;        // io: written (true) or read (false)
     int fd = -1;                  // io: the descriptor
-    uint64_t io_inode = 0;        // io: the pipe's or socket's inode: both ends of a pipe share it
+    uint64_t io_inode = 0;        // io: the pipe's or socket's inode (both ends of a pipe share it);
+                                  // tls: the address of the SSL object (one per connection)
     std::string io_data;          // io: up to SK_IO_MAX bytes (truncated flag when cut)
     NetAddress net;
 

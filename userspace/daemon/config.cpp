@@ -42,7 +42,7 @@ Config load_config(const std::string& path, bool must_exist) {
     if (!root.IsMap()) bad(path, root, "the configuration must be a mapping of keys to values");
     static const std::set<std::string> known = {
         "agents_dir", "socket_path", "socket_group", "cgroup_base", "ring_buffer_bytes", "summary_interval",
-        "journal", "metrics_dir"};
+        "journal", "metrics_dir", "tls_uprobes", "tls_libraries"};
     for (auto kv : root) {
         auto key = kv.first.as<std::string>();
         if (!known.count(key)) bad(path, kv.first, "unknown key \"" + key + "\"");
@@ -52,6 +52,15 @@ Config load_config(const std::string& path, bool must_exist) {
     if (auto n = root["socket_group"]) c.socket_group = scalar<std::string>(path, n, "socket_group");
     if (auto n = root["cgroup_base"]) c.cgroup_base = scalar<std::string>(path, n, "cgroup_base");
     if (auto n = root["metrics_dir"]) c.metrics_dir = scalar<std::string>(path, n, "metrics_dir");
+    if (auto n = root["tls_uprobes"]) c.tls_uprobes = scalar<bool>(path, n, "tls_uprobes");
+    if (auto n = root["tls_libraries"]) {
+        if (!n.IsSequence()) bad(path, n, "tls_libraries must be a list of file paths");
+        for (auto item : n) {
+            auto f = scalar<std::string>(path, item, "tls_libraries");
+            if (f.empty() || f[0] != '/') bad(path, item, "tls_libraries entries must be absolute paths");
+            c.tls_libraries.push_back(f);
+        }
+    }
     if (auto n = root["summary_interval"]) c.summary_interval_s = scalar<uint32_t>(path, n, "summary_interval");
     if (auto n = root["ring_buffer_bytes"]) {
         c.ring_bytes = scalar<uint32_t>(path, n, "ring_buffer_bytes");

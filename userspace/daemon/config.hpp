@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "journal/writer.hpp"
 
@@ -16,6 +17,8 @@ struct Config {
     std::string cgroup_base = "/stockade";  // where `stockade run` scopes are created
     uint32_t ring_bytes = 8u << 20;
     uint32_t summary_interval_s = 60;  // how often allowed-action summaries are journaled
+    bool tls_uprobes = true;               // uprobes on OpenSSL for HTTPS requests of agents
+    std::vector<std::string> tls_libraries;  // files to probe; empty = the system's libssl.so.3
     std::string metrics_dir = "/var/lib/prometheus/node-exporter";  // textfile collector; "" = off
     journal::WriterOptions journal;    // path, rotation, retention, fsync, group, mirror
 };

@@ -73,8 +73,16 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
 
     probe::ProbeOptions po;
     po.ring_bytes = cfg_.ring_bytes;
+    po.tls = cfg_.tls_uprobes;
+    po.tls_libraries = cfg_.tls_libraries;
     probe_ = std::make_unique<probe::Probe>(po);
     spdlog::info("kernel: {}", probe_->features().summary());
+    if (!cfg_.tls_uprobes)
+        spdlog::info("tls: uprobes off (tls_uprobes: false): HTTPS requests of agents are not seen");
+    else if (probe_->tls_libraries().empty())
+        spdlog::warn("tls: no libssl.so.3 found: HTTPS requests of agents are not seen");
+    else
+        for (auto& f : probe_->tls_libraries()) spdlog::info("tls: uprobes on {} while agents are tracked", f);
     tables_ = std::make_unique<enforce::KernelTables>(*probe_);
 
     Actuator act;

@@ -94,6 +94,11 @@ void Pipeline::on_event(const Event& e) {
     if (e.action == Action::Exit) {
         sequences_.on_exit(p.key);
         mcp_.forget(e.pid);
+        forget_http(e.pid);
+        return;
+    }
+    if (e.action == Action::Tls || (e.action == Action::Io && is_http(e))) {
+        handle_http(e, p);
         return;
     }
     if (e.action == Action::Io) {

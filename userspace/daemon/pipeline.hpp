@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <tuple>
 #include <functional>
 #include <map>
 #include <memory>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "common/event.hpp"
+#include "daemon/http.hpp"
 #include "daemon/mcp.hpp"
 #include "daemon/sequences.hpp"
 #include "daemon/tasks.hpp"
@@ -102,6 +105,24 @@ private:
     McpStreams mcp_;
     std::map<uint64_t, std::pair<uint32_t, std::string>> pipe_readers_;  // inode -> reader pid, "exe argv"
     std::map<std::pair<std::string, std::string>, PendingCall> pending_calls_;  // (agent, id)
+    // HTTP requests (plaintext sockets and TLS), by (pid, tls, socket inode or SSL object).
+    using HttpKey = std::tuple<uint32_t, bool, uint64_t>;
+    struct PendingHttp {
+        journal::Record record;  // journaled when the response arrives
+        uint64_t at_ns = 0;
+    };
+    struct HttpConn {
+        HttpStream requests{HttpStream::Direction::Requests};
+        std::deque<PendingHttp> pending;  // allowed requests waiting for their response, in order
+    };
+    static constexpr size_t kMaxHttpConns = 4096;
+    bool is_http(const Event& e) const;
+    void handle_http(const Event& e, const identity::Process& p);
+    void judge_http(const Event& e, const identity::Process& p, HttpConn& conn, bool tls, const HttpRequest& req);
+    void flush_http(HttpConn& conn, const std::string& why);
+    void forget_http(uint32_t pid);
+    std::map<HttpKey, HttpConn> http_conns_;
+
     std::map<std::string, AgentCounters> counters_;
     uint64_t events_ = 0, bad_records_ = 0;
 };

@@ -11,7 +11,9 @@
 
 #include <cstring>
 #include <set>
+#include <tuple>
 
+#include "enforce/http_routes.hpp"
 #include "probe/probe.hpp"
 
 namespace stockade::enforce {
@@ -110,6 +112,8 @@ uint32_t KernelTables::rule_number(const std::string& id) {
     return n;
 }
 
+static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2, "the constructor registers these first, in this order");
+
 std::string KernelTables::rule_id(uint32_t kernel_rule) const {
     return kernel_rule >= 1 && kernel_rule <= rules_.size() ? rules_[kernel_rule - 1] : std::string();
 }
@@ -121,6 +125,7 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
     std::map<InodeKey, sk_inode_rule> inodes;
     std::map<NetKey, sk_net_rule> allow, deny;
     std::map<std::pair<uint32_t, uint64_t>, uint32_t> tools;  // (agent, name hash) -> rule
+    std::map<std::tuple<uint32_t, uint32_t, uint64_t, uint64_t>, sk_http_rule> http;  // sk_http_key fields
     std::map<uint32_t, sk_agent_cfg> cfgs;
     std::vector<AgentKernelState> states;
 
@@ -278,10 +283,23 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
 
         for (auto& [tool, rule] : kernel_denied_tools(*b)) tools[{agent, tool_hash(tool)}] = rule_number(rule);
 
+        // HTTP routes: a deny and an allow on the same key keep both bits; the deny's rule wins.
+        KernelHttpPlan hp = plan_http_routes(*b);
+        for (auto& h : hp.entries) {
+            auto& v = http[{agent, h.tag, h.route_hash, h.path_hash}];
+            if ((h.flags & SK_HTTP_DENY) || !v.rule) v.rule = rule_number(h.rule_id);
+            v.flags |= h.flags;
+        }
+        for (auto& u : hp.userspace_only) st.userspace_only.push_back(u);
+        st.http_rules = hp.entries.size();
+        st.http_strict = hp.strict;
+
         sk_agent_cfg cfg{};
         cfg.flags = (st.enforce ? SK_AG_ENFORCE : 0) | (st.exec_strict ? SK_AG_EXEC_STRICT : 0) |
-                    (st.net_strict ? SK_AG_NET_STRICT : 0) | (st.file_strict ? SK_AG_FILE_STRICT : 0);
+                    (st.net_strict ? SK_AG_NET_STRICT : 0) | (st.file_strict ? SK_AG_FILE_STRICT : 0) |
+                    (!b->http_tools.empty() ? SK_AG_HTTP : 0) | (hp.strict ? SK_AG_HTTP_STRICT : 0);
         cfg.default_rule = rule_number(b->default_deny_id());
+        cfg.http_rule = rule_number(b->file_name + ":http-default-deny");
         cfgs[agent] = cfg;
         states.push_back(std::move(st));
     };
@@ -327,6 +345,14 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         keep_tools.insert(raw(key));
     }
     prune<sk_tool_key>(probe_.tool_deny_fd(), keep_tools);
+    std::set<std::string> keep_http;
+    for (auto& [k, v] : http) {
+        sk_http_key key{};
+        std::tie(key.agent_id, key.tag, key.route_hash, key.path_hash) = k;
+        bpf_map_update_elem(probe_.http_rules_fd(), &key, &v, BPF_ANY);
+        keep_http.insert(raw(key));
+    }
+    prune<sk_http_key>(probe_.http_rules_fd(), keep_http);
     prune<sk_inode_key>(probe_.inode_rules_fd(), keep_inodes);
     prune<sk_net_key>(probe_.net_allow_fd(), keep_allow);
     prune<sk_net_key>(probe_.net_deny_fd(), keep_deny);

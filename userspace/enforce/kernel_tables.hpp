@@ -29,7 +29,8 @@ struct AgentKernelState {
     bool exec_strict = false;  // the kernel kills any exec outside the allow list
     bool net_strict = false;   // the kernel refuses any connect outside the allow list
     bool file_strict = false;  // the kernel kills any open of a file outside the allow lists
-    size_t inode_rules = 0, net_rules = 0;
+    bool http_strict = false;  // the kernel kills any HTTP request outside the allow routes
+    size_t inode_rules = 0, net_rules = 0, http_rules = 0;
     std::vector<std::string> userspace_only;  // rule ids the kernel cannot decide, and why
 };
 
@@ -47,8 +48,13 @@ struct KernelOverlay {
 class KernelTables {
 public:
     // Rule 1 is always "builtin:self-protection" (SK_RULE_SELF).
-    explicit KernelTables(probe::Probe& probe) : probe_(probe) { rule_number(kSelfProtection); }
+    // Rule 2 is "builtin:http-unclear-path" (SK_RULE_HTTP_UNCLEAR).
+    explicit KernelTables(probe::Probe& probe) : probe_(probe) {
+        rule_number(kSelfProtection);
+        rule_number(kHttpUnclear);
+    }
     static constexpr const char* kSelfProtection = "builtin:self-protection";
+    static constexpr const char* kHttpUnclear = "builtin:http-unclear-path";
 
     // Replaces the kernel tables with those of `set`. Entries of the new set are written before
     // stale ones are removed and before an agent's strict flags are raised, so no moment has

@@ -83,6 +83,20 @@ struct ToolRule : RuleOrigin {
     std::vector<std::string> allow, deny;
 };
 
+// One "METHOD /path-glob" entry of a tools.http rule.
+struct HttpRoute {
+    std::string text;    // as written: "GET /repos/**"
+    std::string method;  // "GET", or "*" for any method
+    Glob path;           // compiled path glob
+};
+
+// HTTP requests an agent may make: `host` is a glob over the request's host (lower case, no port;
+// empty = any host).
+struct HttpRule : RuleOrigin {
+    std::string host;
+    std::vector<HttpRoute> allow, deny;
+};
+
 struct AgentMatch {
     std::vector<std::string> units;    // systemd unit names
     std::vector<std::string> cgroups;  // cgroup v2 paths relative to the v2 root, "/"-prefixed
@@ -126,7 +140,8 @@ struct Boundary {
         std::vector<BindRule> bind;
     } network;
     std::vector<SequenceRule> sequences;
-    std::vector<ToolRule> mcp_tools;  // tools.mcp
+    std::vector<ToolRule> mcp_tools;   // tools.mcp
+    std::vector<HttpRule> http_tools;  // tools.http
 
     std::string default_deny_id() const { return file_name + ":default-deny"; }
     // Host names named by network rules, sorted, unique: what the daemon must resolve.

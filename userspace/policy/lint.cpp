@@ -39,6 +39,31 @@ bool net_covered(const NetRule& a, const NetRule& d) {
     return true;
 }
 
+// True when every request `a` (of rule `ar`) allows is refused by `d` (of rule `dr`): deny routes
+// apply across rules, so `dr` must apply at least wherever `ar` does.
+bool http_covered(const HttpRule& ar, const HttpRoute& a, const HttpRule& dr, const HttpRoute& d) {
+    return (dr.host.empty() || dr.host == ar.host) && (d.method == "*" || d.method == a.method) &&
+           a.path.covered_by(d.path);
+}
+
+void warn_http(const Boundary& b, Reader& r) {
+    auto covering = [&](const HttpRule& ar, const HttpRoute& a) -> std::string {
+        for (const auto& dr : b.http_tools)
+            for (size_t j = 0; j < dr.deny.size(); ++j)
+                if (http_covered(ar, a, dr, dr.deny[j]))
+                    return dr.where + ".deny[" + std::to_string(j) + "] \"" + dr.deny[j].text + "\"";
+        return {};
+    };
+    for (const auto& ar : b.http_tools) {
+        for (size_t i = 0; i < ar.allow.size(); ++i) {
+            if (auto d = covering(ar, ar.allow[i]); !d.empty())
+                r.warn(ar.line, ar.column,
+                       ar.where + ".allow[" + std::to_string(i) + "] \"" + ar.allow[i].text +
+                           "\" can never match: " + d + " denies everything it names");
+        }
+    }
+}
+
 }  // namespace
 
 void lint_boundary(const Boundary& b, Reader& r) {
@@ -61,6 +86,7 @@ void lint_boundary(const Boundary& b, Reader& r) {
             }
         }
     }
+    warn_http(b, r);
 }
 
 }  // namespace stockade::policy

@@ -37,7 +37,7 @@ bool set_origin(ParseContext& c, RuleOrigin& o, const std::string& section, size
 void parse_net_rule_list(ParseContext& c, const Field& f, const std::string& section, std::vector<NetRule>& out);
 // sequences: chained-action rules (parse_sequences.cpp).
 void parse_sequences(ParseContext& c, const Field& f);
-// tools: { mcp: [...] } (parse_sequences.cpp).
+// tools: { mcp: [...], http: [...] } (parse_tools.cpp).
 void parse_tools(ParseContext& c, const Field& f);
 // network: { connect, deny, bind }.
 void parse_network(ParseContext& c, const Field& f);

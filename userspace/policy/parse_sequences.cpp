@@ -94,39 +94,4 @@ void parse_sequences(ParseContext& c, const Field& f) {
     }
 }
 
-void parse_tools(ParseContext& c, const Field& f) {
-    Reader& r = c.reader;
-    auto ts = r.fields(f.value, f.mark(), "tools", {"mcp"});
-    auto it = ts.find("mcp");
-    if (it == ts.end()) return;
-    auto items = r.list(it->second);
-    for (size_t i = 0; i < items.size(); ++i) {
-        const YAML::Node& item = items[i];
-        std::string where = "tools.mcp[" + std::to_string(i) + "]";
-        if (!item.IsMap()) {
-            r.error(item.IsNull() ? it->second.mark() : item.Mark(), where + " must be a mapping with server:, allow:, deny:");
-            continue;
-        }
-        auto fs = r.fields(item, item.Mark(), where, {"name", "server", "allow", "deny"});
-        ToolRule t;
-        if (!set_origin(c, t, "tools.mcp", i, item.Mark(), fs)) continue;
-        if (auto sv = fs.find("server"); sv != fs.end())
-            if (auto server = r.scalar(sv->second)) t.server = *server;
-        auto names = [&](const char* key, std::vector<std::string>& out) {
-            auto k = fs.find(key);
-            if (k == fs.end()) return;
-            for (auto& n : r.list(k->second)) {
-                if (!n.IsScalar() || n.Scalar().empty())
-                    r.error(n.IsNull() ? k->second.mark() : n.Mark(), where + "." + key + ": a tool name or glob");
-                else
-                    out.push_back(n.Scalar());
-            }
-        };
-        names("allow", t.allow);
-        names("deny", t.deny);
-        if (t.allow.empty() && t.deny.empty()) r.error(item.Mark(), where + " needs allow: or deny:");
-        c.boundary.mcp_tools.push_back(std::move(t));
-    }
-}
-
 }  // namespace stockade::policy

@@ -6,10 +6,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
+#include <set>
 
 #include "common/error.hpp"
 #include "probe/record.hpp"
@@ -60,6 +64,29 @@ void check_update(int rc, const char* what) {
     if (rc) throw Error(std::string("updating kernel table ") + what + ": " + std::strerror(errno));
 }
 
+// The files to put TLS uprobes on: those configured, or the system's libssl.so.3. One file per
+// inode: /lib and /usr/lib are the same directory on a merged-/usr system, and two uprobes on
+// one inode would report every call twice.
+std::vector<std::string> tls_files(const ProbeOptions& opts) {
+    std::vector<std::string> candidates = opts.tls_libraries;
+    if (candidates.empty())
+        candidates = {"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3",
+                      "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3"};
+    std::vector<std::string> out;
+    std::set<std::pair<dev_t, ino_t>> seen;
+    for (auto& c : candidates) {
+        struct stat st;
+        std::error_code ec;
+        auto real = std::filesystem::canonical(c, ec);
+        if (ec || stat(real.c_str(), &st) != 0) {
+            if (!opts.tls_libraries.empty()) spdlog::warn("tls_libraries: {} not found: TLS there is not seen", c);
+            continue;
+        }
+        if (seen.insert({st.st_dev, st.st_ino}).second) out.push_back(real.string());
+    }
+    return out;
+}
+
 }  // namespace
 
 Probe::Probe(const ProbeOptions& opts) {
@@ -84,6 +111,7 @@ Probe::Probe(const ProbeOptions& opts) {
     }
     try {
         attach_all();
+        if (opts.tls) tls_files_ = tls_files(opts);
         rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Probe::on_record, this, nullptr);
         if (!rb_) fail("creating the ring-buffer consumer", errno);
     } catch (...) {
@@ -132,6 +160,7 @@ Probe::~Probe() {
     rb_ = nullptr;
     if (sys_exit_link_) bpf_link__destroy(sys_exit_link_);
     sys_exit_link_ = nullptr;
+    detach_tls();
     for (auto it = links_.rbegin(); it != links_.rend(); ++it) bpf_link__destroy(it->second);
     links_.clear();
     if (skel_) stockade_bpf__destroy(skel_);
@@ -144,6 +173,7 @@ std::vector<std::string> Probe::attached() const {
     std::vector<std::string> out;
     for (auto& [name, link] : links_) out.push_back(name);
     if (sys_exit_link_) out.push_back("tp_btf/sys_exit");
+    for (auto& [name, link] : tls_links_) out.push_back(name);
     return out;
 }
 
@@ -153,7 +183,42 @@ void Probe::ensure_syscall_hook() {
     if (sys_exit_link_) return;
     sys_exit_link_ = bpf_program__attach(skel_->progs.sk_sys_exit);
     if (!sys_exit_link_) fail("attaching tp_btf/sys_exit", errno);
+    attach_tls();
     spdlog::info("syscall hook attached: agents are tracked");
+}
+
+// Uprobes on OpenSSL, attached with the syscall hook: an untracked process that calls SSL_write
+// then pays a trap (docs/performance.md), so only while some agent is tracked. A file without
+// one of the symbols (a program exporting SSL_write but not SSL_write_ex) keeps the others.
+void Probe::attach_tls() {
+    struct {
+        const char* func;
+        bpf_program* prog;
+        bool ret;
+    } probes[] = {
+        {"SSL_write", skel_->progs.sk_ssl_write, false},   {"SSL_write_ex", skel_->progs.sk_ssl_write_ex, false},
+        {"SSL_read", skel_->progs.sk_ssl_read, false},     {"SSL_read_ex", skel_->progs.sk_ssl_read_ex, false},
+        {"SSL_read", skel_->progs.sk_ssl_read_ret, true},  {"SSL_read_ex", skel_->progs.sk_ssl_read_ret, true},
+    };
+    for (auto& file : tls_files_) {
+        int attached = 0;
+        for (auto& p : probes) {
+            LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p.ret, .func_name = p.func);
+            bpf_link* l = bpf_program__attach_uprobe_opts(p.prog, -1, file.c_str(), 0, &o);
+            if (!l) {
+                spdlog::warn("no uprobe on {} in {}: {}", p.func, file, std::strerror(errno));
+                continue;
+            }
+            ++attached;
+            tls_links_.emplace_back(std::string(p.ret ? "uretprobe:" : "uprobe:") + file + ":" + p.func, l);
+        }
+        if (!attached) spdlog::warn("{} carries no OpenSSL SSL_write/SSL_read: TLS there is not seen", file);
+    }
+}
+
+void Probe::detach_tls() {
+    for (auto& [name, link] : tls_links_) bpf_link__destroy(link);
+    tls_links_.clear();
 }
 
 void Probe::release_syscall_hook_if_idle() {
@@ -164,6 +229,7 @@ void Probe::release_syscall_hook_if_idle() {
     if (bpf_map__get_next_key(skel_->maps.tracked, nullptr, &tgid, sizeof tgid) == 0) return;
     bpf_link__destroy(sys_exit_link_);
     sys_exit_link_ = nullptr;
+    detach_tls();
     spdlog::info("syscall hook detached: nothing is tracked");
 }
 
@@ -209,6 +275,7 @@ int Probe::inode_rules_fd() const { return bpf_map__fd(skel_->maps.inode_rules);
 int Probe::net_allow_fd() const { return bpf_map__fd(skel_->maps.net_allow); }
 int Probe::net_deny_fd() const { return bpf_map__fd(skel_->maps.net_deny); }
 int Probe::tool_deny_fd() const { return bpf_map__fd(skel_->maps.tool_deny); }
+int Probe::http_rules_fd() const { return bpf_map__fd(skel_->maps.http_rules); }
 int Probe::ring_fd() const { return ring_buffer__epoll_fd(rb_); }
 
 int Probe::on_record(void* ctx, void* data, size_t size) {

@@ -21,6 +21,10 @@ namespace stockade::probe {
 struct ProbeOptions {
     uint32_t ring_bytes = 8u << 20;     // power of two, >= page size
     uint32_t wake_threshold = 256u << 10;  // bytes pending before the kernel forces a wake-up
+    // Files whose OpenSSL SSL_write/SSL_read get uprobes (libssl.so.3, or programs that carry
+    // OpenSSL and export its symbols). Empty: find the system's libssl.so.3.
+    std::vector<std::string> tls_libraries;
+    bool tls = true;  // false: no TLS uprobes at all
 };
 
 struct KernelCounters {
@@ -57,6 +61,8 @@ public:
     // no process is tracked any more (call it from time to time).
     void release_syscall_hook_if_idle();
     bool syscall_hook_attached() const { return sys_exit_link_ != nullptr; }
+    // The TLS libraries found (what the uprobes go on while something is tracked).
+    const std::vector<std::string>& tls_libraries() const { return tls_files_; }
     // Attaches a sequence label (kernel rule number of the sequence) to a process.
     void label_process(uint32_t tgid, uint32_t rule);
 
@@ -67,6 +73,7 @@ public:
     int net_allow_fd() const;
     int net_deny_fd() const;
     int tool_deny_fd() const;
+    int http_rules_fd() const;
 
     // Drains the ring buffer into `sink`, waiting up to timeout_ms for data. Returns records read.
     int poll(EventSink& sink, int timeout_ms);
@@ -76,7 +83,11 @@ public:
 private:
     void attach_all();
     void ensure_syscall_hook();
+    void attach_tls();
+    void detach_tls();
     ::bpf_link* sys_exit_link_ = nullptr;
+    std::vector<std::string> tls_files_;
+    std::vector<std::pair<std::string, ::bpf_link*>> tls_links_;
     Features features_;
     ::stockade_bpf* skel_ = nullptr;
     ::ring_buffer* rb_ = nullptr;

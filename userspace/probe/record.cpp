@@ -34,6 +34,11 @@ static_assert(sizeof(sk_inode_rule) == 16);
 static_assert(sizeof(sk_net_key) == 28);
 static_assert(sizeof(sk_net_rule) == 16);
 static_assert(sizeof(sk_track) == 16);
+static_assert(sizeof(sk_agent_cfg) == 16);
+static_assert(sizeof(sk_http_key) == 24);
+static_assert(offsetof(sk_http_key, route_hash) == 8);
+static_assert(sizeof(sk_http_rule) == 8);
+static_assert(sizeof(sk_tool_key) == 16);
 
 std::string assemble_path(std::string_view comps) {
     std::vector<std::string_view> parts;
@@ -185,7 +190,7 @@ Event decode(const void* data, size_t size) {
                 e.net.unix_path = cstr(p);
         }
         break;
-    case Action::Io:
+    case Action::Io: case Action::Tls:
         e.io_write = r.arg0 != 0;
         e.fd = static_cast<int>(r.arg1);
         e.io_inode = r.arg2;

@@ -110,3 +110,51 @@ TEST_CASE("every error of a file is reported, not only the first", "[load][error
     CHECK(errs[1].column == 11);
     CHECK(errs[1].file == "rules/coder.yaml");
 }
+
+TEST_CASE("bad tools.http entries", "[load][errors][http]") {
+    const std::string http = kHead + "tools:\n  http:\n";  // lines 4-5, rules from line 6
+    const std::string form = "expected \"METHOD /path-glob\", e.g. \"GET /v1/**\"";
+    one_error(http + "    - host: api.github.com\n      allow: [ \"get /x\" ]\n",
+              "rules/coder.yaml:7:16: error: tools.http[0].allow[0] \"get /x\": the method must be * or upper case "
+              "(GET, POST, ...); " +
+                  form);
+    one_error(http + "    - allow: [ \"GET /a\", \"GET/x\" ]\n",
+              "rules/coder.yaml:6:26: error: tools.http[0].allow[1] \"GET/x\": " + form);
+    one_error(http + "    - deny:\n        - \"GET /a\"\n        - \"GET  /x\"\n",
+              "rules/coder.yaml:8:11: error: tools.http[0].deny[1] \"GET  /x\": exactly one space, between method and "
+              "path; " +
+                  form);
+    one_error(
+        http + "    - allow: [ \"GET repos/**\" ]\n",
+        "rules/coder.yaml:6:16: error: tools.http[0].allow[0] \"GET repos/**\": the path must start with /; " + form);
+    one_error(http + "    - allow: [ \"GET /a//b/\" ]\n",
+              "rules/coder.yaml:6:16: error: tools.http[0].allow[0] \"GET /a//b/\": the path is not normalised: write "
+              "\"GET /a/b\"");
+    one_error(http + "    - allow: [ \"GET /a/../b\" ]\n",
+              "rules/coder.yaml:6:16: error: tools.http[0].allow[0] \"GET /a/../b\": \"..\" is not allowed in a path "
+              "pattern; write the path it leads to");
+    one_error(http + "    - allow: [ \"GET /[ab\" ]\n",
+              "rules/coder.yaml:6:16: error: tools.http[0].allow[0] \"GET /[ab\": unterminated character class '[' at "
+              "offset 1");
+    one_error(http + "    - allow: [ { GET: /x } ]\n",
+              "rules/coder.yaml:6:16: error: tools.http[0].allow[0] must be a string; " + form);
+}
+
+TEST_CASE("bad tools.http rules and keys", "[load][errors][http]") {
+    const std::string http = kHead + "tools:\n  http:\n";
+    one_error(http + "    - host: api.github.com\n      alow: [ \"GET /x\" ]\n",
+              "rules/coder.yaml:7:7: error: unknown key \"alow\" in tools.http[0] (did you mean \"allow\"?)");
+    one_error(http + "    - host: api.github.com\n",
+              "rules/coder.yaml:6:7: error: tools.http[0] needs allow: or deny:");
+    one_error(http + "    - { host: \"api.github.com:443\", allow: [ \"GET /x\" ] }\n",
+              "rules/coder.yaml:6:15: error: tools.http[0].host \"api.github.com:443\": write the host without a port");
+    one_error(http + "    - { host: \"api github\", allow: [ \"GET /x\" ] }\n",
+              "rules/coder.yaml:6:15: error: tools.http[0].host \"api github\": expected a host name or glob such as "
+              "api.github.com or \"*.example.com\"");
+    one_error(http + "    - GET /x\n",
+              "rules/coder.yaml:6:7: error: tools.http[0] must be a mapping with host:, allow:, deny:");
+    one_error(kHead + "tools:\n  htp: []\n",
+              "rules/coder.yaml:5:3: error: unknown key \"htp\" in tools (did you mean \"http\"?)");
+    one_error(http + "    - { name: gh, allow: [ \"GET /x\" ] }\n    - { name: gh, deny: [ \"GET /y\" ] }\n",
+              "rules/coder.yaml:7:15: error: duplicate rule name \"gh\" (first at line 6)");
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * HTTPS at the TLS library (BPF_KPROBE/BPF_KRETPROBE read pt_regs the same way for uprobes): uprobes on OpenSSL's SSL_write / SSL_write_ex (the plaintext before
+ * it is encrypted) and SSL_read / SSL_read_ex (the plaintext after decryption, at return).
+ * userspace attaches them to libssl.so.3 and to any binary configured to carry OpenSSL, only
+ * while something is tracked. An untracked caller pays the uprobe trap and one map lookup.
+ *
+ * A request that an enforcing agent's boundary refuses (http.bpf.h) is killed here: the signal
+ * is taken when the uprobe returns to user space, before SSL_write runs a single instruction,
+ * so nothing of the request is encrypted or sent.
+ */
+#ifndef STOCKADE_TLS_BPF_H
+#define STOCKADE_TLS_BPF_H
+
+#include "http.bpf.h"
+
+static __always_inline int sk_tls_write(void *ssl, const void *buf, __u64 num)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sk_track *t = sk_tracked(tgid, task);
+	struct sk_agent_cfg *cfg;
+	struct sk_event *e;
+	__u64 n = num;
+	__u32 rule;
+
+	if (!t || !buf || !num)
+		return 0;
+	e = sk_event_init(SK_TLS, task, t->agent_id);
+	if (!e)
+		return 0;
+	e->ret = num;
+	e->arg0 = 1;
+	e->arg1 = (__u64)ssl;
+	if (n > SK_IO_MAX) {
+		n = SK_IO_MAX;
+		e->flags |= SK_F_TRUNC_ARGV;
+	}
+	barrier_var(n);
+	if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
+		e->seg_len[2] = n;
+		e->data_len = n;
+	}
+	cfg = sk_cfg(t->agent_id);
+	rule = e->data_len ? sk_http_judge(e, cfg, t->agent_id, e->data_len) : 0;
+	if (rule) {
+		e->rule = rule;
+		bpf_send_signal(SIGKILL);
+		e->flags |= SK_F_KILLED;
+		sk_count(SK_CNT_KILLS);
+	}
+	sk_submit(e, sk_prompt(cfg));
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sk_ssl_write, void *ssl, const void *buf, int num)
+{
+	return sk_tls_write(ssl, buf, num > 0 ? num : 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sk_ssl_write_ex, void *ssl, const void *buf, __u64 num)
+{
+	return sk_tls_write(ssl, buf, num);
+}
+
+static __always_inline int sk_tls_read_enter(void *ssl, void *buf, __u64 readbytes)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sk_tls_read r = {.ssl = (__u64)ssl, .buf = (__u64)buf, .readbytes = readbytes};
+
+	if (!bpf_map_lookup_elem(&tracked, &(__u32){id >> 32}))
+		return 0;
+	bpf_map_update_elem(&tls_reads, &id, &r, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sk_ssl_read, void *ssl, void *buf, int num)
+{
+	return sk_tls_read_enter(ssl, buf, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(sk_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	return sk_tls_read_enter(ssl, buf, (__u64)readbytes);
+}
+
+/* At return: responses only (a read that starts with "HTTP/"), the first SK_IO_MAX bytes. */
+SEC("uretprobe")
+int BPF_KRETPROBE(sk_ssl_read_ret, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct sk_tls_read *r = bpf_map_lookup_elem(&tls_reads, &id);
+	struct task_struct *task;
+	struct sk_track *t;
+	struct sk_event *e;
+	char head[5] = {};
+	__u64 n, buf;
+
+	if (!r)
+		return 0;
+	buf = r->buf;
+	n = ret > 0 ? ret : 0;
+	if (r->readbytes) {
+		n = 0;
+		if (ret == 1)
+			bpf_probe_read_user(&n, sizeof(n), (void *)r->readbytes);
+	}
+	e = 0;
+	task = bpf_get_current_task_btf();
+	t = bpf_map_lookup_elem(&tracked, &(__u32){id >> 32});
+	if (t && n >= 5 && bpf_probe_read_user(head, 5, (void *)buf) == 0 && head[0] == 'H' && head[1] == 'T' &&
+	    head[2] == 'T' && head[3] == 'P' && head[4] == '/')
+		e = sk_event_init(SK_TLS, task, t->agent_id);
+	if (e) {
+		e->ret = n;
+		e->arg1 = r->ssl;
+		if (n > SK_IO_MAX) {
+			n = SK_IO_MAX;
+			e->flags |= SK_F_TRUNC_ARGV;
+		}
+		barrier_var(n);
+		if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, (void *)buf) == 0) {
+			e->seg_len[2] = n;
+			e->data_len = n;
+		}
+		sk_submit(e, false);
+	}
+	bpf_map_delete_elem(&tls_reads, &id);
+	return 0;
+}
+
+#endif
