@@ -129,6 +129,34 @@ struct {
 	__type(value, struct sk_http_rule);
 } http_rules SEC(".maps");
 
+/* A response head was just read on this stream (SSL object, or SK_FOLLOW_PLAIN | tgid << 32 | fd):
+ * its body may come in the next reads, which do not start like anything; capture up to this
+ * many of them. */
+#define SK_FOLLOW_READS 4
+#define SK_FOLLOW_PLAIN (1ULL << 63)
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} resp_follow SEC(".maps");
+
+/* Whether a read on `stream` is captured: a response head starts a follow window. */
+static __always_inline bool sk_follow_read(__u64 stream, bool head)
+{
+	__u8 *left = bpf_map_lookup_elem(&resp_follow, &stream);
+	__u8 n = SK_FOLLOW_READS;
+
+	if (head) {
+		bpf_map_update_elem(&resp_follow, &stream, &n, BPF_ANY);
+		return true;
+	}
+	if (!left || !*left)
+		return false;
+	*left -= 1;
+	return true;
+}
+
 /* pid_tgid -> the buffer of an SSL_read in progress (uprobe at entry, read at return). */
 struct sk_tls_read {
 	__u64 ssl;

@@ -409,8 +409,15 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	__u64 stream = ((__u64)(bpf_get_current_pid_tgid() >> 32) << 32) | (__u32)a->a[0];
 	if (write)
 		open = bpf_map_lookup_elem(&io_open, &stream);
-	if (!open && !http && first != '{' && first != 'C')
-		return 0;
+	if (write) {
+		if (!open && !http && first != '{' && first != 'C')
+			return 0;
+	} else if (first != '{' && first != 'C') {
+		/* A socket read that starts an HTTP response, or carries the body of one just read. */
+		if ((mode & S_IFMT) != S_IFSOCK ||
+		    !sk_follow_read(SK_FOLLOW_PLAIN | stream, head == SK_W4('H', 'T', 'T', 'P')))
+			return 0;
+	}
 	if (write) {
 		__u8 v = 0;
 

@@ -88,7 +88,8 @@ int BPF_KPROBE(sk_ssl_read_ex, void *ssl, void *buf, __u64 num, __u64 *readbytes
 	return sk_tls_read_enter(ssl, buf, (__u64)readbytes);
 }
 
-/* At return: responses only (a read that starts with "HTTP/"), the first SK_IO_MAX bytes. */
+/* At return: responses only (a read that starts with "HTTP/", and the few reads after it that
+ * carry its body), the first SK_IO_MAX bytes of each. */
 SEC("uretprobe")
 int BPF_KRETPROBE(sk_ssl_read_ret, int ret)
 {
@@ -112,9 +113,12 @@ int BPF_KRETPROBE(sk_ssl_read_ret, int ret)
 	e = 0;
 	task = bpf_get_current_task_btf();
 	t = bpf_map_lookup_elem(&tracked, &(__u32){id >> 32});
-	if (t && n >= 5 && bpf_probe_read_user(head, 5, (void *)buf) == 0 && head[0] == 'H' && head[1] == 'T' &&
-	    head[2] == 'T' && head[3] == 'P' && head[4] == '/')
-		e = sk_event_init(SK_TLS, task, t->agent_id);
+	if (t && n > 0) {
+		bool is_head = n >= 5 && bpf_probe_read_user(head, 5, (void *)buf) == 0 && head[0] == 'H' &&
+			       head[1] == 'T' && head[2] == 'T' && head[3] == 'P' && head[4] == '/';
+		if (sk_follow_read(r->ssl, is_head))
+			e = sk_event_init(SK_TLS, task, t->agent_id);
+	}
 	if (e) {
 		e->ret = n;
 		e->arg1 = r->ssl;

@@ -113,6 +113,7 @@ private:
     };
     struct HttpConn {
         HttpStream requests{HttpStream::Direction::Requests};
+        HttpStream responses{HttpStream::Direction::Responses};
         std::deque<PendingHttp> pending;  // allowed requests waiting for their response, in order
     };
     static constexpr size_t kMaxHttpConns = 4096;
@@ -120,6 +121,7 @@ private:
     void handle_http(const Event& e, const identity::Process& p);
     void judge_http(const Event& e, const identity::Process& p, HttpConn& conn, bool tls, const HttpRequest& req);
     void flush_http(HttpConn& conn, const std::string& why);
+    void answer_http(const Event& e, const identity::Process& p, HttpConn& conn, const HttpResponse& resp);
     void forget_http(uint32_t pid);
     std::map<HttpKey, HttpConn> http_conns_;
 

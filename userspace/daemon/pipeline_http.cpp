@@ -52,33 +52,36 @@ void Pipeline::handle_http(const Event& e, const identity::Process& p) {
         for (auto& req : reqs) judge_http(e, p, conn, tls, req);
         return;
     }
-    // A read is captured only when it starts a response: parse it alone (its body may continue
-    // in reads the kernel did not keep).
-    HttpStream one(HttpStream::Direction::Responses);
-    one.feed(e.io_data, e.truncated, reqs, resps);
-    if (resps.empty()) one.flush(reqs, resps);
-    for (auto& resp : resps) {
-        if (conn.pending.empty()) break;
-        journal::Record r = std::move(conn.pending.front().record);
-        uint64_t at = conn.pending.front().at_ns;
-        conn.pending.pop_front();
-        r.result = resp.status;
-        r.detail += "; status " + std::to_string(resp.status) + (resp.reason.empty() ? "" : " " + resp.reason);
-        if (resp.content_type == "application/json" || resp.content_type == "text/event-stream") {
-            std::string body = resp.body;
-            if (resp.content_type == "text/event-stream") {
-                size_t d = body.find("data:");
-                body = d == std::string::npos ? "" : body.substr(d + 5, body.find('\n', d) - d - 5);
-            }
-            if (auto m = parse_jsonrpc(body); m && m->is_response) {
-                r.detail += "; outcome: " + m->outcome;
-                auto& c = counters_[p.agent];
-                for (auto& t : m->tools_listed) c.mcp_offered.add(r.address + r.path + ": " + t);
-            }
+    // The kernel captures a read that starts a response and the few after it (its body). A new
+    // status line ends whatever came before it, complete or not.
+    if (looks_like_http_response(e.io_data)) conn.responses.flush(reqs, resps);
+    conn.responses.feed(e.io_data, e.truncated, reqs, resps);
+    for (auto& resp : resps) answer_http(e, p, conn, resp);
+}
+
+// A response: completes the oldest request still waiting on this connection.
+void Pipeline::answer_http(const Event& e, const identity::Process& p, HttpConn& conn, const HttpResponse& resp) {
+    if (resp.status >= 100 && resp.status < 200) return;  // 100 Continue: the final answer follows
+    if (conn.pending.empty()) return;
+    journal::Record r = std::move(conn.pending.front().record);
+    uint64_t at = conn.pending.front().at_ns;
+    conn.pending.pop_front();
+    r.result = resp.status;
+    r.detail += "; status " + std::to_string(resp.status) + (resp.reason.empty() ? "" : " " + resp.reason);
+    if (resp.content_type == "application/json" || resp.content_type == "text/event-stream") {
+        std::string body = resp.body;
+        if (resp.content_type == "text/event-stream") {
+            size_t d = body.find("data:");
+            body = d == std::string::npos ? "" : body.substr(d + 5, body.find('\n', d) - d - 5);
         }
-        r.latency_us = e.ktime_ns > at ? static_cast<int64_t>((e.ktime_ns - at) / 1000) : 0;
-        act_.journal(r);
+        if (auto m = parse_jsonrpc(body); m && m->is_response) {
+            r.detail += "; outcome: " + m->outcome;
+            auto& c = counters_[p.agent];
+            for (auto& t : m->tools_listed) c.mcp_offered.add(r.address + r.path + ": " + t);
+        }
     }
+    r.latency_us = e.ktime_ns > at ? static_cast<int64_t>((e.ktime_ns - at) / 1000) : 0;
+    act_.journal(r);
 }
 
 // One request: judged by tools.http (and tools.mcp when its body is a JSON-RPC tools/call).
@@ -168,6 +171,14 @@ void Pipeline::forget_http(uint32_t pid) {
     for (auto it = http_conns_.lower_bound({pid, false, 0}); it != http_conns_.end() && std::get<0>(it->first) == pid;) {
         std::vector<HttpRequest> reqs;
         std::vector<HttpResponse> resps;
+        it->second.responses.flush(reqs, resps);
+        for (auto& resp : resps) {
+            if (it->second.pending.empty()) break;
+            it->second.pending.front().record.detail += "; status " + std::to_string(resp.status);
+            it->second.pending.front().record.result = resp.status;
+            act_.journal(it->second.pending.front().record);
+            it->second.pending.pop_front();
+        }
         flush_http(it->second, "no response seen before the process exited");
         it = http_conns_.erase(it);
     }

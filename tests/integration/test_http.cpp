@@ -1,0 +1,268 @@
+// HTTP tool calls: tracked curl and Python clients against a loopback server the test owns. For
+// HTTPS the kernel judges the request in the uprobe on SSL_write, before it is encrypted: the
+// server's own log proves a denied request never arrived. Plaintext requests are killed at the
+// exit of their write. Every request is journaled with method, host and path.
+#include <fcntl.h>
+
+#include <catch2/catch.hpp>
+
+#include "daemon_harness.hpp"
+
+using namespace sktest;
+using stockade::journal::Record;
+
+namespace {
+
+bool have_tls_library() {
+    return fs::exists("/usr/lib/x86_64-linux-gnu/libssl.so.3") || fs::exists("/lib/x86_64-linux-gnu/libssl.so.3");
+}
+
+// server.py, run by the test (untracked), killed by pid at scope end.
+struct HttpServer {
+    pid_t pid = -1;
+    int port = 0;
+    std::string log;
+    HttpServer(const ScratchDir& d, bool tls) {
+        std::string dir = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/http";
+        log = d / (tls ? "tls-server.log" : "plain-server.log");
+        std::string portfile = d / (tls ? "tls-port" : "plain-port");
+        std::vector<std::string> argv{"/usr/bin/python3", "-I", dir + "/server.py", tls ? "tls" : "plain", portfile, log};
+        if (tls) {
+            std::string out;
+            int st = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                  "-subj", "/CN=localhost", "-keyout", d / "key.pem", "-out", d / "cert.pem"},
+                                 &out);
+            if (st != 0) throw std::runtime_error("openssl req failed: " + out);
+            argv.push_back(d / "cert.pem");
+            argv.push_back(d / "key.pem");
+        }
+        write_file(log, "");
+        pid = fork();
+        if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            // Its tracebacks for connections a kill cut short go to a file, not the test output.
+            int err = open((log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+            if (err >= 0) dup2(err, 2);
+            std::vector<char*> args;
+            for (auto& a : argv) args.push_back(a.data());
+            args.push_back(nullptr);
+            execv(args[0], args.data());
+            _exit(127);
+        }
+        for (int i = 0; i < 500 && !port; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            std::ifstream f(portfile);
+            f >> port;
+        }
+        if (!port) throw std::runtime_error("server.py did not start");
+    }
+    ~HttpServer() {
+        if (pid > 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+    }
+    std::string seen() const { return Daemon::slurp(log); }
+    std::string base(bool tls) const { return std::string(tls ? "https" : "http") + "://localhost:" + std::to_string(port); }
+};
+
+std::string boundary(const std::string& mode) {
+    return "agent: web\nmode: " + mode +
+           "\nmatch:\n  cgroup: /stockade-it-unused-web\n"
+           "files:\n  read: [\"/**\"]\n  write: [/dev/null, /dev/tty, \"/tmp/**\"]\n  create: [\"/tmp/**\"]\n"
+           "exec:\n  allow: [\"/usr/bin/**\"]\n"
+           "network:\n  connect:\n    - { cidr: 127.0.0.0/8, protocol: tcp }\n    - { cidr: \"::1\", protocol: tcp }\n"
+           "tools:\n  http:\n"
+           "    - name: api\n      host: localhost\n"
+           "      allow: [\"GET /v1/**\", \"POST /v1/mcp\"]\n"
+           "      deny: [\"* /v1/admin/**\"]\n"
+           "    - name: no-secrets\n      host: localhost\n      deny: [\"GET /v1/*/secret\"]\n"
+           "  mcp:\n    - name: remote-tools\n      server: \"https://localhost/v1/mcp\"\n"
+           "      allow: [echo]\n      deny: [delete_all]\n";
+}
+
+// `sh -c 'CMD; echo rc=$?'`: the shell reports how its child ended (137 = SIGKILL).
+std::string shell(const std::string& cmd) { return cmd + "; echo rc=$?"; }
+
+std::optional<Record> http_record(const Daemon& daemon, const std::string& method, const std::string& path,
+                                  int timeout_ms = 5000) {
+    return daemon.wait_record(
+        [&](const Record& r) { return r.type == "tool" && r.action == method && r.path == path; }, timeout_ms);
+}
+
+std::string dump_tools(const Daemon& daemon) {
+    std::string s;
+    for (auto& r : daemon.records())
+        if (r.type == "tool" || !r.verdict.empty())
+            s += r.action + " " + r.address + " " + r.path + " " + r.verdict + " " + r.rule + " [" + r.enforcement +
+                 "] " + r.detail + "\n";
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the server", "[http]") {
+    if (!have_tls_library()) {
+        WARN("SKIPPED: no libssl.so.3 on this host: the TLS uprobes have nothing to attach to");
+        return;
+    }
+    ScratchDir d("https");
+    HttpServer server(d, true);
+    write_file(d / "agents.d/web.yaml", boundary("enforce"));
+    Daemon daemon(d);
+    daemon.start();
+    std::string resolve = "--resolve localhost:" + std::to_string(server.port) + ":127.0.0.1";
+    std::string curl = "/usr/bin/curl -sk --http1.1 " + resolve + " -o /dev/null -w '%{http_code}\\n' ";
+
+    SECTION("curl (SSL_write): allowed, kernel-denied and daemon-denied paths") {
+        std::string out;
+        daemon.run_as("web", {"/bin/sh", "-c", shell(curl + server.base(true) + "/v1/items")}, &out);
+        INFO(out);
+        CHECK(out.find("200") != std::string::npos);
+        CHECK(out.find("rc=0") != std::string::npos);
+        auto ok = http_record(daemon, "GET", "/v1/items");
+        INFO(dump_tools(daemon));
+        REQUIRE(ok);
+        CHECK(ok->verdict == "allow");
+        CHECK(ok->rule == "web.yaml:api");
+        CHECK(ok->address == "https://localhost");
+        CHECK(ok->protocol == "https");
+        CHECK(ok->result == 200);
+        CHECK(ok->detail.find("status 200") != std::string::npos);
+        CHECK(ok->exe == "/usr/bin/curl");
+
+        // Exact deny route in the kernel: curl dies in SSL_write.
+        daemon.run_as("web", {"/bin/sh", "-c", shell(curl + server.base(true) + "/v1/admin/keys?token=hunter2")}, &out);
+        CHECK(out.find("rc=137") != std::string::npos);
+        auto denied = http_record(daemon, "GET", "/v1/admin/keys");
+        INFO(dump_tools(daemon));
+        REQUIRE(denied);
+        CHECK(denied->verdict == "kill");
+        CHECK(denied->rule == "web.yaml:api");
+        CHECK(denied->enforcement == "killed-in-kernel");
+        CHECK(denied->detail.find("hunter2") == std::string::npos);  // the query is kept as a digest only
+        CHECK(denied->detail.find("query sha256") != std::string::npos);
+
+        // Not allowed for this method (the allow list is all in the kernel: strict).
+        daemon.run_as("web", {"/bin/sh", "-c", shell(curl + "-X DELETE " + server.base(true) + "/v1/items/7")}, &out);
+        CHECK(out.find("rc=137") != std::string::npos);
+        auto del = http_record(daemon, "DELETE", "/v1/items/7");
+        REQUIRE(del);
+        CHECK(del->verdict == "kill");
+        CHECK(del->enforcement == "killed-in-kernel");
+
+        // Percent-escapes and "//" do not get around a deny route.
+        daemon.run_as("web", {"/bin/sh", "-c", shell(curl + "--path-as-is " + server.base(true) + "//v1/%61dmin/x")}, &out);
+        CHECK(out.find("rc=137") != std::string::npos);
+        // A glob deny route is the daemon's: the kernel lets it through, the daemon kills after.
+        daemon.run_as("web", {"/bin/sh", "-c", shell(curl + server.base(true) + "/v1/x/secret")}, &out);
+        auto glob = http_record(daemon, "GET", "/v1/x/secret");
+        REQUIRE(glob);
+        CHECK(glob->verdict == "kill");
+        CHECK(glob->rule == "web.yaml:no-secrets");
+        CHECK(glob->enforcement != "killed-in-kernel");
+
+        std::string seen = server.seen();
+        INFO(seen);
+        CHECK(seen.find("GET /v1/items\n") != std::string::npos);
+        CHECK(seen.find("admin") == std::string::npos);  // never arrived
+        CHECK(seen.find("DELETE") == std::string::npos);
+    }
+
+    SECTION("Python (SSL_write_ex): one keep-alive connection, the second request is killed") {
+        std::string out;
+        int st = daemon.run_as("web", {"/usr/bin/python3", "-I", std::string(STOCKADE_SOURCE_DIR) +
+                                       "/tests/integration/http/client.py", server.base(true), "GET", "/v1/a",
+                                       "PUT", "/v1/a", "GET", "/v1/b"},
+                               &out);
+        INFO(out);
+        CHECK(out.find("GET /v1/a 200") != std::string::npos);
+        CHECK(out.find("PUT /v1/a") == std::string::npos);
+        CHECK((WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st)) == 137);
+        auto put = http_record(daemon, "PUT", "/v1/a");  // http.client writes the head first: killed there
+        INFO(dump_tools(daemon));
+        REQUIRE(put);
+        CHECK(put->verdict == "kill");
+        CHECK(put->enforcement == "killed-in-kernel");
+        CHECK(put->detail.find("request PUT https://localhost/v1/a") != std::string::npos);
+        std::string seen = server.seen();
+        INFO(seen);
+        CHECK(seen.find("GET /v1/a\n") != std::string::npos);
+        CHECK(seen.find("PUT") == std::string::npos);
+        CHECK(seen.find("/v1/b") == std::string::npos);
+    }
+
+    SECTION("MCP over HTTPS: a tools/call is judged by tools.mcp with the URL as the server") {
+        std::string client = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/http/client.py";
+        std::string out;
+        daemon.run_as("web", {"/usr/bin/python3", "-I", client, server.base(true), "POST", "/v1/mcp?tool=echo"}, &out);
+        CHECK(out.find("POST /v1/mcp?tool=echo 200") != std::string::npos);
+        auto echo = http_record(daemon, "tools/call", "echo");
+        INFO(dump_tools(daemon));
+        REQUIRE(echo);
+        CHECK(echo->verdict == "allow");
+        CHECK(echo->rule == "web.yaml:remote-tools");
+        CHECK(echo->detail.find("outcome: result") != std::string::npos);
+        CHECK(echo->detail.find("secret-argument") == std::string::npos);
+        daemon.run_as("web", {"/usr/bin/python3", "-I", client, server.base(true), "POST", "/v1/mcp?tool=delete_all"},
+                      &out);
+        auto bad = http_record(daemon, "tools/call", "delete_all");
+        REQUIRE(bad);
+        CHECK(bad->verdict == "kill");
+        CHECK(bad->rule == "web.yaml:remote-tools");
+    }
+}
+
+TEST_CASE("HTTPS in monitor mode: every request runs, the denied ones are journaled as would-deny", "[http]") {
+    if (!have_tls_library()) {
+        WARN("SKIPPED: no libssl.so.3 on this host");
+        return;
+    }
+    ScratchDir d("https-mon");
+    HttpServer server(d, true);
+    write_file(d / "agents.d/web.yaml", boundary("monitor"));
+    Daemon daemon(d);
+    daemon.start();
+    std::string out;
+    std::string curl = "/usr/bin/curl -sk --http1.1 --resolve localhost:" + std::to_string(server.port) +
+                       ":127.0.0.1 -o /dev/null -w '%{http_code}\\n' ";
+    daemon.run_as("web", {"/bin/sh", "-c", shell(curl + server.base(true) + "/v1/admin/keys")}, &out);
+    INFO(out);
+    CHECK(out.find("rc=0") != std::string::npos);
+    auto r = http_record(daemon, "GET", "/v1/admin/keys");
+    INFO(dump_tools(daemon));
+    REQUIRE(r);
+    CHECK(r->verdict == "would-deny");
+    CHECK(r->rule == "web.yaml:api");
+    CHECK(r->enforcement.empty());
+    CHECK(server.seen().find("GET /v1/admin/keys") != std::string::npos);
+}
+
+TEST_CASE("Plain HTTP: a denied request is killed at the exit of its write", "[http]") {
+    ScratchDir d("http-plain");
+    HttpServer server(d, false);
+    write_file(d / "agents.d/web.yaml", boundary("enforce"));
+    Daemon daemon(d);
+    daemon.start();
+    std::string out;
+    std::string curl = "/usr/bin/curl -s --resolve localhost:" + std::to_string(server.port) +
+                       ":127.0.0.1 -o /dev/null -w '%{http_code}\\n' ";
+    daemon.run_as("web", {"/bin/sh", "-c", shell(curl + server.base(false) + "/v1/items")}, &out);
+    CHECK(out.find("rc=0") != std::string::npos);
+    auto ok = http_record(daemon, "GET", "/v1/items");
+    INFO(dump_tools(daemon));
+    REQUIRE(ok);
+    CHECK(ok->verdict == "allow");
+    CHECK(ok->address == "http://localhost");
+    CHECK(ok->result == 200);
+
+    daemon.run_as("web", {"/bin/sh", "-c", shell(curl + server.base(false) + "/v1/admin/keys")}, &out);
+    INFO(out);
+    CHECK(out.find("rc=137") != std::string::npos);
+    CHECK(out.find("200") == std::string::npos);  // curl never read the answer
+    auto denied = http_record(daemon, "GET", "/v1/admin/keys");
+    REQUIRE(denied);
+    CHECK(denied->verdict == "kill");
+    CHECK(denied->enforcement == "killed-in-kernel");
+    CHECK(denied->detail.find("peer may have received") != std::string::npos);
+}
