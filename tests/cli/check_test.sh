@@ -20,4 +20,16 @@ set -e
 [ "$rc" -eq 1 ] || { cat "$tmp/out2"; echo "FAIL: exit code $rc, want 1"; exit 1; }
 grep -q "coder.yaml:${line}:1: error: unknown key \"flies\"" "$tmp/out2" ||
   { cat "$tmp/out2"; echo "FAIL: error does not name coder.yaml:${line}:1"; exit 1; }
-echo "ok: rules/ passes; a broken copy fails at coder.yaml:${line}:1"
+
+# Break an HTTP route of researcher.yaml: a lower-case method.
+cp "$rules"/*.yaml "$tmp/"
+hline=$(grep -n '"GET /v2/search"' "$tmp/researcher.yaml" | cut -d: -f1)
+sed -i 's|"GET /v2/search"|"get /v2/search"|' "$tmp/researcher.yaml"
+set +e
+"$bin" check "$tmp" > "$tmp/out3" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || { cat "$tmp/out3"; echo "FAIL: bad route: exit code $rc, want 1"; exit 1; }
+grep -q "researcher.yaml:${hline}:[0-9]*: error: tools.http\[0\].allow\[0\]" "$tmp/out3" ||
+  { cat "$tmp/out3"; echo "FAIL: bad route not reported at researcher.yaml:${hline}"; exit 1; }
+echo "ok: rules/ passes; broken copies fail at coder.yaml:${line}:1 and researcher.yaml:${hline}"

@@ -167,6 +167,15 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         CHECK(seen.find("GET /v1/items\n") != std::string::npos);
         CHECK(seen.find("admin") == std::string::npos);  // never arrived
         CHECK(seen.find("DELETE") == std::string::npos);
+
+        run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
+                     "web"},
+                    &out);
+        INFO(out);
+        CHECK(out.find("HTTP host localhost (web.yaml:api)") != std::string::npos);  // reachable
+        CHECK(out.find("GET https://localhost/v1/items") != std::string::npos);      // invoked
+        CHECK(out.find("DELETE https://localhost/v1/items/7") != std::string::npos); // denied
+        CHECK(out.find("http yes") != std::string::npos);                            // decided in the kernel
     }
 
     SECTION("Python (SSL_write_ex): one keep-alive connection, the second request is killed") {

@@ -76,6 +76,22 @@ void print_reachable(const std::string& file, const std::string& agent) {
         }
         std::printf("  %s\n", p.c_str());
     }
+    // MCP servers and HTTP APIs: reachable as the boundary names them (a server is known only
+    // once it runs; offered tools are listed below from tools/list answers).
+    for (auto& r : b->mcp_tools) {
+        std::string allow, deny;
+        for (auto& a : r.allow) allow += (allow.empty() ? "" : ", ") + a;
+        for (auto& d : r.deny) deny += (deny.empty() ? "" : ", ") + d;
+        std::printf("MCP server %s (%s): allow [%s] deny [%s]\n", r.server.empty() ? "*" : r.server.c_str(),
+                    r.id.c_str(), allow.c_str(), deny.c_str());
+    }
+    for (auto& r : b->http_tools) {
+        std::string allow, deny;
+        for (auto& a : r.allow) allow += (allow.empty() ? "" : ", ") + a.text;
+        for (auto& d : r.deny) deny += (deny.empty() ? "" : ", ") + d.text;
+        std::printf("HTTP host %s (%s): allow [%s] deny [%s]\n", r.host.empty() ? "*" : r.host.c_str(), r.id.c_str(),
+                    allow.c_str(), deny.c_str());
+    }
 }
 
 }  // namespace
@@ -137,8 +153,9 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
                         "%llu kills, %llu denies\n",
                         (unsigned long long)a.tracked, (unsigned long long)a.events, (unsigned long long)a.allowed,
                         (unsigned long long)a.violations, (unsigned long long)a.kills, (unsigned long long)a.denies);
-            std::printf("in kernel:    exec %s, files %s, network %s\n", a.exec_in_kernel ? "yes" : "no",
-                        a.files_in_kernel ? "yes" : "no", a.net_in_kernel ? "yes" : "no");
+            std::printf("in kernel:    exec %s, files %s, network %s, http %s\n", a.exec_in_kernel ? "yes" : "no",
+                        a.files_in_kernel ? "yes" : "no", a.net_in_kernel ? "yes" : "no",
+                        a.http_in_kernel ? "yes" : "no");
             for (auto& u : a.userspace_only) std::printf("userspace:    %s\n", u.c_str());
             print_reachable(a.file, a.name);
             print_counts("tools invoked", a.tools_invoked);
@@ -151,11 +168,14 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
             print_counts("grants used (task grant: actions allowed)", a.grants_used);
             print_counts("MCP tools offered (server: tool)", a.mcp_offered);
             print_counts("MCP tools called (server: tool)", a.mcp_called);
+            print_counts("MCP tools denied (server: tool)", a.mcp_denied);
+            print_counts("HTTP requests", a.http_calls);
+            print_counts("HTTP requests denied", a.http_denied);
             journal::Filter f;
             f.agent = a.name;
             std::printf("recent violations:\n");
             for (auto& r : journal::read_last(journal, 20, f)) {
-                if (r.type != "decision" || r.verdict == "allow") continue;
+                if ((r.type != "decision" && r.type != "tool") || r.verdict == "allow" || r.verdict.empty()) continue;
                 std::string object = r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path;
                 std::printf("  %s %-10s %-7s %s%s  %s\n", r.time.c_str(), r.verdict.c_str(), r.action.c_str(),
                             object.c_str(), r.exe.empty() ? "" : (" by " + r.exe).c_str(), r.rule.c_str());

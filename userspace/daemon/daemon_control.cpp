@@ -143,6 +143,9 @@ control::Status Daemon::status() const {
             a.rules = it->second.rules.counts;
             a.mcp_offered = it->second.mcp_offered.counts;
             a.mcp_called = it->second.mcp_called.counts;
+            a.mcp_denied = it->second.mcp_denied.counts;
+            a.http_calls = it->second.http_calls.counts;
+            a.http_denied = it->second.http_denied.counts;
             a.actions = it->second.actions.counts;
             a.grants_used = it->second.grants_used.counts;
         }
@@ -151,6 +154,7 @@ control::Status Daemon::status() const {
                 a.exec_in_kernel = k.enforce && k.exec_strict;
                 a.net_in_kernel = k.enforce && k.net_strict;
                 a.files_in_kernel = k.enforce && k.file_strict;
+                a.http_in_kernel = k.enforce && k.http_strict;
                 a.userspace_only = k.userspace_only;
             }
         s.agents.push_back(std::move(a));

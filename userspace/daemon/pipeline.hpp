@@ -50,6 +50,13 @@ struct AgentCounters {
     // destinations touched, rules that decided.
     BoundedCounts tools_invoked, tools_denied, files, files_denied, destinations, destinations_denied, rules;
     BoundedCounts mcp_offered, mcp_called;  // "server: tool" (tools/list results, tools/call requests)
+    BoundedCounts mcp_denied;               // "server: tool" of calls outside the boundary
+    BoundedCounts http_calls, http_denied;  // "METHOD https://host/path"
+    // Each of these is also counted as "task <id>: <key>" when the process works for a task.
+    void add_tool(BoundedCounts AgentCounters::*which, const std::string& task, const std::string& key) {
+        (this->*which).add(key);
+        if (!task.empty()) (this->*which).add("task " + task + ": " + key);
+    }
     BoundedCounts actions;                  // events by action
     BoundedCounts grants_used;              // "task/grant[N] kind=pattern"
 };

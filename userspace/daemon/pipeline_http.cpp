@@ -122,7 +122,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
                 r.path = m->tool;
                 r.detail += "; tool " + m->tool + "; arguments sha256 " + m->args_sha256 + "; server " + r.address +
                             path_of(req.target);
-                c.mcp_called.add(r.address + path_of(req.target) + ": " + m->tool);
+                c.add_tool(&AgentCounters::mcp_called, p.task, r.address + path_of(req.target) + ": " + m->tool);
                 if (v.inside() && !b->mcp_tools.empty()) v = policy::decide_tool(*b, r.address + path_of(req.target), m->tool);
             }
         }
@@ -132,7 +132,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     c.rules.add(v.rule_id);
     if (v.inside()) {
         ++c.allowed;
-        c.destinations.add(r.action + " " + r.address + r.path);
+        c.add_tool(&AgentCounters::http_calls, p.task, req.method + " " + r.address + path_of(req.target));
         r.verdict = "allow";
         conn.pending.push_back({std::move(r), e.ktime_ns});
         if (conn.pending.size() > 64) {
@@ -141,7 +141,8 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
         return;
     }
     ++c.violations;
-    c.destinations_denied.add(r.action + " " + r.address + r.path);
+    c.add_tool(&AgentCounters::http_denied, p.task, req.method + " " + r.address + path_of(req.target));
+    if (r.action == "tools/call") c.add_tool(&AgentCounters::mcp_denied, p.task, r.address + path_of(req.target) + ": " + r.path);
     if (e.kernel_action == KernelAction::Killed) {
         // The kernel's own tables decided: name what it used when the daemon's view differs.
         std::string kid = act_.kernel_rule_id(e.kernel_rule);

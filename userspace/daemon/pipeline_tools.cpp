@@ -9,8 +9,8 @@ namespace stockade::daemon {
 
 // JSON-RPC over pipes: requests are remembered by id, and each call is journaled when its
 // response arrives, with the server (the process that read the request), the tool, a digest of
-// the arguments and the outcome. The `tools:` boundary section that judges them is not built
-// yet: calls are recorded as "allow" with rule "builtin:tools-not-judged".
+// the arguments and the outcome. tools/call requests are judged by tools.mcp as they are
+// written (judge_tool_call); without tools.mcp rules they are "builtin:tools-not-judged".
 void Pipeline::handle_io(const Event& e, const identity::Process& p) {
     auto& c = counters_[p.agent];
     auto describe = [](const identity::Process& proc) {
@@ -78,7 +78,7 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
                                                            : "pid " + std::to_string(e.pid);
         std::string server_exe = reader != pipe_readers_.end() ? reader->second.second : describe(p);
         for (auto& t : m.tools_listed) c.mcp_offered.add(server_exe + ": " + t);
-        if (!pc.request.tool.empty()) c.mcp_called.add(server_exe + ": " + pc.request.tool);
+        if (!pc.request.tool.empty()) c.add_tool(&AgentCounters::mcp_called, p.task, server_exe + ": " + pc.request.tool);
         journal::Record r = pc.base;
         r.type = "tool";
         r.action = pc.request.method;
@@ -116,6 +116,7 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
     auto& c = counters_[p.agent];
     ++c.violations;
     c.rules.add(v.rule_id);
+    c.add_tool(&AgentCounters::mcp_denied, p.task, (server.empty() ? std::string("?") : server) + ": " + m.tool);
     journal::Record r = record_for(e, p);
     r.type = "tool";
     r.action = m.method;
