@@ -105,6 +105,11 @@ control::Status Daemon::status() const {
     s.pid = static_cast<uint32_t>(getpid());
     s.version = "0.1.0";
     s.features = probe_->features().summary();
+    std::string tls;
+    for (auto& f : probe_->tls_libraries()) tls += (tls.empty() ? "" : ",") + f;
+    s.features += "\ntls uprobes: " + (!cfg_.tls_uprobes ? std::string("off (tls_uprobes: false)")
+                                       : tls.empty()      ? std::string("none (no libssl.so.3 found)")
+                                                          : tls + " (attached while agents are tracked)");
     s.programs = probe_->attached();
     auto kc = probe_->counters();
     s.events = pipeline_->events();
