@@ -113,20 +113,7 @@ void Pipeline::on_event(const Event& e) {
         if (Task* t = tasks_->find(p.task)) {
             Grant* g = nullptr;
             v = tasks_->overlay(*t, *b, e, v, act_.now_boot_ns(), &g);
-            if (g) {
-                grant = g->id;
-                c.grants_used.add(g->id + " " + g->kind + "=" + g->text);
-                if (!g->used) {
-                    g->used = true;
-                    journal::Record u;
-                    u.type = "grant";
-                    u.agent = p.agent;
-                    u.task = t->id;
-                    u.grant = g->id;
-                    u.detail = "used: first action through " + g->kind + "=" + g->text;
-                    act_.journal(u);
-                }
-            }
+            if (g) grant = note_grant(p, *t, *g);
         }
     }
     // Chains of individually allowed actions.
@@ -186,6 +173,35 @@ void Pipeline::on_event(const Event& e) {
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", p.agent, p.task.empty() ? "-" : p.task, e.pid,
                  r.action, r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path, r.verdict, r.rule,
                  r.enforcement.empty() ? "" : " " + r.enforcement);
+}
+
+// A grant allowed an action: counted, and its first use journaled (a grant record).
+std::string Pipeline::note_grant(const identity::Process& p, const Task& t, Grant& g) {
+    counters_[p.agent].grants_used.add(g.id + " " + g.kind + "=" + g.text);
+    if (!g.used) {
+        g.used = true;
+        journal::Record u;
+        u.type = "grant";
+        u.agent = p.agent;
+        u.task = t.id;
+        u.grant = g.id;
+        u.detail = "used: first action through " + g.kind + "=" + g.text;
+        act_.journal(u);
+    }
+    return g.id;
+}
+
+// A tool call's verdict after the task's grants and confinements; `grant` names the grant used.
+Verdict Pipeline::task_call_overlay(const identity::Process& p, const policy::Boundary& b, const std::string& kind,
+                                    const std::string& method, const std::string& host, const std::string& subject,
+                                    Verdict v, std::string& grant) {
+    if (!tasks_ || p.task.empty()) return v;
+    Task* t = tasks_->find(p.task);
+    if (!t) return v;
+    Grant* g = nullptr;
+    v = tasks_->overlay_call(*t, b, kind, method, host, subject, v, act_.now_boot_ns(), &g);
+    if (g) grant = note_grant(p, *t, *g);
+    return v;
 }
 
 void Pipeline::enforce(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict& v,

@@ -92,6 +92,10 @@ private:
     std::string chain_for(const identity::Process& p, const std::string& sequence_id) const;
     void enforce(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict& v,
                  journal::Record& r);
+    std::string note_grant(const identity::Process& p, const Task& t, Grant& g);
+    Verdict task_call_overlay(const identity::Process& p, const policy::Boundary& b, const std::string& kind,
+                              const std::string& method, const std::string& host, const std::string& subject,
+                              Verdict v, std::string& grant);
 
     identity::ProcessTable& table_;
     Actuator act_;

@@ -113,6 +113,8 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     } else if (req.http2) {
         v.rule_id = "builtin:http-not-judged";
     }
+    std::string grant;
+    v = task_call_overlay(p, *b, "http", req.method, req.host, req.target, v, grant);
     // MCP over streamable HTTP: the tool call inside the body is judged as well.
     if (req.content_type == "application/json") {
         if (auto m = parse_jsonrpc(req.body); m && !m->is_response) {
@@ -123,12 +125,16 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
                 r.detail += "; tool " + m->tool + "; arguments sha256 " + m->args_sha256 + "; server " + r.address +
                             path_of(req.target);
                 c.add_tool(&AgentCounters::mcp_called, p.task, r.address + path_of(req.target) + ": " + m->tool);
-                if (v.inside() && !b->mcp_tools.empty()) v = policy::decide_tool(*b, r.address + path_of(req.target), m->tool);
+                if (v.inside() && !b->mcp_tools.empty()) {
+                    v = policy::decide_tool(*b, r.address + path_of(req.target), m->tool);
+                    v = task_call_overlay(p, *b, "tool", "", "", m->tool, v, grant);
+                }
             }
         }
     }
     r.rule = v.rule_id;
     r.resolved = v.resolved;
+    r.grant = grant;
     c.rules.add(v.rule_id);
     if (v.inside()) {
         ++c.allowed;

@@ -109,7 +109,8 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
     if (!b) return;
     auto reader = pipe_readers_.find(m.inode);
     std::string server = reader != pipe_readers_.end() ? reader->second.second : "";
-    Verdict v = policy::decide_tool(*b, server, m.tool);
+    std::string grant;
+    Verdict v = task_call_overlay(p, *b, "tool", "", "", m.tool, policy::decide_tool(*b, server, m.tool), grant);
     judged_[{p.agent, m.id}] = {v.inside() ? "allow" : std::string(to_string(v.decision)), v.rule_id};
     if (judged_.size() > 1024) judged_.erase(judged_.begin());
     if (v.inside()) return;

@@ -1,5 +1,6 @@
 #include "daemon/tasks.hpp"
 
+#include <fnmatch.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -8,6 +9,8 @@
 #include <sstream>
 
 #include "common/error.hpp"
+#include "policy/decide.hpp"
+#include "policy/glob.hpp"
 #include "policy/pattern.hpp"
 
 namespace stockade::daemon {
@@ -36,12 +39,35 @@ Grant parse_grant(const policy::Boundary& b, const std::string& spec, bool confi
     g.kind = spec.substr(0, eq);
     g.text = spec.substr(eq + 1);
     g.confine = confine;
-    static const std::vector<std::string> kinds = {"read", "write", "create", "delete", "exec", "connect"};
+    static const std::vector<std::string> kinds = {"read", "write", "create", "delete", "exec", "connect", "tool",
+                                                   "http"};
     if (std::find(kinds.begin(), kinds.end(), g.kind) == kinds.end())
         throw Error("grant \"" + spec + "\": unknown kind \"" + g.kind +
-                    "\" (read, write, create, delete, exec, connect)");
+                    "\" (read, write, create, delete, exec, connect, tool, http)");
     std::string err;
-    if (g.kind == "connect") {
+    if (g.kind == "tool") {
+        // An MCP tool name glob: nothing more to parse.
+    } else if (g.kind == "http") {
+        // "METHOD host/path-glob": the route syntax of tools.http with the host in front.
+        auto sp = g.text.find(' ');
+        auto slash = sp == std::string::npos ? sp : g.text.find('/', sp + 1);
+        if (sp == std::string::npos || slash == std::string::npos || slash == sp + 1)
+            throw Error("grant \"" + spec + "\": expected http=METHOD host/path, e.g. \"http=GET api.example.com/v1/**\"");
+        std::string method = g.text.substr(0, sp), path = g.text.substr(slash);
+        bool method_ok = method == "*" || (!method.empty() && std::all_of(method.begin(), method.end(),
+                                                                           [](char c) { return c >= 'A' && c <= 'Z'; }));
+        if (!method_ok) throw Error("grant \"" + spec + "\": the method must be * or upper case (GET, POST ...)");
+        std::string normal = policy::normalize_path(path, err);
+        if (normal.empty() || normal != path || !policy::glob_syntax_error(path).empty())
+            throw Error("grant \"" + spec + "\": the path must be a normalised path glob starting with /");
+        policy::HttpRule r;
+        r.id = "task:" + id;
+        r.where = "grant";
+        r.host = policy::normalize_host(g.text.substr(sp + 1, slash - sp - 1));
+        if (r.host == "*") r.host.clear();
+        r.allow.push_back({method + " " + path, method, policy::Glob(path)});
+        g.http = r;
+    } else if (g.kind == "connect") {
         // CIDR or address, then an optional :PORT or :LO-HI (IPv6 in brackets: [::1]:443).
         std::string addr = g.text, ports;
         if (!addr.empty() && addr.front() == '[') {
@@ -109,6 +135,20 @@ bool Grant::matches(const Event& e) const {
     if (kind == "create" && (e.action == Action::Rename || e.action == Action::Link))
         return path->matches(e.path2);
     return path->matches(e.path);
+}
+
+bool Grant::matches_call(const std::string& k, const std::string& method, const std::string& host,
+                         const std::string& subject) const {
+    if (k != kind) return false;
+    if (kind == "tool") return fnmatch(text.c_str(), subject.c_str(), 0) == 0;
+    if (!http) return false;
+    std::string path, why;
+    if (!policy::normalize_http_path(subject, path, why)) return false;
+    const auto& route = http->allow.front();
+    std::string h = policy::normalize_host(host.substr(0, host.rfind(':') == std::string::npos || host.back() == ']'
+                                                            ? host.size() : host.rfind(':')));
+    return (route.method == "*" || route.method == method) &&
+           (http->host.empty() || fnmatch(http->host.c_str(), h.c_str(), 0) == 0) && route.path.matches(path);
 }
 
 Task& TaskRegistry::begin(const policy::Boundary& agent, const std::vector<std::string>& grants,
@@ -223,6 +263,40 @@ Verdict TaskRegistry::overlay(Task& t, const policy::Boundary& b, const Event& e
     return v;
 }
 
+Verdict TaskRegistry::overlay_call(Task& t, const policy::Boundary& b, const std::string& kind,
+                                   const std::string& method, const std::string& host, const std::string& subject,
+                                   Verdict v, uint64_t now, Grant** used) {
+    if (!v.inside()) {
+        // Widen, unless a deny route decided or the request could not be judged at all.
+        if (!t.live(now) || v.resolved.find(".deny ") != std::string::npos || v.rule_id.rfind("builtin:", 0) == 0)
+            return v;
+        for (auto& g : t.grants)
+            if (!g.confine && g.matches_call(kind, method, host, subject)) {
+                Verdict out;
+                out.decision = Decision::Allow;
+                out.rule_id = "task:" + g.id;
+                out.resolved = "granted by " + g.kind + "=" + g.text + " (task " + t.id + ")";
+                *used = &g;
+                return out;
+            }
+        return v;
+    }
+    // Narrow: with confinements of this kind, one must match.
+    bool confined = false, ok = false;
+    for (auto& g : t.grants) {
+        if (!g.confine || g.kind != kind) continue;
+        confined = true;
+        ok = ok || g.matches_call(kind, method, host, subject);
+    }
+    if (!confined || ok || v.rule_id.rfind("builtin:", 0) == 0) return v;
+    Verdict out = v;
+    out.rule_id = "task:" + t.id + "/confine";
+    out.resolved = "task " + t.id + " is confined and no " + kind + " confinement matched";
+    out.decision = b.mode == Mode::Monitor ? Decision::WouldDeny
+                   : b.on_violation == OnViolation::Flag ? Decision::Flag : Decision::Kill;
+    return out;
+}
+
 std::vector<enforce::KernelOverlay> TaskRegistry::kernel_overlays(uint64_t now) const {
     std::vector<enforce::KernelOverlay> out;
     for (auto& [id, t] : tasks_) {
@@ -237,6 +311,7 @@ std::vector<enforce::KernelOverlay> TaskRegistry::kernel_overlays(uint64_t now) 
                 if (g.kind == "connect" && g.net) o.connect.push_back(*g.net);
                 if (g.kind == "read" && g.path) o.read_allow.push_back(*g.path);
                 if ((g.kind == "write" || g.kind == "create") && g.path) o.write_allow.push_back(*g.path);
+                if (g.kind == "http" && g.http) o.http_allow.push_back(*g.http);
             }
         out.push_back(std::move(o));
     }

@@ -1,6 +1,7 @@
 // Tasks: short-lived scopes inside an agent (`stockade task begin`). A task can widen the
 // agent's boundary with grants ("read=/data/**", "exec=/usr/bin/curl", "connect=10.0.0.5:443")
 // and narrow it with confinements (the task may read only "/repo/docs/**"), for a time limit.
+// Tool calls too: "tool=search_*" (MCP tool names) and "http=GET api.example.com/v1/**".
 // Grants expire by themselves: after the TTL the same action is a violation again, with no
 // reload. Deny beats allow here too: a grant never overrides files.never, exec.deny or
 // network.deny.
@@ -21,13 +22,17 @@ namespace stockade::daemon {
 
 struct Grant {
     std::string id;    // "<task>/grant[0]" (or "<task>/confine[0]")
-    std::string kind;  // read | write | create | delete | exec | connect
+    std::string kind;  // read | write | create | delete | exec | connect | tool | http
     std::string text;  // as given
     bool confine = false;
     std::optional<policy::PathRule> path;  // file and exec kinds
     std::optional<policy::NetRule> net;    // connect
+    std::optional<policy::HttpRule> http;  // http: one route (METHOD host/path)
     bool used = false;
     bool matches(const Event& e) const;
+    // tool: `subject` is the MCP tool name; http: the request's method, host and target.
+    bool matches_call(const std::string& kind, const std::string& method, const std::string& host,
+                      const std::string& subject) const;
 };
 
 struct Task {
@@ -57,6 +62,11 @@ public:
     // The verdict after the task's grants (widen, while live) and confinements (narrow).
     // Sets *grant to the grant that allowed the action, if one did.
     Verdict overlay(Task& t, const policy::Boundary& b, const Event& e, Verdict v, uint64_t now, Grant** grant);
+
+    // The same for a tool call: kind "tool" (an MCP tools/call of `subject`) or "http" (a request
+    // `method` `host` `subject` = target). A grant never overrides a deny route or an unclear path.
+    Verdict overlay_call(Task& t, const policy::Boundary& b, const std::string& kind, const std::string& method,
+                         const std::string& host, const std::string& subject, Verdict v, uint64_t now, Grant** grant);
 
     // What the kernel should hold for live tasks.
     std::vector<enforce::KernelOverlay> kernel_overlays(uint64_t now) const;

@@ -25,10 +25,10 @@ uint64_t http_route_hash(std::string_view method, std::string_view host) {
 
 uint64_t http_path_hash(std::string_view path) { return fnv(SK_FNV_OFFSET, path); }
 
-KernelHttpPlan plan_http_routes(const policy::Boundary& b) {
+KernelHttpPlan plan_http_routes(const std::vector<policy::HttpRule>& rules) {
     KernelHttpPlan plan;
-    plan.strict = !b.http_tools.empty();
-    for (auto& rule : b.http_tools) {
+    plan.strict = !rules.empty();
+    for (auto& rule : rules) {
         // An empty host or "*" matches any host, as the kernel's "*" key does.
         bool any_host = rule.host.empty() || rule.host == "*";
         if (!any_host && host_wild(rule.host)) {

@@ -32,6 +32,7 @@ struct KernelHttpPlan {
     std::vector<std::string> userspace_only;  // rule ids (and why) the kernel cannot decide
 };
 
-KernelHttpPlan plan_http_routes(const policy::Boundary& b);
+// `rules`: a boundary's tools.http, plus a task's HTTP grants (allow routes) for its kernel id.
+KernelHttpPlan plan_http_routes(const std::vector<policy::HttpRule>& rules);
 
 }  // namespace stockade::enforce

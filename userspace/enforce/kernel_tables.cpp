@@ -284,7 +284,10 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         for (auto& [tool, rule] : kernel_denied_tools(*b)) tools[{agent, tool_hash(tool)}] = rule_number(rule);
 
         // HTTP routes: a deny and an allow on the same key keep both bits; the deny's rule wins.
-        KernelHttpPlan hp = plan_http_routes(*b);
+        std::vector<policy::HttpRule> http_rules = b->http_tools;
+        if (extra && !b->http_tools.empty())
+            http_rules.insert(http_rules.end(), extra->http_allow.begin(), extra->http_allow.end());
+        KernelHttpPlan hp = plan_http_routes(http_rules);
         for (auto& h : hp.entries) {
             auto& v = http[{agent, h.tag, h.route_hash, h.path_hash}];
             if ((h.flags & SK_HTTP_DENY) || !v.rule) v.rule = rule_number(h.rule_id);

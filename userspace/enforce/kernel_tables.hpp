@@ -43,6 +43,7 @@ struct KernelOverlay {
     std::vector<policy::PathRule> exec_allow;
     std::vector<policy::NetRule> connect;
     std::vector<policy::PathRule> read_allow, write_allow;  // file grants (write: write and create)
+    std::vector<policy::HttpRule> http_allow;               // HTTP grants: allow routes
 };
 
 class KernelTables {

@@ -20,7 +20,7 @@ uint64_t fnv(const std::string& s) {
 // Keeps the set alive: the boundary is owned by it.
 std::shared_ptr<const policy::PolicySet> g_set;
 
-const policy::Boundary* boundary(const std::string& http) {
+const std::vector<policy::HttpRule>& boundary(const std::string& http) {
     auto res = policy::load_boundary_text("w.yaml", "agent: w\nmode: enforce\nmatch: { cgroup: /w }\ntools:\n  http:\n" + http);
     INFO(policy::format_diagnostics(res.diagnostics));
     REQUIRE(res.ok());
@@ -28,7 +28,7 @@ const policy::Boundary* boundary(const std::string& http) {
     g_set = res.set;
     const policy::Boundary* b = g_set->find("w");
     REQUIRE(b);
-    return b;
+    return b->http_tools;
 }
 
 const enforce::KernelHttpEntry* find(const enforce::KernelHttpPlan& p, const std::string& text, uint32_t tag) {
@@ -50,7 +50,7 @@ TEST_CASE("kernel HTTP hashes are FNV-1a over METHOD newline host, and over the 
 TEST_CASE("exact and subtree routes become kernel entries; the allow list is strict", "[http]") {
     auto b = boundary("    - name: api\n      host: api.example.com\n      allow: [\"GET /v1/**\", \"POST /v1/items\"]\n"
                       "      deny: [\"* /v1/admin/**\"]\n");
-    auto plan = enforce::plan_http_routes(*b);
+    auto plan = enforce::plan_http_routes(b);
     CHECK(plan.strict);
     CHECK(plan.userspace_only.empty());
     auto sub = find(plan, "GET api.example.com /v1/", SK_HTTP_PREFIX);
@@ -71,7 +71,7 @@ TEST_CASE("exact and subtree routes become kernel entries; the allow list is str
 
 TEST_CASE("routes the kernel cannot express stay with the daemon", "[http]") {
     SECTION("a glob path in an allow route: not strict") {
-        auto plan = enforce::plan_http_routes(*boundary("    - host: h\n      allow: [\"GET /v1/*/items\"]\n"));
+        auto plan = enforce::plan_http_routes(boundary("    - host: h\n      allow: [\"GET /v1/*/items\"]\n"));
         CHECK_FALSE(plan.strict);
         REQUIRE(plan.userspace_only.size() == 1);
         CHECK(plan.userspace_only[0].find("path glob") != std::string::npos);
@@ -79,18 +79,18 @@ TEST_CASE("routes the kernel cannot express stay with the daemon", "[http]") {
     }
     SECTION("a glob path in a deny route only: still strict (the daemon adds its kill)") {
         auto plan = enforce::plan_http_routes(
-            *boundary("    - host: h\n      allow: [\"GET /**\"]\n      deny: [\"GET /*/secret\"]\n"));
+            boundary("    - host: h\n      allow: [\"GET /**\"]\n      deny: [\"GET /*/secret\"]\n"));
         CHECK(plan.strict);
         CHECK(plan.userspace_only.size() == 1);
         CHECK(find(plan, "GET h /", SK_HTTP_PREFIX));
     }
     SECTION("a host glob: the whole rule is the daemon's") {
-        auto plan = enforce::plan_http_routes(*boundary("    - host: \"*.example.com\"\n      allow: [\"GET /**\"]\n"));
+        auto plan = enforce::plan_http_routes(boundary("    - host: \"*.example.com\"\n      allow: [\"GET /**\"]\n"));
         CHECK_FALSE(plan.strict);
         CHECK(plan.entries.empty());
     }
     SECTION("any host is the kernel's \"*\"") {
-        auto plan = enforce::plan_http_routes(*boundary("    - allow: [\"GET /health\"]\n"));
+        auto plan = enforce::plan_http_routes(boundary("    - allow: [\"GET /health\"]\n"));
         CHECK(plan.strict);
         auto e = find(plan, "GET * /health", SK_HTTP_EXACT);
         REQUIRE(e);

@@ -178,3 +178,46 @@ TEST_CASE("a malformed sequence is an error with its location", "[sequences]") {
     CHECK(policy::format_diagnostics(res.diagnostics).find("s.yaml:4:5: error: sequences[0] needs both after: and forbid:") !=
           std::string::npos);
 }
+
+TEST_CASE("task grants widen and narrow tool calls: MCP tool names and HTTP routes", "[tasks][tools]") {
+    auto set = load("tools:\n  mcp:\n    - allow: [read_file]\n      deny: [delete_all]\n"
+                    "  http:\n    - host: api.example.com\n      allow: [\"GET /v1/**\"]\n      deny: [\"* /v1/admin/**\"]\n");
+    const policy::Boundary& b = *set->find("a");
+    TaskRegistry reg;
+    Task& t = reg.begin(b, {"tool=search_*", "http=POST api.example.com/v1/issues/**", "tool=delete_all"}, {},
+                        10 * kSec, "", 0);
+    auto tool = [&](const std::string& name, uint64_t now) {
+        Grant* g = nullptr;
+        return reg.overlay_call(t, b, "tool", "", "", name, policy::decide_tool(b, "srv", name), now, &g);
+    };
+    auto http = [&](const std::string& method, const std::string& host, const std::string& target, uint64_t now) {
+        Grant* g = nullptr;
+        return reg.overlay_call(t, b, "http", method, host, target, policy::decide_http(b, host, method, target), now,
+                                &g);
+    };
+    CHECK(tool("search_web", kSec).inside());
+    CHECK(tool("search_web", kSec).rule_id == "task:" + t.id + "/grant[0]");
+    CHECK_FALSE(tool("search_web", 11 * kSec).inside());  // expired
+    CHECK_FALSE(tool("write_file", kSec).inside());      // not granted
+    CHECK_FALSE(tool("delete_all", kSec).inside());      // a grant never beats a deny
+    CHECK(http("POST", "API.example.com:443", "/v1/issues/7/comments?x=1", kSec).inside());
+    CHECK_FALSE(http("PUT", "api.example.com", "/v1/issues/7", kSec).inside());      // another method
+    CHECK_FALSE(http("POST", "evil.example.com", "/v1/issues/7", kSec).inside());    // another host
+    CHECK_FALSE(http("POST", "api.example.com", "/v1/issues/../admin", kSec).inside());  // unclear path
+
+    CHECK_THROWS_WITH(reg.begin(b, {"http=get api.example.com/x"}, {}, 0, "", 0), Catch::Contains("upper case"));
+    CHECK_THROWS_WITH(reg.begin(b, {"http=GET api.example.com"}, {}, 0, "", 0), Catch::Contains("METHOD host/path"));
+}
+
+TEST_CASE("a confined task may call only the tools its confinements name", "[tasks][tools]") {
+    auto set = load("tools:\n  mcp:\n    - allow: [\"*\"]\n");
+    const policy::Boundary& b = *set->find("a");
+    TaskRegistry reg;
+    Task& t = reg.begin(b, {}, {"tool=read_*"}, 0, "", 0);
+    Grant* g = nullptr;
+    CHECK(reg.overlay_call(t, b, "tool", "", "", "read_file", policy::decide_tool(b, "s", "read_file"), kSec, &g)
+              .inside());
+    auto v = reg.overlay_call(t, b, "tool", "", "", "write_file", policy::decide_tool(b, "s", "write_file"), kSec, &g);
+    CHECK_FALSE(v.inside());
+    CHECK(v.rule_id == "task:" + t.id + "/confine");
+}

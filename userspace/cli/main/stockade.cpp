@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     auto* tbegin = task_cmd->add_subcommand("begin", "start a task; prints its id, then its token");
     TaskBeginOptions tb;
     tbegin->add_option("--agent", tb.agent, "agent")->required();
-    tbegin->add_option("--grant", tb.grants, "widen: KIND=PATTERN (read, write, create, delete, exec, connect)");
+    tbegin->add_option("--grant", tb.grants, "widen: KIND=PATTERN (read, write, create, delete, exec, connect, tool, http)");
     tbegin->add_option("--confine", tb.confines, "narrow: KIND=PATTERN; the task may do KIND only there");
     tbegin->add_option("--ttl", tb.ttl, "grants expire after this long (30s, 5m, 1h); default: until ended");
     tbegin->add_option("--label", tb.label, "free text recorded with the task");
