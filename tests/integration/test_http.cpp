@@ -178,6 +178,32 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         CHECK(out.find("http yes") != std::string::npos);                            // decided in the kernel
     }
 
+    SECTION("a task grant widens the routes, in the kernel's table too") {
+        std::string out;
+        int st = run_command({bin("stockade"), "--socket", daemon.socket(), "task", "begin", "--agent", "web",
+                              "--grant", "http=DELETE localhost/v1/items/**", "--ttl", "60s"},
+                             &out);
+        INFO(out);
+        REQUIRE(WEXITSTATUS(st) == 0);
+        std::string task = out.substr(0, out.find('\n'));
+        run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--task", task, "--", "/bin/sh", "-c",
+                     shell(curl + "-X DELETE " + server.base(true) + "/v1/items/7")},
+                    &out);
+        CHECK(out.find("rc=0") != std::string::npos);  // the kernel did not kill: the grant is in its table
+        auto del = http_record(daemon, "DELETE", "/v1/items/7");
+        INFO(dump_tools(daemon));
+        REQUIRE(del);
+        CHECK(del->verdict == "allow");
+        CHECK(del->task == task);
+        CHECK(del->grant == task + "/grant[0]");
+        CHECK(server.seen().find("DELETE /v1/items/7") != std::string::npos);
+        // The grant does not reach the admin routes (a deny route beats it).
+        run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--task", task, "--", "/bin/sh", "-c",
+                     shell(curl + "-X DELETE " + server.base(true) + "/v1/admin/x")},
+                    &out);
+        CHECK(out.find("rc=137") != std::string::npos);
+    }
+
     SECTION("Python (SSL_write_ex): one keep-alive connection, the second request is killed") {
         std::string out;
         int st = daemon.run_as("web", {"/usr/bin/python3", "-I", std::string(STOCKADE_SOURCE_DIR) +
