@@ -185,6 +185,8 @@ class StockadeOn {
 
     void track(const ScratchCgroup& cg);  // Probe::track_cgroup + ProcessTable::bind_cgroup
     void untrack(const ScratchCgroup& cg);
+    std::vector<std::string> attached();  // Probe::attached(): the programs attached now
+    std::vector<std::string> tls_libraries() const { return probe_->tls_libraries(); }
 
     struct Counts {
         uint64_t pipeline_events = 0, bad_records = 0, journal_errors = 0;
@@ -263,6 +265,7 @@ void measure_tracked(StockadeOn& s, ScratchCgroup& cg, Measure&& measure, uint64
 }
 
 void bench_syscalls(const Options& o, Report& r);
+void bench_tls(const Options& o, Report& r);
 void bench_workload(const Options& o, Report& r);
 void bench_pipeline(const Options& o, Report& r);
 void bench_ringbuf(const Options& o, Report& r);
@@ -272,6 +275,7 @@ void bench_memory(const Options& o, Report& r);
 // Children re-executed from this binary (argv[1] starts with '_').
 int loop_main(int argc, char** argv);     // _loop NAME SECONDS ARG: one syscall loop
 int latency_main(int argc, char** argv);  // _latency ...: trials of violating opens
+int tls_main(int argc, char** argv);      // _tls SECONDS: the TLS echo loop and the pipe loop
 int spawn_main(int argc, char** argv);
 int hold_main(int argc, char** argv);  // _hold LOOP SECONDS [untracked]: for an outside profiler    // _spawn N: N
                                        // sleeping children until told to stop

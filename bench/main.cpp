@@ -1,5 +1,5 @@
 // stockade-bench [BENCH...] [--quick] [--bin-dir DIR] [--reps N] [--out FILE]
-// BENCH: syscalls workload pipeline ringbuf latency memory (default: all of them, in that order).
+// BENCH: syscalls tls workload pipeline ringbuf latency memory (default: all of them, in that order).
 // Prints one report (Markdown tables) on stdout; progress on stderr. Exit status 1 only when a
 // benchmark could not run at all (not root, a probe failed to load, a child failed ...), never
 // because a figure missed its target.
@@ -34,7 +34,7 @@ std::string cpu_model() {
 
 int usage(FILE* f) {
     std::fprintf(f,
-                 "usage: stockade-bench [syscalls|workload|pipeline|ringbuf|latency|memory]... [--quick]\n"
+                 "usage: stockade-bench [syscalls|tls|workload|pipeline|ringbuf|latency|memory]... [--quick]\n"
                  "                      [--bin-dir BUILD_DIR] [--reps N] [--out FILE]\n"
                  "Runs the benchmarks (all by default) and prints one report. bench/run.sh builds and runs it.\n");
     return 2;
@@ -51,6 +51,7 @@ int main(int argc, char** argv) {
         std::string sub = argv[1];
         if (sub == "_loop") return bench::loop_main(argc, argv);
         if (sub == "_latency") return bench::latency_main(argc, argv);
+        if (sub == "_tls") return bench::tls_main(argc, argv);
         if (sub == "_spawn") return bench::spawn_main(argc, argv);
         if (sub == "_hold") return bench::hold_main(argc, argv);
         return 2;
@@ -92,7 +93,8 @@ int main(int argc, char** argv) {
         std::function<void(const bench::Options&, bench::Report&)> fn;
     };
     const Bench all[] = {
-        {"syscalls", true, bench::bench_syscalls},  {"workload", true, bench::bench_workload},
+        {"syscalls", true, bench::bench_syscalls},  {"tls", true, bench::bench_tls},
+        {"workload", true, bench::bench_workload},
         {"pipeline", false, bench::bench_pipeline}, {"ringbuf", true, bench::bench_ringbuf},
         {"latency", true, bench::bench_latency},    {"memory", true, bench::bench_memory},
     };

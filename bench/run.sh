@@ -7,7 +7,8 @@
 #   --quick     the CI smoke pass: every benchmark, tiny sizes, a few seconds of measuring
 #   BUILD_DIR   build tree to use (default: build-bench at the repository root); configured
 #               (Ninja, RelWithDebInfo) when it does not exist yet
-#   after --    passed to stockade-bench, e.g. `-- syscalls latency`, `-- --reps 9`, `-- --out FILE`
+#   after --    passed to stockade-bench, e.g. `-- syscalls latency`, `-- tls` (the TLS uprobes),
+#               `-- --reps 9`, `-- --out FILE`
 #
 # Needs root (BPF programs, cgroups). Exits non-zero only when a benchmark could not run at all,
 # never because a figure missed its target.
@@ -19,7 +20,7 @@ extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=(--quick) ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     -*) echo "bench/run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) build="$(realpath -m "$1")" ;;

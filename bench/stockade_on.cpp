@@ -122,6 +122,11 @@ void StockadeOn::untrack(const ScratchCgroup& cg) {
     table_.unbind_cgroup(cg.id());
 }
 
+std::vector<std::string> StockadeOn::attached() {
+    std::lock_guard lk(mu_);
+    return probe_->attached();
+}
+
 StockadeOn::Counts StockadeOn::counts() {
     std::lock_guard lk(mu_);
     Counts c;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace stockade::probe {
 
 std::string format_event(const Event& e) {
@@ -29,6 +31,14 @@ std::string format_event(const Event& e) {
     case Action::Bpf:
         body = fmt::format("cmd={} result={}", e.detail, e.result);
         break;
+    case Action::Io: case Action::Tls: {
+        // The first line of what was written or read, control bytes shown as '.'.
+        std::string line = e.io_data.substr(0, std::min<size_t>(e.io_data.find('\n'), 100));
+        for (auto& c : line)
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '.';
+        body = fmt::format("{} {} bytes: {}", e.io_write ? "write" : "read", e.result, line);
+        break;
+    }
     default:
         body = e.path;
         if (!e.path2.empty()) body += " -> " + e.path2;
