@@ -71,7 +71,7 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
                "files:\n  read: [\"" + mcp + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
                "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n"
                "tools:\n  mcp:\n    - name: test-server\n      server: \"*server.py*\"\n      allow: [\"echo\"]\n"
-               "      deny: [delete_all, \"drop_*\"]\n";
+               "      deny: [delete_all, \"drop_*\"]\n      arguments: full\n";
     };
     SECTION("monitor: both calls run, the denied one is journaled as would-deny") {
         write_file(d / "agents.d/j.yaml", boundary("monitor"));
@@ -85,6 +85,7 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         REQUIRE(denied);
         CHECK(denied->verdict == "would-deny");
         CHECK(denied->rule == "j.yaml:test-server");
+        CHECK(denied->detail.find("secret-argument") != std::string::npos);  // `arguments: full`
         auto allowed = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "echo"; });
         REQUIRE(allowed);
         CHECK(allowed->verdict == "allow");

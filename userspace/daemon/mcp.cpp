@@ -16,7 +16,9 @@ std::optional<McpMessage> parse_jsonrpc(const std::string& text) {
         if (m.method == "tools/call" && j.contains("params") && j["params"].is_object()) {
             const auto& p = j["params"];
             if (p.contains("name") && p["name"].is_string()) m.tool = p["name"].get<std::string>();
-            m.args_sha256 = journal::sha256_hex(p.contains("arguments") ? p["arguments"].dump() : "null");
+            std::string args = p.contains("arguments") ? p["arguments"].dump() : "null";
+            m.args_sha256 = journal::sha256_hex(args);
+            m.args_json = args.size() > McpMessage::kMaxArgs ? args.substr(0, McpMessage::kMaxArgs) + "...(cut)" : args;
         }
         return m;
     }

@@ -20,7 +20,10 @@ struct McpMessage {
     std::string method;        // requests and notifications
     std::string id;            // requests and responses ("" for notifications), as JSON text
     std::string tool;          // tools/call: params.name
-    std::string args_sha256;   // tools/call: digest of params.arguments (never the arguments)
+    std::string args_sha256;   // tools/call: digest of params.arguments
+    std::string args_json;     // tools/call: params.arguments as JSON, at most kMaxArgs bytes; journaled
+                               // only for servers whose rule says `arguments: full`
+    static constexpr size_t kMaxArgs = 4096;
     bool is_response = false;
     std::string outcome;       // responses: "result" or "error <code>: <message>"
     std::vector<std::string> tools_listed;  // a tools/list result: the tool names offered

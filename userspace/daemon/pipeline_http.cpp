@@ -122,8 +122,9 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
             r.detail += "; json-rpc " + m->method + " id " + m->id;
             if (m->method == "tools/call") {
                 r.path = m->tool;
-                r.detail += "; tool " + m->tool + "; arguments sha256 " + m->args_sha256 + "; server " + r.address +
-                            path_of(req.target);
+                std::string server = r.address + path_of(req.target);
+                r.detail += "; tool " + m->tool + "; arguments sha256 " + m->args_sha256 + "; server " + server;
+                if (policy::full_arguments(*b, server)) r.detail += "; arguments " + m->args_json;
                 c.add_tool(&AgentCounters::mcp_called, p.task, r.address + path_of(req.target) + ": " + m->tool);
                 if (v.inside() && !b->mcp_tools.empty()) {
                     v = policy::decide_tool(*b, r.address + path_of(req.target), m->tool);

@@ -4,6 +4,7 @@
 
 #include "daemon/pipeline.hpp"
 #include "enforce/kernel_tables.hpp"
+#include "policy/decide.hpp"
 
 namespace stockade::daemon {
 
@@ -92,6 +93,10 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
         r.result = m.outcome == "result" ? 0 : -1;
         r.detail = "server: " + server + "; id " + pc.request.id +
                    (pc.request.args_sha256.empty() ? "" : "; arguments sha256 " + pc.request.args_sha256) +
+                   (!pc.request.tool.empty() && set_ && set_->find(p.agent) &&
+                            policy::full_arguments(*set_->find(p.agent), server_exe)
+                        ? "; arguments " + pc.request.args_json
+                        : "") +
                    "; outcome: " + m.outcome +
                    (m.tools_listed.empty() ? "" : "; offers " + std::to_string(m.tools_listed.size()) + " tools");
         r.latency_us = e.ktime_ns > pc.at_ns ? static_cast<int64_t>((e.ktime_ns - pc.at_ns) / 1000) : 0;
@@ -129,6 +134,7 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
     r.verdict = std::string(to_string(v.decision));
     r.detail = "server: " + (server.empty() ? std::string("(not seen yet)") : server) + "; id " + m.id +
                "; arguments sha256 " + m.args_sha256;
+    if (policy::full_arguments(*b, server)) r.detail += "; arguments " + m.args_json;
     if (v.decision == Decision::Kill) {
         std::string err;
         bool in_kernel = false;

@@ -81,6 +81,7 @@ struct SequenceRule : RuleOrigin {
 struct ToolRule : RuleOrigin {
     std::string server;
     std::vector<std::string> allow, deny;
+    bool full_arguments = false;  // `arguments: full`: journal the call's arguments, not only a digest
 };
 
 // One "METHOD /path-glob" entry of a tools.http rule.

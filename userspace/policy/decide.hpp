@@ -23,6 +23,10 @@ Verdict decide(const Boundary& boundary, const Event& event);
 // matches.
 Verdict decide_tool(const Boundary& boundary, const std::string& server, const std::string& tool);
 
+// Whether a tools.mcp rule naming `server` asks for the arguments in full (`arguments: full`).
+// They may hold secrets: the default is a SHA-256 digest only.
+bool full_arguments(const Boundary& boundary, const std::string& server);
+
 // The request path an HTTP rule is matched against: the request target without its query
 // (`?...`) or fragment, percent-escapes (%XX, either case) decoded, runs of '/' collapsed to one,
 // a trailing '/' removed (except for "/"). Returns false (and leaves `why` saying what) when the

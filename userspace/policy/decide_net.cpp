@@ -87,6 +87,12 @@ Verdict decide_network(const Judge& j) {
 
 namespace stockade::policy {
 
+bool full_arguments(const Boundary& b, const std::string& server) {
+    for (auto& r : b.mcp_tools)
+        if (r.full_arguments && (r.server.empty() || fnmatch(r.server.c_str(), server.c_str(), 0) == 0)) return true;
+    return false;
+}
+
 Verdict decide_tool(const Boundary& b, const std::string& server, const std::string& tool) {
     Verdict v;
     v.on_violation = b.on_violation;

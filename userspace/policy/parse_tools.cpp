@@ -21,9 +21,11 @@ void parse_mcp(ParseContext& c, const Field& f) {
             r.error(item.IsNull() ? f.mark() : item.Mark(), where + " must be a mapping with server:, allow:, deny:");
             continue;
         }
-        auto fs = r.fields(item, item.Mark(), where, {"name", "server", "allow", "deny"});
+        auto fs = r.fields(item, item.Mark(), where, {"name", "server", "allow", "deny", "arguments"});
         ToolRule t;
         if (!set_origin(c, t, "tools.mcp", i, item.Mark(), fs)) continue;
+        if (auto a = fs.find("arguments"); a != fs.end())
+            if (auto v = r.choice<bool>(a->second, {{"digest", false}, {"full", true}})) t.full_arguments = *v;
         if (auto sv = fs.find("server"); sv != fs.end())
             if (auto server = r.scalar(sv->second)) t.server = *server;
         auto names = [&](const char* key, std::vector<std::string>& out) {

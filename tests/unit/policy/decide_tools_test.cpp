@@ -55,3 +55,19 @@ TEST_CASE("a tools section without allow or deny is an error with its location",
     CHECK(format_diagnostics(res.diagnostics).find("t.yaml:5:7: error: tools.mcp[0] needs allow: or deny:") !=
           std::string::npos);
 }
+
+TEST_CASE("arguments are journaled in full only for servers whose rule asks", "[tools]") {
+    auto set = tools_set("tools:\n  mcp:\n    - server: \"*fs_server*\"\n      allow: [\"*\"]\n      arguments: full\n"
+                         "    - server: \"*git*\"\n      allow: [\"*\"]\n");
+    const Boundary& b = *set->find("a");
+    CHECK(full_arguments(b, "/usr/bin/python3 /opt/fs_server.py"));
+    CHECK_FALSE(full_arguments(b, "/usr/bin/git-mcp"));
+    CHECK_FALSE(full_arguments(b, "other"));
+
+    auto bad = load_boundary_text("t.yaml", "agent: a\nmatch: { cgroup: /x }\ntools:\n  mcp:\n    - allow: [x]\n"
+                                            "      arguments: everything\n");
+    REQUIRE_FALSE(bad.ok());
+    std::string msg = format_diagnostics(bad.diagnostics);
+    CHECK(msg.find("t.yaml:6:18") != std::string::npos);
+    CHECK(msg.find("digest") != std::string::npos);
+}
