@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * HTTPS at the TLS library (BPF_KPROBE/BPF_KRETPROBE read pt_regs the same way for uprobes): uprobes on OpenSSL's SSL_write / SSL_write_ex (the plaintext before
+ * HTTPS at the TLS library: uprobes on OpenSSL's SSL_write / SSL_write_ex (the plaintext before
  * it is encrypted) and SSL_read / SSL_read_ex (the plaintext after decryption, at return).
+ * (BPF_KPROBE / BPF_KRETPROBE read the arguments from pt_regs, which is the same for uprobes.)
  * userspace attaches them to libssl.so.3 and to any binary configured to carry OpenSSL, only
  * while something is tracked. An untracked caller pays the uprobe trap and one map lookup.
  *
