@@ -30,6 +30,7 @@
 #include "bench.hpp"
 #include "bench_floor.skel.h"
 #include "common/error.hpp"
+#include "probe/tls_targets.hpp"
 
 namespace bench {
 
@@ -40,10 +41,12 @@ namespace {
 constexpr int kRecord = 1024;  // plaintext bytes per SSL_write
 constexpr int kPipeBytes = 64;
 
-// The OpenSSL entry points stockade puts uprobes on (userspace/probe/probe.cpp, attach_tls()),
-// true for the ones that also get a uretprobe.
-const std::pair<const char*, bool> kTlsProbes[] = {
-    {"SSL_write", false}, {"SSL_write_ex", false}, {"SSL_read", true}, {"SSL_read_ex", true}};
+// Where stockade puts its uprobes in OpenSSL (userspace/probe/tls_targets.cpp, the same plan
+// Probe::attach_tls() follows): reads also get a uretprobe.
+bool is_read(stockade::probe::TlsProbePoint::Kind k) {
+    using K = stockade::probe::TlsProbePoint::Kind;
+    return k == K::Read || k == K::ReadEx;
+}
 
 uint64_t cpu_ns() {
     timespec ts{};
@@ -222,15 +225,17 @@ class TlsFloor {
             add("uprobe:" + only,
                 bpf_program__attach_uprobe_opts(skel_->progs.floor_uprobe_noop, -1, libssl.c_str(), only_off, &o));
         }
-        for (auto& [func, ret] : kTlsProbes) {
+        for (auto& pt : stockade::probe::plan_tls_probes(libssl).points) {
             if (!only.empty()) break;
-            LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = false, .func_name = func);
-            add(std::string("uprobe:") + func,
-                bpf_program__attach_uprobe_opts(skel_->progs.floor_uprobe_noop, -1, libssl.c_str(), 0, &o));
-            if (!ret) continue;
-            LIBBPF_OPTS(bpf_uprobe_opts, r, .retprobe = true, .func_name = func);
-            add(std::string("uretprobe:") + func,
-                bpf_program__attach_uprobe_opts(skel_->progs.floor_uretprobe_noop, -1, libssl.c_str(), 0, &r));
+            const char* sym = pt.symbol.empty() ? nullptr : pt.symbol.c_str();
+            size_t off = pt.symbol.empty() ? pt.offset : 0;
+            LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = false, .func_name = sym);
+            add("uprobe:" + pt.name,
+                bpf_program__attach_uprobe_opts(skel_->progs.floor_uprobe_noop, -1, libssl.c_str(), off, &o));
+            if (!is_read(pt.kind)) continue;
+            LIBBPF_OPTS(bpf_uprobe_opts, r, .retprobe = true, .func_name = sym);
+            add("uretprobe:" + pt.name,
+                bpf_program__attach_uprobe_opts(skel_->progs.floor_uretprobe_noop, -1, libssl.c_str(), off, &r));
         }
         note_own_programs();
     }
@@ -273,9 +278,9 @@ const LoopDef kLoops[] = {
 // The uprobes Probe::attached() must list once an agent is tracked.
 std::vector<std::string> expected_uprobes(const std::string& libssl) {
     std::vector<std::string> out;
-    for (auto& [func, ret] : kTlsProbes) {
-        out.push_back("uprobe:" + libssl + ":" + func);
-        if (ret) out.push_back("uretprobe:" + libssl + ":" + func);
+    for (auto& pt : stockade::probe::plan_tls_probes(libssl).points) {
+        out.push_back("uprobe:" + libssl + ":" + pt.name);
+        if (is_read(pt.kind)) out.push_back("uretprobe:" + libssl + ":" + pt.name);
     }
     return out;
 }
@@ -454,10 +459,12 @@ void bench_tls(const Options& o, Report& report) {
         "session tickets) is set up before timing; modes interleaved within each run; ratio = mode / off of the "
         "same run; ns per call = (mode - off) / calls per iteration",
         o.loop_cpu, secs));
-    s.notes.push_back(
-        "uprobes on " + libssl +
-        ": SSL_write, SSL_write_ex, SSL_read, SSL_read_ex, uretprobes on the two reads; an iteration "
-        "calls SSL_write twice and SSL_read twice (each SSL_read also returns through the uretprobe trampoline)");
+    std::string points;
+    for (auto& pt : stockade::probe::plan_tls_probes(libssl).points)
+        points += (points.empty() ? "" : ", ") + pt.name + (is_read(pt.kind) ? " (+ uretprobe)" : "");
+    s.notes.push_back("uprobes on " + libssl + ": " + points +
+                      "; an iteration calls SSL_write twice and SSL_read twice (each SSL_read also returns through "
+                      "the uretprobe trampoline)");
     s.notes.push_back(
         "floor: no-op programs of bench/floor.bpf.c on the same uprobes and uretprobes and on tp_btf/sys_exit. "
         "idle: stockade's Probe loaded, nothing tracked (no uprobe, no sys_exit). untracked: an agent's (empty) "

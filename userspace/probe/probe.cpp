@@ -17,6 +17,7 @@
 
 #include "common/error.hpp"
 #include "probe/record.hpp"
+#include "probe/tls_targets.hpp"
 #include "stockade_bpf.skel.h"
 
 namespace stockade::probe {
@@ -191,26 +192,31 @@ void Probe::ensure_syscall_hook() {
 // then pays a trap (docs/performance.md), so only while some agent is tracked. A file without
 // one of the symbols (a program exporting SSL_write but not SSL_write_ex) keeps the others.
 void Probe::attach_tls() {
-    struct {
-        const char* func;
-        bpf_program* prog;
-        bool ret;
-    } probes[] = {
-        {"SSL_write", skel_->progs.sk_ssl_write, false},   {"SSL_write_ex", skel_->progs.sk_ssl_write_ex, false},
-        {"SSL_read", skel_->progs.sk_ssl_read, false},     {"SSL_read_ex", skel_->progs.sk_ssl_read_ex, false},
-        {"SSL_read", skel_->progs.sk_ssl_read_ret, true},  {"SSL_read_ex", skel_->progs.sk_ssl_read_ret, true},
-    };
     for (auto& file : tls_files_) {
+        TlsPlan plan = plan_tls_probes(file);
+        if (!plan.internal)
+            spdlog::info("tls: {}: probing the exported SSL_write/SSL_read entries ({}): ~10x the cost per call of "
+                         "the internal functions (docs/performance.md)", file, plan.note);
         int attached = 0;
-        for (auto& p : probes) {
-            LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = p.ret, .func_name = p.func);
-            bpf_link* l = bpf_program__attach_uprobe_opts(p.prog, -1, file.c_str(), 0, &o);
-            if (!l) {
-                spdlog::warn("no uprobe on {} in {}: {}", p.func, file, std::strerror(errno));
-                continue;
+        for (auto& pt : plan.points) {
+            using K = TlsProbePoint::Kind;
+            bpf_program* entry = pt.kind == K::WriteInt ? skel_->progs.sk_ssl_write
+                                 : pt.kind == K::Write  ? skel_->progs.sk_ssl_write_ex
+                                 : pt.kind == K::Read   ? skel_->progs.sk_ssl_read
+                                                        : skel_->progs.sk_ssl_read_ex;
+            bool is_read = pt.kind == K::Read || pt.kind == K::ReadEx;
+            for (int ret = 0; ret <= (is_read ? 1 : 0); ++ret) {
+                LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret == 1,
+                            .func_name = pt.symbol.empty() ? nullptr : pt.symbol.c_str());
+                bpf_link* l = bpf_program__attach_uprobe_opts(ret ? skel_->progs.sk_ssl_read_ret : entry, -1,
+                                                              file.c_str(), pt.symbol.empty() ? pt.offset : 0, &o);
+                if (!l) {
+                    spdlog::warn("no uprobe on {} in {}: {}", pt.name, file, std::strerror(errno));
+                    continue;
+                }
+                ++attached;
+                tls_links_.emplace_back(std::string(ret ? "uretprobe:" : "uprobe:") + file + ":" + pt.name, l);
             }
-            ++attached;
-            tls_links_.emplace_back(std::string(p.ret ? "uretprobe:" : "uprobe:") + file + ":" + p.func, l);
         }
         if (!attached) spdlog::warn("{} carries no OpenSSL SSL_write/SSL_read: TLS there is not seen", file);
     }
