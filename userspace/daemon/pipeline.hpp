@@ -121,6 +121,7 @@ private:
     struct PendingHttp {
         journal::Record record;  // journaled when the response arrives
         uint64_t at_ns = 0;
+        bool journaled = false;  // a violation, journaled at once: kept only to pair responses in order
     };
     struct HttpConn {
         HttpStream requests{HttpStream::Direction::Requests};

@@ -65,7 +65,9 @@ void Pipeline::answer_http(const Event& e, const identity::Process& p, HttpConn&
     if (conn.pending.empty()) return;
     journal::Record r = std::move(conn.pending.front().record);
     uint64_t at = conn.pending.front().at_ns;
+    bool journaled = conn.pending.front().journaled;
     conn.pending.pop_front();
+    if (journaled) return;  // the response to a request already journaled as a violation
     r.result = resp.status;
     r.detail += "; status " + std::to_string(resp.status) + (resp.reason.empty() ? "" : " " + resp.reason);
     if (resp.content_type == "application/json" || resp.content_type == "text/event-stream") {
@@ -162,6 +164,9 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
                         : "; killed at the exit of the write: the peer may have received the request, never answered";
     r.verdict = std::string(to_string(v.decision));
     act_.journal(r);
+    // Monitor or flag: the process goes on and its response will come; keep the order.
+    if (e.kernel_action != KernelAction::Killed && v.decision != Decision::Kill)
+        conn.pending.push_back({journal::Record{}, e.ktime_ns, true});
     spdlog::warn("agent={} task={} pid={} {} {}{} -> {} ({}){}", p.agent, p.task.empty() ? "-" : p.task, e.pid,
                  r.action, r.address, r.path, r.verdict, r.rule, r.enforcement.empty() ? "" : " " + r.enforcement);
 }
@@ -169,6 +174,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
 // Requests whose response never came (the process exited, the connection state was dropped).
 void Pipeline::flush_http(HttpConn& conn, const std::string& why) {
     for (auto& pend : conn.pending) {
+        if (pend.journaled) continue;
         pend.record.detail += "; " + why;
         act_.journal(pend.record);
     }
@@ -182,9 +188,12 @@ void Pipeline::forget_http(uint32_t pid) {
         it->second.responses.flush(reqs, resps);
         for (auto& resp : resps) {
             if (it->second.pending.empty()) break;
-            it->second.pending.front().record.detail += "; status " + std::to_string(resp.status);
-            it->second.pending.front().record.result = resp.status;
-            act_.journal(it->second.pending.front().record);
+            auto& front = it->second.pending.front();
+            if (!front.journaled) {
+                front.record.detail += "; status " + std::to_string(resp.status);
+                front.record.result = resp.status;
+                act_.journal(front.record);
+            }
             it->second.pending.pop_front();
         }
         flush_http(it->second, "no response seen before the process exited");

@@ -454,3 +454,87 @@ TEST_CASE("self-protection kills a write below stockade's directories even in mo
     CHECK(h.journal[1].verdict == "would-deny");
     CHECK(h.kills.size() == 1);
 }
+
+// ---- HTTP requests (pipeline_http.cpp), as the TLS uprobes deliver them ------------------------
+
+namespace {
+
+std::string http_boundary(const std::string& mode) {
+    return boundary_yaml(mode, "kill", "summary") +
+           "tools:\n  http:\n    - name: api\n      host: api.example.com\n      allow: [\"GET /v1/**\"]\n"
+           "      deny: [\"* /v1/admin/**\"]\n    - name: no-secret\n      host: api.example.com\n"
+           "      deny: [\"GET /v1/*/secret\"]\n";
+}
+
+Event tls(bool write, const std::string& data, uint64_t ssl = 0x5000) {
+    Event e = base_event(Action::Tls);
+    e.io_write = write;
+    e.io_inode = ssl;
+    e.io_data = data;
+    e.result = static_cast<int64_t>(data.size());
+    return e;
+}
+
+Event get(const std::string& path) { return tls(true, "GET " + path + " HTTP/1.1\r\nHost: api.example.com\r\n\r\n"); }
+Event answer(int status) {
+    return tls(false, "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n");
+}
+
+const journal::Record* find_tool(const Harness& h, const std::string& path) {
+    for (auto& r : h.journal)
+        if (r.type == "tool" && r.path == path) return &r;
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("HTTP: responses pair with their requests in order, also after a would-deny", "[pipeline][http]") {
+    Harness h(http_boundary("monitor"));
+    h.pipe.on_event(get("/v1/admin/keys?token=abc"));  // would-deny: journaled at once
+    h.pipe.on_event(get("/v1/items"));                 // allowed: journaled with its response
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].verdict == "would-deny");
+    CHECK(h.journal[0].rule == "coder.yaml:api");
+    CHECK(h.journal[0].detail.find("token=abc") == std::string::npos);
+    h.pipe.on_event(answer(403));  // the admin request's answer
+    CHECK(find_tool(h, "/v1/items") == nullptr);
+    h.pipe.on_event(answer(200));
+    auto* items = find_tool(h, "/v1/items");
+    REQUIRE(items);
+    CHECK(items->verdict == "allow");
+    CHECK(items->result == 200);
+    CHECK(items->address == "https://api.example.com");
+    CHECK(h.kills.empty());
+}
+
+TEST_CASE("HTTP: the kernel's kill is journaled as such, a glob route is killed by the daemon", "[pipeline][http]") {
+    Harness h(http_boundary("enforce"));
+    Event killed = get("/v1/admin/x");
+    killed.kernel_action = KernelAction::Killed;
+    killed.kernel_rule = 7;
+    h.kernel_rules[7] = "coder.yaml:api";
+    h.pipe.on_event(killed);
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].enforcement == "killed-in-kernel");
+    CHECK(h.journal[0].detail.find("before encryption") != std::string::npos);
+    CHECK(h.kills.empty());  // already dead
+
+    h.pipe.on_event(get("/v1/abc/secret"));  // only the daemon's glob route refuses it
+    REQUIRE(h.journal.size() == 2);
+    CHECK(h.journal[1].rule == "coder.yaml:no-secret");
+    CHECK(h.journal[1].enforcement == "killed-by-daemon");
+    REQUIRE(h.kills.size() == 1);
+    CHECK(h.kills[0].pid == kPid);
+}
+
+TEST_CASE("HTTP: a request without a response is journaled when its process exits", "[pipeline][http]") {
+    Harness h(http_boundary("enforce"));
+    h.pipe.on_event(get("/v1/slow"));
+    CHECK(h.journal.empty());
+    Event exit = base_event(Action::Exit);
+    h.pipe.on_event(exit);
+    auto* slow = find_tool(h, "/v1/slow");
+    REQUIRE(slow);
+    CHECK(slow->verdict == "allow");
+    CHECK(slow->detail.find("no response seen") != std::string::npos);
+}
