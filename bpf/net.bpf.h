@@ -167,7 +167,7 @@ static __always_inline __u32 sk_current_agent(void)
 		return t->agent_id;
 	cg = bpf_get_current_cgroup_id();
 	agent = bpf_map_lookup_elem(&agent_cgroups, &cg);
-	return agent ? *agent : 0;
+	return agent && !(*agent & SK_CG_UNARMED) ? *agent : 0;
 }
 
 static __always_inline bool sk_rule_covers(struct sk_net_rule *r, __u16 port, __u32 sotype)

@@ -121,6 +121,15 @@ struct {
 	__type(value, __u32);
 } tool_deny SEC(".maps");
 
+/* Names of the cgroups agents are matched by (unit names, cgroup paths) -> agent id: a cgroup
+ * made with such a name is tracked from its creation, before any process enters it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sk_cgroup_name);
+	__type(value, __u32);
+} cgroup_names SEC(".maps");
+
 /* HTTP routes the kernel decides: see http.bpf.h. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -202,12 +211,39 @@ static __always_inline void sk_count(__u32 idx)
 }
 
 /*
- * The tracking decision: by tgid first (inherited through fork, survives a cgroup move), then by
- * cgroup (the agent's unit or launcher scope), which also pins the tgid for next time.
+ * systemd 255 and later exec their own "systemd-executor" in the unit's cgroup first, which then
+ * execs the unit's program: that exec is still the service manager's, not the agent's.
  */
-static __always_inline struct sk_track *sk_tracked(__u32 tgid, struct task_struct *task)
+static __always_inline bool sk_is_service_executor(struct linux_binprm *bprm)
+{
+	static const char name[] = "systemd-executor";
+	char got[sizeof(name)] = {};
+	const unsigned char *dn;
+
+	if (!bprm)
+		return false;
+	dn = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
+	if (bpf_probe_read_kernel_str(got, sizeof(got), dn) != sizeof(name))
+		return false;
+	for (int i = 0; i < (int)sizeof(name); i++)
+		if (got[i] != name[i])
+			return false;
+	return true;
+}
+
+/*
+ * The tracking decision: by tgid first (inherited through fork, survives a cgroup move, set by
+ * the daemon for processes it adopts), then by cgroup (the agent's unit or launcher scope),
+ * which pins the tgid for next time. A cgroup the mkdir hook tagged is "unarmed" until the first
+ * exec in it (sk_tracked_at_exec): between systemd's move of a unit's process into the cgroup
+ * and its exec, the code running is systemd's (attaching the child to its other hierarchies,
+ * setting up the sandbox) and must not be judged by the agent's boundary.
+ */
+static __always_inline struct sk_track *sk_track_cgroup(__u32 tgid, struct task_struct *task, bool exec,
+						       struct linux_binprm *bprm)
 {
 	struct sk_track *t = bpf_map_lookup_elem(&tracked, &tgid);
+	struct sk_track nt = {};
 	__u64 cg;
 	__u32 *agent;
 
@@ -217,13 +253,26 @@ static __always_inline struct sk_track *sk_tracked(__u32 tgid, struct task_struc
 	agent = bpf_map_lookup_elem(&agent_cgroups, &cg);
 	if (!agent)
 		return 0;
-	{
-		struct sk_track nt = {};
-		nt.agent_id = *agent;
-		nt.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
-		bpf_map_update_elem(&tracked, &tgid, &nt, BPF_NOEXIST);
+	if (*agent & SK_CG_UNARMED) {
+		if (!exec || sk_is_service_executor(bprm))
+			return 0;
+		*agent &= ~SK_CG_UNARMED; /* the unit's own program runs: its cgroup is the agent's now */
 	}
+	nt.agent_id = *agent;
+	nt.start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	bpf_map_update_elem(&tracked, &tgid, &nt, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&tracked, &tgid);
+}
+
+static __always_inline struct sk_track *sk_tracked(__u32 tgid, struct task_struct *task)
+{
+	return sk_track_cgroup(tgid, task, false, 0);
+}
+
+static __always_inline struct sk_track *sk_tracked_at_exec(__u32 tgid, struct task_struct *task,
+							   struct linux_binprm *bprm)
+{
+	return sk_track_cgroup(tgid, task, true, bprm);
 }
 
 static __always_inline struct sk_agent_cfg *sk_cfg(__u32 agent_id)
@@ -339,7 +388,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = BPF_CORE_READ(p, tgid);
-	struct sk_track *t = sk_tracked(tgid, p);
+	struct sk_track *t = sk_tracked_at_exec(tgid, p, bprm);
 	struct sk_agent_cfg *cfg;
 	struct sk_walk w = {};
 	struct sk_event *e;
@@ -463,6 +512,85 @@ int BPF_PROG(sk_exit, struct task_struct *p)
 	e->ret = (code >> 8) & 0xff;
 	e->arg0 = code & 0x7f; /* terminating signal */
 	sk_submit(e, false);
+	return 0;
+}
+
+/* ---- agent cgroups made after start-up ------------------------------------------------- */
+
+struct sk_cg_hash {
+	__u32 len;
+	__u32 leaf; /* index after the last '/' */
+	__u64 path;
+	__u64 leafh;
+};
+
+static long sk_cg_hash_step(__u32 i, void *arg)
+{
+	struct sk_cg_hash *h = arg;
+	__u32 zero = 0;
+	struct sk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 at = i;
+	__u8 ch;
+
+	if (!e || at >= h->len)
+		return 1;
+	at &= SK_CGROUP_PATH_MAX - 1;
+	ch = e->data[at];
+	h->path = (h->path ^ ch) * SK_FNV_PRIME;
+	if (ch == '/')
+		h->leafh = SK_FNV_OFFSET;
+	else
+		h->leafh = (h->leafh ^ ch) * SK_FNV_PRIME;
+	return 0;
+}
+
+/*
+ * systemd (or anyone) makes a cgroup named like an agent's unit or cgroup path: track it now, in
+ * the mkdir, so the first process that enters it is already tracked (the daemon's directory scan
+ * runs once a second). The record goes first in the ring, before any event of its processes.
+ */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(sk_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	struct sk_cg_hash h = {.path = SK_FNV_OFFSET, .leafh = SK_FNV_OFFSET};
+	struct sk_cgroup_name key = {};
+	struct task_struct *task;
+	struct sk_event *e;
+	__u32 *agent;
+	__u64 id;
+	long n;
+
+	if (BPF_CORE_READ(cgrp, root, hierarchy_id) != 0)
+		return 0; /* a cgroup v1 hierarchy: agents are matched on v2 only */
+	task = bpf_get_current_task_btf();
+	e = sk_event_init(SK_CGROUP, task, 0);
+	if (!e)
+		return 0;
+	n = bpf_probe_read_kernel_str(e->data, SK_CGROUP_PATH_MAX, path);
+	if (n <= 1)
+		return 0;
+	h.len = n - 1;
+	bpf_loop(SK_CGROUP_PATH_MAX, sk_cg_hash_step, &h, 0);
+	key.kind = SK_CG_PATH;
+	key.hash = h.path;
+	agent = bpf_map_lookup_elem(&cgroup_names, &key);
+	if (!agent) {
+		key.kind = SK_CG_LEAF;
+		key.hash = h.leafh;
+		agent = bpf_map_lookup_elem(&cgroup_names, &key);
+	}
+	if (!agent)
+		return 0;
+	id = BPF_CORE_READ(cgrp, kn, id);
+	{
+		__u32 unarmed = *agent | SK_CG_UNARMED;
+		bpf_map_update_elem(&agent_cgroups, &id, &unarmed, BPF_ANY);
+	}
+	e->agent_id = *agent;
+	e->arg0 = id;
+	e->seg_len[2] = h.len;
+	e->data_len = h.len;
+	sk_submit(e, true);
 	return 0;
 }
 

@@ -45,7 +45,9 @@ enum sk_kind {
 	SK_BPF = 20,    /* any bpf() call by an agent */
 	SK_IO = 21,     /* a read/write on a pipe or socket whose first bytes look like JSON-RPC or HTTP */
 	SK_TLS = 22,    /* plaintext of OpenSSL's SSL_write / SSL_read (uprobes); arg1 = the SSL object */
-	SK_KIND_MAX = 23,
+	SK_CGROUP = 23, /* a cgroup v2 directory named like an agent's unit or cgroup was made: now
+			 * tracked; arg0 = its id, seg 2 = its path (the record precedes its processes') */
+	SK_KIND_MAX = 24,
 };
 
 /* sk_event.flags */
@@ -138,6 +140,20 @@ struct sk_tool_key {
 #define SK_TOOL_NAME_MAX 64
 #define SK_FNV_OFFSET 0xcbf29ce484222325ULL
 #define SK_FNV_PRIME 0x100000001b3ULL
+
+/* Map cgroup_names: FNV-1a 64 of an agent's cgroup path ("/a/b") or unit name ("x.service"),
+ * tagged so the two cannot collide -> the agent's kernel id. */
+#define SK_CG_PATH 1
+#define SK_CG_LEAF 2
+struct sk_cgroup_name {
+	__u32 kind; /* SK_CG_PATH or SK_CG_LEAF */
+	__u32 pad0;
+	__u64 hash;
+};
+#define SK_CGROUP_PATH_MAX 512
+/* In agent_cgroups: a cgroup the mkdir hook tagged, whose processes become agents only from the
+ * first exec in it (before that, the code running there is the service manager's). */
+#define SK_CG_UNARMED 0x80000000u
 
 /* Rule number the kernel reports for self-protection ("builtin:self-protection"). */
 #define SK_RULE_SELF 1

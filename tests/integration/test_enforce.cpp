@@ -12,6 +12,7 @@
 #include "enforce/landlock.hpp"
 
 #include "daemon_harness.hpp"
+#include "harness.hpp"
 
 using namespace sktest;
 using stockade::journal::Record;
@@ -347,4 +348,38 @@ TEST_CASE("when every file rule is exact or a directory, an open outside them is
     write_file(d / "allowed/in", "IN\n");
     daemon.run_as("strictagent", {"/usr/bin/cat", d / "allowed/in"}, &out);
     CHECK(out.find("IN") != std::string::npos);
+}
+
+TEST_CASE("a cgroup made after start-up with an agent's cgroup path is tracked from its mkdir", "[enforce][cgroup]") {
+    ScratchDir d("fresh");
+    fs::create_directories(d / "secret");
+    write_file(d / "secret/key", "k");
+    std::string path = "/stockade-test-" + std::to_string(getpid()) + "-fresh";
+    // The boundary names the cgroup before it exists (as a unit's cgroup before systemd starts it).
+    std::string yaml = boundary(d, "fresh", "enforce");
+    yaml.replace(yaml.find("/stockade-it-unused-fresh"), std::string("/stockade-it-unused-fresh").size(), path);
+    write_file(d / "agents.d/f.yaml", yaml);
+    Daemon daemon(d);
+    daemon.start();
+
+    // The directory scan runs once a second: only the kernel's mkdir hook can have tagged the
+    // cgroup by the time its first process, started at once, reads the secret.
+    TestCgroup cg("fresh");
+    REQUIRE(cg.rel() == path);
+    std::vector<std::string> argv{"/usr/bin/cat", d / "secret/key"};
+    SECTION("the unit's program is the first exec") {}
+    SECTION("systemd 255+ execs its systemd-executor first: that exec is not the agent's") {
+        // A copy of env named like it (not in the exec allow list: judged, it would be killed).
+        fs::copy_file("/usr/bin/env", d / "systemd-executor");
+        argv.insert(argv.begin(), d / "systemd-executor");
+    }
+    Child c(cg, argv);
+    int st = c.wait();
+    CHECK(killed(st));
+    auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "secret/key"; });
+    REQUIRE(r);
+    CHECK(r->agent == "fresh");  // attributed: the mkdir record came first and named the cgroup
+    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->cgroup == path);
+    for (auto& rec : daemon.records()) CHECK(rec.path != d / "systemd-executor");
 }

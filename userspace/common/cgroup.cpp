@@ -1,5 +1,6 @@
 #include "common/cgroup.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,6 +41,31 @@ uint64_t id_of(const std::string& rel) {
     std::string d = dir_of(rel);
     if (stat(d.c_str(), &st) != 0) throw Error("cgroup " + rel + " (" + d + "): " + std::strerror(errno));
     return st.st_ino;  // on cgroup v2 the directory's inode number is the kernel's cgroup id
+}
+
+std::string rel_of_id(uint64_t id) {
+    const std::string& r = root();
+    if (r.empty()) return "";
+    int mnt = open(r.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (mnt < 0) return "";
+    struct {
+        struct file_handle fh;
+        uint64_t id;
+    } h{};
+    h.fh.handle_bytes = sizeof h.id;
+    h.fh.handle_type = 0xfe;  // FILEID_KERNFS: the handle of a kernfs node is its 64-bit id
+    std::memcpy(h.fh.f_handle, &id, sizeof id);
+    int fd = open_by_handle_at(mnt, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    close(mnt);
+    if (fd < 0) return "";
+    char buf[4096];
+    ssize_t n = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return "";
+    std::string abs(buf, static_cast<size_t>(n));
+    if (abs == r) return "/";
+    if (abs.rfind(r + "/", 0) != 0) return "";
+    return abs.substr(r.size());
 }
 
 std::string of_pid(pid_t pid) {

@@ -19,6 +19,12 @@ std::string dir_of(const std::string& rel);
 // Throws stockade::Error if it does not exist.
 uint64_t id_of(const std::string& rel);
 
+// The path relative to the v2 root, as this process's mounts show it, of the cgroup with the
+// kernel id `id` ("" if there is none). The kernel names cgroups by their path from the
+// hierarchy's root; inside a cgroup namespace that differs from what the mount shows, so the
+// cgroup is opened by its id (a kernfs file handle) and its directory read back.
+std::string rel_of_id(uint64_t id);
+
 // A process's cgroup v2 path relative to the root, from /proc/PID/cgroup ("" if gone).
 std::string of_pid(pid_t pid);
 

@@ -29,6 +29,7 @@ std::string_view to_string(Action a) {
     case Action::Bpf: return "bpf";
     case Action::Io: return "io";
     case Action::Tls: return "tls";
+    case Action::CgroupMkdir: return "cgroup";
     }
     return "unknown";
 }

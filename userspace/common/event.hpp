@@ -15,6 +15,7 @@ enum class Action : uint16_t {
     Signal, Ptrace, Bpf,  // self-protection: aimed at stockaded, or any bpf() call
     Io,                   // bytes read or written on a pipe/socket that look like JSON-RPC (MCP) or HTTP
     Tls,                  // plaintext written with SSL_write or read with SSL_read (uprobes on OpenSSL)
+    CgroupMkdir,          // a cgroup named like an agent's unit or cgroup path was made (now tracked)
 };
 
 std::string_view to_string(Action a);
@@ -73,6 +74,7 @@ struct Event {
                                   // tls: the address of the SSL object (one per connection)
     std::string io_data;          // io: up to SK_IO_MAX bytes (truncated flag when cut)
     NetAddress net;
+    uint64_t target_cgroup = 0;   // cgroup mkdir: the new cgroup's id (path: its path)
 
     bool truncated = false;  // a path or argv was cut at a kernel limit
     KernelAction kernel_action = KernelAction::None;

@@ -28,6 +28,7 @@
 #include "identity/procfs.hpp"
 #include "daemon/resolver.hpp"
 #include "policy/policy.hpp"
+#include "stockade/events.h"
 
 namespace stockade::daemon {
 
@@ -111,6 +112,24 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
         } catch (const Error& e) {
             spdlog::warn("labelling pid {}: {}", pid, e.what());
         }
+    };
+    act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
+        const identity::AgentMatch* m = nullptr;
+        for (auto& a : table_.agents())
+            if (a.id == agent_id) m = &a;
+        if (!m) return;
+        // The kernel already tracks the cgroup (from its first exec); the syscall hook must be
+        // on before that process opens a file (it is attached only while something is tracked).
+        probe_->track_cgroup(id, m->id);
+        // The kernel's path is relative to the creator's cgroup namespace: find ours by the id.
+        errno = 0;
+        std::string rel = cgroup::rel_of_id(id);
+        if (rel.empty()) {
+            spdlog::warn("agent={} cgroup {} (id {}) made and tracked, but not found by its id ({}): attributed at "
+                         "the next scan", m->name, path, id, std::strerror(errno));
+            return;
+        }
+        register_cgroup(rel, m->name, "", false);
     };
     pipeline_ = std::make_unique<Pipeline>(table_, std::move(act));
     timed_ = std::make_unique<LatencySink>(*pipeline_, latency_);
@@ -224,6 +243,13 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     // judged by neither set.
     pipeline_->set_policy(set);  // before the kernel tables: they read the set in force
     install_kernel_tables();
+    // Unit names and cgroup paths, for the kernel's mkdir hook (no gap until the next scan).
+    std::vector<std::tuple<uint32_t, std::string, uint32_t>> names;
+    for (auto& m : matches) {
+        for (auto& u : m.units) names.emplace_back(SK_CG_LEAF, u, m.id);
+        for (auto& c : m.cgroups) names.emplace_back(SK_CG_PATH, c, m.id);
+    }
+    probe_->set_cgroup_names(names);
     table_.set_agents(std::move(matches));
     pipeline_->set_protected(protected_dirs());
     for (auto& st : kernel_state_)

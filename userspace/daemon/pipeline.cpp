@@ -77,6 +77,11 @@ std::optional<Verdict> Pipeline::self_protection(const Event& e) const {
 }
 
 void Pipeline::on_event(const Event& e) {
+    if (e.action == Action::CgroupMkdir) {
+        // Made by systemd or another manager (not an agent): no process to attribute.
+        if (act_.cgroup_created) act_.cgroup_created(e.path, e.kernel_agent, e.target_cgroup);
+        return;
+    }
     ++events_;
     const identity::Process& p = table_.apply(e);
     if (p.agent.empty() || !set_) return;

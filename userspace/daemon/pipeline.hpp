@@ -33,6 +33,8 @@ struct Actuator {
     std::function<uint64_t()> now_boot_ns;                            // CLOCK_BOOTTIME
     // Tells the kernel a process carries a sequence's label (optional: tests may leave it empty).
     std::function<void(uint32_t pid, const std::string& sequence_id)> label_process;
+    // The kernel tracked a cgroup made with an agent's unit or cgroup name (optional).
+    std::function<void(const std::string& path, uint32_t agent_id, uint64_t cgroup_id)> cgroup_created;
 };
 
 // A count per key, holding at most kMaxKeys keys (later keys are counted under "(other)"), so

@@ -130,6 +130,7 @@ void Probe::attach_all() {
         {"sched_process_exec", skel_->progs.sk_exec},
         {"sched_process_fork", skel_->progs.sk_fork},
         {"sched_process_exit", skel_->progs.sk_exit},
+        {"cgroup_mkdir", skel_->progs.sk_cgroup_mkdir},
     };
     for (auto& tp : tps) {
         bpf_link* l = bpf_program__attach(tp.prog);
@@ -241,6 +242,11 @@ void Probe::release_syscall_hook_if_idle() {
 
 void Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {
     ensure_syscall_hook();
+    // A cgroup the mkdir hook tagged for this agent stays unarmed until its first exec.
+    uint32_t have = 0;
+    if (bpf_map__lookup_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &have, sizeof have, 0) == 0 &&
+        (have & ~SK_CG_UNARMED) == agent_id)
+        return;
     check_update(bpf_map__update_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &agent_id,
                                       sizeof agent_id, BPF_ANY),
                  "agent_cgroups");
@@ -266,6 +272,27 @@ void Probe::label_process(uint32_t tgid, uint32_t rule) {
                      ? 0
                      : -1,
                  "labels");
+}
+
+void Probe::set_cgroup_names(const std::vector<std::tuple<uint32_t, std::string, uint32_t>>& names) {
+    std::set<std::pair<uint32_t, uint64_t>> keep;
+    for (auto& [kind, name, agent] : names) {
+        sk_cgroup_name k{};
+        k.kind = kind;
+        k.hash = SK_FNV_OFFSET;
+        for (unsigned char c : name) k.hash = (k.hash ^ c) * SK_FNV_PRIME;
+        keep.insert({k.kind, k.hash});
+        check_update(bpf_map__update_elem(skel_->maps.cgroup_names, &k, sizeof k, &agent, sizeof agent, BPF_ANY),
+                     "cgroup_names");
+    }
+    sk_cgroup_name cur{}, next{};
+    std::vector<sk_cgroup_name> stale;
+    for (void* prev = nullptr; bpf_map__get_next_key(skel_->maps.cgroup_names, prev, &next, sizeof next) == 0;
+         prev = &cur) {
+        cur = next;
+        if (!keep.count({cur.kind, cur.hash})) stale.push_back(cur);
+    }
+    for (auto& k : stale) bpf_map__delete_elem(skel_->maps.cgroup_names, &k, sizeof k, 0);
 }
 
 void Probe::untrack_process(uint32_t tgid) { bpf_map__delete_elem(skel_->maps.tracked, &tgid, sizeof tgid, 0); }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common/event.hpp"
@@ -63,6 +64,10 @@ public:
     bool syscall_hook_attached() const { return sys_exit_link_ != nullptr; }
     // The TLS libraries found (what the uprobes go on while something is tracked).
     const std::vector<std::string>& tls_libraries() const { return tls_files_; }
+    // The cgroup names agents are matched by: (SK_CG_PATH, "/a/b") or (SK_CG_LEAF, "x.service") ->
+    // agent id. A cgroup v2 directory made with such a name is tracked from its mkdir. Replaces
+    // the previous set.
+    void set_cgroup_names(const std::vector<std::tuple<uint32_t, std::string, uint32_t>>& names);
     // Attaches a sequence label (kernel rule number of the sequence) to a process.
     void label_process(uint32_t tgid, uint32_t rule);
 

@@ -39,6 +39,8 @@ static_assert(sizeof(sk_http_key) == 24);
 static_assert(offsetof(sk_http_key, route_hash) == 8);
 static_assert(sizeof(sk_http_rule) == 8);
 static_assert(sizeof(sk_tool_key) == 16);
+static_assert(sizeof(sk_cgroup_name) == 16);
+static_assert(SK_CGROUP_PATH_MAX <= SK_DATA_MAX);
 
 std::string assemble_path(std::string_view comps) {
     std::vector<std::string_view> parts;
@@ -195,6 +197,10 @@ Event decode(const void* data, size_t size) {
         e.fd = static_cast<int>(r.arg1);
         e.io_inode = r.arg2;
         e.io_data.assign(seg[2].data(), seg[2].size());
+        break;
+    case Action::CgroupMkdir:
+        e.path = std::string(cstr(seg[2]));
+        e.target_cgroup = r.arg0;
         break;
     case Action::Signal: case Action::Ptrace: case Action::Bpf:
         e.target_pid = e.action == Action::Bpf ? 0 : static_cast<uint32_t>(r.arg0);
