@@ -41,6 +41,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 wake_threshold = 256 * 1024; /* bytes pending before a forced wake-up */
 const volatile __u32 daemon_tgid = 0;
 
+/* Cgroups in `doomed` (kill-agent): while non-zero, sys_exit checks every task against the map. */
+__u64 doomed_active = 0;
+
 /* Bytes waiting in the ring at the last submit: userspace reports the fill level from it. */
 __u64 ring_pending = 0;
 
@@ -130,6 +133,16 @@ struct {
 	__type(value, __u32);
 } cgroup_names SEC(".maps");
 
+/* cgroup id -> 1: an agent with on_violation: kill-agent whose process the kernel killed. Every
+ * task of the cgroup is killed at its next syscall exit, before it returns to user space; the
+ * daemon's cgroup.kill (milliseconds later) gets the ones that make no syscall, then clears it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} doomed SEC(".maps");
+
 /* HTTP routes the kernel decides: see http.bpf.h. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -208,6 +221,24 @@ static __always_inline void sk_count(__u32 idx)
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
 	if (c)
 		*c += 1;
+}
+
+/*
+ * The kernel's kill for a violation: the current process dies before it returns to user space.
+ * With on_violation: kill-agent its cgroup is doomed too (see `doomed`).
+ */
+static __always_inline void sk_kill(struct sk_event *e, struct sk_agent_cfg *cfg)
+{
+	bpf_send_signal(SIGKILL);
+	e->flags |= SK_F_KILLED;
+	sk_count(SK_CNT_KILLS);
+	if (cfg && (cfg->flags & SK_AG_KILL_AGENT)) {
+		__u64 cg = bpf_get_current_cgroup_id();
+		__u8 one = 1;
+
+		if (!bpf_map_update_elem(&doomed, &cg, &one, BPF_NOEXIST))
+			__sync_fetch_and_add(&doomed_active, 1);
+	}
 }
 
 /*
@@ -445,9 +476,7 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if ((w.exec_deny_rule || (!w.exec_rule && cfg && (cfg->flags & SK_AG_EXEC_STRICT))) && cfg &&
 	    (cfg->flags & SK_AG_ENFORCE)) {
 		/* Killed here, the new image never runs one instruction. */
-		bpf_send_signal(SIGKILL);
-		e->flags |= SK_F_KILLED;
-		sk_count(SK_CNT_KILLS);
+		sk_kill(e, cfg);
 	}
 	e->arg0 = old_pid;
 	sk_submit(e, sk_prompt(cfg));

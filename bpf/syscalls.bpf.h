@@ -126,9 +126,7 @@ static __always_inline int sk_file_event(struct task_struct *task, struct sk_tra
 				e->rule = w.deny_rule;
 				if (cfg && (cfg->flags & SK_AG_ENFORCE)) {
 					/* The descriptor exists but the process never returns to use it. */
-					bpf_send_signal(SIGKILL);
-					e->flags |= SK_F_KILLED;
-					sk_count(SK_CNT_KILLS);
+					sk_kill(e, cfg);
 				}
 			} else if (cfg && (cfg->flags & SK_AG_FILE_STRICT) && (cfg->flags & SK_AG_ENFORCE)) {
 				/* Every allow rule of the agent is in the inode table: an open of a regular
@@ -145,9 +143,7 @@ static __always_inline int sk_file_event(struct task_struct *task, struct sk_tra
 				if ((mode == S_IFREG || mode == S_IFDIR) && magic != PROC_SUPER_MAGIC &&
 				    (w.match_flags & need) != need) {
 					e->rule = cfg->default_rule;
-					bpf_send_signal(SIGKILL);
-					e->flags |= SK_F_KILLED;
-					sk_count(SK_CNT_KILLS);
+					sk_kill(e, cfg);
 				}
 			}
 		} else {
@@ -464,9 +460,7 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	}
 	if (rule) {
 		e->rule = rule;
-		bpf_send_signal(SIGKILL);
-		e->flags |= SK_F_KILLED;
-		sk_count(SK_CNT_KILLS);
+		sk_kill(e, cfg);
 	}
 	/* A request written by an enforcing agent may have to be stopped: wake the daemon now. */
 	sk_submit(e, write && sk_prompt(cfg));
@@ -480,6 +474,16 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	 * line, and a probe-read helper call here measured +30 ns per syscall (docs/performance.md). */
 	__u64 nr = regs->orig_ax;
 	struct task_struct *task;
+
+	/* kill-agent: the rest of a doomed agent dies at its next syscall (one load while none is). */
+	if (doomed_active) {
+		__u64 cg = bpf_get_current_cgroup_id();
+
+		if (bpf_map_lookup_elem(&doomed, &cg)) {
+			bpf_send_signal(SIGKILL);
+			return 0;
+		}
+	}
 	struct sk_track *t;
 	struct sk_args a;
 	__u32 tgid;

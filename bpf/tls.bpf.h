@@ -46,9 +46,7 @@ static __always_inline int sk_tls_write(void *ssl, const void *buf, __u64 num)
 	rule = e->data_len ? sk_http_judge(e, cfg, t->agent_id, e->data_len) : 0;
 	if (rule) {
 		e->rule = rule;
-		bpf_send_signal(SIGKILL);
-		e->flags |= SK_F_KILLED;
-		sk_count(SK_CNT_KILLS);
+		sk_kill(e, cfg);
 	}
 	sk_submit(e, sk_prompt(cfg));
 	return 0;

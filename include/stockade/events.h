@@ -217,6 +217,7 @@ struct sk_inode_rule {
 #define SK_AG_FILE_STRICT (1u << 3) /* every file allow rule is in the inode table: kill other opens */
 #define SK_AG_HTTP (1u << 4)        /* the agent has HTTP routes in http_rules: judge its requests */
 #define SK_AG_HTTP_STRICT (1u << 5) /* every HTTP allow route is in http_rules: kill other requests */
+#define SK_AG_KILL_AGENT (1u << 6)  /* on_violation: kill-agent: a kernel kill dooms the whole cgroup */
 
 struct sk_agent_cfg {
 	__u32 flags;

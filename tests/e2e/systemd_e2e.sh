@@ -304,15 +304,14 @@ fi
 inside stockade agents | grep -q '^e2e ' || fail "agent e2e is not in force after reload"
 
 # ---- the agent misbehaves ----------------------------------------------------------------------
-# No wait before the violation: the kernel tracks agent-e2e.service's cgroup from the mkdir
-# systemd makes for it (docs/systemd.md, "Discovery"), so the unit's first process is already an
-# agent. The kernel kills `cat` at the open; on_violation: kill-agent then has the daemon kill
-# the rest of the unit (cgroup.kill), milliseconds later. Without the `sleep 1` after it the
-# shell would usually win that race and print SHOULD-NOT-PRINT (docs/systemd.md, "kill-agent is
-# not atomic").
-say "systemd-run --unit agent-e2e --wait /bin/sh -c 'cat /srv/e2e/secret; sleep 1; echo SHOULD-NOT-PRINT'"
+# No wait anywhere: the kernel tracks agent-e2e.service's cgroup from the mkdir systemd makes
+# for it (docs/systemd.md, "Discovery"), so the unit's program is an agent from its exec. The
+# kernel kills `cat` at the open and, with on_violation: kill-agent, dooms the unit's cgroup:
+# the shell dies as its wait for `cat` returns, before it can print SHOULD-NOT-PRINT (the
+# daemon's cgroup.kill follows for tasks that make no syscall; docs/systemd.md, "kill-agent").
+say "systemd-run --unit agent-e2e --wait /bin/sh -c 'cat /srv/e2e/secret; echo SHOULD-NOT-PRINT'"
 t_run=$EPOCHREALTIME
-inside systemd-run --unit agent-e2e --wait /bin/sh -c 'cat /srv/e2e/secret; sleep 1; echo SHOULD-NOT-PRINT' \
+inside systemd-run --unit agent-e2e --wait /bin/sh -c 'cat /srv/e2e/secret; echo SHOULD-NOT-PRINT' \
     >"$ART/agent-run.txt" 2>&1
 run_rc=$?
 say "systemd-run exited $run_rc after $(since "$t_run") s: $(grep -E 'Finished|terminated' "$ART/agent-run.txt" | tr '\n' ' ')"

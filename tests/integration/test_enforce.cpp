@@ -383,3 +383,31 @@ TEST_CASE("a cgroup made after start-up with an agent's cgroup path is tracked f
     CHECK(r->cgroup == path);
     for (auto& rec : daemon.records()) CHECK(rec.path != d / "systemd-executor");
 }
+
+TEST_CASE("kill-agent: after a kernel kill the rest of the agent dies at its next syscall", "[enforce]") {
+    ScratchDir d("doomed");
+    fs::create_directories(d / "secret");
+    write_file(d / "secret/key", "k");
+    write_file(d / "agents.d/k.yaml", boundary(d, "doomed", "enforce", "journal_allowed: full\n", "kill-agent"));
+    Daemon daemon(d);
+    daemon.start();
+    // A sibling appends to a file in a loop (each open journaled with its kernel time) while
+    // `cat` reads the secret. The daemon's cgroup.kill comes ~0.1 ms after the kernel's kill of
+    // `cat`; the sibling must not get that long: it dies at its next syscall.
+    std::string script = "(while :; do echo x >> " + d / "allowed/count" + "; done) & sleep 0.3; /usr/bin/cat " +
+                         d / "secret/key" + "; sleep 5";
+    int st = daemon.run_as("doomed", {"/bin/sh", "-c", script});
+    CHECK(killed(st));
+    auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "secret/key"; });
+    REQUIRE(r);
+    CHECK(r->enforcement == "killed-in-kernel, agent-killed-by-daemon");
+    size_t before = 0, after = 0;
+    for (auto& rec : daemon.records()) {
+        if (rec.path != d / "allowed/count") continue;
+        // 20 us of slack: the doom is set a few microseconds after the kill's timestamp.
+        (rec.mono_ns > r->mono_ns + 20'000 ? after : before)++;
+    }
+    INFO("sibling opens before the kill: " << before << ", after: " << after);
+    CHECK(before > 10);  // the loop ran
+    CHECK(after == 0);
+}

@@ -92,9 +92,15 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
         err = r.error;
         return r.ok;
     };
-    act.kill_cgroup = [](const std::string& cg, std::string& err) {
+    act.kill_cgroup = [this](const std::string& cg, std::string& err) {
+        uint64_t id = 0;
+        try {
+            id = cgroup::id_of(cg);
+        } catch (const Error&) {
+        }
         auto r = enforce::kill_cgroup(cg);
         err = r.error;
+        if (id) probe_->clear_doomed(id);  // every task got SIGKILL: the kernel's part is done
         return r.ok;
     };
     act.journal = [this](journal::Record& r) {

@@ -254,6 +254,7 @@ void Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {
 
 void Probe::untrack_cgroup(uint64_t cgroup_id) {
     bpf_map__delete_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, 0);
+    clear_doomed(cgroup_id);
 }
 
 void Probe::track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns) {
@@ -293,6 +294,11 @@ void Probe::set_cgroup_names(const std::vector<std::tuple<uint32_t, std::string,
         if (!keep.count({cur.kind, cur.hash})) stale.push_back(cur);
     }
     for (auto& k : stale) bpf_map__delete_elem(skel_->maps.cgroup_names, &k, sizeof k, 0);
+}
+
+void Probe::clear_doomed(uint64_t cgroup_id) {
+    if (bpf_map__delete_elem(skel_->maps.doomed, &cgroup_id, sizeof cgroup_id, 0) == 0)
+        __atomic_fetch_sub(&skel_->bss->doomed_active, 1, __ATOMIC_SEQ_CST);
 }
 
 void Probe::untrack_process(uint32_t tgid) { bpf_map__delete_elem(skel_->maps.tracked, &tgid, sizeof tgid, 0); }

@@ -68,6 +68,8 @@ public:
     // agent id. A cgroup v2 directory made with such a name is tracked from its mkdir. Replaces
     // the previous set.
     void set_cgroup_names(const std::vector<std::tuple<uint32_t, std::string, uint32_t>>& names);
+    // The daemon killed the cgroup (cgroup.kill): the kernel stops dooming its tasks.
+    void clear_doomed(uint64_t cgroup_id);
     // Attaches a sequence label (kernel rule number of the sequence) to a process.
     void label_process(uint32_t tgid, uint32_t rule);
 
