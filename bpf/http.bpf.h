@@ -233,13 +233,19 @@ static long sk_http_walk(__u32 i, void *arg)
 }
 
 /*
- * Returns the kernel rule that refuses the request at the start of e->data[0..len), or 0.
- * Only for agents whose enforce-mode boundary has HTTP routes in the kernel (SK_AG_HTTP).
+ * Returns the kernel rule that refuses the request at the start of the scratch record's
+ * data[0..len), or 0. Only for agents whose enforce-mode boundary has HTTP routes in the kernel
+ * (SK_AG_HTTP). A global function: verified once, on its own, whichever hook calls it.
  */
-static __always_inline __u32 sk_http_judge(struct sk_event *e, struct sk_agent_cfg *cfg, __u32 agent, __u32 len)
+__noinline __u32 sk_http_judge(__u32 agent, __u32 len)
 {
 	struct sk_http_scan s = {.len = len, .agent = agent, .mhash = SK_FNV_OFFSET, .ph = SK_FNV_OFFSET};
+	struct sk_agent_cfg *cfg = bpf_map_lookup_elem(&agent_cfg, &agent);
+	struct sk_event *e = sk_scratch();
 	__u8 first = 0;
+
+	if (!e || len > SK_IO_MAX)
+		return 0;
 
 	if (!cfg || !(cfg->flags & SK_AG_ENFORCE) || !(cfg->flags & SK_AG_HTTP))
 		return 0;

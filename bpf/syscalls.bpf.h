@@ -332,8 +332,9 @@ static long sk_hash_value(__u32 i, void *arg)
 	return 0;
 }
 
-/* Returns the rule of a denied tool named in e->data[0..len), 0 if none. */
-static __always_inline __u32 sk_denied_tool(__u32 agent, __u32 len)
+/* Returns the rule of a denied tool named in the scratch record's data[0..len), 0 if none.
+ * A global function, verified on its own. */
+__noinline __u32 sk_denied_tool(__u32 agent, __u32 len)
 {
 	struct sk_tool_scan s = {.len = len, .hash = SK_FNV_OFFSET};
 	struct sk_tool_key key = {};
@@ -370,18 +371,90 @@ static __always_inline int sk_http_start(__u32 head)
 #define SK_IO_OPEN_BODY 2 /* the body of an HTTP request */
 
 /*
- * Tool calls: what a tracked process reads from or writes to a pipe or socket, when the first
- * bytes say JSON-RPC ('{', or Content-Length framing 'C') or, on a socket, HTTP/1.x (a method or
- * "HTTP/"). Other I/O costs one descriptor lookup and one 4-byte read, and only for tracked
- * processes. A plaintext request an enforcing boundary refuses is killed at the exit of its
- * write: the bytes have left, but the process never reads the reply (docs/architecture.md).
+ * Copying a readv/writev/sendmsg/recvmsg buffer list into e->data: one bpf_loop step copies up
+ * to SK_IOV_CHUNK bytes of the current iovec, so the verifier can bound every destination
+ * (offset < SK_IO_MAX, size <= SK_IOV_CHUNK, and SK_IO_MAX + SK_IOV_CHUNK <= SK_DATA_MAX).
+ */
+#define SK_IOV_CHUNK 768
+#define SK_IOV_MAX 16 /* iovecs looked at; bytes in later ones are counted as cut */
+/* The copy's progress lives in a per-CPU map, not on the stack: stack fields that start as
+ * constants and change each step make the verifier walk every step of the loop apart. */
+struct sk_iov_copy {
+	__u64 iov;  /* const struct iovec * in user memory */
+	__u64 cnt;
+	__u64 idx;  /* current iovec */
+	__u64 pos;  /* bytes of it copied */
+	__u64 off;  /* bytes copied in all */
+	__u64 left; /* bytes still to copy (the syscall's result, capped at SK_IO_MAX) */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sk_iov_copy);
+} iov_copy SEC(".maps");
+
+static long sk_iov_step(__u32 i, void *arg)
+{
+	__u32 zero = 0;
+	struct sk_iov_copy *c = bpf_map_lookup_elem(&iov_copy, &zero);
+	struct sk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	struct iovec v = {};
+	__u64 n, off;
+
+	if (!c || !e || !c->left || c->idx >= c->cnt || c->idx >= SK_IOV_MAX || c->off >= SK_IO_MAX)
+		return 1;
+	if (bpf_probe_read_user(&v, sizeof(v), &((const struct iovec *)c->iov)[c->idx]))
+		return 1;
+	if (c->pos >= v.iov_len) {
+		c->idx++;
+		c->pos = 0;
+		return 0;
+	}
+	n = v.iov_len - c->pos;
+	if (n > c->left)
+		n = c->left;
+	if (n > SK_IOV_CHUNK)
+		n = SK_IOV_CHUNK;
+	off = c->off & (SK_IO_MAX - 1);
+	barrier_var(n);
+	if (n > SK_IOV_CHUNK)
+		return 1;
+	if (bpf_probe_read_user(&e->data[off], n, (const char *)v.iov_base + c->pos))
+		return 1;
+	c->off += n;
+	c->pos += n;
+	c->left -= n;
+	return 0;
+}
+
+/* The first buffer of an iovec list (for the prefilter), or null. */
+static __always_inline const char *sk_iov_first(const struct iovec *iov, __u64 cnt, __u64 *len)
+{
+	struct iovec v = {};
+
+	if (!iov || !cnt || bpf_probe_read_user(&v, sizeof(v), iov))
+		return 0;
+	*len = v.iov_len;
+	return v.iov_base;
+}
+
+/*
+ * Tool calls: what a tracked process reads from or writes to a pipe or socket (read/write,
+ * send/recv on a connected socket, readv/writev, sendmsg/recvmsg without an address), when the
+ * first bytes say JSON-RPC ('{', or Content-Length framing 'C') or, on a socket, HTTP/1.x (a
+ * method or "HTTP/"). Other I/O costs one descriptor lookup and one 4-byte read, and only for
+ * tracked processes. A plaintext request an enforcing boundary refuses is killed at the exit of
+ * its write: the bytes have left, but the process never reads the reply (docs/architecture.md).
+ * `iov`: the buffer list of the vectored calls (then a->a[1] is not the buffer).
  */
 static __always_inline int sk_io_event(struct task_struct *task, struct sk_track *t, bool write, struct sk_args *a,
-				       long ret)
+				       long ret, const struct iovec *iov, __u64 iovcnt)
 {
 	struct file *f;
 	struct sk_event *e;
 	const char *buf = (const char *)a->a[1];
+	__u64 first_len = ret;
 	__u32 head = 0;
 	__u8 *open = 0;
 	__u16 mode;
@@ -397,10 +470,17 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	mode = BPF_CORE_READ(f, f_inode, i_mode);
 	if ((mode & S_IFMT) != S_IFIFO && (mode & S_IFMT) != S_IFSOCK)
 		return 0;
-	if (bpf_probe_read_user(&head, ret < 4 ? 1 : 4, buf))
+	if (iov) {
+		buf = sk_iov_first(iov, iovcnt, &first_len);
+		if (!buf || !first_len)
+			return 0;
+		if (first_len > (__u64)ret)
+			first_len = ret;
+	}
+	if (bpf_probe_read_user(&head, first_len < 4 ? 1 : 4, buf))
 		return 0;
 	first = head & 0xff;
-	if ((mode & S_IFMT) == S_IFSOCK && ret >= 4)
+	if ((mode & S_IFMT) == S_IFSOCK && first_len >= 4)
 		http = sk_http_start(head);
 	__u64 stream = ((__u64)(bpf_get_current_pid_tgid() >> 32) << 32) | (__u32)a->a[0];
 	if (write)
@@ -414,24 +494,6 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 		    !sk_follow_read(SK_FOLLOW_PLAIN | stream, head == SK_W4('H', 'T', 'T', 'P')))
 			return 0;
 	}
-	if (write) {
-		__u8 v = 0;
-
-		if (http) {
-			v = http == 2 ? SK_IO_OPEN_BODY : 0;
-		} else if (!open || *open == SK_IO_OPEN_JSON) {
-			/* A message split across writes: keep the stream open until a write ends a line. */
-			char last = 0;
-			bpf_probe_read_user(&last, 1, buf + ret - 1);
-			v = last == '\n' && first != 'C' ? 0 : SK_IO_OPEN_JSON;
-		} else {
-			v = SK_IO_OPEN_BODY;
-		}
-		if (v)
-			bpf_map_update_elem(&io_open, &stream, &v, BPF_ANY);
-		else if (open)
-			bpf_map_delete_elem(&io_open, &stream);
-	}
 	e = sk_event_init(SK_IO, task, t->agent_id);
 	if (!e)
 		return 0;
@@ -444,16 +506,57 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 		n = SK_IO_MAX;
 		e->flags |= SK_F_TRUNC_ARGV;
 	}
-	barrier_var(n);
-	if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
+	if (iov) {
+		__u32 zero = 0;
+		struct sk_iov_copy *c = bpf_map_lookup_elem(&iov_copy, &zero);
+
+		if (!c)
+			return 0;
+		c->iov = (__u64)iov;
+		c->cnt = iovcnt;
+		c->idx = c->pos = c->off = 0;
+		c->left = n;
+		bpf_loop(SK_IO_MAX / SK_IOV_CHUNK + SK_IOV_MAX + 2, sk_iov_step, 0, 0);
+		if (c->left)
+			e->flags |= SK_F_TRUNC_ARGV; /* more iovecs than looked at, or unreadable */
+		n = c->off;
+		if (n > SK_IO_MAX)
+			n = SK_IO_MAX;
 		e->seg_len[2] = n;
 		e->data_len = n;
+	} else {
+		barrier_var(n);
+		if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
+			e->seg_len[2] = n;
+			e->data_len = n;
+		}
+	}
+	if (write) {
+		__u8 v = 0;
+
+		if (http) {
+			v = http == 2 ? SK_IO_OPEN_BODY : 0;
+		} else if (!open || *open == SK_IO_OPEN_JSON) {
+			/* A message split across writes: keep the stream open until a write ends a line. */
+			__u64 at = e->data_len - 1;
+			char last = 0;
+
+			if (e->data_len == (__u64)ret && at < SK_IO_MAX)
+				last = e->data[at];
+			v = last == '\n' && first != 'C' ? 0 : SK_IO_OPEN_JSON;
+		} else {
+			v = SK_IO_OPEN_BODY;
+		}
+		if (v)
+			bpf_map_update_elem(&io_open, &stream, &v, BPF_ANY);
+		else if (open)
+			bpf_map_delete_elem(&io_open, &stream);
 	}
 	struct sk_agent_cfg *cfg = sk_cfg(t->agent_id);
 	__u32 rule = 0;
 
 	if (e->data_len && write && http) {
-		rule = sk_http_judge(e, cfg, t->agent_id, e->data_len);
+		rule = sk_http_judge(t->agent_id, e->data_len);
 	} else if (e->data_len && !write && !http) {
 		/* The server dies in this read: it never runs the denied call. */
 		rule = cfg && (cfg->flags & SK_AG_ENFORCE) ? sk_denied_tool(t->agent_id, e->data_len) : 0;
@@ -465,6 +568,27 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	/* A request written by an enforcing agent may have to be stopped: wake the daemon now. */
 	sk_submit(e, write && sk_prompt(cfg));
 	return 0;
+}
+
+/*
+ * sk_io_event as a global (separately verified) function: inlined into sk_sys_exit with all its
+ * other paths, the combined state space passed the verifier's 1M-instruction budget. Scalars
+ * only cross the call; the task and its tracking record are looked up again inside.
+ */
+__noinline int sk_io_global(__u64 fd_write, __u64 buf, __u64 iov, __u64 iovcnt, __s64 ret)
+{
+	bool write = fd_write >> 63; /* BPF calls take five arguments: the flag rides on the fd */
+	__u64 fd = fd_write & 0xffffffffULL;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sk_track *t = bpf_map_lookup_elem(&tracked, &tgid);
+	struct sk_args a = {};
+
+	if (!t)
+		return 0;
+	a.a[0] = fd;
+	a.a[1] = buf;
+	return sk_io_event(task, t, write, &a, ret, (const struct iovec *)iov, iovcnt);
 }
 
 SEC("tp_btf/sys_exit")
@@ -496,6 +620,7 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
 	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
 	case NR_process_vm_writev: case NR_bpf: case NR_read: case NR_write: case NR_recvfrom:
+	case NR_readv: case NR_writev: case NR_recvmsg:
 		break;
 	default:
 		return 0;
@@ -506,10 +631,35 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	if (!t)
 		return 0;
 	sk_read_args(regs, &a);
-	if (nr == NR_read || nr == NR_write || nr == NR_recvfrom)
-		return sk_io_event(task, t, nr == NR_write, &a, ret);
-	if (nr == NR_sendto && !a.a[4])
-		return sk_io_event(task, t, true, &a, ret); /* send() on a connected socket */
+	/* Data on a pipe or a connection: one call site, so the verifier walks sk_io_event once. */
+	if (nr == NR_read || nr == NR_write || nr == NR_recvfrom || nr == NR_readv || nr == NR_writev ||
+	    nr == NR_recvmsg || (nr == NR_sendto && !a.a[4]) || nr == NR_sendmsg) {
+		const struct iovec *iov = 0;
+		__u64 iovcnt = 0;
+
+		if (nr == NR_readv || nr == NR_writev) {
+			iov = (const struct iovec *)a.a[1];
+			iovcnt = a.a[2];
+		} else if (nr == NR_recvmsg || nr == NR_sendmsg) {
+			struct user_msghdr mh = {};
+
+			if (bpf_probe_read_user(&mh, sizeof(mh), (void *)a.a[1]))
+				return 0;
+			if (mh.msg_name) { /* a datagram with an address: the network record below */
+				if (nr == NR_recvmsg)
+					return 0;
+				goto net;
+			}
+			iov = mh.msg_iov;
+			iovcnt = mh.msg_iovlen;
+			if (!iov)
+				return 0;
+		}
+		bool write = nr == NR_write || nr == NR_writev || nr == NR_sendto || nr == NR_sendmsg;
+
+		return sk_io_global((a.a[0] & 0xffffffffULL) | ((__u64)write << 63), a.a[1], (__u64)iov, iovcnt, ret);
+	}
+net:
 	if (nr == NR_kill || nr == NR_tkill || nr == NR_tgkill || nr == NR_pidfd_send_signal || nr == NR_ptrace ||
 	    nr == NR_process_vm_writev || nr == NR_bpf)
 		return sk_self_event(task, t, nr, &a, ret);

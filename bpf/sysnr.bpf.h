@@ -15,7 +15,7 @@ enum {
 	NR_listen = 50, NR_accept4 = 288,
 	NR_kill = 62, NR_tkill = 200, NR_tgkill = 234, NR_pidfd_send_signal = 424,
 	NR_ptrace = 101, NR_process_vm_writev = 311, NR_bpf = 321,
-	NR_read = 0, NR_write = 1,
+	NR_read = 0, NR_write = 1, NR_readv = 19, NR_writev = 20, NR_recvmsg = 47,
 };
 
 #define AT_REMOVEDIR 0x200

@@ -43,7 +43,7 @@ static __always_inline int sk_tls_write(void *ssl, const void *buf, __u64 num)
 		e->data_len = n;
 	}
 	cfg = sk_cfg(t->agent_id);
-	rule = e->data_len ? sk_http_judge(e, cfg, t->agent_id, e->data_len) : 0;
+	rule = e->data_len ? sk_http_judge(t->agent_id, e->data_len) : 0;
 	if (rule) {
 		e->rule = rule;
 		sk_kill(e, cfg);

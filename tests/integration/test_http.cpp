@@ -300,4 +300,18 @@ TEST_CASE("Plain HTTP: a denied request is killed at the exit of its write", "[h
     CHECK(denied->verdict == "kill");
     CHECK(denied->enforcement == "killed-in-kernel");
     CHECK(denied->detail.find("peer may have received") != std::string::npos);
+
+    // writev and sendmsg carry requests too: both are judged like write.
+    for (std::string call : {"os.writev(s.fileno(), parts)", "s.sendmsg(parts)"}) {
+        std::string py = "import os, socket\ns = socket.create_connection(('127.0.0.1', " + std::to_string(server.port) +
+                         "))\nparts = [b'GET /v1/admin/vec HTTP/1.1\\r\\n', b'Host: localhost\\r\\n\\r\\n']\n" +
+                         call + "\nprint(s.recv(100))\n";
+        int st = daemon.run_as("web", {"/usr/bin/python3", "-I", "-c", py}, &out);
+        INFO(call << ": " << out);
+        CHECK((WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 137)));
+        CHECK(out.find("HTTP/1") == std::string::npos);  // never read the answer
+    }
+    auto vec = http_record(daemon, "GET", "/v1/admin/vec");
+    REQUIRE(vec);
+    CHECK(vec->enforcement == "killed-in-kernel");
 }
