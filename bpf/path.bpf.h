@@ -15,6 +15,15 @@
 
 #define SK_MNT_FROM_VFSMNT(v) ((struct mount *)((void *)(v) - bpf_core_field_offset(struct mount, mnt)))
 
+/*
+ * The walk keeps its pointers in the bpf_loop context, where they are plain numbers to the
+ * verifier. bpf_rdonly_cast() makes one a read-only kernel pointer again, so the fields are read
+ * with direct loads (each a single instruction with a fault fix-up) rather than a probe-read
+ * helper call per field: about 7 helper calls per path component fewer (docs/performance.md).
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+#define SK_RO(type, p) ((type *)bpf_rdonly_cast((p), bpf_core_type_id_kernel(type)))
+
 struct sk_walk {
 	__u32 agent_id;       /* 0: do not consult the rule table */
 	__u32 match_flags;    /* OR of the rule flags met on the way (leaf: all; ancestors: SUBTREE ones) */
@@ -29,10 +38,11 @@ static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bo
 {
 	struct sk_inode_key key = {};
 	struct sk_inode_rule *r;
+	struct inode *inode = d->d_inode;
 
 	key.agent_id = w->agent_id;
-	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
-	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	key.dev = d->d_sb->s_dev;
+	key.ino = inode ? inode->i_ino : 0;
 	r = bpf_map_lookup_elem(&inode_rules, &key);
 	if (!r)
 		return;
@@ -68,12 +78,11 @@ struct sk_walk_ctx {
 static long sk_walk_step(__u32 i, void *arg)
 {
 	struct sk_walk_ctx *c = arg;
-	/* Plain locals: BPF_CORE_READ relocates every member access in its argument. */
-	struct vfsmount *vfsmnt = c->vfsmnt;
-	struct dentry *dentry = c->dentry;
-	struct mount *mnt = c->mnt;
-	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	struct vfsmount *vfsmnt = SK_RO(struct vfsmount, c->vfsmnt);
+	struct dentry *dentry = SK_RO(struct dentry, c->dentry);
+	struct mount *mnt = SK_RO(struct mount, c->mnt);
+	struct dentry *mnt_root = vfsmnt->mnt_root;
+	struct dentry *parent = dentry->d_parent;
 	const unsigned char *name;
 	struct sk_event *e;
 	__u32 zero = 0;
@@ -82,15 +91,15 @@ static long sk_walk_step(__u32 i, void *arg)
 
 	if (c->use_rules)
 		sk_walk_rule(&c->w, dentry, c->leaf);
-	if (dentry == mnt_root || dentry == parent) {
+	if ((void *)dentry == (void *)mnt_root || (void *)dentry == (void *)parent) {
 		struct mount *up = c->mnt_parent;
 
-		if (mnt == up)
+		if ((void *)c->mnt == (void *)up)
 			return 1; /* reached the root of the mount namespace */
 		/* Continue from where this mount is attached in its parent. */
-		c->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		c->dentry = mnt->mnt_mountpoint;
 		c->mnt = up;
-		c->mnt_parent = BPF_CORE_READ(up, mnt_parent);
+		c->mnt_parent = SK_RO(struct mount, up)->mnt_parent;
 		c->vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
 		c->leaf = false;
 		return 0;
@@ -108,7 +117,7 @@ static long sk_walk_step(__u32 i, void *arg)
 	e = bpf_map_lookup_elem(&scratch, &zero);
 	if (!e)
 		return 1;
-	name = BPF_CORE_READ(dentry, d_name.name);
+	name = dentry->d_name.name;
 	n = bpf_probe_read_kernel_str(&e->data[pos], SK_NAME_MAX, name);
 	if (n <= 0)
 		return 1;
