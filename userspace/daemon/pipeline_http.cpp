@@ -36,7 +36,8 @@ void Pipeline::handle_http(const Event& e, const identity::Process& p) {
     auto it = http_conns_.find(key);
     if (it == http_conns_.end()) {
         if (http_conns_.size() >= kMaxHttpConns) {
-            // Bounded memory: the oldest connection's unanswered requests are journaled now.
+            // Bounded memory: one connection (the lowest pid's) is given up; its unanswered
+            // requests are journaled now.
             flush_http(http_conns_.begin()->second, "connection state dropped (too many open)");
             http_conns_.erase(http_conns_.begin());
         }
