@@ -315,3 +315,41 @@ TEST_CASE("Plain HTTP: a denied request is killed at the exit of its write", "[h
     REQUIRE(vec);
     CHECK(vec->enforcement == "killed-in-kernel");
 }
+
+TEST_CASE("HTTPS from Node: its OpenSSL (system or bundled) is probed too", "[http]") {
+    if (!fs::exists("/usr/bin/node")) {
+        WARN("SKIPPED: no /usr/bin/node (Debian's nodejs links the system libssl; this host's may bundle its own)");
+        return;
+    }
+    ScratchDir d("https-node");
+    HttpServer server(d, true);
+    write_file(d / "agents.d/web.yaml", boundary("enforce"));
+    // A node that carries OpenSSL exports its symbols: list it beside the system library.
+    std::string libssl = fs::exists("/usr/lib/x86_64-linux-gnu/libssl.so.3") ? "/usr/lib/x86_64-linux-gnu/libssl.so.3"
+                                                                             : "/lib/x86_64-linux-gnu/libssl.so.3";
+    Daemon daemon(d, "tls_libraries: [" + libssl + ", /usr/bin/node]\n");
+    daemon.start();
+    auto get = [&](const std::string& path) {
+        std::string js = "process.env.NODE_TLS_REJECT_UNAUTHORIZED='0';require('https').get({host:'127.0.0.1',port:" +
+                         std::to_string(server.port) + ",path:'" + path +
+                         "',headers:{host:'localhost'},agent:false},r=>{console.log('status '+r.statusCode);r.resume()})";
+        std::string out;
+        int st = daemon.run_as("web", {"/usr/bin/node", "-e", js}, &out);
+        return std::make_pair(st, out);
+    };
+    auto [st_ok, out_ok] = get("/v1/items");
+    INFO(out_ok);
+    CHECK(out_ok.find("status 200") != std::string::npos);
+    auto ok = http_record(daemon, "GET", "/v1/items");
+    INFO(dump_tools(daemon));
+    REQUIRE(ok);
+    CHECK(ok->verdict == "allow");
+    auto [st, out] = get("/v1/admin/keys");
+    INFO(out);
+    CHECK(out.find("status") == std::string::npos);
+    CHECK((WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 137)));
+    auto denied = http_record(daemon, "GET", "/v1/admin/keys");
+    REQUIRE(denied);
+    CHECK(denied->enforcement == "killed-in-kernel");
+    CHECK(server.seen().find("admin") == std::string::npos);
+}

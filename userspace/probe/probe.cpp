@@ -196,8 +196,9 @@ void Probe::attach_tls() {
     for (auto& file : tls_files_) {
         TlsPlan plan = plan_tls_probes(file);
         if (!plan.internal)
-            spdlog::info("tls: {}: probing the exported SSL_write/SSL_read entries ({}): ~10x the cost per call of "
-                         "the internal functions (docs/performance.md)", file, plan.note);
+            spdlog::info("tls: {}: probing the exported SSL_write/SSL_read entries ({}); a uprobe on an entry "
+                         "that starts with an instruction the kernel single-steps costs ~10x (docs/performance.md)",
+                         file, plan.note);
         int attached = 0;
         for (auto& pt : plan.points) {
             using K = TlsProbePoint::Kind;
