@@ -174,7 +174,7 @@ void Pipeline::on_event(const Event& e) {
         enforce(e, p, *b, v, r);
     }
     r.verdict = std::string(to_string(v.decision));
-    act_.journal(r);
+    if (!journal_violation(e, r)) return;  // a repeat beyond the limit: counted, journaled in sum
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", p.agent, p.task.empty() ? "-" : p.task, e.pid,
                  r.action, r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path, r.verdict, r.rule,
                  r.enforcement.empty() ? "" : " " + r.enforcement);
@@ -286,7 +286,54 @@ void Pipeline::on_bad_record(const std::string& why) {
     spdlog::error("undecodable kernel record: {}", why);
 }
 
+// A process that repeats the same violation (monitor mode, flag: nothing stops it) would write
+// ~80,000 records a second, pushing older evidence out of the journal's retention. Per (process,
+// rule, verdict, action, object) the first kRepeatFull of each second are journaled one by one;
+// the rest are counted and journaled as one `repeat` record when the second is over (or at the
+// next flush). Every decision is still in the journal, as a record or in a count.
+bool Pipeline::journal_violation(const Event& e, journal::Record& r) {
+    std::string key = std::to_string(e.pid) + '\0' + std::to_string(e.start_ns) + '\0' + r.rule + '\0' + r.verdict +
+                      '\0' + r.action + '\0' + r.path + '\0' + r.path2 + '\0' + r.address + ':' + std::to_string(r.port);
+    auto it = repeats_.find(key);
+    if (it == repeats_.end()) {
+        if (repeats_.size() >= kMaxRepeatKeys) {
+            flush_repeat(repeats_.begin()->second);
+            repeats_.erase(repeats_.begin());
+        }
+        it = repeats_.emplace(key, Repeat{}).first;
+    }
+    Repeat& rep = it->second;
+    if (e.ktime_ns >= rep.window_ns + kRepeatWindowNs) {
+        flush_repeat(rep);
+        rep.window_ns = e.ktime_ns;
+        rep.in_window = 0;
+    }
+    if (++rep.in_window <= kRepeatFull) {
+        act_.journal(r);
+        return true;
+    }
+    if (!rep.suppressed) rep.first = r;
+    ++rep.suppressed;
+    rep.last_time_ns = e.ktime_ns;
+    return false;
+}
+
+void Pipeline::flush_repeat(Repeat& rep) {
+    if (!rep.suppressed) return;
+    journal::Record s = rep.first;
+    s.type = "repeat";
+    s.count = rep.suppressed;
+    s.latency_us = -1;
+    s.detail = std::to_string(rep.suppressed) + " more of this violation by this process within " +
+               std::to_string((rep.last_time_ns - rep.window_ns) / 1000000) + " ms of the first, beyond " +
+               std::to_string(kRepeatFull) + " a second: counted, not journaled one by one";
+    act_.journal(s);
+    rep.suppressed = 0;
+}
+
 void Pipeline::flush_summaries() {
+    for (auto& [key, rep] : repeats_) flush_repeat(rep);
+    repeats_.clear();
     for (auto& [agent, c] : counters_) {
         for (auto& [action, n] : c.allowed_by_action) {
             if (!n) continue;

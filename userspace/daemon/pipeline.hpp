@@ -94,6 +94,19 @@ private:
     std::string chain_for(const identity::Process& p, const std::string& sequence_id) const;
     void enforce(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict& v,
                  journal::Record& r);
+    // Violations repeated by one process: see journal_violation() in pipeline.cpp.
+    struct Repeat {
+        uint64_t window_ns = 0, last_time_ns = 0;
+        uint32_t in_window = 0;
+        uint64_t suppressed = 0;
+        journal::Record first;  // the first record not journaled one by one
+    };
+    static constexpr uint32_t kRepeatFull = 20;
+    static constexpr uint64_t kRepeatWindowNs = 1'000'000'000;
+    static constexpr size_t kMaxRepeatKeys = 4096;
+    bool journal_violation(const Event& e, journal::Record& r);  // false: counted, not journaled
+    void flush_repeat(Repeat& rep);
+    std::map<std::string, Repeat> repeats_;
     std::string note_grant(const identity::Process& p, const Task& t, Grant& g);
     Verdict task_call_overlay(const identity::Process& p, const policy::Boundary& b, const std::string& kind,
                               const std::string& method, const std::string& host, const std::string& subject,

@@ -538,3 +538,40 @@ TEST_CASE("HTTP: a request without a response is journaled when its process exit
     CHECK(slow->verdict == "allow");
     CHECK(slow->detail.find("no response seen") != std::string::npos);
 }
+
+TEST_CASE("a violation one process repeats is journaled 20 times a second, the rest as a count", "[pipeline]") {
+    Harness h(boundary_yaml("monitor", "kill", "summary"));
+    for (int i = 0; i < 100; ++i) {
+        Event e = open_event(kSecret);
+        e.ktime_ns = 20 * kSec + i * 1'000'000ull;  // 100 in 0.1 s
+        h.pipe.on_event(e);
+    }
+    Event other = open_event(kSecret + "2");  // another object: its own count
+    other.ktime_ns = 20 * kSec + 200'000'000ull;
+    h.pipe.on_event(other);
+    size_t full = 0;
+    for (auto& r : h.journal) full += r.type == "decision" && r.path == kSecret;
+    CHECK(full == 20);
+    CHECK(h.journal.back().path == kSecret + "2");
+    // The next second starts a new window and journals what the last one counted.
+    Event later = open_event(kSecret);
+    later.ktime_ns = 21 * kSec + 500'000'000ull;
+    h.pipe.on_event(later);
+    const journal::Record* rep = nullptr;
+    for (auto& r : h.journal)
+        if (r.type == "repeat") rep = &r;
+    REQUIRE(rep);
+    CHECK(rep->count == 80);
+    CHECK(rep->path == kSecret);
+    CHECK(rep->verdict == "would-deny");
+    CHECK(h.journal.back().type == "decision");  // the new window's first one, in full
+    // A flush journals counts still open.
+    for (int i = 0; i < 30; ++i) {
+        Event e = open_event(kSecret);
+        e.ktime_ns = 21 * kSec + 600'000'000ull + i;
+        h.pipe.on_event(e);
+    }
+    h.pipe.flush_summaries();
+    CHECK(h.journal.back().type == "repeat");
+    CHECK(h.journal.back().count == 11);  // 1 + 30 in the window, 20 journaled
+}
