@@ -26,11 +26,11 @@ static long sk_cg_hash_step(__u32 i, void *arg)
 		return 1;
 	at &= SK_CGROUP_PATH_MAX - 1;
 	ch = e->data[at];
-	h->path = (h->path ^ ch) * SK_FNV_PRIME;
+	h->path = sk_fnv(h->path, ch);
 	if (ch == '/')
 		h->leafh = SK_FNV_OFFSET;
 	else
-		h->leafh = (h->leafh ^ ch) * SK_FNV_PRIME;
+		h->leafh = sk_fnv(h->leafh, ch);
 	return 0;
 }
 

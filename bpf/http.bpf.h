@@ -45,11 +45,6 @@ struct sk_http_scan {
 	__u64 ph_prev; /* path hash before the last '/' */
 };
 
-static __always_inline __u64 sk_fnv(__u64 h, __u8 ch)
-{
-	return (h ^ ch) * SK_FNV_PRIME;
-}
-
 static __always_inline struct sk_event *sk_scratch(void)
 {
 	__u32 zero = 0;

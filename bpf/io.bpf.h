@@ -63,7 +63,7 @@ static long sk_hash_value(__u32 i, void *arg)
 		s->state = ch == '"' ? 2 : 3; /* 3: an escape, give up (userspace still judges) */
 		return 1;
 	}
-	s->hash = (s->hash ^ ch) * SK_FNV_PRIME;
+	s->hash = sk_fnv(s->hash, ch);
 	if (++s->nlen > SK_TOOL_NAME_MAX)
 		return 1;
 	return 0;
@@ -238,11 +238,6 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	e->arg0 = write;
 	e->arg1 = a->a[0];
 	e->arg2 = BPF_CORE_READ(f, f_inode, i_ino);
-	n = ret;
-	if (n > SK_IO_MAX) {
-		n = SK_IO_MAX;
-		e->flags |= SK_F_TRUNC_ARGV;
-	}
 	if (iov) {
 		__u32 zero = 0;
 		struct sk_iov_copy *c = bpf_map_lookup_elem(&iov_copy, &zero);
@@ -252,7 +247,9 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 		c->iov = (__u64)iov;
 		c->cnt = iovcnt;
 		c->idx = c->pos = c->off = 0;
-		c->left = n;
+		c->left = ret > SK_IO_MAX ? SK_IO_MAX : ret;
+		if (ret > SK_IO_MAX)
+			e->flags |= SK_F_TRUNC_ARGV;
 		bpf_loop(SK_IO_MAX / SK_IOV_CHUNK + SK_IOV_MAX + 2, sk_iov_step, 0, 0);
 		if (c->left)
 			e->flags |= SK_F_TRUNC_ARGV; /* more iovecs than looked at, or unreadable */
@@ -262,11 +259,7 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 		e->seg_len[2] = n;
 		e->data_len = n;
 	} else {
-		barrier_var(n);
-		if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
-			e->seg_len[2] = n;
-			e->data_len = n;
-		}
+		sk_put_user_data(e, buf, ret);
 	}
 	if (write) {
 		__u8 v = 0;

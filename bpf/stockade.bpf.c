@@ -223,6 +223,12 @@ static __always_inline void sk_count(__u32 idx)
 		*c += 1;
 }
 
+/* One byte of FNV-1a 64: the hash of every hashed name table (userspace: probe::kernel_hash). */
+static __always_inline __u64 sk_fnv(__u64 h, __u8 ch)
+{
+	return (h ^ ch) * SK_FNV_PRIME;
+}
+
 /*
  * The kernel's kill for a violation: the current process dies before it returns to user space.
  * With on_violation: kill-agent its cgroup is doomed too (see `doomed`).
@@ -398,6 +404,23 @@ static __always_inline void sk_put_user_str(struct sk_event *e, int seg, const c
 		return;
 	e->seg_len[seg & 3] = n;
 	e->data_len = off + n;
+}
+
+/* Copies the first SK_IO_MAX bytes of a user buffer of `len` bytes (what a tracked process read
+ * or wrote) into segment 2, and marks the record cut when there were more. */
+static __always_inline void sk_put_user_data(struct sk_event *e, const void *buf, __u64 len)
+{
+	__u64 n = len;
+
+	if (n > SK_IO_MAX) {
+		n = SK_IO_MAX;
+		e->flags |= SK_F_TRUNC_ARGV;
+	}
+	barrier_var(n);
+	if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
+		e->seg_len[2] = n;
+		e->data_len = n;
+	}
 }
 
 static __always_inline struct file *sk_fd_file(struct task_struct *task, long fd)

@@ -22,7 +22,6 @@ static __always_inline int sk_tls_write(void *ssl, const void *buf, __u64 num)
 	struct sk_track *t = sk_tracked(tgid, task);
 	struct sk_agent_cfg *cfg;
 	struct sk_event *e;
-	__u64 n = num;
 	__u32 rule;
 
 	if (!t || !buf || !num)
@@ -33,15 +32,7 @@ static __always_inline int sk_tls_write(void *ssl, const void *buf, __u64 num)
 	e->ret = num;
 	e->arg0 = 1;
 	e->arg1 = (__u64)ssl;
-	if (n > SK_IO_MAX) {
-		n = SK_IO_MAX;
-		e->flags |= SK_F_TRUNC_ARGV;
-	}
-	barrier_var(n);
-	if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
-		e->seg_len[2] = n;
-		e->data_len = n;
-	}
+	sk_put_user_data(e, buf, num);
 	cfg = sk_cfg(t->agent_id);
 	rule = e->data_len ? sk_http_judge(t->agent_id, e->data_len) : 0;
 	if (rule) {
@@ -121,15 +112,7 @@ int BPF_KRETPROBE(sk_ssl_read_ret, int ret)
 	if (e) {
 		e->ret = n;
 		e->arg1 = r->ssl;
-		if (n > SK_IO_MAX) {
-			n = SK_IO_MAX;
-			e->flags |= SK_F_TRUNC_ARGV;
-		}
-		barrier_var(n);
-		if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, (void *)buf) == 0) {
-			e->seg_len[2] = n;
-			e->data_len = n;
-		}
+		sk_put_user_data(e, (void *)buf, n);
 		sk_submit(e, false);
 	}
 	bpf_map_delete_elem(&tls_reads, &id);
