@@ -9,27 +9,25 @@ trap 'rm -rf "$tmp"' EXIT
 "$bin" check "$rules" > "$tmp/out" || { cat "$tmp/out"; echo "FAIL: rules/ does not pass check"; exit 1; }
 grep -q "0 errors" "$tmp/out" || { cat "$tmp/out"; echo "FAIL: no summary line"; exit 1; }
 
-cp "$rules"/*.yaml "$tmp/"
+# expect_error WHAT PATTERN: `stockade check` of $tmp exits 1 and prints a line matching PATTERN.
+expect_error() {
+  set +e
+  "$bin" check "$tmp" > "$tmp/out2" 2>&1
+  local rc=$?
+  set -e
+  [ "$rc" -eq 1 ] || { cat "$tmp/out2"; echo "FAIL: $1: exit code $rc, want 1"; exit 1; }
+  grep -q "$2" "$tmp/out2" || { cat "$tmp/out2"; echo "FAIL: $1: no line matching $2"; exit 1; }
+}
+
 # Break coder.yaml: a misspelt section on a known line.
+cp "$rules"/*.yaml "$tmp/"
 line=$(grep -n '^files:' "$tmp/coder.yaml" | cut -d: -f1)
 sed -i "${line}s/^files:/flies:/" "$tmp/coder.yaml"
-set +e
-"$bin" check "$tmp" > "$tmp/out2" 2>&1
-rc=$?
-set -e
-[ "$rc" -eq 1 ] || { cat "$tmp/out2"; echo "FAIL: exit code $rc, want 1"; exit 1; }
-grep -q "coder.yaml:${line}:1: error: unknown key \"flies\"" "$tmp/out2" ||
-  { cat "$tmp/out2"; echo "FAIL: error does not name coder.yaml:${line}:1"; exit 1; }
+expect_error "misspelt section" "coder.yaml:${line}:1: error: unknown key \"flies\""
 
 # Break an HTTP route of researcher.yaml: a lower-case method.
 cp "$rules"/*.yaml "$tmp/"
 hline=$(grep -n '"GET /v2/search"' "$tmp/researcher.yaml" | cut -d: -f1)
 sed -i 's|"GET /v2/search"|"get /v2/search"|' "$tmp/researcher.yaml"
-set +e
-"$bin" check "$tmp" > "$tmp/out3" 2>&1
-rc=$?
-set -e
-[ "$rc" -eq 1 ] || { cat "$tmp/out3"; echo "FAIL: bad route: exit code $rc, want 1"; exit 1; }
-grep -q "researcher.yaml:${hline}:[0-9]*: error: tools.http\[0\].allow\[0\]" "$tmp/out3" ||
-  { cat "$tmp/out3"; echo "FAIL: bad route not reported at researcher.yaml:${hline}"; exit 1; }
+expect_error "bad route" "researcher.yaml:${hline}:[0-9]*: error: tools.http\[0\].allow\[0\]"
 echo "ok: rules/ passes; broken copies fail at coder.yaml:${line}:1 and researcher.yaml:${hline}"

@@ -120,9 +120,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
         }
     };
     act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
-        const identity::AgentMatch* m = nullptr;
-        for (auto& a : table_.agents())
-            if (a.id == agent_id) m = &a;
+        const identity::AgentMatch* m = table_.agent_by_id(agent_id);
         if (!m) return;
         // The kernel already tracks the cgroup (from its first exec); the syscall hook must be
         // on before that process opens a file (it is attached only while something is tracked).

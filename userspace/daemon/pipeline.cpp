@@ -99,7 +99,7 @@ void Pipeline::on_event(const Event& e) {
     if (e.action == Action::Exit) {
         sequences_.on_exit(p.key);
         mcp_.forget(e.pid);
-        forget_http(e.pid);
+        forget_http(e, p);
         return;
     }
     if (e.action == Action::Tls || (e.action == Action::Io && is_http(e))) {

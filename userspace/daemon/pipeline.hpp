@@ -149,7 +149,7 @@ private:
     void judge_http(const Event& e, const identity::Process& p, HttpConn& conn, bool tls, const HttpRequest& req);
     void flush_http(HttpConn& conn, const std::string& why);
     void answer_http(const Event& e, const identity::Process& p, HttpConn& conn, const HttpResponse& resp);
-    void forget_http(uint32_t pid);
+    void forget_http(const Event& exit, const identity::Process& p);
     std::map<HttpKey, HttpConn> http_conns_;
 
     std::map<std::string, AgentCounters> counters_;

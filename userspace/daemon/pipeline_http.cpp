@@ -99,6 +99,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     r.type = "tool";
     r.action = req.http2 ? "http2" : req.method;
     r.path = path_of(req.target);
+    const std::string url = scheme + req.host + r.path;  // the server, for MCP over HTTP
     r.address = scheme + req.host;
     r.hostname = req.host;
     r.protocol = tls ? "https" : "http";
@@ -125,12 +126,11 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
             r.detail += "; json-rpc " + m->method + " id " + m->id;
             if (m->method == "tools/call") {
                 r.path = m->tool;
-                std::string server = r.address + path_of(req.target);
-                r.detail += "; tool " + m->tool + "; arguments sha256 " + m->args_sha256 + "; server " + server;
-                if (policy::full_arguments(*b, server)) r.detail += "; arguments " + m->args_json;
-                c.add_tool(&AgentCounters::mcp_called, p.task, r.address + path_of(req.target) + ": " + m->tool);
+                r.detail += "; tool " + m->tool + "; arguments sha256 " + m->args_sha256 + "; server " + url;
+                if (policy::full_arguments(*b, url)) r.detail += "; arguments " + m->args_json;
+                c.add_tool(&AgentCounters::mcp_called, p.task, url + ": " + m->tool);
                 if (v.inside() && !b->mcp_tools.empty()) {
-                    v = policy::decide_tool(*b, r.address + path_of(req.target), m->tool);
+                    v = policy::decide_tool(*b, url, m->tool);
                     v = task_call_overlay(p, *b, "tool", "", "", m->tool, v, grant);
                 }
             }
@@ -142,7 +142,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     c.rules.add(v.rule_id);
     if (v.inside()) {
         ++c.allowed;
-        c.add_tool(&AgentCounters::http_calls, p.task, req.method + " " + r.address + path_of(req.target));
+        c.add_tool(&AgentCounters::http_calls, p.task, req.method + " " + url);
         r.verdict = "allow";
         conn.pending.push_back({std::move(r), e.ktime_ns});
         if (conn.pending.size() > 64) {
@@ -151,8 +151,8 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
         return;
     }
     ++c.violations;
-    c.add_tool(&AgentCounters::http_denied, p.task, req.method + " " + r.address + path_of(req.target));
-    if (r.action == "tools/call") c.add_tool(&AgentCounters::mcp_denied, p.task, r.address + path_of(req.target) + ": " + r.path);
+    c.add_tool(&AgentCounters::http_denied, p.task, req.method + " " + url);
+    if (r.action == "tools/call") c.add_tool(&AgentCounters::mcp_denied, p.task, url + ": " + r.path);
     if (e.kernel_action == KernelAction::Killed) {
         // The kernel's own tables decided: name what it used when the daemon's view differs.
         std::string kid = act_.kernel_rule_id(e.kernel_rule);
@@ -182,21 +182,14 @@ void Pipeline::flush_http(HttpConn& conn, const std::string& why) {
     conn.pending.clear();
 }
 
-void Pipeline::forget_http(uint32_t pid) {
-    for (auto it = http_conns_.lower_bound({pid, false, 0}); it != http_conns_.end() && std::get<0>(it->first) == pid;) {
+// The process exited: a response read until the connection closed is complete now; requests
+// still without one are journaled as such.
+void Pipeline::forget_http(const Event& e, const identity::Process& p) {
+    for (auto it = http_conns_.lower_bound({e.pid, false, 0}); it != http_conns_.end() && std::get<0>(it->first) == e.pid;) {
         std::vector<HttpRequest> reqs;
         std::vector<HttpResponse> resps;
         it->second.responses.flush(reqs, resps);
-        for (auto& resp : resps) {
-            if (it->second.pending.empty()) break;
-            auto& front = it->second.pending.front();
-            if (!front.journaled) {
-                front.record.detail += "; status " + std::to_string(resp.status);
-                front.record.result = resp.status;
-                act_.journal(front.record);
-            }
-            it->second.pending.pop_front();
-        }
+        for (auto& resp : resps) answer_http(e, p, it->second, resp);
         flush_http(it->second, "no response seen before the process exited");
         it = http_conns_.erase(it);
     }

@@ -48,24 +48,20 @@ Grant parse_grant(const policy::Boundary& b, const std::string& spec, bool confi
     if (g.kind == "tool") {
         // An MCP tool name glob: nothing more to parse.
     } else if (g.kind == "http") {
-        // "METHOD host/path-glob": the route syntax of tools.http with the host in front.
+        // "METHOD host/path-glob": a tools.http route with the host in front.
         auto sp = g.text.find(' ');
         auto slash = sp == std::string::npos ? sp : g.text.find('/', sp + 1);
         if (sp == std::string::npos || slash == std::string::npos || slash == sp + 1)
             throw Error("grant \"" + spec + "\": expected http=METHOD host/path, e.g. \"http=GET api.example.com/v1/**\"");
-        std::string method = g.text.substr(0, sp), path = g.text.substr(slash);
-        bool method_ok = method == "*" || (!method.empty() && std::all_of(method.begin(), method.end(),
-                                                                           [](char c) { return c >= 'A' && c <= 'Z'; }));
-        if (!method_ok) throw Error("grant \"" + spec + "\": the method must be * or upper case (GET, POST ...)");
-        std::string normal = policy::normalize_path(path, err);
-        if (normal.empty() || normal != path || !policy::glob_syntax_error(path).empty())
-            throw Error("grant \"" + spec + "\": the path must be a normalised path glob starting with /");
+        policy::HttpRoute route;
+        if (auto bad = policy::parse_http_route(g.text.substr(0, sp) + " " + g.text.substr(slash), route); !bad.empty())
+            throw Error("grant \"" + spec + "\": " + bad);
         policy::HttpRule r;
         r.id = "task:" + id;
         r.where = "grant";
         r.host = policy::normalize_host(g.text.substr(sp + 1, slash - sp - 1));
         if (r.host == "*") r.host.clear();
-        r.allow.push_back({method + " " + path, method, policy::Glob(path)});
+        r.allow.push_back(std::move(route));
         g.http = r;
     } else if (g.kind == "connect") {
         // CIDR or address, then an optional :PORT or :LO-HI (IPv6 in brackets: [::1]:443).
@@ -141,14 +137,7 @@ bool Grant::matches_call(const std::string& k, const std::string& method, const 
                          const std::string& subject) const {
     if (k != kind) return false;
     if (kind == "tool") return fnmatch(text.c_str(), subject.c_str(), 0) == 0;
-    if (!http) return false;
-    std::string path, why;
-    if (!policy::normalize_http_path(subject, path, why)) return false;
-    const auto& route = http->allow.front();
-    std::string h = policy::normalize_host(host.substr(0, host.rfind(':') == std::string::npos || host.back() == ']'
-                                                            ? host.size() : host.rfind(':')));
-    return (route.method == "*" || route.method == method) &&
-           (http->host.empty() || fnmatch(http->host.c_str(), h.c_str(), 0) == 0) && route.path.matches(path);
+    return http && policy::http_rule_allows(*http, host, method, subject);
 }
 
 Task& TaskRegistry::begin(const policy::Boundary& agent, const std::vector<std::string>& grants,

@@ -1,29 +1,25 @@
 #include "enforce/http_routes.hpp"
 
 #include "policy/glob.hpp"
+#include "probe/record.hpp"
 #include "stockade/events.h"
 
 namespace stockade::enforce {
 
 namespace {
 
-uint64_t fnv(uint64_t h, std::string_view s) {
-    for (unsigned char ch : s) h = (h ^ ch) * SK_FNV_PRIME;
-    return h;
-}
-
 bool host_wild(std::string_view h) { return h.find_first_of("*?[") != std::string_view::npos; }
 
 }  // namespace
 
 uint64_t http_route_hash(std::string_view method, std::string_view host) {
-    std::string lower(host);
-    for (auto& c : lower)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c | 0x20);
-    return fnv(fnv(fnv(SK_FNV_OFFSET, method), "\n"), lower);
+    std::string key = std::string(method) + "\n" + std::string(host);
+    for (size_t i = method.size() + 1; i < key.size(); ++i)
+        if (key[i] >= 'A' && key[i] <= 'Z') key[i] = static_cast<char>(key[i] | 0x20);  // hosts only
+    return probe::kernel_hash(key);
 }
 
-uint64_t http_path_hash(std::string_view path) { return fnv(SK_FNV_OFFSET, path); }
+uint64_t http_path_hash(std::string_view path) { return probe::kernel_hash(path); }
 
 KernelHttpPlan plan_http_routes(const std::vector<policy::HttpRule>& rules) {
     KernelHttpPlan plan;

@@ -15,6 +15,7 @@
 
 #include "enforce/http_routes.hpp"
 #include "probe/probe.hpp"
+#include "probe/record.hpp"
 
 namespace stockade::enforce {
 
@@ -85,11 +86,7 @@ uint64_t sb_dev_of(const std::string& path, uint64_t st_dev) {
 
 }  // namespace
 
-uint64_t KernelTables::tool_hash(const std::string& name) {
-    uint64_t h = SK_FNV_OFFSET;
-    for (unsigned char ch : name) h = (h ^ ch) * SK_FNV_PRIME;
-    return h;
-}
+uint64_t KernelTables::tool_hash(const std::string& name) { return probe::kernel_hash(name); }
 
 std::vector<std::pair<std::string, std::string>> KernelTables::kernel_denied_tools(const policy::Boundary& b) {
     std::vector<std::pair<std::string, std::string>> out;  // (tool, rule id)

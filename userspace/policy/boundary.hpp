@@ -91,6 +91,10 @@ struct HttpRoute {
     Glob path;           // compiled path glob
 };
 
+// Parses one "METHOD /path-glob" (the entries of tools.http and of `http=` task grants): "" on
+// success, else what is wrong, ending with the expected form.
+std::string parse_http_route(const std::string& text, HttpRoute& out);
+
 // HTTP requests an agent may make: `host` is a glob over the request's host (lower case, no port;
 // empty = any host).
 struct HttpRule : RuleOrigin {

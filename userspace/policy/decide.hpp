@@ -42,4 +42,8 @@ bool normalize_http_path(std::string_view target, std::string& path, std::string
 // The host is lower-cased and a ":port" suffix removed before matching.
 Verdict decide_http(const Boundary& boundary, std::string_view host, std::string_view method, std::string_view target);
 
+// Whether one rule's host and allow routes cover the request, matched as decide_http matches
+// (host without port, path normalised; an unclear path is covered by nothing).
+bool http_rule_allows(const HttpRule& rule, std::string_view host, std::string_view method, std::string_view target);
+
 }  // namespace stockade::policy

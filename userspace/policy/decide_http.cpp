@@ -76,6 +76,11 @@ bool normalize_http_path(std::string_view target, std::string& path, std::string
     return true;
 }
 
+bool http_rule_allows(const HttpRule& r, std::string_view host, std::string_view method, std::string_view target) {
+    std::string path, why;
+    return normalize_http_path(target, path, why) && host_hit(r, request_host(host)) && route_hit(r.allow, method, path);
+}
+
 Verdict decide_http(const Boundary& b, std::string_view host, std::string_view method, std::string_view target) {
     Verdict v;
     v.on_violation = b.on_violation;

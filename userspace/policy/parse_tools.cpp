@@ -45,27 +45,6 @@ void parse_mcp(ParseContext& c, const Field& f) {
     }
 }
 
-// "GET /repos/**" -> route; "" on success, else what is wrong (ends with the expected form).
-std::string parse_route(const std::string& text, HttpRoute& out) {
-    size_t sp = text.find(' ');
-    if (sp == std::string::npos) return kRouteForm;
-    std::string method = text.substr(0, sp), path = text.substr(sp + 1);
-    bool upper =
-        !method.empty() && std::all_of(method.begin(), method.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
-    if (method != "*" && !upper)
-        return "the method must be * or upper case (GET, POST, ...); " + std::string(kRouteForm);
-    // Whitespace inside a path is almost always a typo; a decoded %20 can still be matched with ?.
-    if (path.find_first_of(" \t") != std::string::npos)
-        return "exactly one space, between method and path; " + std::string(kRouteForm);
-    if (path.empty() || path[0] != '/') return "the path must start with /; " + std::string(kRouteForm);
-    std::string err, normal = normalize_path(path, err);
-    if (!err.empty()) return err;
-    if (normal != path) return "the path is not normalised: write \"" + method + " " + normal + "\"";
-    if (auto syntax = glob_syntax_error(path); !syntax.empty()) return syntax;
-    out = {text, method, Glob(path)};
-    return {};
-}
-
 // A host glob: lower case name characters and the wildcards `*`, `?`, `[...]`.
 std::string host_error(const std::string& host) {
     if (host.find(':') != std::string::npos) return "write the host without a port";
@@ -91,7 +70,7 @@ void parse_routes(ParseContext& c, const std::map<std::string, Field>& fs, const
             continue;
         }
         HttpRoute route;
-        if (auto err = parse_route(n.Scalar(), route); !err.empty())
+        if (auto err = parse_http_route(n.Scalar(), route); !err.empty())
             r.error(n.Mark(), at + " \"" + n.Scalar() + "\": " + err);
         else
             out.push_back(std::move(route));
@@ -130,6 +109,27 @@ void parse_http(ParseContext& c, const Field& f) {
 }
 
 }  // namespace
+
+std::string parse_http_route(const std::string& text, HttpRoute& out) {
+    size_t sp = text.find(' ');
+    if (sp == std::string::npos) return kRouteForm;
+    std::string method = text.substr(0, sp), path = text.substr(sp + 1);
+    bool upper =
+        !method.empty() && std::all_of(method.begin(), method.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+    if (method != "*" && !upper)
+        return "the method must be * or upper case (GET, POST, ...); " + std::string(kRouteForm);
+    // Whitespace inside a path is almost always a typo; a decoded %20 can still be matched with ?.
+    if (path.find_first_of(" \t") != std::string::npos)
+        return "exactly one space, between method and path; " + std::string(kRouteForm);
+    if (path.empty() || path[0] != '/') return "the path must start with /; " + std::string(kRouteForm);
+    std::string err, normal = normalize_path(path, err);
+    if (!err.empty()) return err;
+    if (normal != path) return "the path is not normalised: write \"" + method + " " + normal + "\"";
+    if (auto syntax = glob_syntax_error(path); !syntax.empty()) return syntax;
+    out = {text, method, Glob(path)};
+    return {};
+}
+
 
 void parse_tools(ParseContext& c, const Field& f) {
     auto ts = c.reader.fields(f.value, f.mark(), "tools", {"mcp", "http"});

@@ -281,8 +281,7 @@ void Probe::set_cgroup_names(const std::vector<std::tuple<uint32_t, std::string,
     for (auto& [kind, name, agent] : names) {
         sk_cgroup_name k{};
         k.kind = kind;
-        k.hash = SK_FNV_OFFSET;
-        for (unsigned char c : name) k.hash = (k.hash ^ c) * SK_FNV_PRIME;
+        k.hash = kernel_hash(name);
         keep.insert({k.kind, k.hash});
         check_update(bpf_map__update_elem(skel_->maps.cgroup_names, &k, sizeof k, &agent, sizeof agent, BPF_ANY),
                      "cgroup_names");

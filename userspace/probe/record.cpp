@@ -42,6 +42,12 @@ static_assert(sizeof(sk_tool_key) == 16);
 static_assert(sizeof(sk_cgroup_name) == 16);
 static_assert(SK_CGROUP_PATH_MAX <= SK_DATA_MAX);
 
+uint64_t kernel_hash(std::string_view bytes) {
+    uint64_t h = SK_FNV_OFFSET;
+    for (unsigned char ch : bytes) h = (h ^ ch) * SK_FNV_PRIME;
+    return h;
+}
+
 std::string assemble_path(std::string_view comps) {
     std::vector<std::string_view> parts;
     size_t pos = 0;

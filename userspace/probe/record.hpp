@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -18,6 +19,10 @@ std::string join_normalize(std::string_view base, std::string_view name);
 
 // argv as the kernel laid it out: NUL separated, possibly cut at SK_ARGV_MAX.
 std::vector<std::string> split_argv(std::string_view block);
+
+// The FNV-1a 64 hash the BPF programs compute over names they look up in hashed tables (MCP
+// tool names, cgroup names, HTTP routes): one definition for every table userspace fills.
+uint64_t kernel_hash(std::string_view bytes);
 
 // Throws stockade::Error when the record is shorter than its header says.
 Event decode(const void* data, size_t size);
