@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# Installs every build and test dependency of stockade from Debian 12's archive.
-# Used by the README and by .ci/run, so both see the same toolchain.
+# Installs every build and test dependency of stockade from Debian 12's archive, and starts
+# nothing: packages that ship a service (prometheus, its node exporter, dbus) are installed for
+# their binaries only, so no port opens on the machine. Used by the README and by .ci/run
+# (inside a fresh Debian 12 root), so both see the same toolchain.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps.sh: run as root (it calls apt-get)" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+
+# Debian's maintainer scripts ask invoke-rc.d before starting a service; exit code 101 from
+# policy-rc.d means "not now". Installed only for this run, and only if none is there already.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# stockade install-deps.sh: start no service while installing\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
+
 apt-get update
+# build: compilers, CMake (Ninja and make), BPF toolchain, libraries
+# tests: file (CPack's package step), dbus and systemd (the systemd end-to-end test's bus),
+#   nodejs (HTTPS from Node), python3/curl/openssl (test clients and servers), prometheus and
+#   the node exporter (metrics format checks), iproute2/procps/util-linux (namespaces, ps)
 apt-get install -y --no-install-recommends \
-  build-essential cmake ninja-build pkg-config git ca-certificates \
+  build-essential cmake ninja-build make pkg-config git ca-certificates file \
   clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
   libcereal-dev libspdlog-dev libfmt-dev catch2 \
   libyaml-cpp-dev libcli11-dev libsystemd-dev libssl-dev nlohmann-json3-dev \
-  iproute2 procps util-linux python3 curl openssl prometheus prometheus-node-exporter \
-  systemd systemd-journal-remote
+  iproute2 procps util-linux python3 curl openssl nodejs \
+  prometheus prometheus-node-exporter \
+  systemd dbus systemd-journal-remote

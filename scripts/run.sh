@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+# Members of group stockade may query the daemon (socket_group); the package's sysusers.d
+# creates it on an install, this does on a build run from the clone.
+getent group stockade >/dev/null || groupadd --system stockade
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 build/userspace/stockade check rules/

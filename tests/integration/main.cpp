@@ -12,6 +12,9 @@
 #include "probe/features.hpp"
 
 int main(int argc, char** argv) {
+    // Line-buffered even into ctest's pipe: a test's fork() must not inherit unwritten output
+    // and print it a second time when the child exits.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
     if (geteuid() != 0) {
         std::printf("SKIP: integration tests need root (they load BPF programs and create cgroups)\n");
         return 77;

@@ -213,6 +213,8 @@ TEST_CASE("self-protection: signalling the daemon, bpf(), writing boundaries or 
     write_file(d / "agents.d/s.yaml", boundary(d, "selfagent", "monitor"));  // monitor: still stopped
     Daemon daemon(d);
     daemon.start();
+    // Wherever this host mounts cgroup v2 (/sys/fs/cgroup on a pure v2 host, .../unified on a hybrid one).
+    const std::string escape_cg = stockade::cgroup::dir_of("/stockade-escape-" + std::to_string(getpid()));
     struct Case {
         std::string name, code, action;
     };
@@ -221,8 +223,7 @@ TEST_CASE("self-protection: signalling the daemon, bpf(), writing boundaries or 
         {"bpf", "import ctypes\nctypes.CDLL(None).syscall(321, 0, 0, 0)\n", "bpf"},
         {"boundary", "open('" + daemon.agents_dir() + "/evil.yaml', 'w')\n", "open"},
         // A path-name call is judged in userspace: the kill lands within milliseconds, hence the pause.
-        {"cgroup", "import os, time\nos.mkdir('/sys/fs/cgroup/unified/stockade-escape-" + std::to_string(getpid()) +
-                       "')\ntime.sleep(2)\n",
+        {"cgroup", "import os, time\nos.mkdir('" + escape_cg + "')\ntime.sleep(2)\n",
          "mkdir"},
     };
     for (auto& c : cases) {
@@ -239,7 +240,7 @@ TEST_CASE("self-protection: signalling the daemon, bpf(), writing boundaries or 
     CHECK(kill(daemon.pid(), 0) == 0);  // the daemon is alive
     // The open that created it ran (the kill is at its exit), but nothing was ever written.
     CHECK(fs::file_size(daemon.agents_dir() + "/evil.yaml") == 0);
-    fs::remove("/sys/fs/cgroup/unified/stockade-escape-" + std::to_string(getpid()));
+    fs::remove(escape_cg);
 }
 
 TEST_CASE("on_violation: kill-agent kills every process of the agent at once", "[enforce]") {

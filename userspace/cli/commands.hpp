@@ -23,6 +23,7 @@ int cmd_check(const std::vector<std::string>& paths, bool quiet);
 int cmd_tail(const TailOptions& o);
 int cmd_verify(const std::string& journal);
 int cmd_status(const std::string& socket, bool json);
+int cmd_reload(const std::string& socket);
 int cmd_agents(const std::string& socket, const std::string& journal, const std::string& show);
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
             const std::vector<std::string>& command, bool landlock, const std::string& token = "");

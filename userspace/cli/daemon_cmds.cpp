@@ -96,6 +96,19 @@ void print_reachable(const std::string& file, const std::string& agent) {
 
 }  // namespace
 
+int cmd_reload(const std::string& socket) {
+    control::Request req;
+    req.op = "reload";
+    auto resp = control::call(socket, req);
+    if (!resp.ok) {
+        // The daemon's answer names the file, line and column of the first error.
+        std::fprintf(stderr, "stockaded kept the boundaries in force: %s\n", resp.error.c_str());
+        return kExitNo;
+    }
+    std::printf("boundaries reloaded\n");
+    return kExitOk;
+}
+
 int cmd_status(const std::string& socket, bool json) {
     try {
         control::Request req;

@@ -44,6 +44,9 @@ int main(int argc, char** argv) {
     bool status_json = false;
     status->add_flag("--json", status_json, "machine-readable");
 
+    auto* reload = app.add_subcommand("reload", "re-read the boundaries now (as SIGHUP or systemctl reload); "
+                                                "a boundary set with errors is refused and the one in force stays");
+
     auto* agents = app.add_subcommand("agents", "agents in force; `agents show NAME` for one");
     auto* show = agents->add_subcommand("show", "one agent: boundary, counters, kernel coverage, recent violations");
     std::string show_name;
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
         }
         if (*verify) return cmd_verify(verify_path.empty() ? journal : verify_path);
         if (*status) return cmd_status(socket, status_json);
+        if (*reload) return cmd_reload(socket);
         if (*agents) return cmd_agents(socket, journal, *show ? show_name : "");
         if (*run) {
             if (run_agent.empty() && run_task.empty()) {

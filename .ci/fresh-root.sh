@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Runs a command from the README inside a minimal Debian 12 root built from Debian's archive,
+# so that a missing install step fails here as it would on a user's fresh machine.
+#
+#   .ci/fresh-root.sh 'bash scripts/install-deps.sh && bash scripts/test.sh'
+#
+# What the root looks like (the closest a namespace gets to a freshly installed host):
+# - mmdebstrap --variant=minbase plus git and ca-certificates: nothing of this machine's
+#   toolchain, libraries or hand-installed tools is visible;
+# - its own mount and pid namespaces, entered with pivot_root (paths resolve as on a real host,
+#   not through a chroot); the host's kernel, network and devices;
+# - a fresh sysfs, with cgroup v2 alone at /sys/fs/cgroup (what Debian 12 boots), bpffs at
+#   /sys/fs/bpf, fresh /proc, /run and /tmp.
+# The clone's working tree (tracked and untracked, not ignored files) is copied to /src in the
+# root and the command runs there, as root. Nothing is cached between runs.
+#
+# Environment: STOCKADE_CI_ROOT_DIR (default /var/tmp) holds the root while it runs;
+# STOCKADE_CI_KEEP=1 keeps it afterwards (for a look inside); STOCKADE_CI_MIRROR overrides the
+# Debian mirror (default: deb.debian.org).
+set -euo pipefail
+export LC_ALL=C
+[ $# -eq 1 ] || { echo "usage: $0 'COMMAND'" >&2; exit 2; }
+CMD=$1
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+[ "$(id -u)" -eq 0 ] || { echo "fresh-root: needs root (mmdebstrap, namespaces, BPF)" >&2; exit 1; }
+
+T0=$SECONDS
+say() { printf '[fresh-root %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
+
+if ! command -v mmdebstrap >/dev/null; then
+    say "installing mmdebstrap (the host's only CI dependency)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mmdebstrap >/dev/null
+fi
+
+WORK=$(mktemp -d "${STOCKADE_CI_ROOT_DIR:-/var/tmp}/stockade-ci.XXXXXX")
+ROOT=$WORK/root
+cleanup() {
+    local rc=$?
+    # The namespace's mounts died with it; the root is plain files now. Refuse to delete
+    # anything still mounted below it (a bug in this script must not reach the host's files).
+    if grep -q " $WORK/" /proc/self/mounts; then
+        echo "fresh-root: mounts remain under $WORK; not deleting it" >&2
+    elif [ "${STOCKADE_CI_KEEP:-0}" = 1 ]; then
+        echo "fresh-root: kept $ROOT"
+    else
+        rm -rf --one-file-system "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+
+MIRROR=${STOCKADE_CI_MIRROR:-http://deb.debian.org}
+say "building a minimal Debian 12 root in $ROOT"
+mmdebstrap --quiet --variant=minbase --include=git,ca-certificates bookworm "$ROOT" \
+    "deb $MIRROR/debian bookworm main" \
+    "deb $MIRROR/debian bookworm-updates main" \
+    "deb $MIRROR/debian-security bookworm-security main"
+cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+cp /etc/hosts "$ROOT/etc/hosts"
+
+say "copying the clone's working tree to /src"
+mkdir "$ROOT/src"
+(cd "$SRC" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - ) |
+    tar -C "$ROOT/src" -xf -
+cp -a "$SRC/.git" "$ROOT/src/.git"
+
+say "entering it: $CMD"
+set +e
+unshare --mount --pid --fork --propagation private -- /bin/bash -euo pipefail -c '
+    R=$1 CMD=$2
+    mount --bind "$R" "$R"
+    mount -t proc proc "$R/proc"
+    mount -t sysfs sysfs "$R/sys"
+    mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
+    mount -t bpf bpf "$R/sys/fs/bpf"
+    mount --rbind /dev "$R/dev"
+    mount -t tmpfs -o mode=0755 tmpfs "$R/run"
+    mkdir -p "$R/run/lock"
+    mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
+    cd "$R"
+    mkdir .old-root
+    pivot_root . .old-root
+    umount -l /.old-root
+    rmdir /.old-root
+    cd /src
+    exec env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        /bin/bash -c "$CMD"
+' fresh-root "$ROOT" "$CMD"
+rc=$?
+set -e
+say "finished with exit code $rc"
+exit "$rc"
