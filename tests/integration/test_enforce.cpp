@@ -410,5 +410,8 @@ TEST_CASE("kill-agent: after a kernel kill the rest of the agent dies at its nex
     }
     INFO("sibling opens before the kill: " << before << ", after: " << after);
     CHECK(before > 10);  // the loop ran
-    CHECK(after == 0);
+    // The sibling dies at its first syscall exit after the doom is visible. One open may be
+    // finishing on the other CPU at the very moment `cat` is killed (an interrupt between the
+    // kill and the doom can stretch that past the slack): at most one, never a stream.
+    CHECK(after <= 1);
 }
