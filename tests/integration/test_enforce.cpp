@@ -205,6 +205,17 @@ TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in f
     size_t denied = 0;
     for (auto& r : daemon.records()) denied += r.path == d / "data/file" && r.verdict == "would-deny";
     CHECK(denied == 2);  // the first run and the run under the refused edit
+
+    // `stockade reload` asks for the same over the control socket and reports the outcome.
+    std::string out;
+    int st = run_command({bin("stockade"), "--socket", daemon.socket(), "reload"}, &out);
+    CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+    CHECK(out.find("reloaded") != std::string::npos);
+    write_file(d / "agents.d/broken.yaml", "agent: [unclosed\n");
+    st = run_command({bin("stockade"), "--socket", daemon.socket(), "reload"}, &out);
+    CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 1));
+    CHECK(out.find("broken.yaml:1") != std::string::npos);  // file and line of the error
+    fs::remove(d / "agents.d/broken.yaml");
 }
 
 TEST_CASE("self-protection: signalling the daemon, bpf(), writing boundaries or cgroups is stopped in any mode",
