@@ -214,7 +214,8 @@ TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in f
     write_file(d / "agents.d/broken.yaml", "agent: [unclosed\n");
     st = run_command({bin("stockade"), "--socket", daemon.socket(), "reload"}, &out);
     CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 1));
-    CHECK(out.find("broken.yaml:1") != std::string::npos);  // file and line of the error
+    INFO(out);
+    CHECK(out.find("broken.yaml:2:1: error") != std::string::npos);  // file, line and column
     fs::remove(d / "agents.d/broken.yaml");
 }
 
