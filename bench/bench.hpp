@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/pipeline.hpp"
+#include "judge/pipeline.hpp"
 #include "identity/process_table.hpp"
 #include "journal/writer.hpp"
 #include "probe/probe.hpp"

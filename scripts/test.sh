@@ -12,7 +12,7 @@ cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure
 
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTOCKADE_SANITIZE=ON
-cmake --build build-asan -j "$jobs" --target unit_policy unit_journal unit_core unit_learn
+cmake --build build-asan -j "$jobs" --target unit_policy unit_journal unit_probe unit_identity unit_tools unit_scope unit_enforce unit_judge unit_daemon unit_learn
 ctest --test-dir build-asan --output-on-failure -L unit
 
 # ---- benchmark smoke pass (owner: bench/; see docs/performance.md) --------------------------
