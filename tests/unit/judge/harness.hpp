@@ -27,7 +27,7 @@ constexpr uint64_t kCgroupId = 9001;
 const std::string kCgroup = "/stockade/coder/task-1";
 
 // A boundary with every knob set by the caller; paths that cannot exist on the host.
-std::string boundary_yaml(const std::string& mode, const std::string& on_violation, const std::string& journal) {
+inline std::string boundary_yaml(const std::string& mode, const std::string& on_violation, const std::string& journal) {
     return "agent: coder\n"
            "mode: " + mode + "\n"
            "on_violation: " + on_violation + "\n"
@@ -46,7 +46,7 @@ std::string boundary_yaml(const std::string& mode, const std::string& on_violati
            "      ports: 8000\n";
 }
 
-std::shared_ptr<const policy::PolicySet> load(const std::string& yaml) {
+inline std::shared_ptr<const policy::PolicySet> load(const std::string& yaml) {
     auto res = policy::load_boundary_text("coder.yaml", yaml);
     INFO(policy::format_diagnostics(res.diagnostics));
     REQUIRE(res.ok());
@@ -107,7 +107,7 @@ struct Harness {
     }
 };
 
-Event base_event(Action a) {
+inline Event base_event(Action a) {
     Event e;
     e.action = a;
     e.pid = e.tid = kPid;
@@ -121,7 +121,7 @@ Event base_event(Action a) {
     return e;
 }
 
-Event open_event(const std::string& path, uint32_t access = kRead) {
+inline Event open_event(const std::string& path, uint32_t access = kRead) {
     Event e = base_event(Action::Open);
     e.path = path;
     e.access = access;
@@ -129,7 +129,7 @@ Event open_event(const std::string& path, uint32_t access = kRead) {
     return e;
 }
 
-Event connect_event(const char* addr, uint16_t port) {
+inline Event connect_event(const char* addr, uint16_t port) {
     Event e = base_event(Action::Connect);
     REQUIRE(inet_pton(AF_INET, addr, e.net.bytes) == 1);
     e.net.family = AF_INET;
