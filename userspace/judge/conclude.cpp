@@ -16,21 +16,24 @@ std::string object_of(const journal::Record& r) {
 }  // namespace
 
 bool Conclusion::conclude(Judged& j) {
-    auto& c = counters_[j.process.agent];
+    auto& c = j.counters ? *j.counters : counters_[j.process.agent];
     journal::Record& r = j.record;
     const Verdict& v = j.verdict;
     c.rules.add(v.rule_id);
-    r.rule = v.rule_id;
-    r.resolved = v.resolved;
     if (v.inside()) {
         ++c.allowed;
+        if (j.if_allowed == IfAllowed::Summarise) ++c.allowed_by_action[r.action];
+        if (j.if_allowed != IfAllowed::Journal && j.if_allowed != IfAllowed::Hold) return true;  // no record
+        r.rule = v.rule_id;
+        r.resolved = v.resolved;
         r.verdict = "allow";
         if (j.if_allowed == IfAllowed::Journal) act_.journal(r);
-        if (j.if_allowed == IfAllowed::Summarise) ++c.allowed_by_action[r.action];
         return true;
     }
+    r.rule = v.rule_id;
+    r.resolved = v.resolved;
     ++c.violations;
-    enforce(j);
+    enforce(j, c);
     r.verdict = std::string(to_string(v.decision));
     if (!journal_violation(j.event, r)) return false;  // a repeat beyond the limit: counted, journaled in sum
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", j.process.agent,
@@ -41,12 +44,11 @@ bool Conclusion::conclude(Judged& j) {
 
 // The kill the verdict asks for, or the record of the kernel's own. Monitor mode and flag
 // journal only.
-void Conclusion::enforce(Judged& j) {
+void Conclusion::enforce(Judged& j, AgentCounters& c) {
     const Event& e = j.event;
     const identity::Process& p = j.process;
     const policy::Boundary& b = j.boundary;
     journal::Record& r = j.record;
-    auto& c = counters_[p.agent];
     if (e.kernel_action == KernelAction::Killed) {
         r.enforcement = "killed-in-kernel";
         r.latency_us = 0;

@@ -21,8 +21,9 @@ namespace stockade::judge {
 // What an allowed action leaves in the journal.
 enum class IfAllowed {
     Journal,    // a record of its own (journal_allowed: full, or a task's grant let it through)
+    Hold,       // filled in and kept by the caller, journaled later (an HTTP request, at its response)
     Summarise,  // counted in the next summary record (journal_allowed: summary)
-    Nothing,    // nothing now (journal_allowed: none; or the caller journals it later, as a response)
+    Nothing,    // no record (journal_allowed: none)
 };
 
 // One judged event.
@@ -36,6 +37,7 @@ struct Judged {
     // A tool call over stdio: the server about to read it is stopped before the caller.
     const identity::Process* server = nullptr;  // live, when known
     bool server_stopped_in_kernel = false;  // a denied tool the kernel refuses at the server's read
+    AgentCounters* counters = nullptr;      // the agent's, when the caller has them at hand
 };
 
 class Conclusion {
@@ -49,7 +51,7 @@ public:
     void flush_repeats();
 
 private:
-    void enforce(Judged& j);
+    void enforce(Judged& j, AgentCounters& c);
     void stop_server(Judged& j);
     bool journal_violation(const Event& e, journal::Record& r);
 

@@ -8,7 +8,8 @@
 
 namespace stockade::judge {
 
-void Pipeline::judge_action(const Event& e, const identity::Process& p, const policy::Boundary& b) {
+void Pipeline::judge_action(const Event& e, const identity::Process& p, const policy::Boundary& b,
+                            AgentCounters& c) {
     auto self = self_protection(e);
     Verdict v = self ? *self : policy::decide(b, e);
     std::string grant, chain;
@@ -20,7 +21,7 @@ void Pipeline::judge_action(const Event& e, const identity::Process& p, const po
         v.decision = e.kernel_action == KernelAction::Killed ? Decision::Kill : Decision::Deny;
         if (chain.empty()) chain = chain_for(p, v.rule_id);  // a sequence the kernel enforced
     }
-    count_action(e, v, counters_[p.agent]);
+    count_action(e, v, c);
     // What went through a task's window is always journaled in full.
     bool full = b.journal_allowed == policy::JournalAllowed::Full || !grant.empty();
     IfAllowed if_allowed = full ? IfAllowed::Journal
@@ -44,6 +45,7 @@ void Pipeline::judge_action(const Event& e, const identity::Process& p, const po
         enforced->on_violation = OnViolation::KillProcess;
     }
     Judged j{e, p, enforced ? *enforced : b, v, std::move(r), if_allowed};
+    j.counters = &c;
     conclusion_.conclude(j);
     if (v.inside() && !b.sequences.empty()) attach_labels(e, p, b);
 }

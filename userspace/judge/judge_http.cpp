@@ -125,7 +125,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     r.grant = grant;
     if (v.inside()) {
         c.add_tool(&AgentCounters::http_calls, p.task, req.method + " " + url);
-        Judged j{e, p, *b, v, std::move(r), IfAllowed::Nothing};
+        Judged j{e, p, *b, v, std::move(r), IfAllowed::Hold};
         conclusion_.conclude(j);
         conn.pending.push_back({std::move(j.record), e.ktime_ns});
         if (conn.pending.size() > 64) flush_http(conn, "no response seen (more than 64 requests outstanding)");

@@ -64,7 +64,7 @@ void Pipeline::on_event(const Event& e) {
     else if (e.action == Action::Io)
         handle_io(e, p);
     else
-        judge_action(e, p, *b);
+        judge_action(e, p, *b, c);
 }
 
 void Pipeline::on_bad_record(const std::string& why) {

@@ -58,7 +58,7 @@ private:
     journal::Record record_for(const Event& e, const identity::Process& p) const;
 
     // File, exec and network actions (judge_actions.cpp).
-    void judge_action(const Event& e, const identity::Process& p, const policy::Boundary& b);
+    void judge_action(const Event& e, const identity::Process& p, const policy::Boundary& b, AgentCounters& c);
     std::optional<Verdict> self_protection(const Event& e) const;
     Verdict scoped(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict v,
                    std::string& grant, std::string& chain);
