@@ -19,11 +19,13 @@ bool Conclusion::conclude(Judged& j) {
     auto& c = j.counters ? *j.counters : counters_[j.process.agent];
     journal::Record& r = j.record;
     const Verdict& v = j.verdict;
+    if (v.inside() && j.if_allowed != IfAllowed::Journal && j.if_allowed != IfAllowed::Hold) {
+        count_allowed(c, v, j.if_allowed, j.event.action);
+        return true;
+    }
     c.rules.add(v.rule_id);
     if (v.inside()) {
         ++c.allowed;
-        if (j.if_allowed == IfAllowed::Summarise) ++c.allowed_by_action[r.action];
-        if (j.if_allowed != IfAllowed::Journal && j.if_allowed != IfAllowed::Hold) return true;  // no record
         r.rule = v.rule_id;
         r.resolved = v.resolved;
         r.verdict = "allow";
@@ -40,6 +42,12 @@ bool Conclusion::conclude(Judged& j) {
                  j.process.task.empty() ? "-" : j.process.task, j.event.pid, r.action, object_of(r), r.verdict, r.rule,
                  r.enforcement.empty() ? "" : " " + r.enforcement);
     return true;
+}
+
+void Conclusion::count_allowed(AgentCounters& c, const Verdict& v, IfAllowed how, Action action) {
+    c.rules.add(v.rule_id);
+    ++c.allowed;
+    if (how == IfAllowed::Summarise) ++c.allowed_by_action[std::string(to_string(action))];
 }
 
 // The kill the verdict asks for, or the record of the kernel's own. Monitor mode and flag

@@ -47,6 +47,9 @@ public:
     // Acts on one judged event. Returns false when a violation repeated beyond the limit was
     // counted but not journaled one by one.
     bool conclude(Judged& j);
+    // An allowed action with no record of its own (summary or none): only counted. The hot path,
+    // most events take it, so it builds no record.
+    void count_allowed(AgentCounters& c, const Verdict& v, IfAllowed how, Action action);
     // Journals the counts of violations held back by the repeat limiter.
     void flush_repeats();
 

@@ -13,7 +13,7 @@ void Pipeline::judge_action(const Event& e, const identity::Process& p, const po
     auto self = self_protection(e);
     Verdict v = self ? *self : policy::decide(b, e);
     std::string grant, chain;
-    if (!self) v = scoped(e, p, b, v, grant, chain);
+    if (!self) v = scoped(e, p, b, std::move(v), grant, chain);
     // The kernel acted on its own tables: that is what happened, whatever else is true.
     if (e.kernel_action != KernelAction::None) {
         std::string kid = act_.kernel_rule_id(e.kernel_rule);
@@ -27,13 +27,13 @@ void Pipeline::judge_action(const Event& e, const identity::Process& p, const po
     IfAllowed if_allowed = full ? IfAllowed::Journal
                            : b.journal_allowed == policy::JournalAllowed::Summary ? IfAllowed::Summarise
                                                                                    : IfAllowed::Nothing;
-    journal::Record r;
     if (v.inside() && !full) {
-        r.action = std::string(to_string(e.action));  // all a summary needs: no full record per allowed event
-    } else {
-        r = record_for(e, p);
-        if (v.inside()) r.grant = grant;
+        conclusion_.count_allowed(c, v, if_allowed, e.action);
+        if (!b.sequences.empty()) attach_labels(e, p, b);
+        return;
     }
+    journal::Record r = record_for(e, p);
+    if (v.inside()) r.grant = grant;
     if (!v.inside() && e.target_pid)
         r.detail = "target pid " + std::to_string(e.target_pid) + ", signal/cmd " + std::to_string(e.detail);
     if (!v.inside() && !chain.empty()) r.detail = "chain: " + chain;
