@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/pipeline.hpp"
+#include "judge/pipeline.hpp"
 #include "identity/process_table.hpp"
 #include "journal/writer.hpp"
 #include "probe/probe.hpp"
@@ -204,7 +204,7 @@ class StockadeOn {
     std::unique_ptr<probe::Probe> probe_;
     identity::ProcessTable table_;
     std::unique_ptr<stockade::journal::Writer> writer_;
-    std::unique_ptr<stockade::daemon::Pipeline> pipeline_;
+    std::unique_ptr<stockade::judge::Pipeline> pipeline_;
     std::mutex mu_;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> journal_errors_{0};

@@ -183,7 +183,7 @@ PipelineRun run_pipeline(const std::string& dir, const std::string& journal_allo
     table.bind_cgroup(kAgentCgroup, "/bench/pipeline-agent", "coder", "");
 
     PipelineRun r;
-    stockade::daemon::Actuator act;
+    stockade::judge::Actuator act;
     act.kill_process = [](uint32_t, uint64_t, std::string& err) {
         err = "monitor";
         return false;
@@ -202,7 +202,7 @@ PipelineRun run_pipeline(const std::string& dir, const std::string& journal_allo
     };
     act.kernel_rule_id = [](uint32_t) { return std::string(); };
     act.now_boot_ns = [] { return now_ns(CLOCK_BOOTTIME); };
-    stockade::daemon::Pipeline p(table, std::move(act));
+    stockade::judge::Pipeline p(table, std::move(act));
     p.set_policy(res.set);
 
     std::vector<Event> stream = make_stream(16, violations);

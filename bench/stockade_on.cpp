@@ -53,7 +53,7 @@ StockadeOn::StockadeOn(const std::string& dir, const std::string& agent_cgroup, 
     m.cgroups = {agent_cgroup};
     table_.set_agents({m});
 
-    stockade::daemon::Actuator act;
+    stockade::judge::Actuator act;
     act.kill_process = [](uint32_t, uint64_t, std::string& err) {
         err = "the benchmark boundary never kills";
         return false;
@@ -71,7 +71,7 @@ StockadeOn::StockadeOn(const std::string& dir, const std::string& agent_cgroup, 
     };
     act.kernel_rule_id = [](uint32_t) { return std::string(); };
     act.now_boot_ns = [] { return now_ns(CLOCK_BOOTTIME); };
-    pipeline_ = std::make_unique<stockade::daemon::Pipeline>(table_, std::move(act));
+    pipeline_ = std::make_unique<stockade::judge::Pipeline>(table_, std::move(act));
     pipeline_->set_policy(res.set);
     drain_ = std::thread([this, drain_cpu] { drain_loop(drain_cpu); });
 }

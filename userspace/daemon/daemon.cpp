@@ -27,6 +27,7 @@
 #include "enforce/kill.hpp"
 #include "identity/procfs.hpp"
 #include "daemon/resolver.hpp"
+#include "daemon/wiring.hpp"
 #include "policy/policy.hpp"
 #include "stockade/events.h"
 
@@ -86,56 +87,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
         for (auto& f : probe_->tls_libraries()) spdlog::info("tls: uprobes on {} while agents are tracked", f);
     tables_ = std::make_unique<enforce::KernelTables>(*probe_);
 
-    Actuator act;
-    act.kill_process = [](uint32_t pid, uint64_t start, std::string& err) {
-        auto r = enforce::kill_process(pid, start);
-        err = r.error;
-        return r.ok;
-    };
-    act.kill_cgroup = [this](const std::string& cg, std::string& err) {
-        uint64_t id = 0;
-        try {
-            id = cgroup::id_of(cg);
-        } catch (const Error&) {
-        }
-        auto r = enforce::kill_cgroup(cg);
-        err = r.error;
-        if (id) probe_->clear_doomed(id);  // every task got SIGKILL: the kernel's part is done
-        return r.ok;
-    };
-    act.journal = [this](journal::Record& r) {
-        try {
-            writer_->append(r);
-        } catch (const Error& e) {
-            spdlog::error("journal: {}", e.what());
-        }
-    };
-    act.kernel_rule_id = [this](uint32_t n) { return tables_->rule_id(n); };
-    act.now_boot_ns = boot_ns;
-    act.label_process = [this](uint32_t pid, const std::string& sequence) {
-        try {
-            probe_->label_process(pid, tables_->kernel_rule(sequence));
-        } catch (const Error& e) {
-            spdlog::warn("labelling pid {}: {}", pid, e.what());
-        }
-    };
-    act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
-        const identity::AgentMatch* m = table_.agent_by_id(agent_id);
-        if (!m) return;
-        // The kernel already tracks the cgroup (from its first exec); the syscall hook must be
-        // on before that process opens a file (it is attached only while something is tracked).
-        probe_->track_cgroup(id, m->id);
-        // The kernel's path is relative to the creator's cgroup namespace: find ours by the id.
-        errno = 0;
-        std::string rel = cgroup::rel_of_id(id);
-        if (rel.empty()) {
-            spdlog::warn("agent={} cgroup {} (id {}) made and tracked, but not found by its id ({}): attributed at "
-                         "the next scan", m->name, path, id, std::strerror(errno));
-            return;
-        }
-        register_cgroup(rel, m->name, "", false);
-    };
-    pipeline_ = std::make_unique<Pipeline>(table_, std::move(act));
+    pipeline_ = std::make_unique<Pipeline>(table_, make_actuator());
     timed_ = std::make_unique<LatencySink>(*pipeline_, latency_);
     pipeline_->set_tasks(&tasks_);
     install_policy(set);
@@ -277,7 +229,7 @@ void Daemon::write_metrics() {
 }
 
 void Daemon::install_kernel_tables() {
-    kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_dirs(), tasks_.kernel_overlays(boot_ns()));
+    kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_dirs(), kernel_overlays(tasks_, boot_ns()));
 }
 
 // What no agent may change: the boundaries, the journal, the daemon's config, the cgroup trees.

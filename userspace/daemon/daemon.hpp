@@ -16,14 +16,20 @@
 #include "control/protocol.hpp"
 #include "daemon/config.hpp"
 #include "daemon/metrics.hpp"
-#include "daemon/pipeline.hpp"
-#include "daemon/tasks.hpp"
 #include "enforce/kernel_tables.hpp"
 #include "identity/process_table.hpp"
 #include "journal/writer.hpp"
+#include "judge/pipeline.hpp"
 #include "probe/probe.hpp"
+#include "scope/tasks.hpp"
 
 namespace stockade::daemon {
+
+// The stages the daemon wires together.
+using judge::Actuator;
+using judge::Pipeline;
+using scope::Task;
+using scope::TaskRegistry;
 
 class Daemon {
 public:
@@ -37,6 +43,7 @@ public:
     void stop() { stop_ = true; }
 
 private:
+    Actuator make_actuator();  // daemon/wiring.cpp
     void reload(const char* why);
     void install_policy(std::shared_ptr<const policy::PolicySet> set);
     void discover_cgroups();

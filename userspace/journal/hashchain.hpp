@@ -9,12 +9,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/digest.hpp"
 #include "journal/record.hpp"
 
 namespace stockade::journal {
 
-// Lowercase hex SHA-256 (OpenSSL EVP). Throws stockade::Error if OpenSSL fails.
-std::string sha256_hex(std::string_view data);
+// Lowercase hex SHA-256 (common/digest.hpp), the chain's hash.
+using stockade::sha256_hex;
 
 // to_json_line of `r` with its hash field emptied.
 std::string canonical_body(const Record& r);

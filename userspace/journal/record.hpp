@@ -21,8 +21,11 @@ struct Record {
     std::string host;
 
     // --- what kind of record ---
-    // "decision" (an action judged), "lost" (kernel events lost), "torn" (a torn journal tail
-    // set aside), "summary" (allowed actions counted), "grant", "daemon" (start/stop/reload), "tool"
+    // "decision" (an action judged), "tool" (an MCP tool call or an HTTP request judged),
+    // "label" (an allowed action that began a sequence), "repeat" (violations past the repeat
+    // limit, counted), "lost" (kernel events lost), "torn" (a torn journal tail set aside),
+    // "summary" (allowed actions counted), "grant" (a task begun or expired, a grant first used),
+    // "daemon" (start/stop/reload)
     std::string type = "decision";
 
     // --- who ---

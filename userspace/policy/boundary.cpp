@@ -93,4 +93,9 @@ std::vector<std::string> PolicySet::hosts() const {
     return out;
 }
 
+Decision violation_for(const Boundary& b) {
+    if (b.mode == Mode::Monitor) return Decision::WouldDeny;
+    return b.on_violation == OnViolation::Flag ? Decision::Flag : Decision::Kill;
+}
+
 }  // namespace stockade::policy

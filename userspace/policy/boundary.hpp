@@ -160,6 +160,11 @@ struct Boundary {
     std::shared_ptr<HostTable> resolved_hosts = std::make_shared<HostTable>();
 };
 
+// What a violation of `b` becomes: would-deny in monitor mode, flag when on_violation is flag,
+// otherwise kill (the process or the agent, as on_violation says).
+Decision violation_for(const Boundary& b);
+
+
 class PolicySet {
 public:
     PolicySet() = default;

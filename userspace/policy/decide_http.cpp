@@ -92,9 +92,7 @@ Verdict decide_http(const Boundary& b, std::string_view host, std::string_view m
     auto outside = [&](std::string rule, std::string why) {
         v.rule_id = std::move(rule);
         v.resolved = std::move(why);
-        v.decision = b.mode == Mode::Monitor               ? Decision::WouldDeny
-                     : b.on_violation == OnViolation::Flag ? Decision::Flag
-                                                           : Decision::Kill;
+        v.decision = violation_for(b);
         return v;
     };
     std::string h = request_host(host), path, why;

@@ -104,8 +104,7 @@ Verdict decide_tool(const Boundary& b, const std::string& server, const std::str
     auto outside = [&](std::string rule, std::string why) {
         v.rule_id = std::move(rule);
         v.resolved = std::move(why);
-        v.decision = b.mode == Mode::Monitor ? Decision::WouldDeny
-                     : b.on_violation == OnViolation::Flag ? Decision::Flag : Decision::Kill;
+        v.decision = violation_for(b);
         return v;
     };
     auto glob = [](const std::string& pattern, const std::string& s) {

@@ -21,9 +21,7 @@ struct Judge {
         return {Decision::Allow, std::move(rule_id), std::move(resolved), b.on_violation};
     }
     Verdict violation(std::string rule_id, std::string resolved) const {
-        Decision d = b.mode == Mode::Monitor              ? Decision::WouldDeny
-                     : b.on_violation == OnViolation::Flag ? Decision::Flag
-                                                           : Decision::Kill;
+        Decision d = violation_for(b);
         return {d, std::move(rule_id), std::move(resolved), b.on_violation};
     }
     Verdict default_deny(std::string resolved) const { return violation(b.default_deny_id(), std::move(resolved)); }

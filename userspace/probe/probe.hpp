@@ -33,7 +33,8 @@ struct KernelCounters {
     uint64_t ring_pending = 0, ring_size = 0;  // bytes waiting at the last submit, ring capacity
 };
 
-// Receives decoded events; the next stage (identity) implements it.
+// Receives decoded events: judge::Pipeline implements it (identity, then the judge for the
+// event's kind); the daemon wraps it to time each verdict (daemon/metrics.hpp LatencySink).
 class EventSink {
 public:
     virtual ~EventSink() = default;

@@ -115,9 +115,8 @@ std::string_view cstr(std::string_view s) {  // a user string segment up to its 
     return nul == std::string_view::npos ? s : s.substr(0, nul);
 }
 
-}  // namespace
-
-Event decode(const void* data, size_t size) {
+// The record's fixed header, checked against the bytes that carry it.
+sk_event read_header(const void* data, size_t size) {
     if (size < SK_EVENT_HDR_SIZE)
         throw Error("ring-buffer record of " + std::to_string(size) + " bytes is shorter than the " +
                     std::to_string(SK_EVENT_HDR_SIZE) + "-byte header");
@@ -130,18 +129,11 @@ Event decode(const void* data, size_t size) {
     size_t segsum = 0;
     for (auto l : r.seg_len) segsum += l;
     if (segsum > r.data_len) throw Error("ring-buffer record segments overrun its data");
+    return r;
+}
 
-    const char* base = static_cast<const char*>(data) + SK_EVENT_HDR_SIZE;
-    std::string_view seg[4];
-    size_t off = 0;
-    // Segments are written in the order the probe filled them; their lengths say where each is.
-    // The probe fills segments in this order: 0, 2 (for path 0), 1, 3 (for path 1), except exec:
-    // 0 (image), 2 (argv), 3 (cwd). Both orders are "0, 2, 1, 3" in the data area.
-    for (int i : {0, 2, 1, 3}) {
-        seg[i] = std::string_view(base + off, r.seg_len[i]);
-        off += r.seg_len[i];
-    }
-
+// What every kind of event carries.
+Event common_fields(const sk_event& r) {
     Event e;
     e.action = static_cast<Action>(r.kind);
     e.ktime_ns = r.ktime_ns;
@@ -163,6 +155,25 @@ Event decode(const void* data, size_t size) {
         e.kernel_action = KernelAction::Killed;
     else if (r.flags & SK_F_DENIED)
         e.kernel_action = KernelAction::Denied;
+    return e;
+}
+
+}  // namespace
+
+Event decode(const void* data, size_t size) {
+    sk_event r = read_header(data, size);
+    const char* base = static_cast<const char*>(data) + SK_EVENT_HDR_SIZE;
+    std::string_view seg[4];
+    size_t off = 0;
+    // Segments are written in the order the probe filled them; their lengths say where each is.
+    // The probe fills segments in this order: 0, 2 (for path 0), 1, 3 (for path 1), except exec:
+    // 0 (image), 2 (argv), 3 (cwd). Both orders are "0, 2, 1, 3" in the data area.
+    for (int i : {0, 2, 1, 3}) {
+        seg[i] = std::string_view(base + off, r.seg_len[i]);
+        off += r.seg_len[i];
+    }
+
+    Event e = common_fields(r);
 
     auto path_of = [&](int s, uint32_t rel_flag) {
         if (e.action == Action::Exec || !seg[s + 2].size()) return assemble_path(seg[s]);

@@ -1,4 +1,4 @@
-#include "daemon/tasks.hpp"
+#include "scope/tasks.hpp"
 
 #include <fnmatch.h>
 #include <sys/socket.h>
@@ -13,7 +13,7 @@
 #include "policy/glob.hpp"
 #include "policy/pattern.hpp"
 
-namespace stockade::daemon {
+namespace stockade::scope {
 
 namespace {
 
@@ -211,8 +211,7 @@ Verdict TaskRegistry::overlay(Task& t, const policy::Boundary& b, const Event& e
         out.rule_id = rule;
         out.resolved = why;
         out.on_violation = b.on_violation;
-        out.decision = b.mode == Mode::Monitor ? Decision::WouldDeny
-                       : b.on_violation == OnViolation::Flag ? Decision::Flag : Decision::Kill;
+        out.decision = policy::violation_for(b);
         return out;
     };
     if (!v.inside()) {
@@ -281,15 +280,14 @@ Verdict TaskRegistry::overlay_call(Task& t, const policy::Boundary& b, const std
     Verdict out = v;
     out.rule_id = "task:" + t.id + "/confine";
     out.resolved = "task " + t.id + " is confined and no " + kind + " confinement matched";
-    out.decision = b.mode == Mode::Monitor ? Decision::WouldDeny
-                   : b.on_violation == OnViolation::Flag ? Decision::Flag : Decision::Kill;
+    out.decision = policy::violation_for(b);
     return out;
 }
 
-std::vector<enforce::KernelOverlay> TaskRegistry::kernel_overlays(uint64_t now) const {
-    std::vector<enforce::KernelOverlay> out;
+std::vector<KernelGrants> TaskRegistry::kernel_grants(uint64_t now) const {
+    std::vector<KernelGrants> out;
     for (auto& [id, t] : tasks_) {
-        enforce::KernelOverlay o;
+        KernelGrants o;
         o.kernel_id = t.kernel_id;
         o.agent = t.agent;
         o.task = t.id;
@@ -307,4 +305,4 @@ std::vector<enforce::KernelOverlay> TaskRegistry::kernel_overlays(uint64_t now) 
     return out;
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::scope

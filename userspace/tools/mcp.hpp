@@ -12,7 +12,7 @@
 
 #include "common/event.hpp"
 
-namespace stockade::daemon {
+namespace stockade::tools {
 
 struct McpMessage {
     uint32_t pid = 0;          // the writer
@@ -45,4 +45,8 @@ private:
 // Parses one JSON-RPC message; nullopt when it is not JSON-RPC 2.0.
 std::optional<McpMessage> parse_jsonrpc(const std::string& text);
 
-}  // namespace stockade::daemon
+// The tool a tools/call names, found by its first "name" string even in bytes cut short or not
+// yet whole (what a server read when the kernel stopped it); "" when none is seen.
+std::string tool_name_in(const std::string& bytes);
+
+}  // namespace stockade::tools

@@ -5,12 +5,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "daemon/sequences.hpp"
-#include "daemon/tasks.hpp"
+#include "scope/sequences.hpp"
+#include "scope/tasks.hpp"
 #include "policy/policy.hpp"
 
 using namespace stockade;
-using namespace stockade::daemon;
+using namespace stockade::scope;
 
 namespace {
 
@@ -104,13 +104,13 @@ TEST_CASE("kernel overlays carry live exec and connect grants only", "[tasks]") 
     auto set = load("");
     TaskRegistry reg;
     Task& t = reg.begin(*set->find("a"), {"exec=/usr/bin/env", "connect=127.0.0.1:8080", "read=/tmp/**"}, {}, kSec, "", 0);
-    auto live = reg.kernel_overlays(kSec / 2);
+    auto live = reg.kernel_grants(kSec / 2);
     REQUIRE(live.size() == 1);
     CHECK(live[0].kernel_id == t.kernel_id);
     CHECK(live[0].kernel_id >= 512);
     CHECK(live[0].exec_allow.size() == 1);
     CHECK(live[0].connect.size() == 1);
-    auto later = reg.kernel_overlays(2 * kSec);
+    auto later = reg.kernel_grants(2 * kSec);
     REQUIRE(later.size() == 1);  // the task's processes keep the agent's rules
     CHECK(later[0].exec_allow.empty());
     CHECK(later[0].connect.empty());

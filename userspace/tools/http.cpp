@@ -1,9 +1,9 @@
-#include "daemon/http.hpp"
+#include "tools/http.hpp"
 
 #include <algorithm>
 #include <optional>
 
-namespace stockade::daemon {
+namespace stockade::tools {
 
 namespace {
 
@@ -404,4 +404,4 @@ void HttpStream::reset() {
     state_ = State::Head;
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::tools

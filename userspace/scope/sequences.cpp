@@ -1,11 +1,11 @@
-#include "daemon/sequences.hpp"
+#include "scope/sequences.hpp"
 
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <set>
 
-namespace stockade::daemon {
+namespace stockade::scope {
 
 namespace {
 
@@ -45,8 +45,7 @@ Verdict sequence_violation(const policy::Boundary& b, const policy::SequenceRule
     v.rule_id = s.id;
     v.resolved = std::move(resolved);
     v.on_violation = b.on_violation;
-    v.decision = b.mode == Mode::Monitor ? Decision::WouldDeny
-                 : b.on_violation == OnViolation::Flag ? Decision::Flag : Decision::Kill;
+    v.decision = policy::violation_for(b);
     return v;
 }
 
@@ -127,4 +126,4 @@ std::optional<Verdict> SequenceTracker::check(const policy::Boundary& b, const i
     return std::nullopt;
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::scope

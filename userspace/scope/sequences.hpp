@@ -15,7 +15,7 @@
 #include "identity/process_table.hpp"
 #include "policy/boundary.hpp"
 
-namespace stockade::daemon {
+namespace stockade::scope {
 
 // One earlier step of a chain, as journaled when the label was attached.
 struct Label {
@@ -56,4 +56,4 @@ private:
 // The decision for a sequence violation, by the boundary's mode and on_violation.
 Verdict sequence_violation(const policy::Boundary& b, const policy::SequenceRule& s, std::string resolved);
 
-}  // namespace stockade::daemon
+}  // namespace stockade::scope

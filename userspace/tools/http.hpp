@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-namespace stockade::daemon {
+namespace stockade::tools {
 
 struct HttpRequest {
     std::string method;           // "GET"
@@ -96,4 +96,4 @@ private:
     HttpResponse resp_;
 };
 
-}  // namespace stockade::daemon
+}  // namespace stockade::tools

@@ -1,10 +1,10 @@
-#include "daemon/mcp.hpp"
+#include "tools/mcp.hpp"
 
 #include <nlohmann/json.hpp>
 
-#include "journal/hashchain.hpp"
+#include "common/digest.hpp"
 
-namespace stockade::daemon {
+namespace stockade::tools {
 
 std::optional<McpMessage> parse_jsonrpc(const std::string& text) {
     auto j = nlohmann::json::parse(text, nullptr, false);
@@ -17,7 +17,7 @@ std::optional<McpMessage> parse_jsonrpc(const std::string& text) {
             const auto& p = j["params"];
             if (p.contains("name") && p["name"].is_string()) m.tool = p["name"].get<std::string>();
             std::string args = p.contains("arguments") ? p["arguments"].dump() : "null";
-            m.args_sha256 = journal::sha256_hex(args);
+            m.args_sha256 = sha256_hex(args);
             m.args_json = args.size() > McpMessage::kMaxArgs ? args.substr(0, McpMessage::kMaxArgs) + "...(cut)" : args;
         }
         return m;
@@ -108,9 +108,16 @@ std::vector<McpMessage> McpStreams::feed(const Event& e, std::vector<std::string
     return out;
 }
 
+std::string tool_name_in(const std::string& bytes) {
+    size_t at = bytes.find("\"name\"");
+    if (at == std::string::npos) return "";
+    size_t q1 = bytes.find('"', at + 6), q2 = q1 == std::string::npos ? q1 : bytes.find('"', q1 + 1);
+    return q2 == std::string::npos ? "" : bytes.substr(q1 + 1, q2 - q1 - 1);
+}
+
 void McpStreams::forget(uint32_t pid) {
     for (auto it = buffers_.begin(); it != buffers_.end();)
         it = std::get<0>(it->first) == pid ? buffers_.erase(it) : std::next(it);
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::tools

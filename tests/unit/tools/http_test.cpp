@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
-#include "daemon/http.hpp"
+#include "tools/http.hpp"
 
-using namespace stockade::daemon;
+using namespace stockade::tools;
 using Dir = HttpStream::Direction;
 
 namespace {

@@ -15,10 +15,9 @@
 
 #include "common/event.hpp"
 #include "common/verdict.hpp"
-#include "enforce/kernel_tables.hpp"
 #include "policy/boundary.hpp"
 
-namespace stockade::daemon {
+namespace stockade::scope {
 
 struct Grant {
     std::string id;    // "<task>/grant[0]" (or "<task>/confine[0]")
@@ -46,6 +45,17 @@ struct Task {
     bool live(uint64_t now) const { return !expires_ns || now < expires_ns; }
 };
 
+// What the kernel can hold for one task: its processes' tag and the grants it enforces itself.
+// The daemon hands these to the kernel tables (scope knows nothing of the kernel).
+struct KernelGrants {
+    uint32_t kernel_id = 0;
+    std::string agent, task;
+    std::vector<policy::PathRule> exec_allow;
+    std::vector<policy::NetRule> connect;
+    std::vector<policy::PathRule> read_allow, write_allow;  // file grants (write: write and create)
+    std::vector<policy::HttpRule> http_allow;               // HTTP grants: allow routes
+};
+
 class TaskRegistry {
 public:
     // Parses the grant specs against the agent's boundary; throws stockade::Error naming the
@@ -68,8 +78,8 @@ public:
     Verdict overlay_call(Task& t, const policy::Boundary& b, const std::string& kind, const std::string& method,
                          const std::string& host, const std::string& subject, Verdict v, uint64_t now, Grant** grant);
 
-    // What the kernel should hold for live tasks.
-    std::vector<enforce::KernelOverlay> kernel_overlays(uint64_t now) const;
+    // What the kernel should hold for every task (an expired or ended one: its tag, no grants).
+    std::vector<KernelGrants> kernel_grants(uint64_t now) const;
 
 private:
     std::map<std::string, Task> tasks_;
@@ -80,4 +90,4 @@ private:
 // The permission kinds an action needs ("read", "write" ...), as the boundary's sections name them.
 std::vector<std::string> needed_kinds(const Event& e);
 
-}  // namespace stockade::daemon
+}  // namespace stockade::scope

@@ -1,0 +1,88 @@
+#include "daemon/wiring.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/cgroup.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "daemon/daemon.hpp"
+#include "enforce/kill.hpp"
+
+namespace stockade::daemon {
+
+std::vector<enforce::KernelOverlay> kernel_overlays(const scope::TaskRegistry& tasks, uint64_t now) {
+    std::vector<enforce::KernelOverlay> out;
+    for (auto& g : tasks.kernel_grants(now)) {
+        enforce::KernelOverlay o;
+        o.kernel_id = g.kernel_id;
+        o.agent = std::move(g.agent);
+        o.task = std::move(g.task);
+        o.exec_allow = std::move(g.exec_allow);
+        o.connect = std::move(g.connect);
+        o.read_allow = std::move(g.read_allow);
+        o.write_allow = std::move(g.write_allow);
+        o.http_allow = std::move(g.http_allow);
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+// The judge's hands: real kills, the journal writer, the kernel's rule ids and labels, and the
+// cgroups the kernel tracked from their mkdir.
+Actuator Daemon::make_actuator() {
+    Actuator act;
+    act.kill_process = [](uint32_t pid, uint64_t start, std::string& err) {
+        auto r = enforce::kill_process(pid, start);
+        err = r.error;
+        return r.ok;
+    };
+    act.kill_cgroup = [this](const std::string& cg, std::string& err) {
+        uint64_t id = 0;
+        try {
+            id = cgroup::id_of(cg);
+        } catch (const Error&) {
+        }
+        auto r = enforce::kill_cgroup(cg);
+        err = r.error;
+        if (id) probe_->clear_doomed(id);  // every task got SIGKILL: the kernel's part is done
+        return r.ok;
+    };
+    act.journal = [this](journal::Record& r) {
+        try {
+            writer_->append(r);
+        } catch (const Error& e) {
+            spdlog::error("journal: {}", e.what());
+        }
+    };
+    act.kernel_rule_id = [this](uint32_t n) { return tables_->rule_id(n); };
+    act.now_boot_ns = boot_ns;
+    act.label_process = [this](uint32_t pid, const std::string& sequence) {
+        try {
+            probe_->label_process(pid, tables_->kernel_rule(sequence));
+        } catch (const Error& e) {
+            spdlog::warn("labelling pid {}: {}", pid, e.what());
+        }
+    };
+    act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
+        const identity::AgentMatch* m = table_.agent_by_id(agent_id);
+        if (!m) return;
+        // The kernel already tracks the cgroup (from its first exec); the syscall hook must be
+        // on before that process opens a file (it is attached only while something is tracked).
+        probe_->track_cgroup(id, m->id);
+        // The kernel's path is relative to the creator's cgroup namespace: find ours by the id.
+        errno = 0;
+        std::string rel = cgroup::rel_of_id(id);
+        if (rel.empty()) {
+            spdlog::warn("agent={} cgroup {} (id {}) made and tracked, but not found by its id ({}): attributed at "
+                         "the next scan", m->name, path, id, std::strerror(errno));
+            return;
+        }
+        register_cgroup(rel, m->name, "", false);
+    };
+    return act;
+}
+
+}  // namespace stockade::daemon

@@ -1,0 +1,78 @@
+// The one place an event's judgement ends: every kind of event (a file, exec or network action,
+// an MCP tool call, an HTTP request) is judged into a (record, verdict) pair, and conclude()
+// acts on it: the kill (in the kernel already, or by the daemon), the journal record (through
+// the repeat limiter for violations) and the agent's counters.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "common/event.hpp"
+#include "common/verdict.hpp"
+#include "identity/process_table.hpp"
+#include "journal/record.hpp"
+#include "judge/actuator.hpp"
+#include "judge/counters.hpp"
+#include "policy/boundary.hpp"
+
+namespace stockade::judge {
+
+// What an allowed action leaves in the journal.
+enum class IfAllowed {
+    Journal,    // a record of its own (journal_allowed: full, or a task's grant let it through)
+    Hold,       // filled in and kept by the caller, journaled later (an HTTP request, at its response)
+    Summarise,  // counted in the next summary record (journal_allowed: summary)
+    Nothing,    // no record (journal_allowed: none)
+};
+
+// One judged event.
+struct Judged {
+    const Event& event;
+    const identity::Process& process;
+    const policy::Boundary& boundary;  // its mode and on_violation decide the enforcement
+    Verdict verdict;
+    journal::Record record;
+    IfAllowed if_allowed = IfAllowed::Nothing;
+    // A tool call over stdio: the server about to read it is stopped before the caller.
+    const identity::Process* server = nullptr;  // live, when known
+    bool server_stopped_in_kernel = false;  // a denied tool the kernel refuses at the server's read
+    AgentCounters* counters = nullptr;      // the agent's, when the caller has them at hand
+};
+
+class Conclusion {
+public:
+    Conclusion(const Actuator& act, std::map<std::string, AgentCounters>& counters) : act_(act), counters_(counters) {}
+
+    // Acts on one judged event. Returns false when a violation repeated beyond the limit was
+    // counted but not journaled one by one.
+    bool conclude(Judged& j);
+    // An allowed action with no record of its own (summary or none): only counted. The hot path,
+    // most events take it, so it builds no record.
+    void count_allowed(AgentCounters& c, const Verdict& v, IfAllowed how, Action action);
+    // Journals the counts of violations held back by the repeat limiter.
+    void flush_repeats();
+
+private:
+    void enforce(Judged& j, AgentCounters& c);
+    void stop_server(Judged& j);
+    bool journal_violation(const Event& e, journal::Record& r);
+
+    // Violations repeated by one process: see journal_violation() in conclude.cpp.
+    struct Repeat {
+        uint64_t window_ns = 0, last_time_ns = 0;
+        uint32_t in_window = 0;
+        uint64_t suppressed = 0;
+        journal::Record first;  // the first record not journaled one by one
+    };
+    static constexpr uint32_t kRepeatFull = 20;
+    static constexpr uint64_t kRepeatWindowNs = 1'000'000'000;
+    static constexpr size_t kMaxRepeatKeys = 4096;
+    void flush_repeat(Repeat& rep);
+
+    const Actuator& act_;
+    std::map<std::string, AgentCounters>& counters_;
+    std::map<std::string, Repeat> repeats_;
+};
+
+}  // namespace stockade::judge

@@ -1,0 +1,107 @@
+#include "judge/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace stockade::judge {
+
+Pipeline::Pipeline(identity::ProcessTable& table, Actuator act) : table_(table), act_(std::move(act)) {}
+
+journal::Record Pipeline::record_for(const Event& e, const identity::Process& p) const {
+    journal::Record r;
+    r.type = "decision";
+    r.mono_ns = e.ktime_ns;
+    r.agent = p.agent;
+    r.task = p.task;
+    r.exec_id = p.exec_id;
+    r.pid = e.pid;
+    r.ppid = e.ppid;
+    r.uid = e.uid;
+    r.exe = p.exe;
+    r.argv = p.argv;
+    r.cgroup = p.cgroup;
+    r.action = std::string(to_string(e.action));
+    r.access = access_string(e.access);
+    r.path = e.path;
+    r.path2 = e.path2;
+    if (e.net.family) {
+        r.address = e.net.address();
+        r.port = e.net.port;
+        r.protocol = e.net.protocol();
+    }
+    r.result = e.result;
+    return r;
+}
+
+// Attributes the event to a process and hands it to the judge for its kind.
+void Pipeline::on_event(const Event& e) {
+    if (e.action == Action::CgroupMkdir) {
+        // Made by systemd or another manager (not an agent): no process to attribute.
+        if (act_.cgroup_created) act_.cgroup_created(e.path, e.kernel_agent, e.target_cgroup);
+        return;
+    }
+    ++events_;
+    const identity::Process& p = table_.apply(e);
+    if (p.agent.empty() || !set_) return;
+    const policy::Boundary* b = set_->find(p.agent);
+    if (!b) return;  // an agent whose boundary was removed: no longer judged
+    auto& c = counters_[p.agent];
+    ++c.events;
+    c.actions.add(std::string(to_string(e.action)));
+    if (e.action == Action::Fork) {
+        if (!e.thread)
+            sequences_.on_fork(identity::key_of(e.pid, e.start_ns),
+                               identity::key_of(static_cast<uint32_t>(e.result), e.child_start_ns));
+        return;
+    }
+    if (e.action == Action::Exit) {
+        sequences_.on_exit(p.key);
+        mcp_.forget(e.pid);
+        forget_http(e, p);
+        return;
+    }
+    if (e.action == Action::Tls || (e.action == Action::Io && is_http(e)))
+        handle_http(e, p);
+    else if (e.action == Action::Io)
+        handle_io(e, p);
+    else
+        judge_action(e, p, *b, c);
+}
+
+void Pipeline::on_bad_record(const std::string& why) {
+    ++bad_records_;
+    spdlog::error("undecodable kernel record: {}", why);
+}
+
+void Pipeline::flush_summaries() {
+    conclusion_.flush_repeats();
+    for (auto& [agent, c] : counters_) {
+        for (auto& [action, n] : c.allowed_by_action) {
+            if (!n) continue;
+            journal::Record r;
+            r.type = "summary";
+            r.agent = agent;
+            r.action = action;
+            r.verdict = "allow";
+            r.count = n;
+            act_.journal(r);
+        }
+        c.allowed_by_action.clear();
+    }
+}
+
+void Pipeline::journal_lost(uint64_t count) {
+    journal::Record r;
+    r.type = "lost";
+    r.count = count;
+    std::string agents;
+    for (auto& [agent, c] : counters_) {
+        if (!table_.tracked_count(agent)) continue;
+        agents += (agents.empty() ? "" : ",") + agent;
+    }
+    r.detail = "kernel events lost (ring buffer full); agents with live processes: " + (agents.empty() ? "-" : agents);
+    r.agent = agents;
+    act_.journal(r);
+    spdlog::error("{} kernel events lost: {}", count, r.detail);
+}
+
+}  // namespace stockade::judge

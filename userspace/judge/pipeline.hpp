@@ -1,0 +1,126 @@
+// The event path: kernel event -> identity -> one judge per kind of event (actions, tool calls
+// over stdio, HTTP requests) -> conclude() (kill, journal, counters). The probe's EventSink.
+// Drivable without a kernel: unit tests feed it synthetic events and a fake Actuator.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "common/event.hpp"
+#include "identity/process_table.hpp"
+#include "journal/record.hpp"
+#include "judge/actuator.hpp"
+#include "judge/conclude.hpp"
+#include "judge/counters.hpp"
+#include "policy/policy.hpp"
+#include "probe/probe.hpp"
+#include "scope/sequences.hpp"
+#include "scope/tasks.hpp"
+#include "tools/http_connection.hpp"
+#include "tools/mcp.hpp"
+
+namespace stockade::judge {
+
+class Pipeline : public probe::EventSink {
+public:
+    Pipeline(identity::ProcessTable& table, Actuator act);
+    Pipeline(const Pipeline&) = delete;  // its Conclusion refers to its own members
+    Pipeline& operator=(const Pipeline&) = delete;
+
+    void set_policy(std::shared_ptr<const policy::PolicySet> set) { set_ = std::move(set); }
+    // stockade's own directories: an agent that writes, creates, renames or deletes below them is
+    // killed whatever its mode ("builtin:self-protection").
+    void set_protected(std::vector<std::string> dirs) { protected_ = std::move(dirs); }
+    // Tasks whose grants and confinements apply to their processes (may be null).
+    void set_tasks(scope::TaskRegistry* tasks) { tasks_ = tasks; }
+    const std::shared_ptr<const policy::PolicySet>& policy() const { return set_; }
+
+    void on_event(const Event& e) override;
+    void on_bad_record(const std::string& why) override;
+
+    // Journals one "summary" record per agent with allowed actions counted since the last one,
+    // and the counts of violations held back by the repeat limiter.
+    void flush_summaries();
+    // Journals a "lost" record: the kernel could not deliver `count` events.
+    void journal_lost(uint64_t count);
+
+    const std::map<std::string, AgentCounters>& counters() const { return counters_; }
+    uint64_t events() const { return events_; }
+    uint64_t bad_records() const { return bad_records_; }
+
+private:
+    journal::Record record_for(const Event& e, const identity::Process& p) const;
+
+    // File, exec and network actions (judge_actions.cpp).
+    void judge_action(const Event& e, const identity::Process& p, const policy::Boundary& b, AgentCounters& c);
+    std::optional<Verdict> self_protection(const Event& e) const;
+    Verdict scoped(const Event& e, const identity::Process& p, const policy::Boundary& b, Verdict v,
+                   std::string& grant, std::string& chain);
+    void count_action(const Event& e, const Verdict& v, AgentCounters& c) const;
+    void attach_labels(const Event& e, const identity::Process& p, const policy::Boundary& b);
+    std::string chain_for(const identity::Process& p, const std::string& sequence_id) const;
+    std::string note_grant(const identity::Process& p, const scope::Task& t, scope::Grant& g);
+    Verdict task_call_overlay(const identity::Process& p, const policy::Boundary& b, const std::string& kind,
+                              const std::string& method, const std::string& host, const std::string& subject,
+                              Verdict v, std::string& grant);
+
+    // Tool calls over stdio (judge_tools.cpp).
+    void handle_io(const Event& e, const identity::Process& p);
+    void server_killed_in_kernel(const Event& e, const identity::Process& p);
+    void judge_tool_call(const Event& e, const identity::Process& p, const tools::McpMessage& m);
+    void answer_tool_call(const Event& e, const identity::Process& p, const tools::McpMessage& m);
+    struct PendingCall {
+        tools::McpMessage request;
+        uint32_t pid = 0;
+        uint64_t at_ns = 0;
+        journal::Record base;
+    };
+    tools::McpStreams mcp_;
+    std::map<uint64_t, std::pair<uint32_t, std::string>> pipe_readers_;  // inode -> reader pid, "exe argv"
+    std::map<std::pair<std::string, std::string>, PendingCall> pending_calls_;  // (agent, id)
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> judged_;  // -> verdict, rule
+
+    // HTTP requests (judge_http.cpp), by (pid, tls, socket inode or SSL object).
+    using HttpKey = std::tuple<uint32_t, bool, uint64_t>;
+    struct PendingHttp {
+        journal::Record record;  // journaled when the response arrives
+        uint64_t at_ns = 0;
+        bool journaled = false;  // a violation, journaled at once: kept only to pair responses in order
+    };
+    struct HttpConn {
+        tools::HttpConnection wire;
+        std::deque<PendingHttp> pending;  // requests waiting for their response, in order
+    };
+    static constexpr size_t kMaxHttpConns = 4096;
+    bool is_http(const Event& e) const;
+    void handle_http(const Event& e, const identity::Process& p);
+    void judge_http(const Event& e, const identity::Process& p, HttpConn& conn, bool tls,
+                    const tools::HttpRequest& req);
+    journal::Record http_record(const Event& e, const identity::Process& p, bool tls,
+                                const tools::HttpRequest& req) const;
+    Verdict judge_http_route(const policy::Boundary& b, const tools::HttpRequest& req) const;
+    void judge_http_tool_call(const identity::Process& p, const policy::Boundary& b, const std::string& url,
+                              const tools::HttpRequest& req, journal::Record& r, Verdict& v, std::string& grant);
+    void flush_http(HttpConn& conn, const std::string& why);
+    void answer_http(const Event& e, const identity::Process& p, HttpConn& conn, const tools::HttpResponse& resp);
+    void forget_http(const Event& exit, const identity::Process& p);
+    std::map<HttpKey, HttpConn> http_conns_;
+
+    identity::ProcessTable& table_;
+    Actuator act_;
+    std::shared_ptr<const policy::PolicySet> set_;
+    std::vector<std::string> protected_;
+    scope::TaskRegistry* tasks_ = nullptr;
+    scope::SequenceTracker sequences_;
+    std::map<std::string, AgentCounters> counters_;
+    Conclusion conclusion_{act_, counters_};
+    uint64_t events_ = 0, bad_records_ = 0;
+};
+
+}  // namespace stockade::judge
