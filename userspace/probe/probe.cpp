@@ -310,6 +310,7 @@ void Probe::set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg) {
 
 void Probe::clear_agent_config(uint32_t agent_id) { set_agent_config(agent_id, sk_agent_cfg{}); }
 
+int Probe::agent_cfg_fd() const { return bpf_map__fd(skel_->maps.agent_cfg); }
 int Probe::inode_rules_fd() const { return bpf_map__fd(skel_->maps.inode_rules); }
 int Probe::net_allow_fd() const { return bpf_map__fd(skel_->maps.net_allow); }
 int Probe::net_deny_fd() const { return bpf_map__fd(skel_->maps.net_deny); }

@@ -76,6 +76,7 @@ public:
     // Kernel rule tables (callers build the full content; see enforce/kernel_tables).
     void set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg);
     void clear_agent_config(uint32_t agent_id);
+    int agent_cfg_fd() const;
     int inode_rules_fd() const;
     int net_allow_fd() const;
     int net_deny_fd() const;
