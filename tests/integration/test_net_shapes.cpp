@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 
 #include "daemon_harness.hpp"
+#include "stockade/events.h"
 
 using namespace sktest;
 using stockade::journal::Record;
@@ -167,4 +168,30 @@ TEST_CASE("network shapes: IPv4-mapped IPv6 destinations and rules", "[enforce][
                  {"udp", "::ffff:127.0.0.1", udp_ok.port, "ok"}, {"udp", "127.0.0.1", udp_ok.port, "ok"},
                  {"udp", "::ffff:127.0.0.1", udp_bad.port, "EPERM"}, {"udp", "127.0.0.1", udp_bad.port, "EPERM"}},
                 tcp_ok, tcp_bad, udp_ok, udp_bad, "t.yaml:no-bad");
+}
+
+TEST_CASE("a boundary the kernel tables cannot hold is refused at reload and the set in force stays", "[enforce][net]") {
+    ScratchDir d("shape-refused");
+    LoopbackListener tcp_ok, tcp_bad;
+    std::string agent = d / "agents.d/t.yaml";
+    write_file(agent, boundary(d, "  connect:\n    - { cidr: 127.0.0.1, ports: " + port(tcp_ok.port) + " }\n"));
+    Daemon daemon(d);
+    daemon.start();
+    // One more port range for 127.0.0.1 than an LPM entry holds, one of them the denied port.
+    std::string ports = port(tcp_bad.port);
+    for (int i = 0; i < SK_NET_SPANS_MAX; ++i) ports += ", " + std::to_string(40000 + 2 * i);
+    write_file(agent + ".tmp", boundary(d, "  connect:\n    - { cidr: 127.0.0.1, ports: [ " + ports + " ] }\n"));
+    fs::rename(agent + ".tmp", agent);
+    auto refused = daemon.wait_record([](const Record& r) { return r.type == "daemon" && r.detail.find("refused") != std::string::npos; });
+    REQUIRE(refused);
+    CHECK(refused->detail.find("shapes: 127.0.0.1/32 in net_allow needs 33 port ranges") != std::string::npos);
+    std::string out;
+    daemon.run_as("shapes", {"/usr/bin/python3", "-I", "-c",
+                             script({{"tcp", "127.0.0.1", tcp_ok.port, "ok"}, {"tcp", "127.0.0.1", tcp_bad.port, "EPERM"}})},
+                  &out);
+    INFO(out);
+    CHECK(out.find("tcp 127.0.0.1 " + port(tcp_ok.port) + " ok\n") != std::string::npos);
+    CHECK(out.find("tcp 127.0.0.1 " + port(tcp_bad.port) + " EPERM\n") != std::string::npos);
+    CHECK(accepted(tcp_ok) == 1);
+    CHECK(accepted(tcp_bad) == 0);
 }
