@@ -106,6 +106,16 @@ struct {
 	__type(value, __u32);
 } cgroup_names SEC(".maps");
 
+/* (0, dev, ino) of the service manager's executors (systemd 255+ "systemd-executor"), filled by the
+ * daemon from its real paths and the configured service_executors: in a cgroup the mkdir hook
+ * tagged, an exec of one of these is still the service manager's, not the agent's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct sk_inode_key);
+	__type(value, __u8);
+} service_executors SEC(".maps");
+
 /* cgroup id -> 1: an agent with on_violation: kill-agent whose process the kernel killed. Every
  * task of the cgroup is killed at its next syscall exit, before it returns to user space; the
  * daemon's cgroup.kill (milliseconds later) gets the ones that make no syscall, then clears it. */

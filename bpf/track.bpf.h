@@ -7,23 +7,20 @@
 
 /*
  * systemd 255 and later exec their own "systemd-executor" in the unit's cgroup first, which then
- * execs the unit's program: that exec is still the service manager's, not the agent's.
+ * execs the unit's program: that exec is still the service manager's, not the agent's. Known by
+ * the (dev, inode) of the file, never by its name, which anyone can give a copy of anything.
  */
 static __always_inline bool sk_is_service_executor(struct linux_binprm *bprm)
 {
-	static const char name[] = "systemd-executor";
-	char got[sizeof(name)] = {};
-	const unsigned char *dn;
+	struct sk_inode_key key = {};
+	struct dentry *d;
 
 	if (!bprm)
 		return false;
-	dn = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
-	if (bpf_probe_read_kernel_str(got, sizeof(got), dn) != sizeof(name))
-		return false;
-	for (int i = 0; i < (int)sizeof(name); i++)
-		if (got[i] != name[i])
-			return false;
-	return true;
+	d = BPF_CORE_READ(bprm, file, f_path.dentry);
+	key.dev = BPF_CORE_READ(d, d_sb, s_dev);
+	key.ino = BPF_CORE_READ(d, d_inode, i_ino);
+	return bpf_map_lookup_elem(&service_executors, &key) != 0;
 }
 
 /*
