@@ -6,6 +6,9 @@
 #ifndef STOCKADE_NET_BPF_H
 #define STOCKADE_NET_BPF_H
 
+#include "helpers.bpf.h"
+#include "sysnr.bpf.h"
+
 struct sk_sockaddr {
 	__u16 family;
 	__u16 port; /* network order */

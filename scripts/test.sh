@@ -11,7 +11,8 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure
 
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSTOCKADE_SANITIZE=ON
+# This one uses Unix Makefiles (CMake's default generator): the build must work with any generator.
+cmake -S . -B build-asan -G "Unix Makefiles" -DCMAKE_BUILD_TYPE=Debug -DSTOCKADE_SANITIZE=ON
 cmake --build build-asan -j "$jobs" --target unit_policy unit_journal unit_core unit_learn
 ctest --test-dir build-asan --output-on-failure -L unit
 

@@ -77,6 +77,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     po.ring_bytes = cfg_.ring_bytes;
     po.tls = cfg_.tls_uprobes;
     po.tls_libraries = cfg_.tls_libraries;
+    po.service_executors = cfg_.service_executors;
     probe_ = std::make_unique<probe::Probe>(po);
     spdlog::info("kernel: {}", probe_->features().summary());
     if (!cfg_.tls_uprobes)
@@ -394,17 +395,21 @@ void Daemon::register_cgroup(const std::string& rel, const std::string& agent, c
     const identity::AgentMatch* m = table_.agent_by_name(agent);
     if (!m) return;
     uint32_t tag = kernel_id ? kernel_id : m->id;  // a task's processes carry the task's kernel id
-    probe_->track_cgroup(id, tag);
+    // Nothing is adopted from a cgroup the kernel tagged at its mkdir and that has seen no exec
+    // yet: what runs there is the service manager's (systemd's executor), and the kernel tracks
+    // each process from its exec. Adopting it here raced with that exec (issue 16, point 8).
+    bool armed = probe_->track_cgroup(id, tag);
     if (launcher)
         table_.bind_cgroup(id, rel, agent, task);
     else
         table_.note_cgroup(id, rel);  // matched by unit/cgroup path, with exe/uid narrowing
     registered_[id] = rel;
     // Adopt what already runs there: processes started before the daemon, or before discovery.
-    for (auto& p : identity::read_cgroup_procs(rel)) {
-        auto& adopted = table_.adopt(p);
-        probe_->track_process(p.key.pid, tag, p.start_ns);
-        (void)adopted;
+    if (armed) {
+        for (auto& p : identity::read_cgroup_procs(rel)) {
+            table_.adopt(p);
+            probe_->track_process(p.key.pid, tag, p.start_ns);
+        }
     }
     spdlog::info("agent={} task={} tracking cgroup {}", agent, task.empty() ? "-" : task, rel);
 }
