@@ -2,10 +2,11 @@
 /*
  * Agent cgroups made after start-up: a cgroup v2 directory named like an agent's unit or cgroup
  * path is tracked from its mkdir (unarmed until the first exec in it: sk_track_cgroup).
- * Included by stockade.bpf.c after the maps.
  */
 #ifndef STOCKADE_CGROUP_BPF_H
 #define STOCKADE_CGROUP_BPF_H
+
+#include "helpers.bpf.h"
 
 struct sk_cg_hash {
 	__u32 len;

@@ -17,6 +17,8 @@
 #ifndef STOCKADE_HTTP_BPF_H
 #define STOCKADE_HTTP_BPF_H
 
+#include "helpers.bpf.h"
+
 #define SK_HTTP_METHOD_MAX 16
 #define SK_HTTP_HOST_MAX 255
 #define SK_HTTP_PATH_MAX 1024
@@ -44,12 +46,6 @@ struct sk_http_scan {
 	__u64 ph;      /* path hash so far */
 	__u64 ph_prev; /* path hash before the last '/' */
 };
-
-static __always_inline struct sk_event *sk_scratch(void)
-{
-	__u32 zero = 0;
-	return bpf_map_lookup_elem(&scratch, &zero);
-}
 
 /* Pass 1: "METHOD SP target": method upper case, at most SK_HTTP_METHOD_MAX bytes. */
 static long sk_http_line(__u32 i, void *arg)

@@ -2,11 +2,14 @@
 /*
  * Tool-call capture at the syscall hook: what a tracked process reads from or writes to a pipe
  * or socket (JSON-RPC for MCP, HTTP/1.x in plaintext), the kernel's MCP tool-name check at the
- * server's read, and the HTTP judgement at the client's write (http.bpf.h). Included by
- * syscalls.bpf.h; sk_io_global() is its one entry point from sk_sys_exit.
+ * server's read, and the HTTP judgement at the client's write (http.bpf.h). sk_io_global() is
+ * its one entry point from sk_sys_exit (syscalls.bpf.h).
  */
 #ifndef STOCKADE_IO_BPF_H
 #define STOCKADE_IO_BPF_H
+
+#include "http.bpf.h"
+#include "sysnr.bpf.h"
 
 /*
  * The kernel's check of an MCP tools/call as the server reads it: find `"name"`, then the string
@@ -114,22 +117,7 @@ static __always_inline int sk_http_start(__u32 head)
  */
 #define SK_IOV_CHUNK 768
 #define SK_IOV_MAX 16 /* iovecs looked at; bytes in later ones are counted as cut */
-/* The copy's progress lives in a per-CPU map, not on the stack: stack fields that start as
- * constants and change each step make the verifier walk every step of the loop apart. */
-struct sk_iov_copy {
-	__u64 iov;  /* const struct iovec * in user memory */
-	__u64 cnt;
-	__u64 idx;  /* current iovec */
-	__u64 pos;  /* bytes of it copied */
-	__u64 off;  /* bytes copied in all */
-	__u64 left; /* bytes still to copy (the syscall's result, capped at SK_IO_MAX) */
-};
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sk_iov_copy);
-} iov_copy SEC(".maps");
+/* The copy's progress: struct sk_iov_copy in the per-CPU map iov_copy (maps.bpf.h). */
 
 static long sk_iov_step(__u32 i, void *arg)
 {

@@ -6,6 +6,9 @@
 #ifndef STOCKADE_NET_BPF_H
 #define STOCKADE_NET_BPF_H
 
+#include "helpers.bpf.h"
+#include "sysnr.bpf.h"
+
 struct sk_sockaddr {
 	__u16 family;
 	__u16 port; /* network order */
@@ -170,9 +173,23 @@ static __always_inline __u32 sk_current_agent(void)
 	return agent && !(*agent & SK_CG_UNARMED) ? *agent : 0;
 }
 
-static __always_inline bool sk_rule_covers(struct sk_net_rule *r, __u16 port, __u32 sotype)
+/* The first span of an LPM entry covering (port, sotype): true, and its rule in *rule. */
+static __always_inline bool sk_rule_covers(struct sk_net_rule *r, __u16 port, __u32 sotype, __u32 *rule)
 {
-	return r && port >= r->port_lo && port <= r->port_hi && (!r->sotype || r->sotype == sotype);
+	if (!r)
+		return false;
+	for (__u32 i = 0; i < SK_NET_SPANS_MAX; i++) {
+		struct sk_port_span *s;
+
+		if (i >= r->count)
+			break;
+		s = &r->spans[i];
+		if (port >= s->port_lo && port <= s->port_hi && (!s->sotype || s->sotype == sotype)) {
+			*rule = s->rule;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Returns 1 to let the operation through, 0 to refuse it with EPERM. */
@@ -197,10 +214,8 @@ static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family
 	__builtin_memcpy(key.addr, addr, alen == 4 ? 4 : 16);
 
 	r = bpf_map_lookup_elem(&net_deny, &key);
-	if (sk_rule_covers(r, port, ctx->type)) {
-		rule = r->rule;
+	if (sk_rule_covers(r, port, ctx->type, &rule))
 		goto deny;
-	}
 	{
 		/* A labelled process (it read what a sequence names) may reach only the sequence's
 		 * exceptions, whatever its boundary allows. */
@@ -211,7 +226,7 @@ static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family
 			key.agent_id = SK_NET_LOCK_ID(lb->rule);
 			r = bpf_map_lookup_elem(&net_allow, &key);
 			key.agent_id = agent;
-			if (!sk_rule_covers(r, port, ctx->type)) {
+			if (!sk_rule_covers(r, port, ctx->type, &rule)) {
 				rule = lb->rule;
 				goto deny;
 			}
@@ -220,7 +235,7 @@ static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family
 	if (!(cfg->flags & SK_AG_NET_STRICT))
 		return 1;
 	r = bpf_map_lookup_elem(&net_allow, &key);
-	if (sk_rule_covers(r, port, ctx->type))
+	if (sk_rule_covers(r, port, ctx->type, &rule))
 		return 1;
 	rule = cfg->default_rule;
 deny:
@@ -244,6 +259,8 @@ int sk_sendmsg4(struct bpf_sock_addr *ctx)
 	return sk_net_decide(ctx, AF_INET, &ip, 4);
 }
 
+/* An IPv4-mapped address (::ffff:a.b.c.d) is IPv4 traffic: judged by the IPv4 entries, as the
+ * daemon judges it. */
 static __always_inline int sk_decide6(struct bpf_sock_addr *ctx)
 {
 	__u32 ip[4];
@@ -251,6 +268,10 @@ static __always_inline int sk_decide6(struct bpf_sock_addr *ctx)
 	ip[1] = ctx->user_ip6[1];
 	ip[2] = ctx->user_ip6[2];
 	ip[3] = ctx->user_ip6[3];
+	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff)) {
+		__u32 v4 = ip[3];
+		return sk_net_decide(ctx, AF_INET, &v4, 4);
+	}
 	return sk_net_decide(ctx, AF_INET6, ip, 16);
 }
 

@@ -13,6 +13,8 @@
 #ifndef STOCKADE_PATH_BPF_H
 #define STOCKADE_PATH_BPF_H
 
+#include "maps.bpf.h"
+
 #define SK_MNT_FROM_VFSMNT(v) ((struct mount *)((void *)(v) - bpf_core_field_offset(struct mount, mnt)))
 
 /*

@@ -3,6 +3,8 @@
 #ifndef STOCKADE_SYSNR_BPF_H
 #define STOCKADE_SYSNR_BPF_H
 
+#include "defs.bpf.h"
+
 enum {
 	NR_open = 2, NR_creat = 85, NR_openat = 257, NR_openat2 = 437,
 	NR_unlink = 87, NR_unlinkat = 263, NR_rmdir = 84,

@@ -14,6 +14,7 @@
 #define STOCKADE_TLS_BPF_H
 
 #include "http.bpf.h"
+#include "track.bpf.h"
 
 static __always_inline int sk_tls_write(void *ssl, const void *buf, __u64 num)
 {

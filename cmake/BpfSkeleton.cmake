@@ -47,6 +47,10 @@ function(stockade_bpf_skeleton)
     COMMENT "BPF skeleton ${ARG_NAME}.skel.h"
     VERBATIM)
   add_custom_target(${ARG_NAME}_skel_gen DEPENDS ${skel})
+  # vmlinux.h is made by a custom command of the top directory. Ninja follows such an output
+  # across directories; the Makefile generators do not ("No rule to make target vmlinux.h") unless
+  # a target-level dependency builds it first.
+  add_dependencies(${ARG_NAME}_skel_gen stockade_vmlinux_h)
   add_library(${ARG_NAME}_skel INTERFACE)
   add_dependencies(${ARG_NAME}_skel ${ARG_NAME}_skel_gen)
   target_include_directories(${ARG_NAME}_skel INTERFACE ${STOCKADE_BPF_GEN_DIR})

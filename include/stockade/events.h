@@ -234,12 +234,24 @@ struct sk_net_key {
 	__u8 addr[16];
 };
 
-struct sk_net_rule {
+/* One port range of an LPM entry, with the socket type it is for and the rule it comes from. */
+struct sk_port_span {
 	__u16 port_lo; /* host byte order, inclusive */
 	__u16 port_hi;
-	__u32 rule;
-	__u32 sotype; /* SOCK_STREAM, SOCK_DGRAM, 0 = any */
+	__u16 sotype; /* SOCK_STREAM, SOCK_DGRAM, 0 = any */
+	__u16 pad0;
+	__u32 rule;   /* rule number reported when this span decides */
+};
+
+/* The value of an LPM entry: the spans of its own block and of every shorter block of the same
+ * table containing it (the lookup returns only the longest match), in rule order, so the first
+ * span that covers a port is the rule userspace would name. IPv4 traffic, including IPv4-mapped
+ * IPv6 addresses, is looked up as AF_INET. */
+#define SK_NET_SPANS_MAX 32
+struct sk_net_rule {
+	__u32 count;
 	__u32 pad0;
+	struct sk_port_span spans[SK_NET_SPANS_MAX];
 };
 
 #endif

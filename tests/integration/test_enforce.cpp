@@ -367,12 +367,18 @@ TEST_CASE("a cgroup made after start-up with an agent's cgroup path is tracked f
     ScratchDir d("fresh");
     fs::create_directories(d / "secret");
     write_file(d / "secret/key", "k");
+    // Copies of env (not in the exec allow list: judged as the agent's, their exec is killed). The
+    // daemon is told that the first one is the service manager's executor (as systemd 255+ has
+    // /usr/lib/systemd/systemd-executor); the second only has its name.
+    fs::create_directories(d / "impostor");
+    fs::copy_file("/usr/bin/env", d / "systemd-executor");
+    fs::copy_file("/usr/bin/env", d / "impostor/systemd-executor");
     std::string path = "/stockade-test-" + std::to_string(getpid()) + "-fresh";
     // The boundary names the cgroup before it exists (as a unit's cgroup before systemd starts it).
     std::string yaml = boundary(d, "fresh", "enforce");
     yaml.replace(yaml.find("/stockade-it-unused-fresh"), std::string("/stockade-it-unused-fresh").size(), path);
     write_file(d / "agents.d/f.yaml", yaml);
-    Daemon daemon(d);
+    Daemon daemon(d, "service_executors: [" + d / "systemd-executor" + "]\n");
     daemon.start();
 
     // The directory scan runs once a second: only the kernel's mkdir hook can have tagged the
@@ -380,15 +386,26 @@ TEST_CASE("a cgroup made after start-up with an agent's cgroup path is tracked f
     TestCgroup cg("fresh");
     REQUIRE(cg.rel() == path);
     std::vector<std::string> argv{"/usr/bin/cat", d / "secret/key"};
+    std::string first = argv[0];
     SECTION("the unit's program is the first exec") {}
-    SECTION("systemd 255+ execs its systemd-executor first: that exec is not the agent's") {
-        // A copy of env named like it (not in the exec allow list: judged, it would be killed).
-        fs::copy_file("/usr/bin/env", d / "systemd-executor");
+    SECTION("the service manager's executor execs first: that exec is not the agent's") {
         argv.insert(argv.begin(), d / "systemd-executor");
+    }
+    SECTION("a program named like the executor is the agent's: judged and killed at its exec") {
+        first = d / "impostor/systemd-executor";
+        argv.insert(argv.begin(), first);
     }
     Child c(cg, argv);
     int st = c.wait();
     CHECK(killed(st));
+    if (first == d / "impostor/systemd-executor") {
+        auto r = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == first; });
+        REQUIRE(r);
+        CHECK(r->agent == "fresh");
+        CHECK(r->enforcement == "killed-in-kernel");
+        for (auto& rec : daemon.records()) CHECK(rec.path != d / "secret/key");  // cat never ran
+        return;
+    }
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "secret/key"; });
     REQUIRE(r);
     CHECK(r->agent == "fresh");  // attributed: the mkdir record came first and named the cgroup

@@ -42,7 +42,7 @@ Config load_config(const std::string& path, bool must_exist) {
     if (!root.IsMap()) bad(path, root, "the configuration must be a mapping of keys to values");
     static const std::set<std::string> known = {
         "agents_dir", "socket_path", "socket_group", "cgroup_base", "ring_buffer_bytes", "summary_interval",
-        "journal", "metrics_dir", "tls_uprobes", "tls_libraries"};
+        "journal", "metrics_dir", "tls_uprobes", "tls_libraries", "service_executors"};
     for (auto kv : root) {
         auto key = kv.first.as<std::string>();
         if (!known.count(key)) bad(path, kv.first, "unknown key \"" + key + "\"");
@@ -59,6 +59,14 @@ Config load_config(const std::string& path, bool must_exist) {
             auto f = scalar<std::string>(path, item, "tls_libraries");
             if (f.empty() || f[0] != '/') bad(path, item, "tls_libraries entries must be absolute paths");
             c.tls_libraries.push_back(f);
+        }
+    }
+    if (auto n = root["service_executors"]) {
+        if (!n.IsSequence()) bad(path, n, "service_executors must be a list of file paths");
+        for (auto item : n) {
+            auto f = scalar<std::string>(path, item, "service_executors");
+            if (f.empty() || f[0] != '/') bad(path, item, "service_executors entries must be absolute paths");
+            c.service_executors.push_back(f);
         }
     }
     if (auto n = root["summary_interval"]) c.summary_interval_s = scalar<uint32_t>(path, n, "summary_interval");

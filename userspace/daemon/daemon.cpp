@@ -26,6 +26,7 @@
 #include "common/sched.hpp"
 #include "enforce/kill.hpp"
 #include "identity/procfs.hpp"
+#include "journal/files.hpp"
 #include "daemon/resolver.hpp"
 #include "daemon/wiring.hpp"
 #include "policy/policy.hpp"
@@ -77,6 +78,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     po.ring_bytes = cfg_.ring_bytes;
     po.tls = cfg_.tls_uprobes;
     po.tls_libraries = cfg_.tls_libraries;
+    po.service_executors = cfg_.service_executors;
     probe_ = std::make_unique<probe::Probe>(po);
     spdlog::info("kernel: {}", probe_->features().summary());
     if (!cfg_.tls_uprobes)
@@ -105,6 +107,8 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     if (group* g = getgrnam(cfg_.socket_group.c_str())) gid = g->gr_gid;
     if (chown(cfg_.socket_path.c_str(), 0, gid) != 0 || chmod(cfg_.socket_path.c_str(), 0660) != 0)
         spdlog::warn("control socket permissions: {}", std::strerror(errno));
+    install_kernel_tables();  // the socket exists now: protect its inode
+    follow_journal_inode();
 
     signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
@@ -189,6 +193,8 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
         if (it == agent_ids_.end()) it = agent_ids_.emplace(b->name, uint32_t(agent_ids_.size() + 1)).first;
         matches.push_back(to_match(*b, it->second));
     }
+    // Throws, before anything changes, if the kernel tables cannot hold the set.
+    auto plan = tables_->plan({set.get(), agent_ids_, protected_paths(), tasks_.kernel_overlays(boot_ns())});
     {
         std::lock_guard lk(resolve_mu_);
         resolve_set_ = set;
@@ -197,8 +203,8 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     resolve_cv_.notify_all();
     // Kernel first (new allow entries before old ones go), then userspace, so no moment is
     // judged by neither set.
-    pipeline_->set_policy(set);  // before the kernel tables: they read the set in force
-    install_kernel_tables();
+    kernel_state_ = tables_->apply(plan);
+    pipeline_->set_policy(set);
     // Unit names and cgroup paths, for the kernel's mkdir hook (no gap until the next scan).
     std::vector<std::tuple<uint32_t, std::string, uint32_t>> names;
     for (auto& m : matches) {
@@ -207,7 +213,7 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     }
     probe_->set_cgroup_names(names);
     table_.set_agents(std::move(matches));
-    pipeline_->set_protected(protected_dirs());
+    pipeline_->set_protected(protected_paths());
     for (auto& st : kernel_state_)
         spdlog::info("agent={} mode={} exec-in-kernel={} files-in-kernel={} net-in-kernel={} userspace-only-rules={}",
                      st.agent, st.enforce ? "enforce" : "monitor", st.exec_strict, st.file_strict, st.net_strict,
@@ -228,25 +234,51 @@ void Daemon::write_metrics() {
     }
 }
 
+// The set in force, with the current task overlays and host addresses. If the kernel cannot
+// hold it, the tables in force stay (the kernel then refuses more, never less) and it is said.
 void Daemon::install_kernel_tables() {
-    kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_dirs(), kernel_overlays(tasks_, boot_ns()));
+    try {
+        kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_paths(),
+                                         kernel_overlays(tasks_, boot_ns()));
+    } catch (const Error& e) {
+        spdlog::error("kernel tables unchanged: {}", e.what());
+        journal_daemon(std::string("kernel tables unchanged: ") + e.what());
+    }
 }
 
-// What no agent may change: the boundaries, the journal, the daemon's config, the cgroup trees.
-std::vector<std::string> Daemon::protected_dirs() const {
-    std::vector<std::string> dirs;
+// What no agent may change: stockade's own files and directories (the boundaries, the journal
+// with its lock and rotated files, the control socket, the config, the cgroup trees), never the
+// directories that merely hold them: with the journal in /var/tmp, the rest of /var/tmp is the
+// agents' as before.
+std::vector<std::string> Daemon::protected_paths() const {
+    std::vector<std::string> paths;
     auto canon = [](const std::string& p) {
         std::error_code ec;
         auto c = fs::canonical(p, ec);
         return ec ? p : c.string();
     };
-    dirs.push_back(canon(cfg_.agents_dir));
-    dirs.push_back(canon(fs::path(cfg_.journal.path).parent_path().string()));
-    dirs.push_back(canon(fs::path(cfg_.socket_path).parent_path().string()));
-    if (!cgroup::root().empty()) dirs.push_back(cgroup::root());
-    if (fs::is_directory("/sys/fs/cgroup")) dirs.push_back("/sys/fs/cgroup");
-    if (fs::is_directory("/etc/stockade")) dirs.push_back("/etc/stockade");
-    return dirs;
+    paths.push_back(canon(cfg_.agents_dir));
+    std::string journal = canon(cfg_.journal.path);
+    paths.push_back(journal);
+    paths.push_back(journal + ".lock");
+    for (auto& f : journal::rotated_files(journal)) paths.push_back(f);
+    paths.push_back(canon(cfg_.socket_path));
+    if (!cgroup::root().empty()) paths.push_back(cgroup::root());
+    if (fs::is_directory("/sys/fs/cgroup")) paths.push_back("/sys/fs/cgroup");
+    if (fs::is_directory("/etc/stockade")) paths.push_back("/etc/stockade");
+    return paths;
+}
+
+// The kernel protects files by inode: a rotation gives the journal a new live file (and a new
+// rotated one), so the tables follow it.
+void Daemon::follow_journal_inode() {
+    struct stat sb {};
+    if (stat(cfg_.journal.path.c_str(), &sb) != 0 || sb.st_ino == journal_ino_) return;
+    bool first = journal_ino_ == 0;
+    journal_ino_ = sb.st_ino;
+    if (first) return;
+    install_kernel_tables();
+    pipeline_->set_protected(protected_paths());
 }
 
 void Daemon::reload(const char* why) {
@@ -257,7 +289,14 @@ void Daemon::reload(const char* why) {
         journal_daemon("reload refused, boundaries in force kept: " + last_reload_);
         return;
     }
-    install_policy(res.set);
+    try {
+        install_policy(res.set);
+    } catch (const Error& e) {
+        last_reload_ = e.what();
+        spdlog::error("reload ({}) refused, the boundaries in force stay: {}", why, last_reload_);
+        journal_daemon("reload refused, boundaries in force kept: " + last_reload_);
+        return;
+    }
     last_reload_ = "ok";
     journal_daemon(std::string("reloaded (") + why + "): " + std::to_string(res.set->agents().size()) + " agents");
 }
@@ -308,17 +347,21 @@ void Daemon::register_cgroup(const std::string& rel, const std::string& agent, c
     const identity::AgentMatch* m = table_.agent_by_name(agent);
     if (!m) return;
     uint32_t tag = kernel_id ? kernel_id : m->id;  // a task's processes carry the task's kernel id
-    probe_->track_cgroup(id, tag);
+    // Nothing is adopted from a cgroup the kernel tagged at its mkdir and that has seen no exec
+    // yet: what runs there is the service manager's (systemd's executor), and the kernel tracks
+    // each process from its exec. Adopting it here raced with that exec (issue 16, point 8).
+    bool armed = probe_->track_cgroup(id, tag);
     if (launcher)
         table_.bind_cgroup(id, rel, agent, task);
     else
         table_.note_cgroup(id, rel);  // matched by unit/cgroup path, with exe/uid narrowing
     registered_[id] = rel;
     // Adopt what already runs there: processes started before the daemon, or before discovery.
-    for (auto& p : identity::read_cgroup_procs(rel)) {
-        auto& adopted = table_.adopt(p);
-        probe_->track_process(p.key.pid, tag, p.start_ns);
-        (void)adopted;
+    if (armed) {
+        for (auto& p : identity::read_cgroup_procs(rel)) {
+            table_.adopt(p);
+            probe_->track_process(p.key.pid, tag, p.start_ns);
+        }
     }
     spdlog::info("agent={} task={} tracking cgroup {}", agent, task.empty() ? "-" : task, rel);
 }
@@ -419,6 +462,7 @@ void Daemon::run() {
             probe_->release_syscall_hook_if_idle();
             table_.reap(boot_ns());
             write_metrics();
+            follow_journal_inode();
         }
         if (hosts_changed_.exchange(false)) {
             // New addresses for host rules: rebuild the kernel's network tables.

@@ -57,7 +57,8 @@ private:
     void check_lost();
     void journal_daemon(const std::string& detail);
     void resolve_loop();
-    std::vector<std::string> protected_dirs() const;
+    std::vector<std::string> protected_paths() const;
+    void follow_journal_inode();
     void install_kernel_tables();
     void write_metrics();
     control::Response handle_task(const control::Request& req);
@@ -75,6 +76,7 @@ private:
     bool metrics_warned_ = false;
     std::map<std::string, uint32_t> agent_ids_;  // stable across reloads
     std::vector<enforce::AgentKernelState> kernel_state_;
+    uint64_t journal_ino_ = 0;  // the live journal file's inode the kernel tables protect
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path
     std::set<std::string> launcher_cgroups_;         // created by `stockade run`
     int listen_fd_ = -1;

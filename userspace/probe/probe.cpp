@@ -16,6 +16,7 @@
 #include <set>
 
 #include "common/error.hpp"
+#include "probe/file_id.hpp"
 #include "probe/record.hpp"
 #include "probe/tls_targets.hpp"
 #include "stockade_bpf.skel.h"
@@ -111,6 +112,7 @@ Probe::Probe(const ProbeOptions& opts) {
         fail("loading the BPF programs", err);
     }
     try {
+        set_service_executors(opts.service_executors);
         attach_all();
         if (opts.tls) tls_files_ = tls_files(opts);
         rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Probe::on_record, this, nullptr);
@@ -118,6 +120,25 @@ Probe::Probe(const ProbeOptions& opts) {
     } catch (...) {
         this->~Probe();
         throw;
+    }
+}
+
+void Probe::set_service_executors(const std::vector<std::string>& configured) {
+    std::vector<std::string> paths = {"/usr/lib/systemd/systemd-executor", "/lib/systemd/systemd-executor"};
+    paths.insert(paths.end(), configured.begin(), configured.end());
+    for (size_t i = 0; i < paths.size(); ++i) {
+        auto id = kernel_file_id(paths[i]);
+        if (!id) {
+            if (i >= 2) spdlog::warn("service_executors: {} not found: not recognised as an executor", paths[i]);
+            continue;
+        }
+        sk_inode_key key{};
+        key.dev = id->dev;
+        key.ino = id->ino;
+        uint8_t one = 1;
+        check_update(bpf_map__update_elem(skel_->maps.service_executors, &key, sizeof key, &one, sizeof one, BPF_ANY),
+                     "service_executors");
+        spdlog::debug("service executor: {} (dev {:#x}, inode {})", paths[i], key.dev, key.ino);
     }
 }
 
@@ -241,16 +262,17 @@ void Probe::release_syscall_hook_if_idle() {
     spdlog::info("syscall hook detached: nothing is tracked");
 }
 
-void Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {
+bool Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {
     ensure_syscall_hook();
     // A cgroup the mkdir hook tagged for this agent stays unarmed until its first exec.
     uint32_t have = 0;
     if (bpf_map__lookup_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &have, sizeof have, 0) == 0 &&
         (have & ~SK_CG_UNARMED) == agent_id)
-        return;
+        return !(have & SK_CG_UNARMED);
     check_update(bpf_map__update_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &agent_id,
                                       sizeof agent_id, BPF_ANY),
                  "agent_cgroups");
+    return true;
 }
 
 void Probe::untrack_cgroup(uint64_t cgroup_id) {
@@ -310,6 +332,7 @@ void Probe::set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg) {
 
 void Probe::clear_agent_config(uint32_t agent_id) { set_agent_config(agent_id, sk_agent_cfg{}); }
 
+int Probe::agent_cfg_fd() const { return bpf_map__fd(skel_->maps.agent_cfg); }
 int Probe::inode_rules_fd() const { return bpf_map__fd(skel_->maps.inode_rules); }
 int Probe::net_allow_fd() const { return bpf_map__fd(skel_->maps.net_allow); }
 int Probe::net_deny_fd() const { return bpf_map__fd(skel_->maps.net_deny); }

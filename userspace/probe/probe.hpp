@@ -26,6 +26,10 @@ struct ProbeOptions {
     // OpenSSL and export its symbols). Empty: find the system's libssl.so.3.
     std::vector<std::string> tls_libraries;
     bool tls = true;  // false: no TLS uprobes at all
+    // Service-manager executors (systemd 255+ execs "systemd-executor" in a unit's cgroup before
+    // the unit's program), recognised by the kernel by (dev, inode). Added to the system's own
+    // (/usr/lib/systemd/systemd-executor, /lib/systemd/systemd-executor) when present.
+    std::vector<std::string> service_executors;
 };
 
 struct KernelCounters {
@@ -54,8 +58,10 @@ public:
     const Features& features() const { return features_; }
     std::vector<std::string> attached() const;  // names of attached programs
 
-    // Tracking tables.
-    void track_cgroup(uint64_t cgroup_id, uint32_t agent_id);
+    // Tracking tables. track_cgroup() returns whether the cgroup's processes are the agent's now:
+    // false while a cgroup the kernel tagged at its mkdir waits for its first exec (until then
+    // what runs there is the service manager's; the kernel tracks each process from its exec).
+    bool track_cgroup(uint64_t cgroup_id, uint32_t agent_id);
     void untrack_cgroup(uint64_t cgroup_id);
     void track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns);
     void untrack_process(uint32_t tgid);
@@ -77,6 +83,7 @@ public:
     // Kernel rule tables (callers build the full content; see enforce/kernel_tables).
     void set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg);
     void clear_agent_config(uint32_t agent_id);
+    int agent_cfg_fd() const;
     int inode_rules_fd() const;
     int net_allow_fd() const;
     int net_deny_fd() const;
@@ -90,6 +97,7 @@ public:
 
 private:
     void attach_all();
+    void set_service_executors(const std::vector<std::string>& configured);
     void ensure_syscall_hook();
     void attach_tls();
     void detach_tls();

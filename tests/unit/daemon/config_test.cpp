@@ -30,6 +30,21 @@ TEST_CASE("the packaged configuration is the defaults", "[config]") {
     CHECK(c.ring_bytes == d.ring_bytes);
 }
 
+TEST_CASE("service_executors: absolute paths, errors located", "[config]") {
+    auto path = write_tmp("service_executors: [/opt/systemd/systemd-executor]\n");
+    CHECK(daemon::load_config(path, true).service_executors ==
+          std::vector<std::string>{"/opt/systemd/systemd-executor"});
+    write_tmp("metrics_dir: \"\"\nservice_executors: [systemd-executor]\n");
+    try {
+        daemon::load_config(path, true);
+        FAIL("a bare name was accepted");
+    } catch (const LocatedError& e) {
+        CHECK(e.line() == 2);
+        CHECK(std::string(e.what()).find("absolute") != std::string::npos);
+    }
+    std::filesystem::remove(path);
+}
+
 TEST_CASE("tls keys", "[config]") {
     auto path = write_tmp("tls_uprobes: false\ntls_libraries: [/opt/app/bin/app, /usr/lib/libssl.so.3]\n");
     auto c = daemon::load_config(path, true);

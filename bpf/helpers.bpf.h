@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Helpers every program uses: counters, the kernel kill, building a record in the per-CPU
+ * scratch event and submitting it to the ring, and copying paths, strings and buffers into it.
+ */
+#ifndef STOCKADE_HELPERS_BPF_H
+#define STOCKADE_HELPERS_BPF_H
+
+#include "maps.bpf.h"
+#include "path.bpf.h"
+
+static __always_inline void sk_count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+	if (c)
+		*c += 1;
+}
+
+/* One byte of FNV-1a 64: the hash of every hashed name table (userspace: probe::kernel_hash). */
+static __always_inline __u64 sk_fnv(__u64 h, __u8 ch)
+{
+	return (h ^ ch) * SK_FNV_PRIME;
+}
+
+/*
+ * The kernel's kill for a violation: the current process dies before it returns to user space.
+ * With on_violation: kill-agent its cgroup is doomed too (see `doomed`).
+ */
+static __always_inline void sk_kill(struct sk_event *e, struct sk_agent_cfg *cfg)
+{
+	bpf_send_signal(SIGKILL);
+	e->flags |= SK_F_KILLED;
+	sk_count(SK_CNT_KILLS);
+	if (cfg && (cfg->flags & SK_AG_KILL_AGENT)) {
+		__u64 cg = bpf_get_current_cgroup_id();
+		__u8 one = 1;
+
+		if (!bpf_map_update_elem(&doomed, &cg, &one, BPF_NOEXIST))
+			__sync_fetch_and_add(&doomed_active, 1);
+	}
+}
+
+static __always_inline struct sk_agent_cfg *sk_cfg(__u32 agent_id)
+{
+	return bpf_map_lookup_elem(&agent_cfg, &agent_id);
+}
+
+static __always_inline struct sk_event *sk_event_init(__u16 kind, struct task_struct *task, __u32 agent_id)
+{
+	__u32 zero = 0;
+	struct sk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 ugid = bpf_get_current_uid_gid();
+
+	if (!e)
+		return 0;
+	e->kind = kind;
+	e->seg_len[0] = e->seg_len[1] = e->seg_len[2] = e->seg_len[3] = 0;
+	e->pad0 = 0;
+	e->flags = 0;
+	e->data_len = 0;
+	/* Direct BTF loads (a probe-read helper call costs ~25 ns more each; docs/performance.md). */
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->ppid = task->real_parent->tgid;
+	e->uid = (__u32)ugid;
+	e->gid = ugid >> 32;
+	e->agent_id = agent_id;
+	e->ktime_ns = bpf_ktime_get_boot_ns();
+	e->start_ns = task->group_leader->start_boottime;
+	e->parent_start_ns = task->real_parent->group_leader->start_boottime;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->ret = 0;
+	e->arg0 = e->arg1 = e->arg2 = 0;
+	e->access = 0;
+	e->rule = 0;
+	__builtin_memset(&e->addr, 0, sizeof(e->addr));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	return e;
+}
+
+static __always_inline void sk_submit(struct sk_event *e, bool prompt)
+{
+	__u64 size = (__u64)e->data_len + SK_EVENT_HDR_SIZE;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	/* Keep the bound visible to the verifier at the call. */
+	barrier_var(size);
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (e->flags & (SK_F_TRUNC_PATH0 | SK_F_TRUNC_PATH1 | SK_F_TRUNC_ARGV))
+		sk_count(SK_CNT_TRUNC);
+	ring_pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (prompt || (e->flags & (SK_F_KILLED | SK_F_DENIED)) || ring_pending > wake_threshold)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, e, size, flags))
+		sk_count(SK_CNT_LOST);
+	else
+		sk_count(SK_CNT_EVENTS);
+}
+
+/* A record needs a prompt wake-up when its agent enforces: userspace may have to kill. */
+static __always_inline bool sk_prompt(struct sk_agent_cfg *cfg)
+{
+	return cfg && (cfg->flags & SK_AG_ENFORCE);
+}
+
+static __always_inline void sk_put_path(struct sk_event *e, int seg, const struct path *p, struct sk_walk *w)
+{
+	bool trunc = false;
+	__u32 off = e->data_len;
+	__u32 n;
+
+	if (off > SK_DATA_MAX - SK_NAME_MAX)
+		return;
+	n = sk_path_write(e, off, p, w, &trunc);
+	e->seg_len[seg & 3] = n;
+	e->data_len = off + n;
+	if (trunc)
+		e->flags |= seg == 0 ? SK_F_TRUNC_PATH0 : SK_F_TRUNC_PATH1;
+}
+
+/* Copies a user string (a path as the caller passed it) into segment `seg`. */
+static __always_inline void sk_put_user_str(struct sk_event *e, int seg, const char *ustr)
+{
+	__u32 off = e->data_len;
+	long n;
+
+	if (!ustr || off > SK_DATA_MAX - SK_NAME_MAX)
+		return;
+	n = bpf_probe_read_user_str(&e->data[off], SK_NAME_MAX, ustr);
+	if (n <= 0)
+		return;
+	e->seg_len[seg & 3] = n;
+	e->data_len = off + n;
+}
+
+/* Copies the first SK_IO_MAX bytes of a user buffer of `len` bytes (what a tracked process read
+ * or wrote) into segment 2, and marks the record cut when there were more. */
+static __always_inline void sk_put_user_data(struct sk_event *e, const void *buf, __u64 len)
+{
+	__u64 n = len;
+
+	if (n > SK_IO_MAX) {
+		n = SK_IO_MAX;
+		e->flags |= SK_F_TRUNC_ARGV;
+	}
+	barrier_var(n);
+	if (n > 0 && n <= SK_IO_MAX && bpf_probe_read_user(e->data, n, buf) == 0) {
+		e->seg_len[2] = n;
+		e->data_len = n;
+	}
+}
+
+static __always_inline struct file *sk_fd_file(struct task_struct *task, long fd)
+{
+	struct fdtable *fdt = task->files->fdt;
+	struct file **fds = fdt->fd;
+	unsigned int max = fdt->max_fds;
+	struct file *f = 0;
+
+	if (fd < 0 || fd >= max)
+		return 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* The per-CPU record the current program builds (bpf_loop callbacks look it up again). */
+static __always_inline struct sk_event *sk_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* Whether a read on `stream` is captured: a response head starts a follow window. */
+static __always_inline bool sk_follow_read(__u64 stream, bool head)
+{
+	__u8 *left = bpf_map_lookup_elem(&resp_follow, &stream);
+	__u8 n = SK_FOLLOW_READS;
+
+	if (head) {
+		bpf_map_update_elem(&resp_follow, &stream, &n, BPF_ANY);
+		return true;
+	}
+	if (!left || !*left)
+		return false;
+	*left -= 1;
+	return true;
+}
+
+#endif

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Every map and every global variable of stockade's kernel side, in one place: userspace
+ * (probe/loader, enforce/kernel_tables) reaches them by these names through the skeleton.
+ */
+#ifndef STOCKADE_MAPS_BPF_H
+#define STOCKADE_MAPS_BPF_H
+
+#include "defs.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by userspace before load. */
+const volatile __u32 wake_threshold = 256 * 1024; /* bytes pending before a forced wake-up */
+const volatile __u32 daemon_tgid = 0;
+
+/* Cgroups in `doomed` (kill-agent): while non-zero, sys_exit checks every task against the map. */
+__u64 doomed_active = 0;
+
+/* Bytes waiting in the ring at the last submit: userspace reports the fill level from it. */
+__u64 ring_pending = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024); /* resized by userspace from the config */
+} events SEC(".maps");
+
+/* tgid -> tracking record; inherited on fork, removed on exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sk_track);
+} tracked SEC(".maps");
+
+/* cgroup v2 id -> agent id: every task in these cgroups is tracked. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} agent_cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct sk_agent_cfg);
+} agent_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sk_inode_key);
+	__type(value, struct sk_inode_rule);
+} inode_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sk_net_key);
+	__type(value, struct sk_net_rule);
+} net_allow SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct sk_net_key);
+	__type(value, struct sk_net_rule);
+} net_deny SEC(".maps");
+
+/* tgid -> sequence label set by a read (inherited on fork, removed on exit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sk_label);
+} labels SEC(".maps");
+
+/* (tgid << 32 | fd) of a write stream with a JSON-RPC message still open (its last write did
+ * not end the message): later writes on it pass the first-byte prefilter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} io_open SEC(".maps");
+
+/* (agent, hash of a tool name) -> rule: an MCP tools/call of that tool is refused at the
+ * server's read (the server is killed before it returns to user space). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sk_tool_key);
+	__type(value, __u32);
+} tool_deny SEC(".maps");
+
+/* Names of the cgroups agents are matched by (unit names, cgroup paths) -> agent id: a cgroup
+ * made with such a name is tracked from its creation, before any process enters it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct sk_cgroup_name);
+	__type(value, __u32);
+} cgroup_names SEC(".maps");
+
+/* (0, dev, ino) of the service manager's executors (systemd 255+ "systemd-executor"), filled by the
+ * daemon from its real paths and the configured service_executors: in a cgroup the mkdir hook
+ * tagged, an exec of one of these is still the service manager's, not the agent's. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct sk_inode_key);
+	__type(value, __u8);
+} service_executors SEC(".maps");
+
+/* cgroup id -> 1: an agent with on_violation: kill-agent whose process the kernel killed. Every
+ * task of the cgroup is killed at its next syscall exit, before it returns to user space; the
+ * daemon's cgroup.kill (milliseconds later) gets the ones that make no syscall, then clears it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} doomed SEC(".maps");
+
+/* HTTP routes the kernel decides: see http.bpf.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sk_http_key);
+	__type(value, struct sk_http_rule);
+} http_rules SEC(".maps");
+
+/* A response head was just read on this stream (SSL object, or SK_FOLLOW_PLAIN | tgid << 32 | fd):
+ * its body may come in the next reads, which do not start like anything; capture up to this
+ * many of them. */
+#define SK_FOLLOW_READS 4
+#define SK_FOLLOW_PLAIN (1ULL << 63)
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} resp_follow SEC(".maps");
+
+/* pid_tgid -> the buffer of an SSL_read in progress (uprobe at entry, read at return). */
+struct sk_tls_read {
+	__u64 ssl;
+	__u64 buf;
+	__u64 readbytes; /* SSL_read_ex: where the count goes; 0 for SSL_read */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct sk_tls_read);
+} tls_reads SEC(".maps");
+
+/* tid -> rule of a network operation the cgroup hook refused, for the sys_exit record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} net_denied SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SK_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sk_event);
+} scratch SEC(".maps");
+
+/* The copy's progress lives in a per-CPU map, not on the stack: stack fields that start as
+ * constants and change each step make the verifier walk every step of the loop apart. */
+struct sk_iov_copy {
+	__u64 iov;  /* const struct iovec * in user memory */
+	__u64 cnt;
+	__u64 idx;  /* current iovec */
+	__u64 pos;  /* bytes of it copied */
+	__u64 off;  /* bytes copied in all */
+	__u64 left; /* bytes still to copy (the syscall's result, capped at SK_IO_MAX) */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sk_iov_copy);
+} iov_copy SEC(".maps");
+
+#endif

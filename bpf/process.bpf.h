@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Process lifecycle from the sched tracepoints: exec (resolved image, argv, cwd; the exec
+ * allow-list, killed at exec), fork (tracking inherited by the child), exit (code and signal).
+ */
+#ifndef STOCKADE_PROCESS_BPF_H
+#define STOCKADE_PROCESS_BPF_H
+
+#include "track.bpf.h"
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct sk_track *t = sk_tracked_at_exec(tgid, p, bprm);
+	struct sk_agent_cfg *cfg;
+	struct sk_walk w = {};
+	struct sk_event *e;
+	struct path exe_path, cwd;
+	unsigned long arg_start, arg_end;
+	__u64 off, n;
+
+	if (!t)
+		return 0;
+	cfg = sk_cfg(t->agent_id);
+	e = sk_event_init(SK_EXEC, p, t->agent_id);
+	if (!e)
+		return 0;
+	w.agent_id = t->agent_id;
+
+	exe_path = BPF_CORE_READ(bprm, file, f_path);
+	sk_put_path(e, 0, &exe_path, &w);
+
+	/* argv: the new image's argument block, NUL separated, as the kernel laid it out. */
+	arg_start = BPF_CORE_READ(p, mm, arg_start);
+	arg_end = BPF_CORE_READ(p, mm, arg_end);
+	off = e->data_len;
+	n = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (n > SK_ARGV_MAX) {
+		n = SK_ARGV_MAX;
+		e->flags |= SK_F_TRUNC_ARGV;
+	}
+	barrier_var(n);
+	if (off <= SK_DATA_MAX - SK_ARGV_MAX && n > 0 && n <= SK_ARGV_MAX) {
+		if (bpf_probe_read_user(&e->data[off], n, (void *)arg_start) == 0) {
+			e->seg_len[2] = n;
+			e->data_len = off + n;
+		}
+	}
+
+	cwd = BPF_CORE_READ(p, fs, pwd);
+	{
+		bool trunc = false;
+		__u32 o = e->data_len;
+		if (o <= SK_DATA_MAX - SK_NAME_MAX) {
+			__u32 m = sk_path_write(e, o, &cwd, 0, &trunc);
+			e->seg_len[3] = m;
+			e->data_len = o + m;
+		}
+	}
+
+	/* Deny beats allow; with a strict allow-list, anything not in it is denied. */
+	if (w.exec_deny_rule)
+		e->rule = w.exec_deny_rule;
+	else if (w.exec_rule)
+		e->rule = w.exec_rule;
+	else if (cfg && (cfg->flags & SK_AG_EXEC_STRICT))
+		e->rule = cfg->default_rule;
+	if ((w.exec_deny_rule || (!w.exec_rule && cfg && (cfg->flags & SK_AG_EXEC_STRICT))) && cfg &&
+	    (cfg->flags & SK_AG_ENFORCE)) {
+		/* Killed here, the new image never runs one instruction. */
+		sk_kill(e, cfg);
+	}
+	e->arg0 = old_pid;
+	sk_submit(e, sk_prompt(cfg));
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sk_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	__u32 cpid = BPF_CORE_READ(child, pid);
+	struct sk_track *t = sk_tracked(ptgid, parent);
+	struct sk_event *e;
+
+	if (!t)
+		return 0;
+	if (ctgid == cpid) {
+		struct sk_track nt = *t;
+		struct sk_label *lb = bpf_map_lookup_elem(&labels, &ptgid);
+
+		nt.start_ns = BPF_CORE_READ(child, start_boottime);
+		bpf_map_update_elem(&tracked, &ctgid, &nt, BPF_ANY);
+		if (lb) {
+			struct sk_label copy = *lb;
+			bpf_map_update_elem(&labels, &ctgid, &copy, BPF_ANY);
+		}
+	}
+	e = sk_event_init(SK_FORK, parent, t->agent_id);
+	if (!e)
+		return 0;
+	e->ret = ctgid;
+	e->arg0 = BPF_CORE_READ(child, start_boottime);
+	e->arg1 = cpid;
+	if (ctgid != cpid)
+		e->flags |= SK_F_THREAD;
+	sk_submit(e, false);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sk_exit, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	struct sk_track *t = bpf_map_lookup_elem(&tracked, &tgid);
+	struct sk_event *e;
+	int code;
+
+	if (!t)
+		return 0;
+	/* signal->live reaches 0 when the last thread of the process exits. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	e = sk_event_init(SK_EXIT, p, t->agent_id);
+	bpf_map_delete_elem(&tracked, &tgid);
+	bpf_map_delete_elem(&labels, &tgid);
+	if (!e)
+		return 0;
+	code = BPF_CORE_READ(p, signal, group_exit_code);
+	if (!code)
+		code = BPF_CORE_READ(p, exit_code);
+	e->ret = (code >> 8) & 0xff;
+	e->arg0 = code & 0x7f; /* terminating signal */
+	sk_submit(e, false);
+	return 0;
+}
+
+#endif

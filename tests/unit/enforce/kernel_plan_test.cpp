@@ -1,0 +1,156 @@
+// plan_kernel_tables(): files, executables and stockade's own files become inode entries with
+// the right flags and rules; what the kernel cannot decide is said; what does not fit refuses
+// the set.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "helpers.hpp"
+
+using namespace stockade;
+using namespace stockade::enforce;
+using namespace stockade::enforce::test;
+
+namespace {
+
+InodeKey key_of(uint32_t agent, const std::string& path) {
+    struct stat sb {};
+    REQUIRE(stat(path.c_str(), &sb) == 0);
+    return InodeKey{agent, kernel_dev(sb.st_dev), sb.st_ino};
+}
+
+const sk_inode_rule* entry(const KernelPlan& p, uint32_t agent, const std::string& path) {
+    auto it = p.inode_rules.find(key_of(agent, path));
+    return it == p.inode_rules.end() ? nullptr : &it->second;
+}
+
+std::string boundary(const TempDir& d) {
+    return "agent: t\nmode: enforce\nsystem_read: false\nmatch: { cgroup: /stockade/t }\n"
+           "files:\n"
+           "  read: [ { name: data, pattern: " + d / "data/**" + " } ]\n"
+           "  write: [ " + d / "out.txt" + " ]\n"
+           "  never: [ { name: secret, pattern: " + d / "secret/**" + " } ]\n"
+           "exec:\n"
+           "  allow: [ { name: tool, pattern: " + d / "bin/tool" + " } ]\n"
+           "  deny: [ { name: bad, pattern: " + d / "bin/bad" + " } ]\n";
+}
+
+}  // namespace
+
+TEST_CASE("exact files and whole directories become inode entries", "[enforce][plan]") {
+    TempDir d;
+    d.write("data/a");
+    d.write("out.txt");
+    d.write("secret/key");
+    d.write("bin/tool");
+    d.write("bin/bad");
+    auto set = load_ok(boundary(d));
+    RuleNumbers rules;
+    KernelPlan p = plan_for(*set, rules);
+    REQUIRE(p.problems.empty());
+    REQUIRE(p.inode_rules.size() == 5);
+    auto* tool = entry(p, 1, d / "bin/tool");
+    REQUIRE(tool);
+    CHECK(tool->flags == SK_IR_EXEC_ALLOW);
+    CHECK(rules.id(tool->rule) == "t.yaml:tool");
+    CHECK(entry(p, 1, d / "bin/bad")->flags == SK_IR_EXEC_DENY);
+    CHECK(entry(p, 1, d / "secret")->flags == (SK_IR_FILE_DENY | SK_IR_SUBTREE));
+    CHECK(rules.id(entry(p, 1, d / "secret")->rule) == "t.yaml:secret");
+    CHECK(entry(p, 1, d / "data")->flags == (SK_IR_READ_ALLOW | SK_IR_SUBTREE));
+    CHECK(entry(p, 1, d / "out.txt")->flags == SK_IR_WRITE_ALLOW);
+    CHECK(entry(p, 1, d.path()) == nullptr);
+    const AgentKernelState& st = p.agents.at(0);
+    CHECK(st.exec_strict);
+    CHECK(st.file_strict);
+    CHECK(st.enforce);
+    CHECK(st.userspace_only.empty());
+    CHECK(p.agent_cfg.at(1).flags ==
+          (SK_AG_ENFORCE | SK_AG_EXEC_STRICT | SK_AG_FILE_STRICT | SK_AG_NET_STRICT));
+    CHECK(rules.id(p.agent_cfg.at(1).default_rule) == "t.yaml:default-deny");
+}
+
+TEST_CASE("globs and missing paths stay with the daemon, and the kernel is then not strict", "[enforce][plan]") {
+    TempDir d;
+    d.write("bin/tool");
+    auto glob = load_ok("agent: t\nmode: monitor\nsystem_read: false\nmatch: { cgroup: /stockade/t }\n"
+                        "exec: { allow: [ " + d / "bin/tool" + ", \"" + d / "bin/*.sh" + "\" ] }\n"
+                        "files: { read: [ " + d / "later/**" + " ] }\n");
+    RuleNumbers rules;
+    KernelPlan p = plan_for(*glob, rules);
+    const AgentKernelState& st = p.agents.at(0);
+    CHECK_FALSE(st.exec_strict);
+    CHECK_FALSE(st.file_strict);
+    CHECK_FALSE(st.enforce);
+    REQUIRE(st.userspace_only.size() == 2);
+    CHECK_THAT(st.userspace_only[0], Catch::Contains("(glob)"));
+    CHECK_THAT(st.userspace_only[1], Catch::Contains(d / "later") && Catch::Contains("does not exist yet"));
+    CHECK(entry(p, 1, d / "bin/tool")->flags == SK_IR_EXEC_ALLOW);  // still decided where it can be
+    CHECK(p.agent_cfg.at(1).flags == SK_AG_NET_STRICT);
+}
+
+TEST_CASE("self-protection covers stockade's files and directories, not their parents", "[enforce][plan]") {
+    TempDir d;
+    std::string journal = d.write("shared/journal.jsonl");
+    d.write("shared/sibling.txt");
+    d.write("agents/t.yaml", "");
+    std::string agents_dir = d / "agents";
+    auto set = load_ok(boundary(d));
+    RuleNumbers rules;
+    KernelPlan p = plan_for(*set, rules, {journal, agents_dir, d / "no-such-socket"});
+    auto* j = entry(p, 1, journal);
+    REQUIRE(j);
+    CHECK(j->flags == SK_IR_PROTECT);  // a file: no subtree
+    CHECK(j->rule == SK_RULE_SELF);
+    auto* a = entry(p, 1, agents_dir);
+    REQUIRE(a);
+    CHECK(a->flags == (SK_IR_PROTECT | SK_IR_SUBTREE));
+    CHECK(entry(p, 1, d / "shared") == nullptr);
+    CHECK(entry(p, 1, d / "shared/sibling.txt") == nullptr);
+    CHECK(entry(p, 1, d.path()) == nullptr);
+}
+
+TEST_CASE("a plan that would overflow a map is refused, naming the table and the agent", "[enforce][plan]") {
+    TempDir d;
+    std::string list;
+    for (int i = 0; i < 5; ++i) list += (i ? ", " : "") + d.write("f" + std::to_string(i));
+    auto set = load_ok("agent: big\nmode: enforce\nsystem_read: false\nmatch: { cgroup: /stockade/big }\n"
+                       "files: { read: [ " + list + " ] }\n");
+    RuleNumbers rules;
+    KernelPlan p = plan_for(*set, rules);
+    CHECK(p.inode_rules.size() == 5);
+    KernelCapacity fits;
+    check_capacity(p, fits);
+    CHECK(p.problems.empty());
+    KernelCapacity small;
+    small.inode_rules = 4;
+    small.agent_cfg = 1;  // id 1 does not fit an array of one
+    check_capacity(p, small);
+    REQUIRE(p.problems.size() == 2);
+    CHECK(p.problems[0] == "inode_rules would hold 5 entries, the map holds 4 (most from big: 5)");
+    CHECK(p.problems[1] == "agent_cfg holds kernel ids below 1, big has 1");
+}
+
+TEST_CASE("a task's grants are planned under the task's own kernel id", "[enforce][plan]") {
+    TempDir d;
+    d.write("bin/tool");
+    std::string extra = d.write("bin/extra");
+    auto set = load_ok(boundary(d) + "network: { connect: [ { cidr: 127.0.0.1, ports: 80 } ] }\n");
+    auto more = load_ok("agent: g\nmatch: { cgroup: /g }\nexec: { allow: [ " + extra + " ] }\n"
+                        "network: { connect: [ { cidr: 127.0.0.1, ports: 81 } ] }\n");
+    const policy::Boundary& grants = *more->find("g");
+    PlanInput in;
+    in.set = set.get();
+    in.ids = {{"t", 1}};
+    in.overlays.push_back(KernelOverlay{77, "t", "task-1", grants.exec.allow, grants.network.connect, {}, {}, {}});
+    RuleNumbers rules;
+    KernelPlan p = plan_kernel_tables(in, rules);
+    REQUIRE(p.agents.size() == 2);
+    CHECK(p.agents[1].agent == "t/task-1");
+    CHECK(p.owner(77) == "t/task-1");
+    CHECK(entry(p, 1, extra) == nullptr);
+    CHECK(entry(p, 77, extra)->flags == SK_IR_EXEC_ALLOW);
+    CHECK(entry(p, 77, d / "bin/tool")->flags == SK_IR_EXEC_ALLOW);  // the agent's own rules too
+    CHECK(kernel_refuses(p, 1, "127.0.0.1", 81, SOCK_STREAM));
+    CHECK_FALSE(kernel_refuses(p, 77, "127.0.0.1", 81, SOCK_STREAM));
+    CHECK_FALSE(kernel_refuses(p, 77, "127.0.0.1", 80, SOCK_STREAM));
+}
