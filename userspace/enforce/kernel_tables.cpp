@@ -298,7 +298,8 @@ std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set
         cfg.flags = (st.enforce ? SK_AG_ENFORCE : 0) | (st.exec_strict ? SK_AG_EXEC_STRICT : 0) |
                     (st.net_strict ? SK_AG_NET_STRICT : 0) | (st.file_strict ? SK_AG_FILE_STRICT : 0) |
                     (!b->http_tools.empty() ? SK_AG_HTTP : 0) | (hp.strict ? SK_AG_HTTP_STRICT : 0) |
-                    (st.enforce && b->on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0);
+                    (st.enforce && b->on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
+                    (b->io_uring ? SK_AG_IO_URING : 0);
         cfg.default_rule = rule_number(b->default_deny_id());
         cfg.http_rule = rule_number(b->file_name + ":http-default-deny");
         cfgs[agent] = cfg;
