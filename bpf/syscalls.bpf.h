@@ -14,6 +14,24 @@
 #include "self.bpf.h"
 #include "track.bpf.h"
 
+/* The x86_64 syscalls sk_sys_exit looks at; every other one returns at once. */
+static __always_inline bool sk_hooked_nr(__u64 nr)
+{
+	switch (nr) {
+	case NR_open: case NR_creat: case NR_openat: case NR_openat2: case NR_unlink: case NR_unlinkat:
+	case NR_rmdir: case NR_rename: case NR_renameat: case NR_renameat2: case NR_mkdir: case NR_mkdirat:
+	case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2: case NR_truncate:
+	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
+	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
+	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
+	case NR_process_vm_readv: case NR_process_vm_writev: case NR_pidfd_getfd: case NR_bpf:
+	case NR_read: case NR_write: case NR_recvfrom: case NR_readv: case NR_writev: case NR_recvmsg:
+	case NR_open_by_handle_at: case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
+		return true;
+	}
+	return false;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -39,22 +57,8 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	/* A 32-bit syscall numbers its calls differently: every one of a tracked task is judged. */
 	task = bpf_get_current_task_btf();
 	compat = sk_in_compat_syscall(task);
-	if (!compat) {
-		switch (nr) {
-		case NR_open: case NR_creat: case NR_openat: case NR_openat2: case NR_unlink: case NR_unlinkat:
-		case NR_rmdir: case NR_rename: case NR_renameat: case NR_renameat2: case NR_mkdir: case NR_mkdirat:
-		case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2: case NR_truncate:
-		case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
-		case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
-		case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
-		case NR_process_vm_readv: case NR_process_vm_writev: case NR_pidfd_getfd: case NR_bpf:
-		case NR_read: case NR_write: case NR_recvfrom: case NR_readv: case NR_writev: case NR_recvmsg:
-		case NR_open_by_handle_at: case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
-			break;
-		default:
-			return 0;
-		}
-	}
+	if (!compat && !sk_hooked_nr(nr))
+		return 0;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	t = sk_tracked(tgid, task);
 	if (!t)

@@ -1,6 +1,7 @@
-// Writes into another process's memory: by ptrace (PTRACE_SEIZE, PTRACE_INTERRUPT, then
-// PTRACE_POKEDATA) or by process_vm_writev. Prints "written" when it got through.
-// Usage: adv_cross_process ptrace|vm PID HEX_ADDRESS
+// Reaches into another process's memory: writes by ptrace (PTRACE_SEIZE, PTRACE_INTERRUPT, then
+// PTRACE_POKEDATA) or by process_vm_writev, printing "written" when it got through; or reads 8
+// bytes by process_vm_readv and prints them.
+// Usage: adv_cross_process ptrace|vm|vmread PID HEX_ADDRESS
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,16 @@ int main(int argc, char** argv) {
     pid_t pid = (pid_t)atoi(argv[2]);
     unsigned long addr = strtoul(argv[3], NULL, 16);
     static char evil[8] = "HACKED!";
+    if (strcmp(argv[1], "vmread") == 0) {
+        char got[9] = {0};
+        struct iovec local = {got, 8}, remote = {(void*)addr, 8};
+        if (process_vm_readv(pid, &local, 1, &remote, 1, 0) != 8) {
+            perror("process_vm_readv");
+            return 3;
+        }
+        printf("read %s\n", got);
+        return 0;
+    }
     if (strcmp(argv[1], "vm") == 0) {
         struct iovec local = {evil, 8}, remote = {(void*)addr, 8};
         if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != 8) {
