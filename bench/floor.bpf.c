@@ -50,7 +50,9 @@ static __always_inline bool hooked(__u64 nr)
 	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
 	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
 	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
-	case NR_process_vm_writev: case NR_bpf:
+	case NR_process_vm_readv: case NR_process_vm_writev: case NR_pidfd_getfd: case NR_bpf:
+	case NR_read: case NR_write: case NR_recvfrom: case NR_readv: case NR_writev: case NR_recvmsg:
+	case NR_open_by_handle_at: case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
 		return true;
 	default:
 		return false;
@@ -87,10 +89,12 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(floor_untracked_direct, struct pt_regs *regs, long ret)
 {
 	__u64 nr = regs->orig_ax;
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tgid;
 	__u64 cg;
 
-	if (!hooked(nr))
+	/* stockade judges every 32-bit syscall of a tracked task (thread_info.status & TS_COMPAT) */
+	if (!(task->thread_info.status & 0x0002) && !hooked(nr))
 		return 0;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (bpf_map_lookup_elem(&bench_tracked, &tgid))

@@ -164,6 +164,18 @@ static __always_inline struct file *sk_fd_file(struct task_struct *task, long fd
 	return f;
 }
 
+/* The pid a pidfd refers to, in the initial pid namespace. */
+static __always_inline __u32 sk_pidfd_pid(struct task_struct *task, long fd)
+{
+	struct file *f = sk_fd_file(task, fd);
+	struct pid *p;
+
+	if (!f)
+		return 0;
+	p = (struct pid *)BPF_CORE_READ(f, private_data);
+	return p ? BPF_CORE_READ(p, numbers[0].nr) : 0;
+}
+
 /* The per-CPU record the current program builds (bpf_loop callbacks look it up again). */
 static __always_inline struct sk_event *sk_scratch(void)
 {

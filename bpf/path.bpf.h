@@ -91,9 +91,13 @@ static long sk_walk_step(__u32 i, void *arg)
 	__u64 pos;
 	long n;
 
+	/* A dentry that is its own parent but not its mount's root: a pseudo file (memfd) or a
+	 * disconnected dentry (opened by handle). Its own name is all there is to write. */
+	bool orphan = (void *)dentry == (void *)parent && (void *)dentry != (void *)mnt_root;
+
 	if (c->use_rules)
 		sk_walk_rule(&c->w, dentry, c->leaf);
-	if ((void *)dentry == (void *)mnt_root || (void *)dentry == (void *)parent) {
+	if (!orphan && ((void *)dentry == (void *)mnt_root || (void *)dentry == (void *)parent)) {
 		struct mount *up = c->mnt_parent;
 
 		if ((void *)c->mnt == (void *)up)
@@ -124,6 +128,8 @@ static long sk_walk_step(__u32 i, void *arg)
 	if (n <= 0)
 		return 1;
 	c->len += n;
+	if (orphan)
+		return 1;
 	c->dentry = parent;
 	c->leaf = false;
 	if (i == SK_PATH_DEPTH - 1)

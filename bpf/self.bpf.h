@@ -6,22 +6,11 @@
 #include "helpers.bpf.h"
 #include "sysnr.bpf.h"
 
-/* The pid a pidfd refers to, in the initial pid namespace. */
-static __always_inline __u32 sk_pidfd_pid(struct task_struct *task, long fd)
-{
-	struct file *f = sk_fd_file(task, fd);
-	struct pid *p;
-
-	if (!f)
-		return 0;
-	p = (struct pid *)BPF_CORE_READ(f, private_data);
-	return p ? BPF_CORE_READ(p, numbers[0].nr) : 0;
-}
-
 /*
  * Self-protection: an agent that signals or traces the daemon, or calls bpf() at all, is killed
  * here whatever its boundary says. This runs at syscall exit: a signal has been delivered by
  * then (launchers add a Landlock signal scope to refuse it synchronously; docs/architecture.md).
+ * Returns 1 when the call was aimed at the daemon (or was bpf()), 0 to let the caller judge it.
  */
 static __always_inline int sk_self_event(struct task_struct *task, struct sk_track *t, __u64 nr, struct sk_args *a,
 					 long ret)
@@ -34,9 +23,13 @@ static __always_inline int sk_self_event(struct task_struct *task, struct sk_tra
 	case NR_kill:
 		target = (int)a->a[0] == -1 ? daemon_tgid : (__u32)a->a[0];
 		break;
-	case NR_tkill: case NR_tgkill: case NR_process_vm_writev:
+	case NR_tkill: case NR_tgkill: case NR_process_vm_readv: case NR_process_vm_writev:
 		target = (__u32)a->a[0];
-		kind = nr == NR_process_vm_writev ? SK_PTRACE : SK_SIGNAL;
+		kind = nr == NR_process_vm_readv || nr == NR_process_vm_writev ? SK_PTRACE : SK_SIGNAL;
+		break;
+	case NR_pidfd_getfd:
+		target = sk_pidfd_pid(task, a->a[0]);
+		kind = SK_PTRACE;
 		break;
 	case NR_pidfd_send_signal:
 		target = sk_pidfd_pid(task, a->a[0]);
@@ -53,7 +46,7 @@ static __always_inline int sk_self_event(struct task_struct *task, struct sk_tra
 		return 0;
 	e = sk_event_init(kind, task, t->agent_id);
 	if (!e)
-		return 0;
+		return 1;
 	e->ret = ret;
 	e->arg0 = kind == SK_BPF ? a->a[0] : target;
 	e->arg1 = nr == NR_kill || nr == NR_tkill ? a->a[1] : nr == NR_tgkill ? a->a[2] : nr == NR_pidfd_send_signal ? a->a[1] : a->a[0];
@@ -67,7 +60,7 @@ static __always_inline int sk_self_event(struct task_struct *task, struct sk_tra
 		sk_count(SK_CNT_KILLS);
 	}
 	sk_submit(e, true);
-	return 0;
+	return 1;
 }
 
 #endif

@@ -1,16 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The one syscall hook: raw_syscalls:sys_exit. At exit the arguments are still in pt_regs and
- * the result is known, so one hook serves every file and network syscall. x86_64 numbers.
+ * the result is known, so one hook serves every file and network syscall. x86_64 numbers; a
+ * 32-bit syscall of a tracked task goes to channel.bpf.h whatever its number.
  */
 #ifndef STOCKADE_SYSCALLS_BPF_H
 #define STOCKADE_SYSCALLS_BPF_H
 
 #include "file.bpf.h"
+#include "channel.bpf.h"
 #include "io.bpf.h"
 #include "net.bpf.h"
 #include "self.bpf.h"
 #include "track.bpf.h"
+
+/* The x86_64 syscalls sk_sys_exit looks at; every other one returns at once. */
+static __always_inline bool sk_hooked_nr(__u64 nr)
+{
+	switch (nr) {
+	case NR_open: case NR_creat: case NR_openat: case NR_openat2: case NR_unlink: case NR_unlinkat:
+	case NR_rmdir: case NR_rename: case NR_renameat: case NR_renameat2: case NR_mkdir: case NR_mkdirat:
+	case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2: case NR_truncate:
+	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
+	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
+	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
+	case NR_process_vm_readv: case NR_process_vm_writev: case NR_pidfd_getfd: case NR_bpf:
+	case NR_read: case NR_write: case NR_recvfrom: case NR_readv: case NR_writev: case NR_recvmsg:
+	case NR_open_by_handle_at: case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
+		return true;
+	}
+	return false;
+}
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
@@ -19,6 +39,7 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	 * line, and a probe-read helper call here measured +30 ns per syscall (docs/performance.md). */
 	__u64 nr = regs->orig_ax;
 	struct task_struct *task;
+	bool compat;
 
 	/* kill-agent: the rest of a doomed agent dies at its next syscall (one load while none is). */
 	if (doomed_active) {
@@ -33,24 +54,17 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	struct sk_args a;
 	__u32 tgid;
 
-	switch (nr) {
-	case NR_open: case NR_creat: case NR_openat: case NR_openat2: case NR_unlink: case NR_unlinkat:
-	case NR_rmdir: case NR_rename: case NR_renameat: case NR_renameat2: case NR_mkdir: case NR_mkdirat:
-	case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2: case NR_truncate:
-	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
-	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
-	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
-	case NR_process_vm_writev: case NR_bpf: case NR_read: case NR_write: case NR_recvfrom:
-	case NR_readv: case NR_writev: case NR_recvmsg:
-		break;
-	default:
-		return 0;
-	}
-	tgid = bpf_get_current_pid_tgid() >> 32;
+	/* A 32-bit syscall numbers its calls differently: every one of a tracked task is judged. */
 	task = bpf_get_current_task_btf();
+	compat = sk_in_compat_syscall(task);
+	if (!compat && !sk_hooked_nr(nr))
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
 	t = sk_tracked(tgid, task);
 	if (!t)
 		return 0;
+	if (compat)
+		return sk_channel_global(nr, 0, 0, ret, 1);
 	sk_read_args(regs, &a);
 	/* Data on a pipe or a connection: one call site, so the verifier walks sk_io_event once. */
 	if (nr == NR_read || nr == NR_write || nr == NR_recvfrom || nr == NR_readv || nr == NR_writev ||
@@ -81,9 +95,13 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 		return sk_io_global((a.a[0] & 0xffffffffULL) | ((__u64)write << 63), a.a[1], (__u64)iov, iovcnt, ret);
 	}
 net:
-	if (nr == NR_kill || nr == NR_tkill || nr == NR_tgkill || nr == NR_pidfd_send_signal || nr == NR_ptrace ||
-	    nr == NR_process_vm_writev || nr == NR_bpf)
-		return sk_self_event(task, t, nr, &a, ret);
+	/* Aimed at the daemon: self-protection; at another process: a channel (below). */
+	if ((nr == NR_kill || nr == NR_tkill || nr == NR_tgkill || nr == NR_pidfd_send_signal || nr == NR_ptrace ||
+	     nr == NR_process_vm_readv || nr == NR_process_vm_writev || nr == NR_pidfd_getfd || nr == NR_bpf) &&
+	    sk_self_event(task, t, nr, &a, ret))
+		return 0;
+	if (sk_is_channel_nr(nr))
+		return sk_channel_global(nr, a.a[0], a.a[1], ret, 0);
 	if (nr == NR_connect || nr == NR_accept || nr == NR_accept4 || nr == NR_sendto || nr == NR_sendmsg ||
 	    nr == NR_bind || nr == NR_listen)
 		return sk_net_event(task, t, nr, &a, ret);

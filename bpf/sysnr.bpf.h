@@ -1,24 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* x86_64 syscall numbers of the calls stockade records, and the argument registers. */
+/* x86_64 syscall numbers of the calls stockade records (stockade/sysnr.h), and the argument registers. */
 #ifndef STOCKADE_SYSNR_BPF_H
 #define STOCKADE_SYSNR_BPF_H
 
 #include "defs.bpf.h"
-
-enum {
-	NR_open = 2, NR_creat = 85, NR_openat = 257, NR_openat2 = 437,
-	NR_unlink = 87, NR_unlinkat = 263, NR_rmdir = 84,
-	NR_rename = 82, NR_renameat = 264, NR_renameat2 = 316,
-	NR_mkdir = 83, NR_mkdirat = 258,
-	NR_chmod = 90, NR_fchmod = 91, NR_fchmodat = 268, NR_fchmodat2 = 452,
-	NR_truncate = 76, NR_ftruncate = 77,
-	NR_link = 86, NR_linkat = 265, NR_symlink = 88, NR_symlinkat = 266,
-	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_bind = 49,
-	NR_listen = 50, NR_accept4 = 288,
-	NR_kill = 62, NR_tkill = 200, NR_tgkill = 234, NR_pidfd_send_signal = 424,
-	NR_ptrace = 101, NR_process_vm_writev = 311, NR_bpf = 321,
-	NR_read = 0, NR_write = 1, NR_readv = 19, NR_writev = 20, NR_recvmsg = 47,
-};
+#include "stockade/sysnr.h"
 
 #define AT_REMOVEDIR 0x200
 

@@ -47,7 +47,11 @@ enum sk_kind {
 	SK_TLS = 22,    /* plaintext of OpenSSL's SSL_write / SSL_read (uprobes); arg1 = the SSL object */
 	SK_CGROUP = 23, /* a cgroup v2 directory named like an agent's unit or cgroup was made: now
 			 * tracked; arg0 = its id, seg 2 = its path (the record precedes its processes') */
-	SK_KIND_MAX = 24,
+	SK_SYSCALL = 24, /* a syscall that reaches files, processes or the network around the hooked
+			  * ones: io_uring, a 32-bit syscall, open_by_handle_at, ptrace, process_vm_*
+			  * or pidfd_getfd on a process outside the agent. arg0 = its number (i386 for
+			  * a 32-bit one), arg1 = SK_SC_*, arg2 = the target pid */
+	SK_KIND_MAX = 25,
 };
 
 /* sk_event.flags */
@@ -114,12 +118,16 @@ struct sk_event {
 
 #define SK_EVENT_HDR_SIZE (sizeof(struct sk_event) - SK_DATA_MAX)
 
+/* sk_event.arg1 of an SK_SYSCALL record */
+#define SK_SC_COMPAT (1u << 0) /* made through the 32-bit entry (int 0x80, sysenter): i386 numbering */
+
 /* Map values / keys shared with userspace. */
 struct sk_track {
 	__u32 agent_id;
-	__u32 flags;
+	__u32 flags; /* SK_TR_* */
 	__u64 start_ns;
 };
+#define SK_TR_COMPAT_SEEN (1u << 0) /* a monitored process's first 32-bit syscall was recorded */
 
 /* Kernel counters, one per CPU, summed by userspace. */
 enum sk_counter {
@@ -218,6 +226,7 @@ struct sk_inode_rule {
 #define SK_AG_HTTP (1u << 4)        /* the agent has HTTP routes in http_rules: judge its requests */
 #define SK_AG_HTTP_STRICT (1u << 5) /* every HTTP allow route is in http_rules: kill other requests */
 #define SK_AG_KILL_AGENT (1u << 6)  /* on_violation: kill-agent: a kernel kill dooms the whole cgroup */
+#define SK_AG_IO_URING (1u << 7)    /* io_uring: true: the boundary allows io_uring */
 
 struct sk_agent_cfg {
 	__u32 flags;

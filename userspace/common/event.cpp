@@ -30,6 +30,7 @@ std::string_view to_string(Action a) {
     case Action::Io: return "io";
     case Action::Tls: return "tls";
     case Action::CgroupMkdir: return "cgroup";
+    case Action::Syscall: return "syscall";
     }
     return "unknown";
 }

@@ -7,26 +7,35 @@
 #include <string_view>
 #include <vector>
 
+#include "stockade/events.h"
+
 namespace stockade {
 
+// The kinds of kernel record (enum sk_kind in include/stockade/events.h), one for one: the probe
+// casts a record's kind to Action, so the values are the kernel's own constants.
 enum class Action : uint16_t {
-    Exec = 1, Fork, Exit, Open, Unlink, Rename, Mkdir, Rmdir, Chmod, Truncate, Link, Symlink,
-    Connect, Bind, Listen, Accept, Send,
-    Signal, Ptrace, Bpf,  // self-protection: aimed at stockaded, or any bpf() call
-    Io,                   // bytes read or written on a pipe/socket that look like JSON-RPC (MCP) or HTTP
-    Tls,                  // plaintext written with SSL_write or read with SSL_read (uprobes on OpenSSL)
-    CgroupMkdir,          // a cgroup named like an agent's unit or cgroup path was made (now tracked)
+    Exec = SK_EXEC, Fork = SK_FORK, Exit = SK_EXIT, Open = SK_OPEN, Unlink = SK_UNLINK, Rename = SK_RENAME,
+    Mkdir = SK_MKDIR, Rmdir = SK_RMDIR, Chmod = SK_CHMOD, Truncate = SK_TRUNCATE, Link = SK_LINK,
+    Symlink = SK_SYMLINK, Connect = SK_CONNECT, Bind = SK_BIND, Listen = SK_LISTEN, Accept = SK_ACCEPT,
+    Send = SK_SEND,
+    Signal = SK_SIGNAL, Ptrace = SK_PTRACE, Bpf = SK_BPF,  // self-protection: aimed at stockaded, or any bpf() call
+    Io = SK_IO,            // bytes read or written on a pipe/socket that look like JSON-RPC (MCP) or HTTP
+    Tls = SK_TLS,          // plaintext written with SSL_write or read with SSL_read (uprobes on OpenSSL)
+    CgroupMkdir = SK_CGROUP,  // a cgroup named like an agent's unit or cgroup path was made (now tracked)
+    Syscall = SK_SYSCALL,     // a channel around the hooked syscalls: io_uring, 32-bit, by handle, cross-process
 };
+// A kind added to sk_kind without its Action stops the build here.
+static_assert(static_cast<uint16_t>(Action::Syscall) + 1 == SK_KIND_MAX, "every sk_kind needs its Action");
 
 std::string_view to_string(Action a);
 
 // Access bits of an open (or of the write-like path syscalls).
 enum Access : uint32_t {
-    kRead = 1u << 0,
-    kWrite = 1u << 1,
-    kCreate = 1u << 2,
-    kTruncate = 1u << 3,
-    kAppend = 1u << 4,
+    kRead = SK_ACC_READ,
+    kWrite = SK_ACC_WRITE,
+    kCreate = SK_ACC_CREATE,
+    kTruncate = SK_ACC_TRUNC,
+    kAppend = SK_ACC_APPEND,
 };
 
 std::string access_string(uint32_t access);  // "read", "write+create" ...
@@ -75,6 +84,8 @@ struct Event {
     std::string io_data;          // io: up to SK_IO_MAX bytes (truncated flag when cut)
     NetAddress net;
     uint64_t target_cgroup = 0;   // cgroup mkdir: the new cgroup's id (path: its path)
+    uint32_t syscall_nr = 0;      // syscall: its number (i386 numbering when compat)
+    bool compat = false;          // syscall: made through the 32-bit entry
 
     bool truncated = false;  // a path or argv was cut at a kernel limit
     KernelAction kernel_action = KernelAction::None;

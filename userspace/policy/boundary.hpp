@@ -132,6 +132,7 @@ struct Boundary {
     std::string home;         // what "~" expanded to; empty when unknown
     AgentMatch match;
     bool system_read = true;
+    bool io_uring = false;  // io_uring_setup/enter/register allowed (they bypass the syscall hook)
     std::vector<PathRule> system_rules;  // the builtin read rules (resolved), when system_read
 
     struct Files {

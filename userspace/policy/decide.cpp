@@ -164,6 +164,7 @@ Verdict decide(const Boundary& boundary, const Event& event) {
     case Action::Send:
     case Action::Bind:
     case Action::Listen: return decide_network(j);
+    case Action::Syscall: return decide_syscall(j);
     default: return decide_files(j);
     }
 }

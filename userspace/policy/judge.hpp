@@ -12,6 +12,10 @@ namespace stockade::policy {
 
 inline constexpr const char* kAlwaysId = "builtin:always";
 inline constexpr const char* kUnixSocketId = "builtin:unix-socket";
+inline constexpr const char* kIoUringId = "builtin:io_uring";
+inline constexpr const char* kCompatSyscallId = "builtin:compat-syscall";
+inline constexpr const char* kByHandleId = "builtin:open-by-handle";
+inline constexpr const char* kCrossProcessId = "builtin:cross-process";
 
 struct Judge {
     const Boundary& b;
@@ -42,6 +46,7 @@ struct PathForms {
 Verdict decide_files(const Judge& j);    // Open, Unlink ... Symlink
 Verdict decide_exec(const Judge& j);
 Verdict decide_network(const Judge& j);  // Connect, Send, Bind, Listen
+Verdict decide_syscall(const Judge& j);  // Syscall: io_uring, 32-bit, by handle, cross-process
 // The files.never verdict for `path`, if a never rule matches it.
 std::optional<Verdict> never_hit(const Judge& j, const PathForms& path);
 

@@ -31,6 +31,10 @@ std::string format_event(const Event& e) {
     case Action::Bpf:
         body = fmt::format("cmd={} result={}", e.detail, e.result);
         break;
+    case Action::Syscall:
+        body = fmt::format("{}{} target={} result={} {}", e.compat ? "i386 " : "", e.syscall_nr, e.target_pid,
+                           e.result, e.path);
+        break;
     case Action::Io: case Action::Tls: {
         // The first line of what was written or read, control bytes shown as '.'.
         std::string line = e.io_data.substr(0, std::min<size_t>(e.io_data.find('\n'), 100));

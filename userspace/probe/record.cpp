@@ -220,6 +220,12 @@ Event decode(const void* data, size_t size) {
         e.path = std::string(cstr(seg[2]));
         e.target_cgroup = r.arg0;
         break;
+    case Action::Syscall:
+        e.syscall_nr = static_cast<uint32_t>(r.arg0);
+        e.compat = r.arg1 & SK_SC_COMPAT;
+        e.target_pid = static_cast<uint32_t>(r.arg2);
+        if (r.seg_len[0]) e.path = assemble_path(seg[0]);  // open_by_handle_at: the file it opened
+        break;
     case Action::Signal: case Action::Ptrace: case Action::Bpf:
         e.target_pid = e.action == Action::Bpf ? 0 : static_cast<uint32_t>(r.arg0);
         e.detail = static_cast<uint32_t>(e.action == Action::Bpf ? r.arg0 : r.arg1);

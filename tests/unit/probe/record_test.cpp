@@ -371,3 +371,33 @@ TEST_CASE("decode: malformed records throw stockade::Error", "[record]") {
         }
     }
 }
+
+TEST_CASE("decode: a syscall channel record (32-bit, by handle, cross-process)", "[record]") {
+    RecordBuilder compat(SK_SYSCALL);
+    compat.hdr.arg0 = 5;  // i386 open
+    compat.hdr.arg1 = SK_SC_COMPAT;
+    compat.hdr.flags = SK_F_KILLED;
+    Event c = compat.decode();
+    CHECK(c.action == Action::Syscall);
+    CHECK(c.syscall_nr == 5);
+    CHECK(c.compat);
+    CHECK(c.kernel_action == KernelAction::Killed);
+
+    RecordBuilder handle(SK_SYSCALL);
+    handle.hdr.arg0 = 304;  // open_by_handle_at
+    handle.hdr.ret = 3;
+    handle.seg[0] = leaf_first({"srv", "secret", "key"});
+    Event h = handle.decode();
+    CHECK_FALSE(h.compat);
+    CHECK(h.path == "/srv/secret/key");
+    CHECK(h.result == 3);
+
+    RecordBuilder cross(SK_SYSCALL);
+    cross.hdr.arg0 = 101;  // ptrace
+    cross.hdr.arg2 = 777;
+    cross.hdr.flags = SK_F_DENIED;
+    Event x = cross.decode();
+    CHECK(x.target_pid == 777);
+    CHECK(x.path.empty());
+    CHECK(x.kernel_action == KernelAction::Denied);
+}
