@@ -194,6 +194,8 @@ public:
     }
 
     void reload() { kill(pid_, SIGHUP); }
+    // The test reaped the daemon itself (to time its exit).
+    void forget_exited() { pid_ = -1; }
 
     // `stockade run --agent A -- argv...` through the real command; returns its wait status.
     int run_as(const std::string& agent, const std::vector<std::string>& argv, std::string* out = nullptr) {

@@ -2,15 +2,12 @@
 
 #include <sys/inotify.h>
 
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +20,6 @@
 #include "common/cgroup.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
-#include "common/sched.hpp"
 #include "enforce/kill.hpp"
 #include "identity/procfs.hpp"
 #include "journal/files.hpp"
@@ -94,19 +90,11 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     pipeline_->set_tasks(&tasks_);
     install_policy(set);
 
-    // Control socket: 0660 root:<socket_group>.
     fs::create_directories(fs::path(cfg_.socket_path).parent_path());
-    unlink(cfg_.socket_path.c_str());
-    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, cfg_.socket_path.c_str(), sizeof addr.sun_path - 1);
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(listen_fd_, 16) != 0)
-        throw Error("control socket " + cfg_.socket_path + ": " + std::strerror(errno));
-    gid_t gid = 0;
-    if (group* g = getgrnam(cfg_.socket_group.c_str())) gid = g->gr_gid;
-    if (chown(cfg_.socket_path.c_str(), 0, gid) != 0 || chmod(cfg_.socket_path.c_str(), 0660) != 0)
-        spdlog::warn("control socket permissions: {}", std::strerror(errno));
+    control_ = std::make_unique<ControlServer>(cfg_.socket_path, cfg_.socket_group,
+                                               [this](const control::Request& req, uint32_t uid) {
+                                                   return handle(req, uid);
+                                               });
     install_kernel_tables();  // the socket exists now: protect its inode
     follow_journal_inode();
 
@@ -150,10 +138,7 @@ Daemon::~Daemon() {
     }
     resolve_cv_.notify_all();
     if (resolver_.joinable()) resolver_.join();
-    if (listen_fd_ >= 0) {
-        close(listen_fd_);
-        unlink(cfg_.socket_path.c_str());
-    }
+    control_.reset();
     if (signal_fd_ >= 0) close(signal_fd_);
     if (inotify_fd_ >= 0) close(inotify_fd_);
     if (pipeline_) pipeline_->flush_summaries();
@@ -391,90 +376,6 @@ void Daemon::reap_launcher_cgroups() {
             ++it;
         }
     }
-}
-
-void Daemon::check_lost() {
-    auto c = probe_->counters();
-    if (c.lost > lost_seen_) {
-        pipeline_->journal_lost(c.lost - lost_seen_);
-        lost_seen_ = c.lost;
-    }
-}
-
-// The kill latency's tail is scheduling: a woken daemon can wait a whole tick (4 ms at HZ=250)
-// behind a busy task. Asking EEVDF for a short slice (0.1 ms) for the event loop cut the
-// measured p99 from 2.8 ms to ~0.4 ms (docs/performance.md); it needs no privilege.
-static void request_short_slice() {
-    if (!set_sched_slice(0, 100'000))
-        spdlog::debug("sched_setattr (short slice): {}", std::strerror(errno));
-}
-
-void Daemon::run() {
-    request_short_slice();
-    sd_notify(0, "READY=1\nSTATUS=probes attached, boundaries loaded");
-    uint64_t watchdog_usec = 0;
-    bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0;
-    auto last_ping = std::chrono::steady_clock::now();
-    auto last_slow = last_ping;
-    auto last_summary = last_ping;
-    while (!stop_) {
-        pollfd fds[4] = {{probe_->ring_fd(), POLLIN, 0},
-                         {signal_fd_, POLLIN, 0},
-                         {listen_fd_, POLLIN, 0},
-                         {inotify_fd_, POLLIN, 0}};
-        ::poll(fds, 4, 50);
-        probe_->poll(*timed_, 0);
-        if (fds[1].revents & POLLIN) {
-            signalfd_siginfo si{};
-            while (read(signal_fd_, &si, sizeof si) == sizeof si) {
-                if (si.ssi_signo == SIGHUP) {
-                    sd_notify(0, "RELOADING=1");
-                    reload("SIGHUP");
-                    sd_notify(0, "READY=1");
-                } else {
-                    stop_ = true;
-                }
-            }
-        }
-        if (fds[2].revents & POLLIN) serve_control();
-        expire_tasks();  // cheap; keeps TTLs exact to the loop's 50 ms
-        auto now = std::chrono::steady_clock::now();
-        if (fds[3].revents & POLLIN) {
-            char buf[4096];
-            while (read(inotify_fd_, buf, sizeof buf) > 0) {
-            }
-            // Let a burst of edits settle before reading the directory.
-            reload_due_ = now + std::chrono::milliseconds(200);
-        }
-        if (reload_due_ && now >= *reload_due_) {
-            reload_due_.reset();
-            reload("boundary files changed");
-        }
-        if (watchdog && now - last_ping > std::chrono::microseconds(watchdog_usec / 2)) {
-            sd_notify(0, "WATCHDOG=1");
-            last_ping = now;
-        }
-        if (now - last_slow > std::chrono::seconds(1)) {
-            last_slow = now;
-            check_lost();
-            discover_cgroups();
-            reap_launcher_cgroups();
-            probe_->release_syscall_hook_if_idle();
-            table_.reap(boot_ns());
-            write_metrics();
-            follow_journal_inode();
-        }
-        if (hosts_changed_.exchange(false)) {
-            // New addresses for host rules: rebuild the kernel's network tables.
-            install_kernel_tables();
-        }
-        if (now - last_summary > std::chrono::seconds(cfg_.summary_interval_s)) {
-            last_summary = now;
-            pipeline_->flush_summaries();
-        }
-    }
-    sd_notify(0, "STOPPING=1");
-    probe_->poll(*timed_, 0);
 }
 
 }  // namespace stockade::daemon

@@ -15,6 +15,7 @@
 
 #include "control/protocol.hpp"
 #include "daemon/config.hpp"
+#include "daemon/control_server.hpp"
 #include "daemon/metrics.hpp"
 #include "enforce/kernel_tables.hpp"
 #include "identity/process_table.hpp"
@@ -51,10 +52,12 @@ private:
                          uint32_t kernel_id = 0);
     void reap_launcher_cgroups();
     void remove_launcher_cgroup(const std::string& rel);
-    void serve_control();
     control::Response handle(const control::Request& req, uint32_t peer_uid);
     control::Status status() const;
     void check_lost();
+    void read_signals();
+    void read_inotify(std::chrono::steady_clock::time_point now);
+    void every_second();
     void journal_daemon(const std::string& detail);
     void resolve_loop();
     std::vector<std::string> protected_paths() const;
@@ -79,7 +82,7 @@ private:
     uint64_t journal_ino_ = 0;  // the live journal file's inode the kernel tables protect
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path
     std::set<std::string> launcher_cgroups_;         // created by `stockade run`
-    int listen_fd_ = -1;
+    std::unique_ptr<ControlServer> control_;
     int signal_fd_ = -1;
     int inotify_fd_ = -1;
     std::optional<std::chrono::steady_clock::time_point> reload_due_;

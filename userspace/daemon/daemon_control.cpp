@@ -1,6 +1,6 @@
-// The daemon's control socket (status, agents, run, reload) and its tasks: what `stockade`
-// asks of a running stockaded. Part of class Daemon (daemon.hpp); the main loop is daemon.cpp.
-#include <sys/socket.h>
+// The daemon's control requests (status, agents, run, reload) and its tasks: what `stockade`
+// asks of a running stockaded. Part of class Daemon (daemon.hpp); the socket itself is served by
+// control_server.cpp, from the main loop in daemon_loop.cpp.
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -226,35 +226,6 @@ control::Response Daemon::handle(const control::Request& req, uint32_t peer_uid)
         return resp;
     }
     return refuse("unknown request \"" + req.op + "\"");
-}
-
-void Daemon::serve_control() {
-    while (true) {
-        int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (fd < 0) return;
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
-        timeval tv{1, 0};
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        std::string in;
-        char buf[4096];
-        while (in.find('\n') == std::string::npos && in.size() < 65536) {
-            ssize_t n = read(fd, buf, sizeof buf);
-            if (n <= 0) break;
-            in.append(buf, static_cast<size_t>(n));
-        }
-        control::Response resp;
-        try {
-            resp = handle(control::decode_request(in.substr(0, in.find('\n'))), cred.uid);
-        } catch (const Error& e) {
-            resp.ok = false;
-            resp.error = e.what();
-        }
-        std::string out = control::encode(resp) + "\n";
-        if (send(fd, out.data(), out.size(), MSG_NOSIGNAL) < 0) spdlog::debug("control reply: {}", std::strerror(errno));
-        close(fd);
-    }
 }
 
 }  // namespace stockade::daemon

@@ -21,6 +21,30 @@
 namespace stockade::journal {
 namespace {
 
+// No record nests deeper than an object holding a list (argv); anything much deeper is not a
+// record. rapidjson's default parser recurses once per level, so a line of a million '['
+// (a torn or forged tail) would overflow the stack before any error could be reported.
+constexpr unsigned kMaxDepth = 16;
+
+// Syntax check only: counts nesting and stops the (iterative) parse beyond kMaxDepth.
+struct DepthLimit : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthLimit> {
+    unsigned depth = 0;
+    bool too_deep = false;
+    bool Default() { return true; }
+    bool StartObject() { return enter(); }
+    bool StartArray() { return enter(); }
+    bool EndObject(rapidjson::SizeType) { return leave(); }
+    bool EndArray(rapidjson::SizeType) { return leave(); }
+    bool enter() {
+        too_deep = ++depth > kMaxDepth;
+        return !too_deep;
+    }
+    bool leave() {
+        --depth;
+        return true;
+    }
+};
+
 std::string compact(const std::string& pretty) {
     std::string out;
     out.reserve(pretty.size());
@@ -66,11 +90,15 @@ Record from_json_line(std::string_view line) {
 
     // cereal does not check rapidjson's parse result (a truncated line surfaces as an
     // internal assertion), so validate the syntax first to name the problem and its offset.
+    // Iterative and depth-limited: cereal's own (recursive) parse then only sees shallow lines.
     {
         rapidjson::Reader reader;
-        rapidjson::BaseReaderHandler<> ignore;
+        DepthLimit limit;
         rapidjson::MemoryStream ms(line.data(), line.size());
-        auto res = reader.Parse(ms, ignore);
+        auto res = reader.Parse<rapidjson::kParseIterativeFlag>(ms, limit);
+        if (limit.too_deep)
+            throw Error("journal line nests JSON deeper than " + std::to_string(kMaxDepth) + " levels at byte " +
+                        std::to_string(res.Offset()));
         if (res.IsError()) {
             throw Error("journal line is not valid JSON at byte " + std::to_string(res.Offset()) +
                         ": " + rapidjson::GetParseError_En(res.Code()) +

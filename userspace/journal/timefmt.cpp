@@ -48,6 +48,19 @@ std::string format_rfc3339(TimePoint t) {
     return buf;
 }
 
+namespace {
+
+// system_clock counts nanoseconds in 64 bits: years 1678 to 2261. A date outside (a four-digit
+// year can be 0000 or 9999) is not a time this clock has, rather than a signed overflow.
+std::optional<TimePoint> representable(std::chrono::sys_time<std::chrono::microseconds> t) {
+    using namespace std::chrono;
+    constexpr auto limit = duration_cast<microseconds>(system_clock::duration::max()) - seconds{1};
+    if (t.time_since_epoch() > limit || t.time_since_epoch() < -limit) return std::nullopt;
+    return time_point_cast<system_clock::duration>(t);
+}
+
+}  // namespace
+
 std::optional<TimePoint> parse_rfc3339(std::string_view s) {
     using namespace std::chrono;
     size_t pos = 0;
@@ -57,7 +70,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
         return std::nullopt;
     year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) return std::nullopt;
-    if (pos == s.size()) return TimePoint{sys_days{ymd}};
+    if (pos == s.size()) return representable(sys_days{ymd});
 
     if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return std::nullopt;
     ++pos;
@@ -97,7 +110,7 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
     if (pos != s.size()) return std::nullopt;
 
     auto local = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} + frac;
-    return time_point_cast<system_clock::duration>(local - offset);
+    return representable(local - offset);
 }
 
 TimePoint parse_since(std::string_view s, TimePoint now) {

@@ -127,7 +127,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     ParsedBoundary out;
     std::vector<YAML::Node> docs;
     try {
-        docs = YAML::LoadAll(text);
+        docs = load_all_bounded(text);
     } catch (const YAML::ParserException& e) {
         r.error(e.mark, "YAML syntax: " + e.msg);
         return out;

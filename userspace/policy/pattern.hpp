@@ -9,6 +9,12 @@
 
 namespace stockade::policy {
 
+// Limits on a pattern as written (and after "~" expansion). The kernel reports no path longer
+// than PATH_MAX, so a longer pattern could never match; the component limit keeps matching and
+// lint (which compare components pairwise) cheap for any boundary file.
+inline constexpr size_t kMaxPatternBytes = 4095;
+inline constexpr size_t kMaxPatternComponents = 512;
+
 // Returns the pattern to match, or "" and sets `error` (a sentence fragment for a diagnostic).
 // `home` is what "~" expands to; empty means "~" is an error.
 std::string prepare_pattern(std::string_view text, const std::string& home, std::string& error);

@@ -1,7 +1,10 @@
 #include "policy/yaml_reader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <charconv>
+#include <sstream>
 
 namespace stockade::policy {
 
@@ -123,6 +126,49 @@ std::vector<YAML::Node> Reader::list(const Field& f) {
         out.push_back(f.value);
     }
     return out;
+}
+
+namespace {
+
+// Counts the parser's events and throws once there are more than the text can hold.
+class EventBudget : public YAML::EventHandler {
+public:
+    explicit EventBudget(size_t limit) : limit_(limit) {}
+    void OnDocumentStart(const YAML::Mark& m) override { spend(m); }
+    void OnDocumentEnd() override { spend(last_); }
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { spend(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { spend(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { spend(m); }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        spend(m);
+    }
+    void OnSequenceEnd() override { spend(last_); }
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        spend(m);
+    }
+    void OnMapEnd() override { spend(last_); }
+
+private:
+    void spend(const YAML::Mark& m) {
+        last_ = m;
+        if (++used_ > limit_)
+            throw YAML::ParserException(m, "the YAML parser made more than " + std::to_string(limit_) +
+                                               " nodes from this text and was stopped (a malformed flow "
+                                               "collection such as an unclosed [ or { near here?)");
+    }
+    size_t limit_, used_ = 0;
+    YAML::Mark last_;
+};
+
+}  // namespace
+
+std::vector<YAML::Node> load_all_bounded(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    EventBudget budget(4 * text.size() + 64);
+    while (parser.HandleNextDocument(budget)) {
+    }
+    return YAML::LoadAll(text);
 }
 
 }  // namespace stockade::policy

@@ -73,6 +73,12 @@ private:
     int errors_ = 0;
 };
 
+// YAML::LoadAll with a bound on the parser's work. yaml-cpp 0.7 (Debian 12) can loop on some
+// malformed flow collections, making nodes until memory runs out (found by fuzzing: a 558-byte
+// boundary file). A document has at most a few parser events per byte of text, so a first pass
+// counts them and stops past that. Throws YAML::ParserException (with a mark) like LoadAll.
+std::vector<YAML::Node> load_all_bounded(const std::string& text);
+
 std::string_view type_name(const YAML::Node& n);  // "a string", "a list", "a mapping", "nothing"
 // The closest of `candidates` to `word` when it is a likely typo, else "".
 std::string suggest(std::string_view word, std::initializer_list<std::string_view> candidates);

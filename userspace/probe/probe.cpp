@@ -340,6 +340,13 @@ int Probe::tool_deny_fd() const { return bpf_map__fd(skel_->maps.tool_deny); }
 int Probe::http_rules_fd() const { return bpf_map__fd(skel_->maps.http_rules); }
 int Probe::ring_fd() const { return ring_buffer__epoll_fd(rb_); }
 
+namespace {
+constexpr int kBudgetSpent = -EALREADY;  // any negative value; told apart by budget_spent_
+}  // namespace
+
+// libbpf advances the consumer position past a record before its callback's result is looked
+// at, and a negative result ends ring_buffer__consume()/__poll() there: the way to stop after
+// a budget without losing the record just handed over (libbpf 1.1 has no consume_n).
 int Probe::on_record(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Probe*>(ctx);
     try {
@@ -347,21 +354,30 @@ int Probe::on_record(void* ctx, void* data, size_t size) {
     } catch (const Error& e) {
         self->sink_->on_bad_record(e.what());
     }
-    return 0;
+    ++self->consumed_;
+    bool spent = (self->budget_records_ && self->consumed_ >= self->budget_records_) ||
+                 (self->budget_until_ != std::chrono::steady_clock::time_point{} &&
+                  std::chrono::steady_clock::now() >= self->budget_until_);
+    if (!spent) return 0;
+    self->budget_spent_ = true;
+    return kBudgetSpent;
 }
 
-int Probe::poll(EventSink& sink, int timeout_ms) {
+int Probe::poll(EventSink& sink, int timeout_ms, size_t max_records, std::chrono::microseconds max_time) {
     // Records are mostly submitted without a wake-up (batched, DESIGN.md), so a quiet epoll
     // does not mean an empty ring: always drain after waiting.
     sink_ = &sink;
+    budget_records_ = max_records;
+    budget_until_ = max_time.count() > 0 ? std::chrono::steady_clock::now() + max_time
+                                         : std::chrono::steady_clock::time_point{};
+    consumed_ = 0;
+    budget_spent_ = false;
     int n = ring_buffer__poll(rb_, timeout_ms);
-    if (n >= 0) {
-        int more = ring_buffer__consume(rb_);
-        n = more < 0 ? more : n + more;
-    }
+    if (n >= 0 && !budget_spent_) n = ring_buffer__consume(rb_);
     sink_ = nullptr;
+    if (budget_spent_) return static_cast<int>(consumed_);
     if (n < 0 && n != -EINTR) throw Error(std::string("reading the ring buffer: ") + std::strerror(-n));
-    return n < 0 ? 0 : n;
+    return static_cast<int>(consumed_);
 }
 
 KernelCounters Probe::counters() const {

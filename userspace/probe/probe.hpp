@@ -2,6 +2,7 @@
 // owns its kernel tables and its ring buffer. Destroying it detaches everything.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -91,7 +92,13 @@ public:
     int http_rules_fd() const;
 
     // Drains the ring buffer into `sink`, waiting up to timeout_ms for data. Returns records read.
-    int poll(EventSink& sink, int timeout_ms);
+    // With a budget (max_records and/or max_time > 0), stops after that many records or that
+    // long, so that a caller's loop keeps its rhythm under any event rate; backlog() then says
+    // records were left for the next call. A record is consumed only once it was handed to the
+    // sink: stopping early loses nothing.
+    int poll(EventSink& sink, int timeout_ms, size_t max_records = 0,
+             std::chrono::microseconds max_time = std::chrono::microseconds(0));
+    bool backlog() const { return budget_spent_; }
     int ring_fd() const;  // epoll-able: readable when the kernel woke the consumer
     KernelCounters counters() const;
 
@@ -110,6 +117,9 @@ private:
     std::vector<std::pair<std::string, ::bpf_link*>> links_;
     int cgroup_root_fd_ = -1;
     EventSink* sink_ = nullptr;
+    size_t budget_records_ = 0, consumed_ = 0;
+    std::chrono::steady_clock::time_point budget_until_{};
+    bool budget_spent_ = false;
     uint32_t ring_bytes_ = 0;
     static int on_record(void* ctx, void* data, size_t size);
 };

@@ -46,3 +46,15 @@ TEST_CASE("--since accepts RFC 3339 and relative durations", "[journal][time]") 
         CHECK_THROWS_AS(parse_since(bad, now), stockade::Error);
     CHECK_THROWS_WITH(parse_since("soon", now), Catch::Matchers::Contains("RFC 3339"));
 }
+
+TEST_CASE("dates the system clock cannot hold are not times (found by fuzzing)", "[journal][time]") {
+    // Nanoseconds in 64 bits reach from 1677 to 2262: year 0000 used to overflow (UBSan).
+    CHECK_FALSE(parse_rfc3339("0000-01-01T00:00:00Z"));
+    CHECK_FALSE(parse_rfc3339("0001-01-01"));
+    CHECK_FALSE(parse_rfc3339("9999-12-31T23:59:59.999999-23:59"));
+    CHECK_FALSE(parse_rfc3339("1677-01-01T00:00:00Z"));
+    REQUIRE(parse_rfc3339("1700-01-01T00:00:00Z"));
+    CHECK(*parse_rfc3339("1700-01-01T00:00:00Z") < system_clock::time_point{});
+    REQUIRE(parse_rfc3339("2261-12-31T23:59:59Z"));
+    CHECK(format_rfc3339(*parse_rfc3339("2261-12-31T23:59:59Z")) == "2261-12-31T23:59:59.000000Z");
+}

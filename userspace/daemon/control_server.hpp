@@ -1,0 +1,61 @@
+// The control socket, served from the daemon's main loop without ever blocking it: every
+// connection is non-blocking and advanced as its bytes arrive, has a deadline, and there are
+// at most kMaxConnections at once (the oldest still-silent one makes room for a new one), so
+// neither idle clients nor a crowd keep the operator from an answer.
+#pragma once
+
+#include <poll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "control/protocol.hpp"
+
+namespace stockade::daemon {
+
+class ControlServer {
+public:
+    using Handler = std::function<control::Response(const control::Request&, uint32_t peer_uid)>;
+
+    static constexpr size_t kMaxConnections = 64;
+    static constexpr size_t kMaxRequestBytes = 64 * 1024;
+    static constexpr std::chrono::milliseconds kDeadline{2000};  // to send the request and read the answer
+
+    // Binds `path` (0660 root:`socket_group`). Throws stockade::Error.
+    ControlServer(std::string path, const std::string& socket_group, Handler handler);
+    ~ControlServer();
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+    // Appends what to wait for (the listening socket, then each connection) to `fds`.
+    void add_pollfds(std::vector<pollfd>& fds) const;
+    // After poll(): `ready` points at the entries add_pollfds() appended. Accepts, reads,
+    // answers and writes what is ready, and closes what is done or past its deadline.
+    void serve(const pollfd* ready);
+    size_t connections() const { return conns_.size(); }
+
+private:
+    struct Conn {
+        int fd = -1;
+        uint32_t uid = 0;
+        std::string in, out;
+        size_t sent = 0;
+        std::chrono::steady_clock::time_point accepted, deadline;
+        bool answered() const { return !out.empty(); }
+    };
+    void accept_new();
+    bool read_request(Conn& c);  // false: close it
+    bool write_answer(Conn& c);  // false: close it (done or failed)
+    void answer(Conn& c);
+    void close_conn(Conn& c);
+
+    std::string path_;
+    Handler handler_;
+    int listen_fd_ = -1;
+    std::vector<Conn> conns_;
+};
+
+}  // namespace stockade::daemon
