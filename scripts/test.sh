@@ -27,6 +27,10 @@ unit_targets=$(ctest --test-dir build -L unit -N | sed -n 's/^ *Test *#[0-9]*: /
 cmake --build build-asan -j "$jobs" --target $unit_targets
 ctest --test-dir build-asan --output-on-failure -L unit
 
+# Fuzzing (clang, libFuzzer): the journal reader and the boundary parser, a bounded time each,
+# after replaying every saved crash input (tests/fuzz/README or the script's header).
+bash tests/fuzz/run.sh build-fuzz 45
+
 # ---- benchmark smoke pass (owner: bench/; see docs/performance.md) --------------------------
 # bench/run.sh --quick runs every benchmark at tiny sizes so that none can rot. A figure that
 # misses its target never fails CI; only a benchmark that could not run at all does.
@@ -52,4 +56,4 @@ nskip=$(sort -u "$skips" | grep -c . || true)
 echo
 echo "==== skipped: $nskip"
 sort -u "$skips" | sed 's/^/  /'
-echo "==== all tests passed: $(ctest --test-dir build -N | sed -n 's/^Total Tests: //p') ctest entries, ASan unit pass, bench smoke, package; $nskip skipped"
+echo "==== all tests passed: $(ctest --test-dir build -N | sed -n 's/^Total Tests: //p') ctest entries, ASan unit pass, fuzzing, bench smoke, package; $nskip skipped"
