@@ -159,6 +159,22 @@ Event common_fields(const sk_event& r) {
     return e;
 }
 
+// The peer or local address of a socket action; for AF_UNIX, the socket's path from the data.
+NetAddress net_target(const sk_event& r, std::string_view unix_path) {
+    NetAddress n;
+    n.family = r.addr.family;
+    n.port = r.addr.port;
+    n.sotype = r.addr.sotype;
+    std::memcpy(n.bytes, r.addr.addr, sizeof n.bytes);
+    if (n.family == AF_UNIX && !unix_path.empty()) {
+        if (unix_path.front() == '\0')
+            n.unix_path = "@" + std::string(cstr(unix_path.substr(1)));  // abstract namespace
+        else
+            n.unix_path = cstr(unix_path);
+    }
+    return n;
+}
+
 }  // namespace
 
 Event decode(const void* data, size_t size) {
@@ -198,17 +214,7 @@ Event decode(const void* data, size_t size) {
         e.exit_signal = static_cast<int>(r.arg0);
         break;
     case Action::Connect: case Action::Bind: case Action::Listen: case Action::Accept: case Action::Send:
-        e.net.family = r.addr.family;
-        e.net.port = r.addr.port;
-        e.net.sotype = r.addr.sotype;
-        std::memcpy(e.net.bytes, r.addr.addr, sizeof e.net.bytes);
-        if (e.net.family == AF_UNIX && !seg[2].empty()) {
-            std::string_view p = seg[2];
-            if (p.front() == '\0')
-                e.net.unix_path = "@" + std::string(cstr(p.substr(1)));  // abstract namespace
-            else
-                e.net.unix_path = cstr(p);
-        }
+        e.net = net_target(r, seg[2]);
         break;
     case Action::Io: case Action::Tls:
         e.io_write = r.arg0 != 0;
