@@ -2,6 +2,8 @@
 // kernel's network lookup (bpf/net.bpf.h) over a plan, so a plan can be judged like the kernel.
 #pragma once
 
+#include "../temp_dir.hpp"
+
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -18,31 +20,7 @@
 
 namespace stockade::enforce::test {
 
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "stockade-enforce-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    std::string path() const { return path_.string(); }
-    std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-    std::string write(const std::string& rel, const std::string& text = "x") const {
-        auto p = path_ / rel;
-        std::filesystem::create_directories(p.parent_path());
-        std::ofstream(p) << text;
-        return p.string();
-    }
-
-private:
-    std::filesystem::path path_;
-};
+using TempDir = stockade::test::TempDir;
 
 inline std::shared_ptr<const policy::PolicySet> load_ok(const std::string& yaml) {
     auto res = policy::load_boundary_text("t.yaml", yaml);

@@ -1,6 +1,8 @@
 // Shared by the policy unit tests: temporary directories, boundaries from text, events.
 #pragma once
 
+#include "../temp_dir.hpp"
+
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
@@ -15,33 +17,7 @@
 
 namespace stockade::policy::test {
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "stockade-policy-XXXXXX").string();
-        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string path() const { return path_.string(); }
-    std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-    std::string write(const std::string& rel, const std::string& text) const {
-        auto p = path_ / rel;
-        std::filesystem::create_directories(p.parent_path());
-        std::ofstream(p) << text;
-        return p.string();
-    }
-
-private:
-    std::filesystem::path path_;
-};
+using TempDir = stockade::test::TempDir;
 
 // The one boundary in `yaml`; fails the test (printing diagnostics) when it does not load.
 inline std::shared_ptr<const PolicySet> load_ok(const std::string& yaml, const std::string& file = "t.yaml") {
