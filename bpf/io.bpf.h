@@ -164,6 +164,105 @@ static __always_inline const char *sk_iov_first(const struct iovec *iov, __u64 c
 	return v.iov_base;
 }
 
+/* The file mode of descriptor fd when it is a pipe or socket, else 0. */
+static __always_inline __u16 sk_io_pipe_or_socket(struct task_struct *task, __u64 fd, struct file **f)
+{
+	__u16 mode;
+
+	*f = sk_fd_file(task, fd);
+	if (!*f)
+		return 0;
+	mode = BPF_CORE_READ(*f, f_inode, i_mode);
+	if ((mode & S_IFMT) != S_IFIFO && (mode & S_IFMT) != S_IFSOCK)
+		return 0;
+	return mode;
+}
+
+/*
+ * The prefilter: whether the first bytes (head; first is its first byte) make this I/O worth a
+ * record. A write passes when its stream is open, or it starts JSON-RPC or an HTTP message.
+ */
+static __always_inline bool sk_io_wanted(bool write, __u16 mode, __u32 head, char first, int http, __u8 *open,
+					 __u64 stream)
+{
+	if (write)
+		return open || http || first == '{' || first == 'C';
+	if (first == '{' || first == 'C')
+		return true;
+	/* A socket read that starts an HTTP response, or carries the body of one just read. */
+	return (mode & S_IFMT) == S_IFSOCK &&
+	       sk_follow_read(SK_FOLLOW_PLAIN | stream, head == SK_W4('H', 'T', 'T', 'P'));
+}
+
+/* Copies the ret bytes of a vectored call into e->data. Returns false when the record is dropped. */
+static __always_inline bool sk_io_copy_iov(struct sk_event *e, const struct iovec *iov, __u64 iovcnt, long ret)
+{
+	__u32 zero = 0;
+	struct sk_iov_copy *c = bpf_map_lookup_elem(&iov_copy, &zero);
+	__u64 n;
+
+	if (!c)
+		return false;
+	c->iov = (__u64)iov;
+	c->cnt = iovcnt;
+	c->idx = c->pos = c->off = 0;
+	c->left = ret > SK_IO_MAX ? SK_IO_MAX : ret;
+	if (ret > SK_IO_MAX)
+		e->flags |= SK_F_TRUNC_ARGV;
+	bpf_loop(SK_IO_MAX / SK_IOV_CHUNK + SK_IOV_MAX + 2, sk_iov_step, 0, 0);
+	if (c->left)
+		e->flags |= SK_F_TRUNC_ARGV; /* more iovecs than looked at, or unreadable */
+	n = c->off;
+	if (n > SK_IO_MAX)
+		n = SK_IO_MAX;
+	e->seg_len[2] = n;
+	e->data_len = n;
+	return true;
+}
+
+/* After a write: whether its stream's next writes pass the prefilter (io_open). */
+static __always_inline void sk_io_track_stream(struct sk_event *e, __u64 stream, __u8 *open, int http, char first,
+					       long ret)
+{
+	__u8 v = 0;
+
+	if (http) {
+		v = http == 2 ? SK_IO_OPEN_BODY : 0;
+	} else if (!open || *open == SK_IO_OPEN_JSON) {
+		/* A message split across writes: keep the stream open until a write ends a line. */
+		__u64 at = e->data_len - 1;
+		char last = 0;
+
+		if (e->data_len == (__u64)ret && at < SK_IO_MAX)
+			last = e->data[at];
+		v = last == '\n' && first != 'C' ? 0 : SK_IO_OPEN_JSON;
+	} else {
+		v = SK_IO_OPEN_BODY;
+	}
+	if (v)
+		bpf_map_update_elem(&io_open, &stream, &v, BPF_ANY);
+	else if (open)
+		bpf_map_delete_elem(&io_open, &stream);
+}
+
+/* The kernel's verdict on the captured bytes: an HTTP request written, or an MCP tool call read. */
+static __always_inline void sk_io_judge(struct sk_event *e, struct sk_track *t, struct sk_agent_cfg *cfg, bool write,
+					int http)
+{
+	__u32 rule = 0;
+
+	if (e->data_len && write && http) {
+		rule = sk_http_judge(t->agent_id, e->data_len);
+	} else if (e->data_len && !write && !http) {
+		/* The server dies in this read: it never runs the denied call. */
+		rule = cfg && (cfg->flags & SK_AG_ENFORCE) ? sk_denied_tool(t->agent_id, e->data_len) : 0;
+	}
+	if (rule) {
+		e->rule = rule;
+		sk_kill(e, cfg);
+	}
+}
+
 /*
  * Tool calls: what a tracked process reads from or writes to a pipe or socket (read/write,
  * send/recv on a connected socket, readv/writev, sendmsg/recvmsg without an address), when the
@@ -185,15 +284,11 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	__u16 mode;
 	int http = 0;
 	char first;
-	__u64 n;
 
 	if (ret <= 0)
 		return 0;
-	f = sk_fd_file(task, a->a[0]);
-	if (!f)
-		return 0;
-	mode = BPF_CORE_READ(f, f_inode, i_mode);
-	if ((mode & S_IFMT) != S_IFIFO && (mode & S_IFMT) != S_IFSOCK)
+	mode = sk_io_pipe_or_socket(task, a->a[0], &f);
+	if (!mode)
 		return 0;
 	if (iov) {
 		buf = sk_iov_first(iov, iovcnt, &first_len);
@@ -210,15 +305,8 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	__u64 stream = ((__u64)(bpf_get_current_pid_tgid() >> 32) << 32) | (__u32)a->a[0];
 	if (write)
 		open = bpf_map_lookup_elem(&io_open, &stream);
-	if (write) {
-		if (!open && !http && first != '{' && first != 'C')
-			return 0;
-	} else if (first != '{' && first != 'C') {
-		/* A socket read that starts an HTTP response, or carries the body of one just read. */
-		if ((mode & S_IFMT) != S_IFSOCK ||
-		    !sk_follow_read(SK_FOLLOW_PLAIN | stream, head == SK_W4('H', 'T', 'T', 'P')))
-			return 0;
-	}
+	if (!sk_io_wanted(write, mode, head, first, http, open, stream))
+		return 0;
 	e = sk_event_init(SK_IO, task, t->agent_id);
 	if (!e)
 		return 0;
@@ -227,62 +315,16 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	e->arg1 = a->a[0];
 	e->arg2 = BPF_CORE_READ(f, f_inode, i_ino);
 	if (iov) {
-		__u32 zero = 0;
-		struct sk_iov_copy *c = bpf_map_lookup_elem(&iov_copy, &zero);
-
-		if (!c)
+		if (!sk_io_copy_iov(e, iov, iovcnt, ret))
 			return 0;
-		c->iov = (__u64)iov;
-		c->cnt = iovcnt;
-		c->idx = c->pos = c->off = 0;
-		c->left = ret > SK_IO_MAX ? SK_IO_MAX : ret;
-		if (ret > SK_IO_MAX)
-			e->flags |= SK_F_TRUNC_ARGV;
-		bpf_loop(SK_IO_MAX / SK_IOV_CHUNK + SK_IOV_MAX + 2, sk_iov_step, 0, 0);
-		if (c->left)
-			e->flags |= SK_F_TRUNC_ARGV; /* more iovecs than looked at, or unreadable */
-		n = c->off;
-		if (n > SK_IO_MAX)
-			n = SK_IO_MAX;
-		e->seg_len[2] = n;
-		e->data_len = n;
 	} else {
 		sk_put_user_data(e, buf, ret);
 	}
-	if (write) {
-		__u8 v = 0;
-
-		if (http) {
-			v = http == 2 ? SK_IO_OPEN_BODY : 0;
-		} else if (!open || *open == SK_IO_OPEN_JSON) {
-			/* A message split across writes: keep the stream open until a write ends a line. */
-			__u64 at = e->data_len - 1;
-			char last = 0;
-
-			if (e->data_len == (__u64)ret && at < SK_IO_MAX)
-				last = e->data[at];
-			v = last == '\n' && first != 'C' ? 0 : SK_IO_OPEN_JSON;
-		} else {
-			v = SK_IO_OPEN_BODY;
-		}
-		if (v)
-			bpf_map_update_elem(&io_open, &stream, &v, BPF_ANY);
-		else if (open)
-			bpf_map_delete_elem(&io_open, &stream);
-	}
+	if (write)
+		sk_io_track_stream(e, stream, open, http, first, ret);
 	struct sk_agent_cfg *cfg = sk_cfg(t->agent_id);
-	__u32 rule = 0;
 
-	if (e->data_len && write && http) {
-		rule = sk_http_judge(t->agent_id, e->data_len);
-	} else if (e->data_len && !write && !http) {
-		/* The server dies in this read: it never runs the denied call. */
-		rule = cfg && (cfg->flags & SK_AG_ENFORCE) ? sk_denied_tool(t->agent_id, e->data_len) : 0;
-	}
-	if (rule) {
-		e->rule = rule;
-		sk_kill(e, cfg);
-	}
+	sk_io_judge(e, t, cfg, write, http);
 	/* A request written by an enforcing agent may have to be stopped: wake the daemon now. */
 	sk_submit(e, write && sk_prompt(cfg));
 	return 0;
