@@ -7,8 +7,10 @@
 # What the root looks like (the closest a namespace gets to a freshly installed host):
 # - mmdebstrap --variant=minbase plus git and ca-certificates: nothing of this machine's
 #   toolchain, libraries or hand-installed tools is visible;
-# - its own mount and pid namespaces, entered with pivot_root (paths resolve as on a real host,
-#   not through a chroot); the host's kernel, network and devices;
+# - its own mount namespace, entered with pivot_root (paths resolve as on a real host, not
+#   through a chroot); the host's kernel, pids, network and devices. Not a pid namespace: the
+#   daemon's userspace kills and its attribution use the pids BPF reports, which are the initial
+#   namespace's (a daemon in a nested pid namespace kills the wrong pids or none: seen here);
 # - a fresh sysfs, with cgroup v2 alone at /sys/fs/cgroup (what Debian 12 boots), bpffs at
 #   /sys/fs/bpf, fresh /proc, /run and /tmp.
 # The clone's working tree (tracked and untracked, not ignored files) is copied to /src in the
@@ -66,7 +68,7 @@ cp -a "$SRC/.git" "$ROOT/src/.git"
 
 say "entering it: $CMD"
 set +e
-unshare --mount --pid --fork --propagation private -- /bin/bash -euo pipefail -c '
+unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
     R=$1 CMD=$2
     mount --bind "$R" "$R"
     mount -t proc proc "$R/proc"
