@@ -22,7 +22,9 @@ ctest --test-dir build --output-on-failure
 collect_skips build/Testing/Temporary/LastTest.log
 
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSTOCKADE_SANITIZE=ON
-unit_targets=$(ctest --test-dir build -L unit -N | sed -n 's/^ *Test *#[0-9]*: //p')
+# The unit test binaries (unit_*); other unit-labelled entries, such as bpf_headers_stand_alone,
+# are checks run by ctest, not build targets.
+unit_targets=$(ctest --test-dir build -L unit -N | sed -n 's/^ *Test *#[0-9]*: \(unit_[a-z_]*\)$/\1/p')
 # shellcheck disable=SC2086 # one word per target
 cmake --build build-asan -j "$jobs" --target $unit_targets
 ctest --test-dir build-asan --output-on-failure -L unit
