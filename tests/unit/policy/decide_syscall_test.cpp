@@ -27,7 +27,8 @@ const char* kHead = "agent: t\nmode: enforce\nmatch: { cgroup: /stockade/t }\n";
 }  // namespace
 
 TEST_CASE("io_uring is a violation unless the boundary allows it", "[decide][syscall]") {
-    const Boundary& no = *load_ok(kHead)->find("t");
+    auto no_set = load_ok(kHead);  // the set owns the boundary: keep it alive
+    const Boundary& no = *no_set->find("t");
     for (long nr : {SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register}) {
         Verdict v = decide(no, syscall_event(nr));
         CHECK(v.decision == Decision::Kill);
@@ -42,7 +43,8 @@ TEST_CASE("io_uring is a violation unless the boundary allows it", "[decide][sys
 }
 
 TEST_CASE("32-bit syscalls, opens by handle and cross-process calls are violations", "[decide][syscall]") {
-    const Boundary& b = *load_ok(std::string(kHead) + "io_uring: true\n")->find("t");
+    auto set = load_ok(std::string(kHead) + "io_uring: true\n");
+    const Boundary& b = *set->find("t");
     // A 32-bit syscall whose i386 number is io_uring_setup's is still a 32-bit syscall.
     Verdict compat = decide(b, syscall_event(SYS_io_uring_setup, true));
     CHECK(compat.decision == Decision::Kill);
