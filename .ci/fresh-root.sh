@@ -29,11 +29,6 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 T0=$SECONDS
 say() { printf '[fresh-root %4ss] %s\n' "$((SECONDS - T0))" "$*"; }
 
-if ! command -v mmdebstrap >/dev/null; then
-    say "installing mmdebstrap (the host's only CI dependency)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mmdebstrap >/dev/null
-fi
-
 WORK=$(mktemp -d "${STOCKADE_CI_ROOT_DIR:-/var/tmp}/stockade-ci.XXXXXX")
 ROOT=$WORK/root
 cleanup() {
@@ -50,6 +45,19 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
+
+# mmdebstrap is one Perl script (its dependencies, apt and perl, are on every Debian host). It is
+# downloaded and unpacked into the work directory, not installed: CI changes nothing on the host.
+say "fetching mmdebstrap into $WORK/tools"
+mkdir "$WORK/tools"
+# (apt warns that its _apt user cannot reach the private work directory; the log says so.)
+(cd "$WORK/tools" && apt-get download -q=2 mmdebstrap && dpkg-deb -x mmdebstrap_*.deb .) \
+    >"$WORK/tools/download.log" 2>&1 || {
+    cat "$WORK/tools/download.log" >&2
+    echo "fresh-root: could not download mmdebstrap with apt-get download (are the host's apt lists current? apt-get update)" >&2
+    exit 1
+}
+mmdebstrap() { perl "$WORK/tools/usr/bin/mmdebstrap" "$@"; }
 
 MIRROR=${STOCKADE_CI_MIRROR:-http://deb.debian.org}
 say "building a minimal Debian 12 root in $ROOT"
