@@ -50,6 +50,8 @@ constexpr uint64_t kDelete = kFsRemoveFile | kFsRemoveDir;
 // longest leading part without a wildcard that exists.
 std::string anchor(const std::string& pattern) {
     std::string p = pattern.substr(0, pattern.find_first_of("*?["));
+    // "dir/" and "dir" are one object: one rule with the union of their rights, not two.
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
     while (!p.empty()) {
         struct stat sb {};
         if (stat(p.c_str(), &sb) == 0) return p;
