@@ -268,6 +268,7 @@ void bench_syscalls(const Options& o, Report& r);
 void bench_tls(const Options& o, Report& r);
 void bench_workload(const Options& o, Report& r);
 void bench_pipeline(const Options& o, Report& r);
+void bench_journal(const Options& o, Report& r);
 void bench_ringbuf(const Options& o, Report& r);
 void bench_latency(const Options& o, Report& r);
 void bench_memory(const Options& o, Report& r);

@@ -34,7 +34,7 @@ std::string cpu_model() {
 
 int usage(FILE* f) {
     std::fprintf(f,
-                 "usage: stockade-bench [syscalls|tls|workload|pipeline|ringbuf|latency|memory]... [--quick]\n"
+                 "usage: stockade-bench [syscalls|tls|workload|pipeline|journal|ringbuf|latency|memory]... [--quick]\n"
                  "                      [--bin-dir BUILD_DIR] [--reps N] [--out FILE]\n"
                  "Runs the benchmarks (all by default) and prints one report. bench/run.sh builds and runs it.\n");
     return 2;
@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
     const Bench all[] = {
         {"syscalls", true, bench::bench_syscalls},  {"tls", true, bench::bench_tls},
         {"workload", true, bench::bench_workload},
-        {"pipeline", false, bench::bench_pipeline}, {"ringbuf", true, bench::bench_ringbuf},
+        {"pipeline", false, bench::bench_pipeline}, {"journal", false, bench::bench_journal},
+        {"ringbuf", true, bench::bench_ringbuf},
         {"latency", true, bench::bench_latency},    {"memory", true, bench::bench_memory},
     };
     for (auto& s : selected) {

@@ -18,6 +18,19 @@ void seal(Record& r, const std::string& prev) {
     r.hash = compute_hash(r);
 }
 
+std::string seal_to_line(Record& r, const std::string& prev) {
+    r.prev = prev;
+    r.hash.clear();
+    std::string line = to_json_line(r);
+    r.hash = sha256_hex(prev + line);
+    // "seq" (a number) and "prev" (hex) come first, so the first match is the hash field itself.
+    constexpr std::string_view kEmptyHash = "\"hash\":\"\"";
+    auto at = line.find(kEmptyHash);
+    if (at == std::string::npos) throw Error("journal: a serialised record has no empty hash field");
+    line.insert(at + kEmptyHash.size() - 1, r.hash);
+    return line;
+}
+
 LineCheck check_line(std::string_view line) {
     LineCheck c;
     try {

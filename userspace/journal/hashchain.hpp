@@ -26,6 +26,10 @@ std::string compute_hash(const Record& r);
 // Sets r.prev = prev and r.hash accordingly.
 void seal(Record& r, const std::string& prev);
 
+// seal(), returning the stored line too: the record is serialised once, as its canonical body,
+// and the hash is then written into that body's empty "hash" field.
+std::string seal_to_line(Record& r, const std::string& prev);
+
 // One stored line checked on its own (its links to neighbours are the verifier's business).
 enum class LineStatus {
     Ok,

@@ -1,8 +1,8 @@
-// Serialisation goes through cereal's JSON archives. cereal always pretty-prints (its
-// NoIndent option still puts a newline before every member and a space after every colon),
-// so compact() strips the whitespace outside strings afterwards. That is safe because JSON
-// escapes every control character inside strings: a raw space or newline in the output can
-// only be insignificant whitespace between tokens.
+// Writing goes straight through rapidjson's compact Writer, field by field: one pass, no
+// intermediate tree. It is the same rapidjson that cereal wraps, so every string is escaped as
+// cereal escaped it, and journals written before this change re-serialise byte for byte (the
+// verifier's canonical check; tests/unit/journal/json_compat_test.cpp compares the two).
+// Reading goes through cereal's JSON archive, after an iterative syntax check.
 #include "journal/json.hpp"
 
 #include <cereal/archives/json.hpp>
@@ -11,6 +11,8 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <limits>
 #include <sstream>
@@ -45,43 +47,33 @@ struct DepthLimit : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthLimit> 
     }
 };
 
-std::string compact(const std::string& pretty) {
-    std::string out;
-    out.reserve(pretty.size());
-    bool in_string = false, escaped = false;
-    for (char c : pretty) {
-        if (in_string) {
-            out += c;
-            if (escaped) escaped = false;
-            else if (c == '\\') escaped = true;
-            else if (c == '"') in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-            out += c;
-        } else if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-            out += c;
-        }
-    }
-    return out;
+using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put(JsonWriter& w, const std::string& v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); }
+void put(JsonWriter& w, uint64_t v) { w.Uint64(v); }
+void put(JsonWriter& w, int64_t v) { w.Int64(v); }
+void put(JsonWriter& w, uint32_t v) { w.Uint(v); }
+void put(JsonWriter& w, uint16_t v) { w.Uint(v); }
+void put(JsonWriter& w, const std::vector<std::string>& v) {
+    w.StartArray();
+    for (auto& s : v) put(w, s);
+    w.EndArray();
 }
 
 }  // namespace
 
 std::string to_json_line(const Record& r) {
-    std::ostringstream os;
-    {
-        cereal::JSONOutputArchive ar(os, cereal::JSONOutputArchive::Options::NoIndent());
-        for_each_field(r, [&](const char* name, const auto& v) {
-            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, uint16_t>) {
-                // cereal has no 16-bit JSON overload; widen it (and range-check on load).
-                uint32_t wide = v;
-                ar(cereal::make_nvp(name, wide));
-            } else {
-                ar(cereal::make_nvp(name, v));
-            }
-        });
-    }  // the archive closes the object in its destructor
-    return compact(os.str());
+    // One buffer per thread, reused: a record is serialised on every append.
+    thread_local rapidjson::StringBuffer buf;
+    buf.Clear();
+    JsonWriter w(buf);
+    w.StartObject();
+    for_each_field(r, [&](const char* name, const auto& v) {
+        w.Key(name);
+        put(w, v);
+    });
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
 }
 
 Record from_json_line(std::string_view line) {

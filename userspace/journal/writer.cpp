@@ -305,8 +305,7 @@ uint64_t Writer::append(Record& r) {
     if (rec.host.empty()) rec.host = host_;
     if (rec.mono_ns == 0) rec.mono_ns = boottime_ns();
     replace_nuls(rec);
-    seal(rec, last_hash_);
-    std::string line = to_json_line(rec);
+    std::string line = seal_to_line(rec, last_hash_);
     line += '\n';
 
     if (should_rotate(line.size(), now)) {
