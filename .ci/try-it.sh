@@ -21,7 +21,10 @@ cleanup() {
     local rc=$?
     [ -n "$tailer" ] && kill "$tailer" 2>/dev/null
     if [ -n "$daemon" ] && kill -0 "$daemon" 2>/dev/null; then
-        kill -INT "$daemon"
+        # Ctrl-C reaches the terminal's whole foreground group: the build too, if it still runs.
+        kill -INT -- "-$daemon" 2>/dev/null
+        sleep 5
+        kill -KILL -- "-$daemon" 2>/dev/null
         wait "$daemon" 2>/dev/null || true
     fi
     [ $rc -eq 0 ] || { say "logs kept in $LOG"; tail -n 30 "$LOG/run.log" >&2 || true; }
@@ -38,7 +41,8 @@ mapfile -t commands < <(awk '
 [ ${#commands[@]} -ge 4 ] || fail "README.md: found ${#commands[@]} commands under '## Try it'"
 
 say "bash scripts/run.sh (first terminal)"
-bash scripts/run.sh >"$LOG/run.log" 2>&1 &
+# In a process group of its own, as in a terminal: Ctrl-C is a SIGINT to that group.
+setsid bash scripts/run.sh >"$LOG/run.log" 2>&1 &
 daemon=$!
 for _ in $(seq 1800); do
     [ -S "$SOCK" ] && break
@@ -77,7 +81,7 @@ sleep 1
 grep -q "/etc/shadow" "$LOG/tail.out" || { cat "$LOG/tail.out" >&2; fail "tail -f did not show the shadow read"; }
 say "tail -f showed the stopped read"
 
-kill -INT "$daemon"
+kill -INT -- "-$daemon"
 rc=0
 wait "$daemon" || rc=$?
 daemon=

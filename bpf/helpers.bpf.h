@@ -78,6 +78,24 @@ static __always_inline struct sk_event *sk_event_init(__u16 kind, struct task_st
 	return e;
 }
 
+/*
+ * A record the ring had no room for: userspace will never judge it. Counted for its agent; with
+ * on_loss: kill (set only in enforce mode) its process dies now instead of acting unjudged.
+ */
+static __always_inline void sk_lost(struct sk_event *e)
+{
+	__u32 id = e->agent_id;
+	__u64 *n = bpf_map_lookup_elem(&agent_lost, &id);
+	struct sk_agent_cfg *cfg = sk_cfg(id);
+
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	if (cfg && (cfg->flags & SK_AG_KILL_ON_LOSS) && !(e->flags & SK_F_KILLED)) {
+		bpf_send_signal(SIGKILL);
+		sk_count(SK_CNT_LOSS_KILLS);
+	}
+}
+
 static __always_inline void sk_submit(struct sk_event *e, bool prompt)
 {
 	__u64 size = (__u64)e->data_len + SK_EVENT_HDR_SIZE;
@@ -92,9 +110,10 @@ static __always_inline void sk_submit(struct sk_event *e, bool prompt)
 	ring_pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (prompt || (e->flags & (SK_F_KILLED | SK_F_DENIED)) || ring_pending > wake_threshold)
 		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, e, size, flags))
+	if (bpf_ringbuf_output(&events, e, size, flags)) {
 		sk_count(SK_CNT_LOST);
-	else
+		sk_lost(e);
+	} else
 		sk_count(SK_CNT_EVENTS);
 }
 

@@ -167,6 +167,14 @@ struct {
 	__type(value, __u32);
 } net_denied SEC(".maps");
 
+/* Records lost (ring buffer full), per kernel id (agent or task): who was not judged. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} agent_lost SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SK_CNT_MAX);

@@ -136,7 +136,8 @@ enum sk_counter {
 	SK_CNT_TRUNC = 2,   /* records with a truncated field */
 	SK_CNT_KILLS = 3,   /* SIGKILLs sent by BPF */
 	SK_CNT_DENIES = 4,  /* operations refused by BPF */
-	SK_CNT_MAX = 5,
+	SK_CNT_LOSS_KILLS = 5, /* processes killed because their record was lost (on_loss: kill) */
+	SK_CNT_MAX = 6,
 };
 
 /* An MCP tool name the kernel refuses (map tool_deny): FNV-1a 64 of the name's bytes. */
@@ -227,6 +228,7 @@ struct sk_inode_rule {
 #define SK_AG_HTTP_STRICT (1u << 5) /* every HTTP allow route is in http_rules: kill other requests */
 #define SK_AG_KILL_AGENT (1u << 6)  /* on_violation: kill-agent: a kernel kill dooms the whole cgroup */
 #define SK_AG_IO_URING (1u << 7)    /* io_uring: true: the boundary allows io_uring */
+#define SK_AG_KILL_ON_LOSS (1u << 8) /* on_loss: kill: a record the ring had no room for kills its process */
 
 struct sk_agent_cfg {
 	__u32 flags;

@@ -150,12 +150,17 @@ public:
             execl(bin("stockaded").c_str(), "stockaded", "--config", config_.c_str(), (char*)nullptr);
             _exit(127);
         }
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        // Loading and verifying the BPF programs takes ~1 s idle; on a saturated 2-core machine
+        // several times that. 60 s is a bound on a hang, not a performance figure.
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
         while (std::chrono::steady_clock::now() < deadline) {
             int st;
             if (waitpid(pid_, &st, WNOHANG) == pid_) {
                 pid_ = -1;
-                throw std::runtime_error("stockaded exited at start-up; log:\n" + slurp(log_));
+                std::string how = WIFSIGNALED(st) ? "killed by signal " + std::to_string(WTERMSIG(st))
+                                  : WEXITSTATUS(st) == 127 ? "exit 127: could not exec " + bin("stockaded")
+                                                           : "exit " + std::to_string(WEXITSTATUS(st));
+                throw std::runtime_error("stockaded exited at start-up (" + how + "); log:\n" + slurp(log_));
             }
             try {
                 stockade::control::Request r;
@@ -165,7 +170,7 @@ public:
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-        throw std::runtime_error("stockaded did not answer within 20 s; log:\n" + slurp(log_));
+        throw std::runtime_error("stockaded did not answer within 60 s; log:\n" + slurp(log_));
     }
 
     // SIGTERM, then SIGKILL after 5 s. Returns the wait status (-1 if it was not running).

@@ -88,6 +88,7 @@ private:
     std::optional<std::chrono::steady_clock::time_point> reload_due_;
     std::atomic<bool> stop_{false};
     uint64_t lost_seen_ = 0;
+    std::map<uint32_t, uint64_t> lost_seen_by_id_;  // the kernel's per kernel id loss counts, journaled
     std::string last_reload_ = "ok";
     std::chrono::steady_clock::time_point started_;
 

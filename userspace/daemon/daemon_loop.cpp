@@ -42,10 +42,24 @@ void request_short_slice() {
 
 void Daemon::check_lost() {
     auto c = probe_->counters();
-    if (c.lost > lost_seen_) {
-        pipeline_->journal_lost(c.lost - lost_seen_);
-        lost_seen_ = c.lost;
+    if (c.lost <= lost_seen_) return;
+    uint64_t total = c.lost - lost_seen_;
+    lost_seen_ = c.lost;
+    // The kernel counts per kernel id (agent or task) too; its owner names the agent and task.
+    std::vector<Pipeline::AgentLoss> per_agent;
+    for (auto& [id, owner] : tables_->owners()) {
+        uint64_t now = probe_->lost_for(id);
+        uint64_t& seen = lost_seen_by_id_[id];
+        if (now <= seen) continue;
+        Pipeline::AgentLoss loss;
+        auto slash = owner.find('/');
+        loss.agent = owner.substr(0, std::min(slash, owner.find(' ')));
+        if (slash != std::string::npos) loss.task = owner.substr(slash + 1);
+        loss.count = now - seen;
+        seen = now;
+        per_agent.push_back(std::move(loss));
     }
+    pipeline_->journal_lost(total, per_agent);
 }
 
 void Daemon::read_signals() {

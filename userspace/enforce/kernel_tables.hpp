@@ -45,6 +45,10 @@ public:
                                           const std::vector<std::string>& protect = {},
                                           const std::vector<KernelOverlay>& overlays = {});
 
+    // Who holds each kernel id in the tables in force: "agent", "agent/task-id" or
+    // "agent sequence ID" (KernelPlan::owners).
+    std::map<uint32_t, std::string> owners() const { return applied_ ? applied_->owners : std::map<uint32_t, std::string>{}; }
+
     // The kernel rule number of a rule id (assigned on first use).
     uint32_t kernel_rule(const std::string& id) { return rules_.number(id); }
     // The rule id of a kernel rule number reported in an event ("" if unknown).

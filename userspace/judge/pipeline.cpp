@@ -89,19 +89,44 @@ void Pipeline::flush_summaries() {
     }
 }
 
-void Pipeline::journal_lost(uint64_t count) {
+namespace {
+
+// What the agent's on_loss did about its lost records (the kernel acted at the loss).
+std::string loss_consequence(const policy::Boundary* b) {
+    if (!b) return "the agent is no longer in the boundaries in force";
+    if (b->mode == Mode::Monitor) return "monitor mode: nothing was stopped";
+    if (b->effective_on_loss() == policy::OnLoss::Kill)
+        return "on_loss: kill: the process of each lost record was killed in the kernel before it acted further";
+    return "on_loss: flag: nothing was stopped; these actions were never judged";
+}
+
+}  // namespace
+
+void Pipeline::journal_lost(uint64_t total, const std::vector<AgentLoss>& per_agent) {
+    uint64_t attributed = 0;
+    for (auto& loss : per_agent) {
+        if (!loss.count) continue;
+        attributed += loss.count;
+        journal::Record r;
+        r.type = "lost";
+        r.agent = loss.agent;
+        r.task = loss.task;
+        r.count = loss.count;
+        const policy::Boundary* b = set_ ? set_->find(loss.agent) : nullptr;
+        r.detail = "kernel events of this agent lost (ring buffer full), never judged; " + loss_consequence(b);
+        if (b && b->mode == Mode::Enforce && b->effective_on_loss() == policy::OnLoss::Kill)
+            r.enforcement = "killed-in-kernel";
+        act_.journal(r);
+        spdlog::error("agent={}{} {} kernel events lost: {}", loss.agent, loss.task.empty() ? "" : " task=" + loss.task,
+                      loss.count, r.detail);
+    }
+    if (total <= attributed) return;
     journal::Record r;
     r.type = "lost";
-    r.count = count;
-    std::string agents;
-    for (auto& [agent, c] : counters_) {
-        if (!table_.tracked_count(agent)) continue;
-        agents += (agents.empty() ? "" : ",") + agent;
-    }
-    r.detail = "kernel events lost (ring buffer full); agents with live processes: " + (agents.empty() ? "-" : agents);
-    r.agent = agents;
+    r.count = total - attributed;
+    r.detail = "kernel events lost (ring buffer full) that no agent accounts for";
     act_.journal(r);
-    spdlog::error("{} kernel events lost: {}", count, r.detail);
+    spdlog::error("{} kernel events lost: {}", r.count, r.detail);
 }
 
 }  // namespace stockade::judge

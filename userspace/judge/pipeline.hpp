@@ -47,8 +47,14 @@ public:
     // Journals one "summary" record per agent with allowed actions counted since the last one,
     // and the counts of violations held back by the repeat limiter.
     void flush_summaries();
-    // Journals a "lost" record: the kernel could not deliver `count` events.
-    void journal_lost(uint64_t count);
+    // Journals the kernel's losses since the last call: one "lost" record per agent (or task)
+    // that lost records, saying what its on_loss did, and one without an agent for any part of
+    // `total` no agent accounts for.
+    struct AgentLoss {
+        std::string agent, task;
+        uint64_t count = 0;
+    };
+    void journal_lost(uint64_t total, const std::vector<AgentLoss>& per_agent);
 
     const std::map<std::string, AgentCounters>& counters() const { return counters_; }
     uint64_t events() const { return events_; }

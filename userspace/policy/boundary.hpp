@@ -121,6 +121,13 @@ private:
     std::map<std::string, std::vector<IpAddr>, std::less<>> addrs_;
 };
 
+// What enforce mode does when the kernel could not hand one of the agent's records to the daemon
+// (ring buffer full): the action was never judged.
+enum class OnLoss : uint8_t {
+    Kill,  // the process whose record was lost dies in the kernel, at the loss
+    Flag,  // counted and journaled per agent, nothing stopped
+};
+
 struct Boundary {
     std::string name;         // agent name
     std::string description;
@@ -133,6 +140,10 @@ struct Boundary {
     AgentMatch match;
     bool system_read = true;
     bool io_uring = false;  // io_uring_setup/enter/register allowed (they bypass the syscall hook)
+    std::optional<OnLoss> on_loss;  // absent: kill, unless on_violation is flag
+    OnLoss effective_on_loss() const {
+        return on_loss ? *on_loss : on_violation == OnViolation::Flag ? OnLoss::Flag : OnLoss::Kill;
+    }
     std::vector<PathRule> system_rules;  // the builtin read rules (resolved), when system_read
 
     struct Files {

@@ -147,7 +147,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     b->file_name = std::filesystem::path(path).filename().string();
     ParseContext c{r, *b, {}};
     auto top = r.fields(root, root.Mark(), kTopLevel,
-                        {"agent", "description", "mode", "on_violation", "home", "match", "journal_allowed",
+                        {"agent", "description", "mode", "on_violation", "on_loss", "home", "match", "journal_allowed",
                          "system_read", "io_uring", "files", "exec", "network", "sequences", "tools"});
     if (!root.IsMap()) return out;
 
@@ -169,6 +169,8 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
                                                         {"kill", OnViolation::KillProcess},
                                                         {"kill-agent", OnViolation::KillAgent}}))
             b->on_violation = *v;
+    if (auto it = top.find("on_loss"); it != top.end())
+        if (auto v = r.choice<OnLoss>(it->second, {{"kill", OnLoss::Kill}, {"flag", OnLoss::Flag}})) b->on_loss = *v;
     if (auto it = top.find("journal_allowed"); it != top.end())
         if (auto j = r.choice<JournalAllowed>(it->second, {{"off", JournalAllowed::Off},
                                                            {"summary", JournalAllowed::Summary},

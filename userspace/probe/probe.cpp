@@ -333,6 +333,12 @@ void Probe::set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg) {
 void Probe::clear_agent_config(uint32_t agent_id) { set_agent_config(agent_id, sk_agent_cfg{}); }
 
 int Probe::agent_cfg_fd() const { return bpf_map__fd(skel_->maps.agent_cfg); }
+
+uint64_t Probe::lost_for(uint32_t kernel_id) const {
+    uint64_t n = 0;
+    if (bpf_map__lookup_elem(skel_->maps.agent_lost, &kernel_id, sizeof kernel_id, &n, sizeof n, 0) != 0) return 0;
+    return n;
+}
 int Probe::inode_rules_fd() const { return bpf_map__fd(skel_->maps.inode_rules); }
 int Probe::net_allow_fd() const { return bpf_map__fd(skel_->maps.net_allow); }
 int Probe::net_deny_fd() const { return bpf_map__fd(skel_->maps.net_deny); }
@@ -390,8 +396,11 @@ KernelCounters Probe::counters() const {
             for (auto v : vals) total += v;
         return total;
     };
-    return KernelCounters{sum(SK_CNT_EVENTS), sum(SK_CNT_LOST),  sum(SK_CNT_TRUNC), sum(SK_CNT_KILLS),
-                          sum(SK_CNT_DENIES), skel_->bss->ring_pending, ring_bytes_};
+    KernelCounters c{sum(SK_CNT_EVENTS), sum(SK_CNT_LOST), sum(SK_CNT_TRUNC), sum(SK_CNT_KILLS), sum(SK_CNT_DENIES)};
+    c.loss_kills = sum(SK_CNT_LOSS_KILLS);
+    c.ring_pending = skel_->bss->ring_pending;
+    c.ring_size = ring_bytes_;
+    return c;
 }
 
 }  // namespace stockade::probe

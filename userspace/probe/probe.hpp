@@ -35,6 +35,7 @@ struct ProbeOptions {
 
 struct KernelCounters {
     uint64_t events = 0, lost = 0, truncated = 0, kills = 0, denies = 0;
+    uint64_t loss_kills = 0;  // processes killed because their record was lost (on_loss: kill)
     uint64_t ring_pending = 0, ring_size = 0;  // bytes waiting at the last submit, ring capacity
 };
 
@@ -85,6 +86,8 @@ public:
     void set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg);
     void clear_agent_config(uint32_t agent_id);
     int agent_cfg_fd() const;
+    // Records lost so far for one kernel id (agent or task): 0 when none or out of range.
+    uint64_t lost_for(uint32_t kernel_id) const;
     int inode_rules_fd() const;
     int net_allow_fd() const;
     int net_deny_fd() const;

@@ -65,7 +65,7 @@ TEST_CASE("exact files and whole directories become inode entries", "[enforce][p
     CHECK(st.enforce);
     CHECK(st.userspace_only.empty());
     CHECK(p.agent_cfg.at(1).flags ==
-          (SK_AG_ENFORCE | SK_AG_EXEC_STRICT | SK_AG_FILE_STRICT | SK_AG_NET_STRICT));
+          (SK_AG_ENFORCE | SK_AG_EXEC_STRICT | SK_AG_FILE_STRICT | SK_AG_NET_STRICT | SK_AG_KILL_ON_LOSS));
     CHECK(rules.id(p.agent_cfg.at(1).default_rule) == "t.yaml:default-deny");
 }
 
@@ -86,6 +86,21 @@ TEST_CASE("globs and missing paths stay with the daemon, and the kernel is then 
     CHECK_THAT(st.userspace_only[1], Catch::Contains(d / "later") && Catch::Contains("does not exist yet"));
     CHECK(entry(p, 1, d / "bin/tool")->flags == SK_IR_EXEC_ALLOW);  // still decided where it can be
     CHECK(p.agent_cfg.at(1).flags == SK_AG_NET_STRICT);
+}
+
+TEST_CASE("on_loss: the kernel kills at a loss only in enforce mode, by default unless on_violation is flag",
+          "[enforce][plan]") {
+    auto flags = [](const std::string& head) {
+        auto set = load_ok("agent: t\n" + head + "system_read: false\nmatch: { cgroup: /stockade/t }\n");
+        RuleNumbers rules;
+        return plan_for(*set, rules).agent_cfg.at(1).flags & SK_AG_KILL_ON_LOSS;
+    };
+    CHECK(flags("mode: enforce\n"));                                // on_violation kill: on_loss kill
+    CHECK(flags("mode: enforce\non_violation: kill-agent\n"));
+    CHECK_FALSE(flags("mode: enforce\non_violation: flag\n"));     // flag: on_loss flag
+    CHECK(flags("mode: enforce\non_violation: flag\non_loss: kill\n"));
+    CHECK_FALSE(flags("mode: enforce\non_loss: flag\n"));
+    CHECK_FALSE(flags("mode: monitor\non_loss: kill\n"));          // monitor stops nothing
 }
 
 TEST_CASE("self-protection covers stockade's files and directories, not their parents", "[enforce][plan]") {

@@ -271,22 +271,41 @@ TEST_CASE("fork and exit are counted, never journaled", "[pipeline]") {
     CHECK(h.pipe.counters().at("coder").events == 2);  // the child was attributed through the fork
 }
 
-TEST_CASE("journal_lost writes a lost record with the count", "[pipeline]") {
+TEST_CASE("journal_lost writes one lost record per agent, saying what on_loss did", "[pipeline]") {
     Harness h(boundary_yaml("enforce", "kill", "summary"));
-    h.pipe.on_event(open_event(kRepoFile));  // coder has a live process
-    h.pipe.journal_lost(17);
-    REQUIRE(h.journal.size() == 1);
+    h.pipe.journal_lost(20, {{"coder", "", 12}, {"coder", "t-1a2b", 5}});
+    REQUIRE(h.journal.size() == 3);
     CHECK(h.journal[0].type == "lost");
-    CHECK(h.journal[0].count == 17);
     CHECK(h.journal[0].agent == "coder");
-    CHECK(h.journal[0].detail.find("coder") != std::string::npos);
+    CHECK(h.journal[0].task.empty());
+    CHECK(h.journal[0].count == 12);
+    CHECK(h.journal[0].enforcement == "killed-in-kernel");  // enforce, kill: on_loss defaults to kill
+    CHECK(h.journal[0].detail.find("on_loss: kill") != std::string::npos);
+    CHECK(h.journal[1].task == "t-1a2b");
+    CHECK(h.journal[1].count == 5);
+    // the rest of the total, which no agent accounts for
+    CHECK(h.journal[2].agent.empty());
+    CHECK(h.journal[2].count == 3);
 
-    Event x = base_event(Action::Exit);
-    h.pipe.on_event(x);
-    h.pipe.journal_lost(3);
-    REQUIRE(h.journal.size() == 2);
-    CHECK(h.journal[1].count == 3);
-    CHECK(h.journal[1].agent.empty());  // no agent has live processes any more
+    // nothing left over: no record without an agent
+    h.journal.clear();
+    h.pipe.journal_lost(4, {{"coder", "", 4}});
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].agent == "coder");
+}
+
+TEST_CASE("journal_lost: flag and monitor say nothing was stopped", "[pipeline]") {
+    Harness flag(boundary_yaml("enforce", "flag", "summary"));
+    flag.pipe.journal_lost(2, {{"coder", "", 2}});
+    REQUIRE(flag.journal.size() == 1);
+    CHECK(flag.journal[0].enforcement.empty());
+    CHECK(flag.journal[0].detail.find("on_loss: flag") != std::string::npos);
+
+    Harness monitor(boundary_yaml("monitor", "kill", "summary"));
+    monitor.pipe.journal_lost(2, {{"coder", "", 2}});
+    REQUIRE(monitor.journal.size() == 1);
+    CHECK(monitor.journal[0].enforcement.empty());
+    CHECK(monitor.journal[0].detail.find("monitor mode") != std::string::npos);
 }
 
 TEST_CASE("bad records are counted", "[pipeline]") {
