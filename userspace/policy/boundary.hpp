@@ -133,6 +133,9 @@ struct Boundary {
     AgentMatch match;
     bool system_read = true;
     bool io_uring = false;  // io_uring_setup/enter/register allowed (they bypass the syscall hook)
+    // The mount family allowed (mount, umount2, move_mount, fsmount ...): without it an agent is
+    // killed at the first one, since a mount could cover stockade's own files (self-protection).
+    bool mount = false;
     std::vector<PathRule> system_rules;  // the builtin read rules (resolved), when system_read
 
     struct Files {
