@@ -234,7 +234,7 @@ void Daemon::install_kernel_tables() {
 }
 
 // What no agent may change: stockade's own files and directories (the boundaries, the journal
-// with its lock and rotated files, the control socket, the config, the cgroup trees), never the
+// with its lock and rotated files, the control socket, the config, the cgroup trees, the bpffs pins), never the
 // directories that merely hold them: with the journal in /var/tmp, the rest of /var/tmp is the
 // agents' as before.
 std::vector<std::string> Daemon::protected_paths() const {
@@ -253,6 +253,8 @@ std::vector<std::string> Daemon::protected_paths() const {
     if (!cgroup::root().empty()) paths.push_back(cgroup::root());
     if (fs::is_directory("/sys/fs/cgroup")) paths.push_back("/sys/fs/cgroup");
     if (fs::is_directory("/etc/stockade")) paths.push_back("/etc/stockade");
+    // The pinned programs, links and maps (the default bpf_pin_dir): an unlinked pin is a lost one.
+    if (fs::is_directory("/sys/fs/bpf/stockade")) paths.push_back("/sys/fs/bpf/stockade");
     return paths;
 }
 
