@@ -26,6 +26,7 @@
 #include "helpers.bpf.h"
 #include "channel.bpf.h"
 #include "sysnr.bpf.h"
+#include "track.bpf.h"
 
 #define SIGCONT 18
 #define SIGSTOP 19
