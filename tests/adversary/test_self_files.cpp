@@ -157,8 +157,11 @@ TEST_CASE("self-protection with --landlock: SIGKILL, ptrace, /proc/PID/mem, moun
     for (auto& a : attacks) {
         Outcome o = attack(daemon, "llagent", a, true);
         INFO(quote(a) << ":\n" << o.out);
-        REQUIRE(o.called(a[0]));
-        CHECK(o.refused(a[0]));  // EPERM / EACCES: nothing happened
+        check_stopped(o, a[0]);
+        // Signals and ptrace: refused by Landlock (EPERM), so the daemon lives through SIGKILL. The
+        // rest may also meet the daemon's kill for the attempt (an open for writing outside the
+        // boundary, a rename of its file) before the refusal is printed.
+        if (a[0].find("kill") != std::string::npos || a[0].rfind("ptrace", 0) == 0) CHECK(o.refused(a[0]));
         check_daemon_serves(daemon);
     }
     CHECK(fs::exists(file));
