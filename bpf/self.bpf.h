@@ -33,6 +33,7 @@
 #define SIGTSTP 20
 #define SIGTTIN 21
 #define SIGTTOU 22
+#define SK_PF_EXITING 0x00000004 /* include/linux/sched.h */
 
 /* The thread group of thread `pid` (initial pid namespace); 0 when there is no such thread. */
 static __always_inline __u32 sk_tgid_of(__u32 pid)
@@ -213,6 +214,10 @@ int BPF_PROG(sk_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 	if (!daemon_tgid || target->tgid != daemon_tgid || tgid == daemon_tgid)
 		return 0;
 	task = bpf_get_current_task_btf();
+	/* An exiting task's signals are the kernel's (SIGCHLD to its parent, PTRACE_O_EXITKILL): its
+	 * tracking is gone already and must not be made again. */
+	if (task->flags & SK_PF_EXITING)
+		return 0;
 	t = sk_tracked(tgid, task);
 	if (!t)
 		return 0;
