@@ -8,6 +8,7 @@
 
 #include "helpers.bpf.h"
 #include "sysnr.bpf.h"
+#include "self.bpf.h"
 
 /*
  * A path the caller named (unlink, rename, mkdir ...): the object may be gone after the call,
@@ -122,9 +123,10 @@ static __always_inline void sk_open_verdict(struct sk_event *e, struct file *f, 
 		__u32 tgid = e->pid;
 		bpf_map_update_elem(&labels, &tgid, &lb, BPF_NOEXIST);
 	}
-	if (w->protect_rule && (e->access & (SK_ACC_WRITE | SK_ACC_CREATE | SK_ACC_TRUNC))) {
+	if ((w->protect_rule && (e->access & (SK_ACC_WRITE | SK_ACC_CREATE | SK_ACC_TRUNC))) ||
+	    sk_self_proc_open(e, f)) {
 		/* Self-protection: whatever the agent's mode. */
-		e->rule = w->protect_rule;
+		e->rule = SK_RULE_SELF;
 		bpf_send_signal(SIGKILL);
 		e->flags |= SK_F_KILLED;
 		sk_count(SK_CNT_KILLS);

@@ -17,6 +17,10 @@ const volatile __u32 daemon_tgid = 0;
 /* Cgroups in `doomed` (kill-agent): while non-zero, sys_exit checks every task against the map. */
 __u64 doomed_active = 0;
 
+/* Stop signals that reached stockaded and were cancelled by a SIGCONT (self.bpf.h): the daemon
+ * journals each one it sees the count grow by. */
+__u64 self_stops_cancelled = 0;
+
 /* Bytes waiting in the ring at the last submit: userspace reports the fill level from it. */
 __u64 ring_pending = 0;
 
@@ -158,6 +162,16 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sk_tls_read);
 } tls_reads SEC(".maps");
+
+/* tgid of an agent process that signalled stockaded -> its agent id. The kernel kills the sender
+ * before the daemon reads the signal; the daemon finds the sender here (it is gone from
+ * `tracked` by then), ignores the signal, and deletes the entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} agent_signals SEC(".maps");
 
 /* tid -> rule of a network operation the cgroup hook refused, for the sys_exit record. */
 struct {

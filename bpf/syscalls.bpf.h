@@ -14,7 +14,7 @@
 #include "self.bpf.h"
 #include "track.bpf.h"
 
-/* The x86_64 syscalls sk_sys_exit looks at; every other one returns at once. */
+/* The x86_64 syscalls sk_sys_exit looks at; every other one returns at once (self.bpf.h: the mount family). */
 static __always_inline bool sk_hooked_nr(__u64 nr)
 {
 	switch (nr) {
@@ -27,9 +27,10 @@ static __always_inline bool sk_hooked_nr(__u64 nr)
 	case NR_process_vm_readv: case NR_process_vm_writev: case NR_pidfd_getfd: case NR_bpf:
 	case NR_read: case NR_write: case NR_recvfrom: case NR_readv: case NR_writev: case NR_recvmsg:
 	case NR_open_by_handle_at: case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
+	case NR_rt_sigqueueinfo: case NR_rt_tgsigqueueinfo: case NR_pidfd_open:
 		return true;
 	}
-	return false;
+	return sk_is_mount_nr(nr);
 }
 
 SEC("tp_btf/sys_exit")
@@ -96,8 +97,7 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	}
 net:
 	/* Aimed at the daemon: self-protection; at another process: a channel (below). */
-	if ((nr == NR_kill || nr == NR_tkill || nr == NR_tgkill || nr == NR_pidfd_send_signal || nr == NR_ptrace ||
-	     nr == NR_process_vm_readv || nr == NR_process_vm_writev || nr == NR_pidfd_getfd || nr == NR_bpf) &&
+	if ((sk_is_signal_nr(nr) || sk_is_access_nr(nr) || sk_is_mount_nr(nr) || nr == NR_bpf) &&
 	    sk_self_event(task, t, nr, &a, ret))
 		return 0;
 	if (sk_is_channel_nr(nr))

@@ -40,8 +40,10 @@ enum sk_kind {
 	SK_LISTEN = 15,
 	SK_ACCEPT = 16,
 	SK_SEND = 17,
-	SK_SIGNAL = 18, /* kill/tgkill/tkill/pidfd_send_signal aimed at stockaded (self-protection) */
-	SK_PTRACE = 19, /* ptrace or process_vm_writev aimed at stockaded */
+	SK_SIGNAL = 18, /* a signal aimed at any thread of stockaded, by any route (self-protection):
+			 * arg0 = the target thread, arg1 = the signal */
+	SK_PTRACE = 19, /* ptrace, process_vm_*, pidfd_open/getfd or /proc/PID/{mem,environ,...} aimed
+			 * at stockaded: arg0 = the target, arg1 = the syscall number */
 	SK_BPF = 20,    /* any bpf() call by an agent */
 	SK_IO = 21,     /* a read/write on a pipe or socket whose first bytes look like JSON-RPC or HTTP */
 	SK_TLS = 22,    /* plaintext of OpenSSL's SSL_write / SSL_read (uprobes); arg1 = the SSL object */
@@ -49,8 +51,9 @@ enum sk_kind {
 			 * tracked; arg0 = its id, seg 2 = its path (the record precedes its processes') */
 	SK_SYSCALL = 24, /* a syscall that reaches files, processes or the network around the hooked
 			  * ones: io_uring, a 32-bit syscall, open_by_handle_at, ptrace, process_vm_*
-			  * or pidfd_getfd on a process outside the agent. arg0 = its number (i386 for
-			  * a 32-bit one), arg1 = SK_SC_*, arg2 = the target pid */
+			  * or pidfd_getfd on a process outside the agent; a mount-family syscall (rule
+			  * SK_RULE_SELF: self-protection). arg0 = its number (i386 for a 32-bit one),
+			  * arg1 = SK_SC_*, arg2 = the target pid */
 	SK_KIND_MAX = 25,
 };
 
@@ -228,7 +231,8 @@ struct sk_inode_rule {
 #define SK_AG_HTTP_STRICT (1u << 5) /* every HTTP allow route is in http_rules: kill other requests */
 #define SK_AG_KILL_AGENT (1u << 6)  /* on_violation: kill-agent: a kernel kill dooms the whole cgroup */
 #define SK_AG_IO_URING (1u << 7)    /* io_uring: true: the boundary allows io_uring */
-#define SK_AG_KILL_ON_LOSS (1u << 8) /* on_loss: kill: a record the ring had no room for kills its process */
+#define SK_AG_MOUNT (1u << 8)       /* mount: true: the boundary allows the mount syscalls */
+#define SK_AG_KILL_ON_LOSS (1u << 9) /* on_loss: kill: a record the ring had no room for kills its process */
 
 struct sk_agent_cfg {
 	__u32 flags;

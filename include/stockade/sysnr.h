@@ -23,6 +23,10 @@ enum sk_nr {
 	NR_read = 0, NR_write = 1, NR_readv = 19, NR_writev = 20, NR_recvmsg = 47,
 	NR_open_by_handle_at = 304,
 	NR_io_uring_setup = 425, NR_io_uring_enter = 426, NR_io_uring_register = 427,
+	NR_rt_sigqueueinfo = 129, NR_rt_tgsigqueueinfo = 297, NR_pidfd_open = 434,
+	NR_mount = 165, NR_umount2 = 166, NR_pivot_root = 155, NR_open_tree = 428, NR_move_mount = 429,
+	NR_fsopen = 430, NR_fsconfig = 431, NR_fsmount = 432, NR_fspick = 433, NR_mount_setattr = 442,
+	NR_open_tree_attr = 467, /* Linux 6.15 */
 };
 
 #endif

@@ -144,6 +144,7 @@ public:
         pid_ = fork();
         if (pid_ == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+            if (own_session_) setsid();        // as under systemd: its own process group and session
             FILE* f = std::freopen(log_.c_str(), "w", stdout);
             (void)f;
             dup2(1, 2);
@@ -199,6 +200,8 @@ public:
     }
 
     void reload() { kill(pid_, SIGHUP); }
+    // start() puts the daemon in a session of its own (a test that signals its process group).
+    void own_session() { own_session_ = true; }
     // The test reaped the daemon itself (to time its exit).
     void forget_exited() { pid_ = -1; }
 
@@ -233,6 +236,7 @@ public:
 private:
     std::string agents_, journal_, socket_, config_, log_;
     pid_t pid_ = -1;
+    bool own_session_ = false;
 };
 
 }  // namespace sktest

@@ -206,6 +206,31 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
     }
 }
 
+namespace {
+
+// The Landlock ruleset (a descriptor) of an agent's boundary, read from its file, or -1. The
+// launcher builds it before it joins the agent's scope: once inside, its opens (the boundary file,
+// the ruleset's paths) are the agent's, judged by that boundary.
+int landlock_ruleset(const std::string& file, const std::string& agent) {
+    auto loaded = policy::load_boundaries({file});
+    const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
+    if (!b) return -1;
+    return enforce::build_landlock_ruleset(enforce::plan_landlock(*b, enforce::landlock_abi()));
+}
+
+// The boundary file of an agent in force, from the daemon's status ("" when unknown).
+std::string boundary_file(const std::string& socket, const std::string& agent) {
+    control::Request req;
+    req.op = "agents";
+    auto resp = control::call(socket, req);
+    if (!resp.ok) return "";
+    for (auto& a : control::decode_status(resp.body).agents)
+        if (a.name == agent) return a.file;
+    return "";
+}
+
+}  // namespace
+
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
             const std::vector<std::string>& command, bool landlock, const std::string& token) {
     if (command.empty()) {
@@ -213,6 +238,7 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
         return kExitUsage;
     }
     try {
+        int ruleset = landlock && !agent.empty() ? landlock_ruleset(boundary_file(socket, agent), agent) : -1;
         control::Request req;
         req.op = "run";
         req.agent = agent;
@@ -226,15 +252,13 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
         }
         if (landlock) {
             std::string file = resp.body.substr(resp.body.find('\n') + 1);
-            auto loaded = policy::load_boundaries({file});
-            const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
-            if (!b) {
+            if (ruleset < 0) ruleset = landlock_ruleset(file, agent);  // --task alone: agent not known before
+            if (ruleset < 0) {
                 std::fprintf(stderr, "stockade run: cannot read the boundary of %s from %s for --landlock\n",
                              agent.c_str(), file.c_str());
                 return kExitNo;
             }
-            auto plan = enforce::plan_landlock(*b, enforce::landlock_abi());
-            enforce::apply_landlock(plan);
+            enforce::restrict_to_ruleset(ruleset);
         }
     } catch (const Error& e) {
         std::fprintf(stderr, "stockade run: %s\n", e.what());

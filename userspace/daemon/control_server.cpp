@@ -61,7 +61,7 @@ void ControlServer::serve(const pollfd* ready) {
         if (ev & (POLLIN | POLLHUP | POLLERR) && !c.answered()) open = read_request(c);
         if (open && c.answered() && (ev & (POLLOUT | POLLHUP | POLLERR) || c.sent == 0)) open = write_answer(c);
         if (open && now >= c.deadline) {
-            spdlog::debug("control: connection of uid {} dropped after {} ms without {}", c.uid, kDeadline.count(),
+            spdlog::debug("control: connection of uid {} dropped after {} ms without {}", c.peer.uid, kDeadline.count(),
                           c.answered() ? "reading its answer" : "a complete request");
             open = false;
         }
@@ -88,7 +88,7 @@ void ControlServer::accept_new() {
                 continue;
             }
             spdlog::warn("control: {} connections open; dropping the oldest silent one (uid {})", kMaxConnections,
-                         oldest->uid);
+                         oldest->peer.uid);
             close_conn(*oldest);
             conns_.erase(oldest);
         }
@@ -96,8 +96,10 @@ void ControlServer::accept_new() {
         c.fd = fd;
         ucred cred{};
         socklen_t len = sizeof cred;
-        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) cred.uid = ~0u;  // no privilege
-        c.uid = cred.uid;
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {  // else: no privilege, no pid
+            c.peer.uid = cred.uid;
+            c.peer.pid = static_cast<uint32_t>(cred.pid);
+        }
         c.accepted = Clock::now();
         c.deadline = c.accepted + kDeadline;
         // Most clients have sent their request by now: answer at once rather than a turn later.
@@ -134,7 +136,7 @@ bool ControlServer::read_request(Conn& c) {
 void ControlServer::answer(Conn& c) {
     control::Response resp;
     try {
-        resp = handler_(control::decode_request(c.in.substr(0, c.in.find('\n'))), c.uid);
+        resp = handler_(control::decode_request(c.in.substr(0, c.in.find('\n'))), c.peer);
     } catch (const Error& e) {
         resp.ok = false;
         resp.error = e.what();

@@ -18,7 +18,12 @@ namespace stockade::daemon {
 
 class ControlServer {
 public:
-    using Handler = std::function<control::Response(const control::Request&, uint32_t peer_uid)>;
+    // Who is at the other end (SO_PEERCRED, at connect): the daemon tells agents from operators.
+    struct Peer {
+        uint32_t uid = ~0u;
+        uint32_t pid = 0;
+    };
+    using Handler = std::function<control::Response(const control::Request&, const Peer& peer)>;
 
     static constexpr size_t kMaxConnections = 64;
     static constexpr size_t kMaxRequestBytes = 64 * 1024;
@@ -40,7 +45,7 @@ public:
 private:
     struct Conn {
         int fd = -1;
-        uint32_t uid = 0;
+        Peer peer;
         std::string in, out;
         size_t sent = 0;
         std::chrono::steady_clock::time_point accepted, deadline;

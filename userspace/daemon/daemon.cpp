@@ -65,7 +65,9 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+    ignore_meaningless_signals();
     auto set = load_or_throw(cfg_.agents_dir);
+    agents_dir_id_ = file_identity(cfg_.agents_dir);
 
     fs::create_directories(fs::path(cfg_.journal.path).parent_path());
     writer_ = std::make_unique<journal::Writer>(cfg_.journal);
@@ -92,8 +94,8 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
 
     fs::create_directories(fs::path(cfg_.socket_path).parent_path());
     control_ = std::make_unique<ControlServer>(cfg_.socket_path, cfg_.socket_group,
-                                               [this](const control::Request& req, uint32_t uid) {
-                                                   return handle(req, uid);
+                                               [this](const control::Request& req, const ControlServer::Peer& peer) {
+                                                   return handle(req, peer);
                                                });
     install_kernel_tables();  // the socket exists now: protect its inode
     follow_journal_inode();
@@ -232,7 +234,7 @@ void Daemon::install_kernel_tables() {
 }
 
 // What no agent may change: stockade's own files and directories (the boundaries, the journal
-// with its lock and rotated files, the control socket, the config, the cgroup trees), never the
+// with its lock and rotated files, the control socket, the config, the cgroup trees, the bpffs pins), never the
 // directories that merely hold them: with the journal in /var/tmp, the rest of /var/tmp is the
 // agents' as before.
 std::vector<std::string> Daemon::protected_paths() const {
@@ -251,6 +253,8 @@ std::vector<std::string> Daemon::protected_paths() const {
     if (!cgroup::root().empty()) paths.push_back(cgroup::root());
     if (fs::is_directory("/sys/fs/cgroup")) paths.push_back("/sys/fs/cgroup");
     if (fs::is_directory("/etc/stockade")) paths.push_back("/etc/stockade");
+    // The pinned programs, links and maps (the default bpf_pin_dir): an unlinked pin is a lost one.
+    if (fs::is_directory("/sys/fs/bpf/stockade")) paths.push_back("/sys/fs/bpf/stockade");
     return paths;
 }
 
@@ -266,8 +270,23 @@ void Daemon::follow_journal_inode() {
     pipeline_->set_protected(protected_paths());
 }
 
-void Daemon::reload(const char* why) {
+void Daemon::reload(const char* why, bool explicit_request) {
+    auto refuse = [&](const std::string& what) {
+        last_reload_ = what;
+        spdlog::error("reload ({}) refused, the boundaries in force stay: {}", why, what);
+        journal_daemon("reload refused, boundaries in force kept: " + what);
+    };
+    if (agents_dir_replaced())
+        return refuse("agents_dir " + cfg_.agents_dir + " is no longer the directory stockaded started with (mounted "
+                      "over, renamed or replaced); restart stockaded to load what is there now");
     auto res = policy::load_boundaries({cfg_.agents_dir});
+    // A change an agent could make (removing or renaming a boundary file) must not free it: only an
+    // operator's reload removes an agent.
+    if (res.ok() && !explicit_request)
+        for (auto& b : pipeline_->policy()->agents())
+            if (!res.set->find(b->name))
+                return refuse("agent " + b->name + " is in force but its boundary (" + b->file +
+                              ") is gone; an explicit reload (stockade reload, SIGHUP) removes an agent");
     if (!res.ok()) {
         last_reload_ = policy::format_diagnostics(res.diagnostics);
         spdlog::error("reload ({}) refused, the boundaries in force stay:\n{}", why, last_reload_);

@@ -32,6 +32,12 @@ using judge::Pipeline;
 using scope::Task;
 using scope::TaskRegistry;
 
+// Self-protection (daemon_self.cpp): signals that mean nothing to the daemon are ignored, so a
+// signal an agent sends cannot end or stop it (SIGKILL, SIGSTOP and the crash signals aside).
+void ignore_meaningless_signals();
+// (dev, inode) of a path, (0, 0) when it cannot be read.
+std::pair<uint64_t, uint64_t> file_identity(const std::string& path);
+
 class Daemon {
 public:
     // Loads the boundaries (a broken one is an error naming file, line and column), loads and
@@ -45,14 +51,22 @@ public:
 
 private:
     Actuator make_actuator();  // daemon/wiring.cpp
-    void reload(const char* why);
+    // `explicit_request`: an operator's (SIGHUP, `stockade reload`), which alone may remove agents.
+    void reload(const char* why, bool explicit_request = false);
     void install_policy(std::shared_ptr<const policy::PolicySet> set);
     void discover_cgroups();
     void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher,
                          uint32_t kernel_id = 0);
     void reap_launcher_cgroups();
     void remove_launcher_cgroup(const std::string& rel);
-    control::Response handle(const control::Request& req, uint32_t peer_uid);
+    control::Response handle(const control::Request& req, const ControlServer::Peer& peer);
+    // Self-protection (daemon_self.cpp).
+    std::optional<std::string> agent_of_peer(uint32_t pid) const;
+    control::Response handle_from_agent(const control::Request& req, const std::string& agent, uint32_t pid);
+    bool signal_from_agent(uint32_t sender_pid, uint32_t signo);
+    void check_stops();
+    void journal_self(const std::string& agent, uint32_t pid, const std::string& action, const std::string& detail);
+    bool agents_dir_replaced() const;
     control::Status status() const;
     void check_lost();
     void read_signals();
@@ -64,7 +78,7 @@ private:
     void follow_journal_inode();
     void install_kernel_tables();
     void write_metrics();
-    control::Response handle_task(const control::Request& req);
+    control::Response handle_task(const control::Request& req, const std::string* only_agent = nullptr);
     void expire_tasks();
 
     Config cfg_;
@@ -89,6 +103,8 @@ private:
     std::atomic<bool> stop_{false};
     uint64_t lost_seen_ = 0;
     std::map<uint32_t, uint64_t> lost_seen_by_id_;  // the kernel's per kernel id loss counts, journaled
+    uint64_t stops_seen_ = 0;                    // stop signals the kernel cancelled, journaled
+    std::pair<uint64_t, uint64_t> agents_dir_id_{};  // (dev, inode) of agents_dir at start
     std::string last_reload_ = "ok";
     std::chrono::steady_clock::time_point started_;
 

@@ -42,12 +42,13 @@ void Daemon::expire_tasks() {
     install_kernel_tables();
 }
 
-control::Response Daemon::handle_task(const control::Request& req) {
+control::Response Daemon::handle_task(const control::Request& req, const std::string* only_agent) {
     control::Response resp;
     uint64_t now = boot_ns();
     if (req.op == "task-list") {
         std::vector<control::TaskInfo> out;
         for (auto& [id, t] : tasks_.tasks()) {
+            if (only_agent && t.agent != *only_agent) continue;
             control::TaskInfo i;
             i.id = t.id;
             i.agent = t.agent;
@@ -167,20 +168,22 @@ control::Status Daemon::status() const {
     return s;
 }
 
-control::Response Daemon::handle(const control::Request& req, uint32_t peer_uid) {
+control::Response Daemon::handle(const control::Request& req, const ControlServer::Peer& peer) {
     control::Response resp;
     auto refuse = [&](const std::string& why) {
         resp.ok = false;
         resp.error = why;
         return resp;
     };
+    // An agent process, whatever its uid, may only ask about itself (daemon_self.cpp).
+    if (auto agent = agent_of_peer(peer.pid)) return handle_from_agent(req, *agent, peer.pid);
     if (req.op == "status" || req.op == "agents") {
         resp.body = control::encode(status());
         return resp;
     }
-    if (peer_uid != 0) return refuse("only root may use \"" + req.op + "\"");
+    if (peer.uid != 0) return refuse("only root may use \"" + req.op + "\"");
     if (req.op == "reload") {
-        reload("control socket");
+        reload("control socket", true);
         if (last_reload_ != "ok") return refuse(last_reload_);
         return resp;
     }

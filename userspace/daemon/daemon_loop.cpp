@@ -65,9 +65,10 @@ void Daemon::check_lost() {
 void Daemon::read_signals() {
     signalfd_siginfo si{};
     while (read(signal_fd_, &si, sizeof si) == sizeof si) {
+        if (signal_from_agent(si.ssi_pid, si.ssi_signo)) continue;  // its sender is dead: ignored
         if (si.ssi_signo == SIGHUP) {
             sd_notify(0, "RELOADING=1");
-            reload("SIGHUP");
+            reload("SIGHUP", true);
             sd_notify(0, "READY=1");
         } else {
             stop_ = true;
@@ -84,6 +85,7 @@ void Daemon::read_inotify(Clock::time_point now) {
 
 void Daemon::every_second() {
     check_lost();
+    check_stops();
     discover_cgroups();
     reap_launcher_cgroups();
     probe_->release_syscall_hook_if_idle();

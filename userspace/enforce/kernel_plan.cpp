@@ -203,7 +203,7 @@ private:
                     (st_.net_strict ? SK_AG_NET_STRICT : 0) | (st_.file_strict ? SK_AG_FILE_STRICT : 0) |
                     (!b_.http_tools.empty() ? SK_AG_HTTP : 0) | (st_.http_strict ? SK_AG_HTTP_STRICT : 0) |
                     (st_.enforce && b_.on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
-                    (b_.io_uring ? SK_AG_IO_URING : 0) |
+                    (b_.io_uring ? SK_AG_IO_URING : 0) | (b_.mount ? SK_AG_MOUNT : 0) |
                     (b_.mode == Mode::Enforce && b_.effective_on_loss() == policy::OnLoss::Kill ? SK_AG_KILL_ON_LOSS : 0);
         cfg.default_rule = rules_.number(b_.default_deny_id());
         cfg.http_rule = rules_.number(b_.file_name + ":http-default-deny");

@@ -137,7 +137,7 @@ LandlockPlan plan_landlock(const policy::Boundary& b, int abi) {
     return plan;
 }
 
-void apply_landlock(const LandlockPlan& plan) {
+int build_landlock_ruleset(const LandlockPlan& plan) {
     if (plan.abi <= 0) throw Error("this kernel has no Landlock (or it is disabled): --landlock cannot be applied");
     RulesetAttr attr{};
     attr.handled_access_fs = plan.handled_fs;
@@ -148,7 +148,9 @@ void apply_landlock(const LandlockPlan& plan) {
     if (rs < 0) throw Error(std::string("landlock_create_ruleset: ") + std::strerror(errno));
     struct Closer {
         int fd;
-        ~Closer() { close(fd); }
+        ~Closer() {
+            if (fd >= 0) close(fd);
+        }
     } closer{rs};
     for (auto& p : plan.paths) {
         int fd = open(p.path.c_str(), O_PATH | O_CLOEXEC);
@@ -168,11 +170,22 @@ void apply_landlock(const LandlockPlan& plan) {
     };
     add_ports(plan.connect_ports, kNetConnectTcp);
     add_ports(plan.bind_ports, kNetBindTcp);
+    closer.fd = -1;
+    return rs;
+}
+
+void restrict_to_ruleset(int ruleset_fd) {
+    struct Closer {
+        int fd;
+        ~Closer() { close(fd); }
+    } closer{ruleset_fd};
     // Without CAP_SYS_ADMIN Landlock requires no_new_privs; agents never need setuid anyway.
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         throw Error(std::string("prctl(PR_SET_NO_NEW_PRIVS): ") + std::strerror(errno));
-    if (syscall(SYS_landlock_restrict_self, rs, 0) != 0)
+    if (syscall(SYS_landlock_restrict_self, ruleset_fd, 0) != 0)
         throw Error(std::string("landlock_restrict_self: ") + std::strerror(errno));
 }
+
+void apply_landlock(const LandlockPlan& plan) { restrict_to_ruleset(build_landlock_ruleset(plan)); }
 
 }  // namespace stockade::enforce

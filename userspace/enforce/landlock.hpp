@@ -34,6 +34,11 @@ LandlockPlan plan_landlock(const policy::Boundary& b, int abi);
 
 // Restricts the calling process (and what it execs). Throws stockade::Error.
 void apply_landlock(const LandlockPlan& plan);
+// The same in two steps: the ruleset (it opens every path of the plan), then the restriction
+// (which closes it). A launcher builds it before it joins the agent's scope, where its own opens
+// would be the agent's.
+int build_landlock_ruleset(const LandlockPlan& plan);
+void restrict_to_ruleset(int ruleset_fd);
 
 // The Landlock ABI version of this kernel, 0 if none.
 int landlock_abi();

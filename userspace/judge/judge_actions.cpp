@@ -62,8 +62,11 @@ std::optional<Verdict> Pipeline::self_protection(const Event& e) const {
     };
     switch (e.action) {
     case Action::Signal: return hit("signalled stockaded");
-    case Action::Ptrace: return hit("traced or wrote the memory of stockaded");
+    case Action::Ptrace: return hit("reached into stockaded (ptrace, process_vm, pidfd or /proc/PID)");
     case Action::Bpf: return hit("called bpf()");
+    case Action::Syscall:  // the kernel names the mount family self-protection's
+        if (e.kernel_rule == SK_RULE_SELF) return hit("a mount-family syscall (a mount could cover stockade's files)");
+        return std::nullopt;
     default: break;
     }
     bool writes = e.action == Action::Unlink || e.action == Action::Rename || e.action == Action::Mkdir ||
@@ -78,6 +81,10 @@ std::optional<Verdict> Pipeline::self_protection(const Event& e) const {
     for (auto& dir : protected_)
         if (under(e.path, dir) || (!e.path2.empty() && e.action != Action::Symlink && under(e.path2, dir)))
             return hit("changed stockade's own files or cgroups");
+    // Renaming a directory that holds stockade's files moves them (an empty one's rmdir fails).
+    if (e.action == Action::Rename && !e.path.empty())
+        for (auto& dir : protected_)
+            if (under(dir, e.path)) return hit("moved a directory that holds stockade's files");
     return std::nullopt;
 }
 

@@ -144,6 +144,9 @@ struct Boundary {
     OnLoss effective_on_loss() const {
         return on_loss ? *on_loss : on_violation == OnViolation::Flag ? OnLoss::Flag : OnLoss::Kill;
     }
+    // The mount family allowed (mount, umount2, move_mount, fsmount ...): without it an agent is
+    // killed at the first one, since a mount could cover stockade's own files (self-protection).
+    bool mount = false;
     std::vector<PathRule> system_rules;  // the builtin read rules (resolved), when system_read
 
     struct Files {

@@ -13,6 +13,7 @@ namespace stockade::policy {
 inline constexpr const char* kAlwaysId = "builtin:always";
 inline constexpr const char* kUnixSocketId = "builtin:unix-socket";
 inline constexpr const char* kIoUringId = "builtin:io_uring";
+inline constexpr const char* kMountId = "builtin:mount";
 inline constexpr const char* kCompatSyscallId = "builtin:compat-syscall";
 inline constexpr const char* kByHandleId = "builtin:open-by-handle";
 inline constexpr const char* kCrossProcessId = "builtin:cross-process";

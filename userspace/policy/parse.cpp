@@ -148,7 +148,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     ParseContext c{r, *b, {}};
     auto top = r.fields(root, root.Mark(), kTopLevel,
                         {"agent", "description", "mode", "on_violation", "on_loss", "home", "match", "journal_allowed",
-                         "system_read", "io_uring", "files", "exec", "network", "sequences", "tools"});
+                         "system_read", "io_uring", "mount", "files", "exec", "network", "sequences", "tools"});
     if (!root.IsMap()) return out;
 
     if (auto it = top.find("agent"); it == top.end()) {
@@ -180,6 +180,8 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
         if (auto s = r.boolean(it->second)) b->system_read = *s;
     if (auto it = top.find("io_uring"); it != top.end())
         if (auto s = r.boolean(it->second)) b->io_uring = *s;
+    if (auto it = top.find("mount"); it != top.end())
+        if (auto s = r.boolean(it->second)) b->mount = *s;
 
     if (auto it = top.find("match"); it == top.end()) r.error(root.Mark(), "missing required key \"match\"");
     else parse_match(c, it->second);

@@ -152,6 +152,9 @@ void Probe::attach_all() {
         {"sched_process_fork", skel_->progs.sk_fork},
         {"sched_process_exit", skel_->progs.sk_exit},
         {"cgroup_mkdir", skel_->progs.sk_cgroup_mkdir},
+        // Self-protection (bpf/self.bpf.h): signals are rare, so these cost the host nothing.
+        {"signal_generate", skel_->progs.sk_signal_generate},
+        {"signal_deliver", skel_->progs.sk_signal_deliver},
     };
     for (auto& tp : tps) {
         bpf_link* l = bpf_program__attach(tp.prog);

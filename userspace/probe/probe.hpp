@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <optional>
 #include <vector>
 
 #include "common/event.hpp"
@@ -104,6 +105,14 @@ public:
     bool backlog() const { return budget_spent_; }
     int ring_fd() const;  // epoll-able: readable when the kernel woke the consumer
     KernelCounters counters() const;
+
+    // Self-protection (bpf/self.bpf.h; probe_self.cpp). The agent of a tracked process, by tgid.
+    std::optional<uint32_t> tracked_agent(uint32_t tgid) const;
+    // Whether `pid` is an agent process that signalled stockaded (the kernel killed it and noted
+    // it): its agent id, and the note is taken, so the daemon ignores that signal.
+    std::optional<uint32_t> take_agent_signal(uint32_t pid);
+    // Stop signals that reached stockaded and were cancelled by the kernel, since start.
+    uint64_t stops_cancelled() const;
 
 private:
     void attach_all();

@@ -25,6 +25,12 @@ SK_SAME_NR(pidfd_getfd);
 SK_SAME_NR(read); SK_SAME_NR(write); SK_SAME_NR(readv); SK_SAME_NR(writev); SK_SAME_NR(recvmsg);
 SK_SAME_NR(open_by_handle_at);
 SK_SAME_NR(io_uring_setup); SK_SAME_NR(io_uring_enter); SK_SAME_NR(io_uring_register);
+SK_SAME_NR(rt_sigqueueinfo); SK_SAME_NR(rt_tgsigqueueinfo); SK_SAME_NR(pidfd_open);
+SK_SAME_NR(mount); SK_SAME_NR(umount2); SK_SAME_NR(pivot_root); SK_SAME_NR(open_tree); SK_SAME_NR(move_mount);
+SK_SAME_NR(fsopen); SK_SAME_NR(fsconfig); SK_SAME_NR(fsmount); SK_SAME_NR(fspick); SK_SAME_NR(mount_setattr);
+#ifdef SYS_open_tree_attr  // Linux 6.15
+SK_SAME_NR(open_tree_attr);
+#endif
 #undef SK_SAME_NR
 
 }  // namespace stockade::probe

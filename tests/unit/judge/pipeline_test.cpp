@@ -1,5 +1,7 @@
 // The daemon's event path driven with synthetic events: a real process table and policy, a
 // fake Actuator that records kills and journal records instead of acting.
+#include <sys/syscall.h>
+
 #include "harness.hpp"
 
 TEST_CASE("summary mode counts allowed actions and journals them only at flush", "[pipeline]") {
@@ -333,6 +335,35 @@ TEST_CASE("self-protection kills a write below stockade's directories even in mo
     CHECK(h.journal[1].rule == "coder.yaml:default-deny");
     CHECK(h.journal[1].verdict == "would-deny");
     CHECK(h.kills.size() == 1);
+}
+
+TEST_CASE("self-protection: moving a directory that holds stockade's files, or a mount, is killed in any mode",
+          "[pipeline]") {
+    Harness h(boundary_yaml("monitor", "flag", "summary"));
+    h.pipe.set_protected({"/nonexistent-stockade/etc/agents.d"});
+    Event mv = base_event(Action::Rename);
+    mv.path = "/nonexistent-stockade/etc";  // an ancestor of agents_dir
+    mv.path2 = "/nonexistent-stockade/moved";
+    h.pipe.on_event(mv);
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].rule == "builtin:self-protection");
+    CHECK(h.journal[0].verdict == "kill");
+    CHECK(h.kills.size() == 1);
+    // A sibling that holds none of them is the boundary's business (monitor: reported only).
+    mv.path = "/nonexistent-stockade/other";
+    h.pipe.on_event(mv);
+    REQUIRE(h.journal.size() == 2);
+    CHECK(h.journal[1].rule != "builtin:self-protection");
+    CHECK(h.kills.size() == 1);
+    // The kernel names a mount-family call self-protection's.
+    Event m = base_event(Action::Syscall);
+    m.syscall_nr = SYS_mount;
+    m.kernel_rule = SK_RULE_SELF;
+    m.kernel_action = KernelAction::Killed;
+    h.pipe.on_event(m);
+    REQUIRE(h.journal.size() == 3);
+    CHECK(h.journal[2].rule == "builtin:self-protection");
+    CHECK(h.journal[2].verdict == "kill");
 }
 
 // ---- HTTP requests (judge_http.cpp), as the TLS uprobes deliver them ------------------------

@@ -64,3 +64,21 @@ TEST_CASE("io_uring must be a boolean, located at the value", "[load][errors][sy
     CHECK(format_diagnostics(res.diagnostics).find("rules/t.yaml:4:11: error: io_uring must be true or false") !=
           std::string::npos);
 }
+
+TEST_CASE("the mount family is a violation unless the boundary says mount: true", "[decide][syscall]") {
+    auto no_set = load_ok(kHead);
+    const Boundary& no = *no_set->find("t");
+    CHECK_FALSE(no.mount);
+    for (long nr : {SYS_mount, SYS_umount2, SYS_move_mount, SYS_fsopen, SYS_fsmount, SYS_fsconfig, SYS_open_tree,
+                    SYS_fspick, SYS_mount_setattr, SYS_pivot_root}) {
+        Verdict v = decide(no, syscall_event(nr));
+        CHECK(v.decision == Decision::Kill);
+        CHECK(v.rule_id == "builtin:mount");
+    }
+    CHECK(decide(no, syscall_event(SYS_move_mount)).resolved.find("move_mount") != std::string::npos);
+    auto yes_set = load_ok(std::string(kHead) + "mount: true\n");
+    CHECK(yes_set->find("t")->mount);
+    CHECK(decide(*yes_set->find("t"), syscall_event(SYS_mount)).inside());
+    // pidfd_open of another process is a cross-process call like pidfd_getfd.
+    CHECK(decide(no, syscall_event(SYS_pidfd_open, false, 77)).rule_id == "builtin:cross-process");
+}
