@@ -206,47 +206,4 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
     }
 }
 
-int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command, bool landlock, const std::string& token) {
-    if (command.empty()) {
-        std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
-        return kExitUsage;
-    }
-    try {
-        control::Request req;
-        req.op = "run";
-        req.agent = agent;
-        req.task = task;
-        req.token = token;
-        req.pid = static_cast<uint32_t>(getpid());
-        auto resp = control::call(socket, req);
-        if (!resp.ok) {
-            std::fprintf(stderr, "stockade run: %s\n", resp.error.c_str());
-            return kExitDaemon;
-        }
-        if (landlock) {
-            std::string file = resp.body.substr(resp.body.find('\n') + 1);
-            auto loaded = policy::load_boundaries({file});
-            const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
-            if (!b) {
-                std::fprintf(stderr, "stockade run: cannot read the boundary of %s from %s for --landlock\n",
-                             agent.c_str(), file.c_str());
-                return kExitNo;
-            }
-            auto plan = enforce::plan_landlock(*b, enforce::landlock_abi());
-            enforce::apply_landlock(plan);
-        }
-    } catch (const Error& e) {
-        std::fprintf(stderr, "stockade run: %s\n", e.what());
-        return kExitDaemon;
-    }
-    // Now inside the agent's scope: everything from here on, the exec included, is the agent.
-    std::vector<char*> argv;
-    for (auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    std::fprintf(stderr, "stockade run: cannot run %s: %s\n", argv[0], std::strerror(errno));
-    return 127;
-}
-
 }  // namespace stockade::cli
