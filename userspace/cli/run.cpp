@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -69,9 +70,15 @@ bool stopped(const journal::Record& r) {
            r.enforcement.find("kill-failed") == std::string::npos;
 }
 
+// An argument as shown in one line: newlines as spaces, a long one (`-c` code) cut.
+std::string short_arg(std::string a) {
+    std::replace(a.begin(), a.end(), '\n', ' ');
+    return a.size() > 40 ? a.substr(0, 37) + "..." : a;
+}
+
 std::string describe_stop(const journal::Record& r) {
     std::string cmd = r.exe;
-    for (size_t i = 1; i < r.argv.size() && i < 4; ++i) cmd += " " + r.argv[i];
+    for (size_t i = 1; i < r.argv.size() && i < 4; ++i) cmd += " " + short_arg(r.argv[i]);
     std::string what = r.action;
     if (!r.access.empty()) what += " (" + r.access + ")";
     if (!r.path.empty()) what += " " + (r.address.rfind("http", 0) == 0 ? r.address + r.path : r.path);

@@ -64,6 +64,8 @@ std::vector<PathRule> builtin_system_rules() {
             // config, the filesystem list (mkdir, mv), memory and CPU facts (sort, python).
             "/etc/locale.alias", "/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
             "/proc/filesystems", "/proc/meminfo", "/proc/cpuinfo", "/proc/stat", "/sys/fs/cgroup/**",
+            // glibc's malloc, when a thread's heap shrinks (Node's and the JVM's threads do).
+            "/proc/sys/vm/overcommit_memory",
             // Go's runtime (every Go binary, before main) and the JVM: the huge page size and
             // mode; the JVM also lists the huge page sizes and reads the cgroup controllers.
             "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "/sys/kernel/mm/transparent_hugepage/enabled",

@@ -35,6 +35,7 @@ TEST_CASE("the builtin system read covers what runtimes read to start", "[decide
     for (const char* p : {"/sys/kernel/mm/transparent_hugepage/hpage_pmd_size",  // every Go binary
                           "/sys/kernel/mm/transparent_hugepage/enabled", "/proc/cgroups",  // the JVM
                           "/sys/fs/cgroup/user.slice/memory.max", "/proc/self/cgroup", "/proc/meminfo",  // Node
+                          "/proc/sys/vm/overcommit_memory",  // glibc's malloc in threaded programs
                           "/etc/ld.so.cache", "/etc/ssl/openssl.cnf", "/usr/lib/python3.11/os.py"}) {
         INFO(p);
         Verdict v = decide(b, open_event(p, kRead));
@@ -55,7 +56,8 @@ TEST_CASE("the builtin system access is nothing more", "[decide][builtin]") {
     auto set = load_ok(kSmall);
     const Boundary& b = *set->find("t");
     for (const char* p : {"/etc/shadow", "/etc/ssh/ssh_host_ed25519_key", "/sys/kernel/mm/ksm/run",
-                          "/proc/1/environ", "/root/.bash_history", "/var/lib/dpkg/status"}) {
+                          "/proc/1/environ", "/root/.bash_history", "/var/lib/dpkg/status",
+                          "/proc/sys/kernel/core_pattern", "/proc/sys/vm/swappiness"}) {
         INFO(p);
         CHECK_FALSE(decide(b, open_event(p, kRead)).inside());
     }
