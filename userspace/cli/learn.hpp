@@ -48,7 +48,7 @@ struct Observed {
     uint64_t records = 0;   // decision records used
     uint64_t skipped = 0;   // paths that cannot be written as a pattern
     uint64_t violations = 0;  // records not learned: violations of a deny rule or in enforce mode,
-                              // self-protection, failed file actions (learnable())
+                              // self-protection (learnable())
     uint64_t counted = 0;   // allowed actions journaled only as summaries (not itemised)
     void add(const journal::Record& r);
 };
@@ -56,7 +56,8 @@ struct Observed {
 // Whether a decision record may widen a suggested boundary: allowed actions, and what ran outside
 // the boundary only because no rule allowed it yet (`default-deny` in monitor mode or flagged).
 // Never a violation of a deny rule (files.never, exec.deny, network.deny, sequences, tools),
-// nothing stopped in enforce mode, never self-protection, never a file action that failed.
+// nothing stopped in enforce mode, never self-protection. A failed attempt outside the boundary
+// (a flag) is learned like what monitor mode let run: it is what the agent does.
 bool learnable(const journal::Record& r);
 
 // "read+write+create" -> Access bits.

@@ -63,11 +63,9 @@ bool under(const std::string& path, const std::string& dir) {
 
 bool learnable(const journal::Record& r) {
     if (r.rule == "builtin:self-protection") return false;
-    bool file_action = r.action != "exec" && r.action != "connect" && r.action != "send" && r.action != "bind" &&
-                       r.action != "listen";
-    if (file_action && r.result < 0) return false;  // a failed attempt changed nothing: nothing to allow
     if (r.verdict == "allow") return true;
-    // Outside the boundary: only what ran because no rule allowed it yet (monitor mode, flag).
+    // Outside the boundary: only what ran because no rule allowed it yet (monitor mode, flag,
+    // and a failed attempt, which enforce mode flags too: git probing a missing ~/.gitconfig).
     bool unlisted = r.rule.size() > 13 && r.rule.ends_with(":default-deny");
     return unlisted && (r.verdict == "would-deny" || r.verdict == "flag");
 }
@@ -235,8 +233,8 @@ std::string suggest_yaml(const Observed& seen, const SuggestInput& in) {
     if (seen.counted) y += " (" + std::to_string(seen.counted) + " counted here are missing below)";
     if (seen.violations)
         y += ".\n# " + std::to_string(seen.violations) +
-             " violations (of files.never, exec.deny, network.deny, sequences, or stopped in enforce mode) and "
-             "failed attempts are not learned";
+             " violations (of files.never, exec.deny, network.deny, sequences, tools, or stopped in enforce mode) "
+             "are not learned";
     y += ".\n# Review every rule, then: stockade check FILE && stockade replay --boundary FILE\n";
     y += "agent: " + in.agent + "\nmode: enforce\n";
     y += "on_violation: " + std::string(cur ? to_string(cur->on_violation) : "kill") + "\nmatch:\n";

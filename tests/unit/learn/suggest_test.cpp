@@ -145,7 +145,7 @@ TEST_CASE("allowed actions only counted in summaries are reported as missing", "
     CHECK(yaml.find("17 counted here are missing below") != std::string::npos);
 }
 
-TEST_CASE("suggest never learns a violation nor a failed attempt", "[learn]") {
+TEST_CASE("suggest never learns a violation", "[learn]") {
     Observed seen;
     seen.add(rec("open", "/srv/repo/a.c", "read"));  // allowed: learned
     Record secret = rec("open", "/home/u/.ssh/id_rsa", "read", "would-deny");
@@ -157,19 +157,21 @@ TEST_CASE("suggest never learns a violation nor a failed attempt", "[learn]") {
     denied.verdict = "deny";  // refused in the kernel in enforce mode
     Record chain = rec("open", "/srv/out/upload", "write", "would-deny");
     chain.rule = "x.yaml:sequences[0]";
+    Record secret_try = rec("open", "/home/u/.ssh/id_ed25519", "read", "kill");
+    secret_try.rule = "x.yaml:files.never[0]";
+    secret_try.result = -2;  // a failed try at a secret is still its violation
     Record missing = rec("open", "/home/u/.curlrc", "read", "flag");
-    missing.result = -2;  // ENOENT: an attempt
-    Record gone = rec("unlink", "/srv/repo/link/victim", "", "flag");
-    gone.result = -13;
-    for (auto* r : {&secret, &exfil, &killed, &denied, &chain, &missing, &gone}) seen.add(*r);
-    CHECK(seen.records == 1);
-    CHECK(seen.violations == 7);
+    missing.result = -2;  // ENOENT: an attempt no rule forbids, learned
+    for (auto* r : {&secret, &exfil, &killed, &denied, &chain, &secret_try, &missing}) seen.add(*r);
+    CHECK(seen.records == 2);
+    CHECK(seen.violations == 6);
     std::string yaml = suggest_yaml(seen, SuggestInput{"coder", "j", "", ""});
     INFO(yaml);
-    CHECK(yaml.find("7 violations") != std::string::npos);
+    CHECK(yaml.find("6 violations") != std::string::npos);
     auto b = load(yaml)->agents().at(0);
     CHECK(allowed(*b, rec("open", "/srv/repo/a.c", "read")));
-    for (auto* r : {&secret, &exfil, &killed, &denied, &chain, &missing, &gone}) {
+    CHECK(allowed(*b, rec("open", "/home/u/.curlrc", "read")));
+    for (auto* r : {&secret, &exfil, &killed, &denied, &chain, &secret_try}) {
         INFO(r->action << " " << r->path << r->address);
         r->result = 0;
         CHECK_FALSE(allowed(*b, *r));
