@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -81,8 +81,10 @@ std::string describe_stop(const journal::Record& r) {
     for (size_t i = 1; i < r.argv.size() && i < 4; ++i) cmd += " " + short_arg(r.argv[i]);
     std::string what = r.action;
     if (!r.access.empty()) what += " (" + r.access + ")";
-    if (!r.path.empty()) what += " " + (r.address.rfind("http", 0) == 0 ? r.address + r.path : r.path);
-    else if (!r.address.empty()) what += " " + r.address + (r.port ? ":" + std::to_string(r.port) : "");
+    if (!r.path.empty())
+        what += " " + (r.address.rfind("http", 0) == 0 ? r.address + r.path : r.path);
+    else if (!r.address.empty())
+        what += " " + r.address + (r.port ? ":" + std::to_string(r.port) : "");
     std::string s = "pid " + std::to_string(r.pid) + " (" + cmd + ") was stopped (" + r.enforcement + ") for " + what +
                     " under rule " + r.rule;
     if (!r.resolved.empty()) s += ": " + r.resolved;
@@ -115,13 +117,17 @@ void explain_stop(const std::string& socket, const std::string& agent, const std
     } while (true);
     for (size_t i = 0; i < kills.size() && i < 5; ++i)
         std::fprintf(stderr, "stockade run: agent %s: %s\n", agent.c_str(), describe_stop(kills[i]).c_str());
-    if (kills.size() > 5) std::fprintf(stderr, "stockade run: agent %s: %zu more stops\n", agent.c_str(), kills.size() - 5);
+    if (kills.size() > 5)
+        std::fprintf(stderr, "stockade run: agent %s: %zu more stops\n", agent.c_str(), kills.size() - 5);
     if (kills.empty() && expect_kill)
-        std::fprintf(stderr, "stockade run: agent %s was killed; the journal%s%s says by what: stockade tail --agent %s\n",
+        std::fprintf(stderr,
+                     "stockade run: agent %s was killed; the journal%s%s says by what: stockade tail --agent %s\n",
                      agent.c_str(), journal_path.empty() ? "" : " ", journal_path.c_str(), agent.c_str());
     else if (!kills.empty())
-        std::fprintf(stderr, "stockade run: the boundary decided this (stockade tail --agent %s); widen it if the "
-                     "action was legitimate\n", agent.c_str());
+        std::fprintf(stderr,
+                     "stockade run: the boundary decided this (stockade tail --agent %s); widen it if the "
+                     "action was legitimate\n",
+                     agent.c_str());
 }
 
 // Ends this process the way the command ended.

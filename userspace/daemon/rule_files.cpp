@@ -1,7 +1,7 @@
 #include "daemon/rule_files.hpp"
 
-#include <sys/inotify.h>
 #include <spdlog/spdlog.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cerrno>

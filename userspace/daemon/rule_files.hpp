@@ -19,7 +19,7 @@ namespace stockade::daemon {
 std::vector<std::string> inode_named_paths(const policy::PolicySet& set);
 
 class RuleFileWatch {
-public:
+   public:
     RuleFileWatch();
     ~RuleFileWatch();
     RuleFileWatch(const RuleFileWatch&) = delete;
@@ -31,7 +31,7 @@ public:
     // Reads what is pending: true when a watched name was created, replaced, moved or removed.
     bool changed();
 
-private:
+   private:
     int fd_ = -1;
     std::map<int, std::set<std::string>> names_;  // watch descriptor -> names in that directory
 };
