@@ -164,6 +164,58 @@ static __always_inline const char *sk_iov_first(const struct iovec *iov, __u64 c
 	return v.iov_base;
 }
 
+/*
+ * A write on one end of a unix socket pair is read from the other end, which has its own inode
+ * (Node gives a child its stdio as socket pairs): the peer's inode names the reader. 0 when the
+ * socket is not AF_UNIX or has no connected peer.
+ */
+static __always_inline __u64 sk_unix_peer_ino(struct file *f)
+{
+	struct socket *sock = (struct socket *)BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct sock *peer;
+
+	if (!sk || BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+		return 0;
+	peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+	return peer ? BPF_CORE_READ(peer, sk_socket, file, f_inode, i_ino) : 0;
+}
+
+/*
+ * A write longer than SK_IO_MAX (an MCP tools/list answer is often 10+ KiB) is captured in up to
+ * SK_IO_CHUNKS records: the first as usual, the rest SK_F_IO_MORE records carrying the next
+ * bytes, which userspace appends to the same stream. One bpf_loop step builds and submits one.
+ */
+struct sk_io_more {
+	__u64 buf;   /* the user buffer of the write */
+	__u64 total; /* bytes written */
+	__u64 off;   /* bytes captured so far */
+	bool prompt;
+};
+
+static long sk_io_more_step(__u32 i, void *arg)
+{
+	struct sk_io_more *m = arg;
+	struct sk_event *e = sk_scratch();
+	__u64 n;
+
+	if (!e || m->off >= m->total)
+		return 1;
+	n = m->total - m->off;
+	e->flags = SK_F_IO_MORE;
+	e->rule = 0;
+	e->access = m->off;
+	e->seg_len[2] = 0;
+	e->data_len = 0;
+	sk_put_user_data(e, (const void *)(m->buf + m->off), n);
+	if (!e->data_len)
+		return 1;
+	m->off += e->data_len;
+	e->flags &= ~SK_F_TRUNC_ARGV; /* only a write that fits in SK_IO_CHUNKS records gets here */
+	sk_submit(e, m->prompt && m->off >= m->total);
+	return 0;
+}
+
 /* The file mode of descriptor fd when it is a pipe or socket, else 0. */
 static __always_inline __u16 sk_io_pipe_or_socket(struct task_struct *task, __u64 fd, struct file **f)
 {
@@ -314,11 +366,24 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	e->arg0 = write;
 	e->arg1 = a->a[0];
 	e->arg2 = BPF_CORE_READ(f, f_inode, i_ino);
+	if (write && (mode & S_IFMT) == S_IFSOCK) {
+		__u64 peer = sk_unix_peer_ino(f);
+
+		if (peer) {
+			e->addr.family = AF_UNIX;
+			__builtin_memcpy(e->addr.addr, &peer, sizeof(peer));
+		}
+	}
+	/* A longer write stays one cut record (SK_F_TRUNC_ARGV): the stream is given up. */
+	bool more = write && !iov && ret > SK_IO_MAX && ret <= (long)SK_IO_MAX * SK_IO_CHUNKS;
+
 	if (iov) {
 		if (!sk_io_copy_iov(e, iov, iovcnt, ret))
 			return 0;
 	} else {
 		sk_put_user_data(e, buf, ret);
+		if (more)
+			e->flags &= ~SK_F_TRUNC_ARGV; /* the rest follows in SK_F_IO_MORE records */
 	}
 	if (write)
 		sk_io_track_stream(e, stream, open, http, first, ret);
@@ -327,6 +392,11 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	sk_io_judge(e, t, cfg, write, http);
 	/* A request written by an enforcing agent may have to be stopped: wake the daemon now. */
 	sk_submit(e, write && sk_prompt(cfg));
+	if (more && !(e->flags & SK_F_KILLED)) {
+		struct sk_io_more m = {.buf = (__u64)buf, .total = ret, .off = e->data_len, .prompt = sk_prompt(cfg)};
+
+		bpf_loop(SK_IO_CHUNKS - 1, sk_io_more_step, &m, 0);
+	}
 	return 0;
 }
 

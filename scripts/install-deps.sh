@@ -22,13 +22,19 @@ fi
 apt-get update
 # build: compilers (clang also for BPF and the libFuzzer targets), CMake (Ninja and make), BPF toolchain, libraries
 # tests: file (CPack's package step), dbus and systemd (the systemd end-to-end test's bus),
-#   nodejs (HTTPS from Node), python3/curl/openssl (test clients and servers), prometheus and
+#   nodejs and npm (HTTPS from Node; MCP hosts, and the reference servers the tests install from the
+#   npm registry),
+#   golang-go (a Go binary's start-up under a boundary), python3/curl/openssl (test clients and
+#   servers), prometheus and
 #   the node exporter (metrics format checks), iproute2/procps/util-linux (namespaces, ps)
 apt-get install -y --no-install-recommends \
   build-essential cmake ninja-build make pkg-config git ca-certificates file \
   clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev \
   libcereal-dev libspdlog-dev libfmt-dev catch2 \
   libyaml-cpp-dev libcli11-dev libsystemd-dev libssl-dev nlohmann-json3-dev \
-  iproute2 procps util-linux python3 curl openssl nodejs \
+  iproute2 procps util-linux python3 curl openssl nodejs golang-go \
   prometheus prometheus-node-exporter \
   systemd dbus systemd-journal-remote
+# npm: Debian's package, unless the nodejs installed already carries its own (NodeSource's
+# nodejs provides npm and conflicts with Debian's).
+command -v npm >/dev/null || apt-get install -y --no-install-recommends npm

@@ -20,7 +20,8 @@
 #define SK_UNIX_MAX 108      /* sun_path */
 #define SK_DATA_MAX (2 * SK_PATH_MAX + SK_NAME_MAX + SK_ARGV_MAX)
 #define SK_COMM_LEN 16
-#define SK_IO_MAX 2048       /* bytes of one read/write kept for tool-call capture */
+#define SK_IO_MAX 2048       /* bytes of one read/write record kept for tool-call capture */
+#define SK_IO_CHUNKS 32      /* records one write is captured in (SK_F_IO_MORE): 64 KiB */
 
 enum sk_kind {
 	SK_EXEC = 1,
@@ -67,6 +68,8 @@ enum sk_kind {
 #define SK_F_KILLED (1u << 6)      /* the kernel sent SIGKILL for this event */
 #define SK_F_DENIED (1u << 7)      /* the kernel refused the operation (EPERM) */
 #define SK_F_WAKE (1u << 8)        /* producer asked for a prompt wake-up */
+#define SK_F_IO_MORE (1u << 9)     /* io: more bytes of the previous record's write (same pid, fd and
+				    * inode): data[] holds them from byte offset `access` of the write */
 
 /* sk_event.access (open / truncate / chmod) */
 #define SK_ACC_READ (1u << 0)
@@ -111,7 +114,8 @@ struct sk_event {
 	__s64 ret;       /* syscall result, exit code, or child pid */
 	__u64 arg0;      /* kind specific: open flags, exec/child start, exit signal ... */
 	__u64 arg1;      /* kind specific: mode, fd ... */
-	__u64 arg2;      /* kind specific: io: the pipe's or socket's inode */
+	__u64 arg2;      /* kind specific: io: the pipe's or socket's inode (a write on a unix socket:
+			  * addr.family AF_UNIX and its peer's inode, what the reader reads, in addr.addr[0..8)) */
 	__u32 access;    /* SK_ACC_* */
 	__u32 rule;      /* kernel rule id that decided (0 = none) */
 	struct sk_addr addr;

@@ -331,8 +331,9 @@ TEST_CASE("stockade run --landlock refuses at the syscall what is outside the bo
     // The daemon still saw and judged the refused attempt.
     auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "outside.txt"; });
     REQUIRE(r);
-    CHECK(r->verdict == "would-deny");
+    CHECK(r->verdict == "flag");  // refused, so an attempt (failed_syscalls: attempt)
     CHECK(r->result == -EACCES);
+    CHECK(r->resolved.find("failed with EACCES") != std::string::npos);
 }
 
 TEST_CASE("when every file rule is exact or a directory, an open outside them is killed in the kernel",

@@ -353,3 +353,31 @@ TEST_CASE("HTTPS from Node: its OpenSSL (system or bundled) is probed too", "[ht
     CHECK(denied->enforcement == "killed-in-kernel");
     CHECK(server.seen().find("admin") == std::string::npos);
 }
+
+TEST_CASE("tls_libraries adds to the system libssl: curl's denied POST is still stopped", "[http]") {
+    if (!have_tls_library()) {
+        WARN("SKIPPED: no libssl.so.3 on this host: the TLS uprobes have nothing to attach to");
+        return;
+    }
+    ScratchDir d("https-extra");
+    HttpServer server(d, true);
+    write_file(d / "agents.d/web.yaml", boundary("enforce"));
+    // Only an extra library listed (here Node; a file without the symbols is only a warning).
+    Daemon daemon(d, "tls_libraries: [/usr/bin/node]\n");
+    daemon.start();
+    std::string curl = "/usr/bin/curl -sk --http1.1 --resolve localhost:" + std::to_string(server.port) +
+                       ":127.0.0.1 -o /dev/null -w '%{http_code}\\n' ";
+    std::string out;
+    daemon.run_as("web", {"/bin/sh", "-c", shell(curl + "-d payload=stolen " + server.base(true) + "/v1/admin/upload")},
+                  &out);
+    INFO(out);
+    CHECK(out.find("rc=137") != std::string::npos);
+    auto denied = http_record(daemon, "POST", "/v1/admin/upload");
+    INFO(dump_tools(daemon));
+    REQUIRE(denied);
+    CHECK(denied->verdict == "kill");
+    CHECK(denied->enforcement == "killed-in-kernel");
+    // Zero harm: the request never reached the server.
+    CHECK(server.seen().find("admin") == std::string::npos);
+    CHECK(server.seen().find("stolen") == std::string::npos);
+}

@@ -146,3 +146,40 @@ TEST_CASE("suggest from a monitored git session, enforce it, replay an edited bo
     CHECK(expected.size() == 1);  // the git session runs cat once
     CHECK(reported == expected);
 }
+
+TEST_CASE("suggest learns nothing from violations: a secret read and a denied connect", "[learn]") {
+    ScratchDir d("learnviol");
+    write_file(d / "work/notes.txt", "notes\n");
+    write_file(d / "secret/key.pem", "PRIVATE KEY\n");
+    LoopbackListener listener;
+    std::string port = std::to_string(listener.port);
+    write_file(d / "agents.d/l.yaml", "agent: learner2\nmode: monitor\njournal_allowed: full\nmatch:\n"
+                                      "  cgroup: /stockade-it-unused-learner2\nfiles:\n  never: [\"" + d / "secret/**" +
+                                      "\"]\nnetwork:\n  deny:\n    - { cidr: 127.0.0.1/32, ports: " + port + " }\n");
+    std::string out;
+    {
+        Daemon daemon(d);
+        daemon.start();
+        std::string session = "cat " + d / "work/notes.txt" + "; cat " + d / "secret/key.pem" +
+                              "; /usr/bin/curl -s -m 1 -o /dev/null http://127.0.0.1:" + port + "/; true";
+        daemon.run_as("learner2", {"/bin/sh", "-c", session}, &out);
+        INFO(out);
+        REQUIRE(daemon.wait_record([&](const Record& r) { return r.path == d / "secret/key.pem"; }));
+        auto connect = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == listener.port; });
+        REQUIRE(connect);
+        CHECK(connect->verdict == "would-deny");
+        CHECK(connect->rule == "l.yaml:network.deny[0]");
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    int st = run_command({bin("stockade"), "--journal", d / "journal/journal.jsonl", "suggest", "--agent", "learner2",
+                          "-o", d / "suggested.yaml"},
+                         &out);
+    std::string suggested = Daemon::slurp(d / "suggested.yaml");
+    INFO(out << "\n" << suggested);
+    REQUIRE(WEXITSTATUS(st) == 0);
+    CHECK(suggested.find(d / "work/notes.txt") != std::string::npos);  // what ran unlisted is learned
+    CHECK(suggested.find("- \"/usr/bin/curl\"") != std::string::npos);
+    CHECK(suggested.find(d / "secret") == std::string::npos);           // the secret read is not
+    CHECK(suggested.find("127.0.0.1") == std::string::npos);            // nor the denied connect
+    CHECK(suggested.find("violations (of files.never") != std::string::npos);
+}

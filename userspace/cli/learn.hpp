@@ -46,10 +46,19 @@ struct Observed {
     std::map<NetKey, Seen> connect;
     std::map<uint16_t, Seen> bind;
     uint64_t records = 0;   // decision records used
-    uint64_t skipped = 0;   // paths that cannot be written as a pattern, self-protection records
+    uint64_t skipped = 0;   // paths that cannot be written as a pattern
+    uint64_t violations = 0;  // records not learned: violations of a deny rule or in enforce mode,
+                              // self-protection (learnable())
     uint64_t counted = 0;   // allowed actions journaled only as summaries (not itemised)
     void add(const journal::Record& r);
 };
+
+// Whether a decision record may widen a suggested boundary: allowed actions, and what ran outside
+// the boundary only because no rule allowed it yet (`default-deny` in monitor mode or flagged).
+// Never a violation of a deny rule (files.never, exec.deny, network.deny, sequences, tools),
+// nothing stopped in enforce mode, never self-protection. A failed attempt outside the boundary
+// (a flag) is learned like what monitor mode let run: it is what the agent does.
+bool learnable(const journal::Record& r);
 
 // "read+write+create" -> Access bits.
 uint32_t access_bits(const std::string& access);

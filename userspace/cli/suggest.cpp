@@ -61,11 +61,20 @@ bool under(const std::string& path, const std::string& dir) {
 
 }  // namespace
 
+bool learnable(const journal::Record& r) {
+    if (r.rule == "builtin:self-protection") return false;
+    if (r.verdict == "allow") return true;
+    // Outside the boundary: only what ran because no rule allowed it yet (monitor mode, flag,
+    // and a failed attempt, which enforce mode flags too: git probing a missing ~/.gitconfig).
+    bool unlisted = r.rule.size() > 13 && r.rule.ends_with(":default-deny");
+    return unlisted && (r.verdict == "would-deny" || r.verdict == "flag");
+}
+
 void Observed::add(const journal::Record& r) {
     if (r.type == "summary") counted += r.count;
     if (r.type != "decision") return;
-    if (r.rule == "builtin:self-protection") {
-        ++skipped;
+    if (!learnable(r)) {
+        ++violations;
         return;
     }
     ++records;
@@ -201,14 +210,18 @@ std::string list(const std::vector<std::string>& v) {
 std::string suggest_yaml(const Observed& seen, const SuggestInput& in) {
     const policy::Boundary* cur = in.current;
     // Reads the builtin system read already grants need no rule.
-    std::map<std::string, Seen> read = seen.read;
+    std::map<std::string, Seen> read = seen.read, write = seen.write;
     if (!cur || cur->system_read) {
         auto base = policy::load_boundary_text("builtin.yaml", "agent: x\nmatch: { unit: x.service }\n");
         for (auto& r : base.set->agents().at(0)->system_rules)
             std::erase_if(read, [&](const auto& kv) { return r.matches(kv.first); });
+        for (auto& r : base.set->agents().at(0)->system_write_rules) {
+            std::erase_if(read, [&](const auto& kv) { return r.matches(kv.first); });
+            std::erase_if(write, [&](const auto& kv) { return r.matches(kv.first); });
+        }
     }
     // Where the agent writes or creates several files, what it does below folds together.
-    auto work = join(fold_dirs(seen.write, in.min_files), fold_dirs(seen.create, in.min_files));
+    auto work = join(fold_dirs(write, in.min_files), fold_dirs(seen.create, in.min_files));
     auto fold_in = [&](const std::map<std::string, Seen>& m) { return fold(m, join(fold_dirs(m, in.min_files), work)); };
 
     std::string y = "# Suggested by `stockade suggest` for agent " + in.agent + " from " + std::to_string(seen.records) +
@@ -218,6 +231,10 @@ std::string suggest_yaml(const Observed& seen, const SuggestInput& in) {
     y += ".\n# It allows everything those records show. Learn with the agent in monitor mode and\n"
          "# `journal_allowed: full`: otherwise allowed actions are only counted, not itemised";
     if (seen.counted) y += " (" + std::to_string(seen.counted) + " counted here are missing below)";
+    if (seen.violations)
+        y += ".\n# " + std::to_string(seen.violations) +
+             " violations (of files.never, exec.deny, network.deny, sequences, tools, or stopped in enforce mode) "
+             "are not learned";
     y += ".\n# Review every rule, then: stockade check FILE && stockade replay --boundary FILE\n";
     y += "agent: " + in.agent + "\nmode: enforce\n";
     y += "on_violation: " + std::string(cur ? to_string(cur->on_violation) : "kill") + "\nmatch:\n";
@@ -232,7 +249,7 @@ std::string suggest_yaml(const Observed& seen, const SuggestInput& in) {
     }
     std::string files;
     section(files, "read", fold_in(read));
-    section(files, "write", fold_in(seen.write));
+    section(files, "write", fold_in(write));
     section(files, "create", fold_in(seen.create));
     section(files, "delete", fold_in(seen.remove));
     if (!files.empty()) y += "files:\n" + files;

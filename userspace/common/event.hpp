@@ -82,6 +82,9 @@ struct Event {
     uint64_t io_inode = 0;        // io: the pipe's or socket's inode (both ends of a pipe share it);
                                   // tls: the address of the SSL object (one per connection)
     std::string io_data;          // io: up to SK_IO_MAX bytes (truncated flag when cut)
+    bool io_more = false;         // io: more bytes of the write just before (same pid, fd, inode)
+    uint64_t io_offset = 0;       // io_more: where io_data starts in that write
+    uint64_t io_peer_inode = 0;   // io write on a unix socket: the peer's inode (what the reader reads)
     NetAddress net;
     uint64_t target_cgroup = 0;   // cgroup mkdir: the new cgroup's id (path: its path)
     uint32_t syscall_nr = 0;      // syscall: its number (i386 numbering when compat)

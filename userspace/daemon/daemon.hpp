@@ -17,6 +17,7 @@
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/metrics.hpp"
+#include "daemon/rule_files.hpp"
 #include "enforce/kernel_tables.hpp"
 #include "identity/process_table.hpp"
 #include "journal/writer.hpp"
@@ -99,6 +100,7 @@ private:
     std::unique_ptr<ControlServer> control_;
     int signal_fd_ = -1;
     int inotify_fd_ = -1;
+    RuleFileWatch rule_files_;  // files the kernel tables hold by inode, followed when replaced
     std::optional<std::chrono::steady_clock::time_point> reload_due_;
     std::atomic<bool> stop_{false};
     uint64_t lost_seen_ = 0;

@@ -103,13 +103,20 @@ void Daemon::run() {
     bool backlog = false;
     std::vector<pollfd> fds;
     while (!stop_) {
-        fds = {{probe_->ring_fd(), POLLIN, 0}, {signal_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
+        fds = {{probe_->ring_fd(), POLLIN, 0},
+               {signal_fd_, POLLIN, 0},
+               {inotify_fd_, POLLIN, 0},
+               {rule_files_.fd(), POLLIN, 0}};
         control_->add_pollfds(fds);
         ::poll(fds.data(), fds.size(), backlog ? 0 : 50);  // records left: no waiting
         probe_->poll(*timed_, 0, kRecordsPerTurn, kRingTimePerTurn);
         backlog = probe_->backlog();
         if (fds[1].revents & POLLIN) read_signals();
-        control_->serve(&fds[3]);
+        if ((fds[3].revents & POLLIN) && rule_files_.changed()) {
+            spdlog::info("a file named by a rule was replaced: kernel tables planned again");
+            install_kernel_tables();  // the new inode into the tables, the old one out
+        }
+        control_->serve(&fds[4]);
         expire_tasks();  // cheap; keeps TTLs exact to the loop's turn
         auto now = Clock::now();
         if (fds[2].revents & POLLIN) read_inotify(now);

@@ -86,6 +86,7 @@ LandlockPlan plan_landlock(const policy::Boundary& b, int abi) {
         }
     };
     add(b.system_rules, kRead);
+    add(b.system_write_rules, kRead | kWrite);
     add(b.files.read, kRead);
     add(b.files.write, kWrite | (abi >= 2 ? kFsRefer : 0));
     add(b.files.create, kCreate | kWrite | (abi >= 2 ? kFsRefer : 0));

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace stockade::judge {
 
 namespace {
@@ -61,6 +64,7 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
         r.enforcement = "killed-in-kernel";
         r.latency_us = 0;
         ++c.kills;
+        note_killed(e);
         // The process is dead already: only the rest of the agent (its cgroup) is left to kill.
         if (b.on_violation != OnViolation::KillAgent || p.cgroup.empty()) return;
     } else if (e.kernel_action == KernelAction::Denied) {
@@ -70,6 +74,10 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
         return;
     }
     if (j.verdict.decision != Decision::Kill) return;
+    if (e.kernel_action == KernelAction::None && already_killed(e)) {
+        r.enforcement = "already-killed";  // an earlier violation's kill is under way or done
+        return;
+    }
     stop_server(j);
     std::string err, done;
     bool ok;
@@ -85,11 +93,20 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
     if (r.latency_us < 0) r.latency_us = now > e.ktime_ns ? static_cast<int64_t>((now - e.ktime_ns) / 1000) : 0;
     if (ok) {
         if (e.kernel_action != KernelAction::Killed) ++c.kills;
+        note_killed(e);
+    } else if (err.find(std::strerror(ESRCH)) != std::string::npos) {
+        // Gone before the kill: it exited (or died) between its action and this verdict.
+        r.enforcement += (r.enforcement.empty() ? "" : ", ") + std::string("exited-before-kill");
     } else {
         r.enforcement = "kill-failed";
         r.detail = r.detail.empty() ? err : r.detail + "; " + err;
         spdlog::error("agent={} pid={}: could not kill: {}", p.agent, e.pid, err);
     }
+}
+
+void Conclusion::note_killed(const Event& e) {
+    if (killed_.size() >= kMaxKilled) killed_.erase(killed_.begin());
+    killed_.insert({e.pid, e.start_ns});
 }
 
 // A tool call over stdio: the server that is about to read the call is stopped first (the kernel

@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "common/event.hpp"
 #include "common/verdict.hpp"
@@ -69,10 +71,16 @@ private:
     static constexpr uint64_t kRepeatWindowNs = 1'000'000'000;
     static constexpr size_t kMaxRepeatKeys = 4096;
     void flush_repeat(Repeat& rep);
+    // Processes (pid, start) already killed, by the kernel or the daemon: their records still in
+    // the ring are journaled as `already-killed`, not as kills that failed (the pid is gone).
+    bool already_killed(const Event& e) const { return killed_.count({e.pid, e.start_ns}) > 0; }
+    void note_killed(const Event& e);
+    static constexpr size_t kMaxKilled = 4096;
 
     const Actuator& act_;
     std::map<std::string, AgentCounters>& counters_;
     std::map<std::string, Repeat> repeats_;
+    std::set<std::pair<uint32_t, uint64_t>> killed_;
 };
 
 }  // namespace stockade::judge

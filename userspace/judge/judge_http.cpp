@@ -10,6 +10,7 @@ namespace stockade::judge {
 bool Pipeline::is_http(const Event& e) const {
     if (e.action == Action::Tls) return true;
     if (http_conns_.count({e.pid, false, e.io_inode})) return true;
+    if (e.io_more) return false;  // the middle of a longer write: only a known connection's
     return e.io_write ? tools::looks_like_http_request(e.io_data) : tools::looks_like_http_response(e.io_data);
 }
 

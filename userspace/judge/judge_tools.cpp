@@ -87,14 +87,17 @@ void Pipeline::answer_tool_call(const Event& e, const identity::Process& p, cons
                                : "pid " + std::to_string(e.pid);
     std::string server_exe = known ? reader->second.second : describe(p);
     for (auto& t : m.tools_listed) c.mcp_offered.add(server_exe + ": " + t);
-    if (!pc.request.tool.empty()) c.add_tool(&AgentCounters::mcp_called, p.task, server_exe + ": " + pc.request.tool);
+    auto judged = judged_.find(key);
+    bool allowed = judged == judged_.end() || judged->second.first == "allow";
+    // A denied call is counted as denied (judge_tool_call), never also as called.
+    if (!pc.request.tool.empty() && allowed)
+        c.add_tool(&AgentCounters::mcp_called, p.task, server_exe + ": " + pc.request.tool);
     journal::Record r = pc.base;
     r.type = "tool";
     r.action = pc.request.method;
     r.path = pc.request.tool;
     r.access = "";
     r.address = "stdio";
-    auto judged = judged_.find(key);
     r.verdict = judged != judged_.end() ? judged->second.first : "allow";
     r.rule = judged != judged_.end() ? judged->second.second : "builtin:tools-not-judged";
     if (judged != judged_.end()) judged_.erase(judged);

@@ -102,6 +102,11 @@ struct HttpRule : RuleOrigin {
     std::vector<HttpRoute> allow, deny;
 };
 
+// A file syscall that failed (ENOENT, EACCES ...) changed nothing. `Attempt`: it is journaled
+// with its errno as a flag, never killed, unless it touched files.never. `Violation`: it is
+// judged like one that succeeded.
+enum class FailedSyscalls : uint8_t { Attempt, Violation };
+
 struct AgentMatch {
     std::vector<std::string> units;    // systemd unit names
     std::vector<std::string> cgroups;  // cgroup v2 paths relative to the v2 root, "/"-prefixed
@@ -147,7 +152,9 @@ struct Boundary {
     // The mount family allowed (mount, umount2, move_mount, fsmount ...): without it an agent is
     // killed at the first one, since a mount could cover stockade's own files (self-protection).
     bool mount = false;
+    FailedSyscalls failed_syscalls = FailedSyscalls::Attempt;
     std::vector<PathRule> system_rules;  // the builtin read rules (resolved), when system_read
+    std::vector<PathRule> system_write_rules;  // the builtin read-write devices, when system_read
 
     struct Files {
         std::vector<PathRule> read, write, create, remove /* files.delete */, never;

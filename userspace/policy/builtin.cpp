@@ -1,34 +1,86 @@
-// The builtin read access every agent gets unless its boundary says `system_read: false`:
-// what a dynamically linked program reads just to start, resolve names and print the time.
+// The builtin access every agent gets unless its boundary says `system_read: false`: what the
+// runtimes agents use (glibc and coreutils, Go, Node, Python, Rust, Java) read just to start,
+// resolve names and print the time, and the two devices a shell opens read-write. Nothing more:
+// docs/boundary.md lists them, and tests/unit/policy/builtin_test.cpp holds the list to that.
+#include <glob.h>
+
 #include "policy/parse.hpp"
 #include "policy/pattern.hpp"
 
 namespace stockade::policy {
 
-std::vector<PathRule> builtin_system_rules() {
-    static constexpr const char* kPatterns[] = {
-        "/usr/**", "/lib/**", "/lib64/**", "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/localtime",
-        "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/ssl/**",
-        "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/tty", "/dev/pts/**", "/proc/self/**",
-        "/proc/thread-self/**", "/sys/devices/system/cpu/**",
-        // glibc and coreutils at start-up: locale aliases, name-service and address-selection
-        // config, the filesystem list (mkdir, mv), memory and CPU facts (sort, python).
-        "/etc/locale.alias", "/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
-        "/proc/filesystems", "/proc/meminfo", "/proc/cpuinfo", "/proc/stat", "/sys/fs/cgroup/**",
-    };
+namespace {
+
+// One rule per pattern; a pattern below a symlink (/lib -> usr/lib on merged-/usr systems,
+// /etc/resolv.conf -> the resolver's stub) also gets a rule for its unresolved form: the kernel
+// reports the target of an open that succeeded, but the name as given for one that failed
+// (a probe of a missing library under /lib must still be a system read).
+std::vector<PathRule> rules_for(const char* id, const char* where, std::initializer_list<const char*> patterns) {
     std::vector<PathRule> out;
-    for (size_t i = 0; i < std::size(kPatterns); ++i) {
+    auto add = [&](const std::string& text, const std::string& pattern) {
         PathRule r;
-        r.id = "builtin:system-read";
-        r.where = "system_read";
-        r.text = kPatterns[i];
-        // Resolved on this host: /lib -> usr/lib on merged-/usr systems, /etc/resolv.conf -> the
-        // resolver's stub file, because the kernel reports those targets.
-        r.pattern = resolve_leading_symlinks(r.text);
+        r.id = id;
+        r.where = where;
+        r.text = text;
+        r.pattern = pattern;
         r.glob = Glob(r.pattern);
         out.push_back(std::move(r));
+    };
+    for (const char* p : patterns) {
+        std::string resolved = resolve_leading_symlinks(p);
+        add(p, resolved);
+        if (resolved != p) add(p, p);
     }
     return out;
+}
+
+// The JVM's configuration on this host: Debian links $JAVA_HOME/conf to /etc/java-<N>-openjdk,
+// which the JVM reads to start. The directories present now, each a whole-directory rule (a
+// glob would make every boundary's file rules the daemon's instead of the kernel's).
+std::vector<PathRule> java_config_rules() {
+    std::vector<PathRule> out;
+    glob_t g{};
+    if (glob("/etc/java-*-openjdk", GLOB_ONLYDIR, nullptr, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; ++i) {
+            std::string dir = std::string(g.gl_pathv[i]) + "/**";
+            auto rules = rules_for("builtin:system-read", "system_read", {dir.c_str()});
+            out.insert(out.end(), rules.begin(), rules.end());
+        }
+    globfree(&g);
+    return out;
+}
+
+}  // namespace
+
+std::vector<PathRule> builtin_system_rules() {
+    auto rules = rules_for(
+        "builtin:system-read", "system_read",
+        {
+            "/usr/**", "/lib/**", "/lib64/**", "/etc/ld.so.cache", "/etc/ld.so.preload", "/etc/localtime",
+            "/etc/nsswitch.conf", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf", "/etc/ssl/**",
+            "/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/tty", "/dev/pts/**", "/proc/self/**",
+            "/proc/thread-self/**", "/sys/devices/system/cpu/**",
+            // glibc and coreutils at start-up: locale aliases, name-service and address-selection
+            // config, the filesystem list (mkdir, mv), memory and CPU facts (sort, python).
+            "/etc/locale.alias", "/etc/host.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
+            "/proc/filesystems", "/proc/meminfo", "/proc/cpuinfo", "/proc/stat", "/sys/fs/cgroup/**",
+            // glibc's malloc, when a thread's heap shrinks (Node's and the JVM's threads do).
+            "/proc/sys/vm/overcommit_memory",
+            // Go's runtime (every Go binary, before main) and the JVM: the huge page size and
+            // mode; the JVM also lists the huge page sizes and reads the cgroup controllers.
+            "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "/sys/kernel/mm/transparent_hugepage/enabled",
+            "/sys/kernel/mm/hugepages", "/proc/cgroups",
+        });
+    auto java = java_config_rules();
+    rules.insert(rules.end(), java.begin(), java.end());
+    return rules;
+}
+
+std::vector<PathRule> builtin_system_write_rules() {
+    // A shell opens its terminal read-write; output is thrown away into /dev/null; the JVM sets
+    // its own core dump filter at start.
+    return rules_for("builtin:system-write", "system_read",
+                     {"/dev/null", "/dev/tty", "/proc/self/coredump_filter"});
 }
 
 }  // namespace stockade::policy

@@ -2,6 +2,7 @@
 #include "policy/decide.hpp"
 
 #include <charconv>
+#include <cstring>
 
 #include "policy/judge.hpp"
 
@@ -61,20 +62,34 @@ const char* section(Need n) {
     return "";
 }
 
-// The rule granting `need` on `p`: create is also granted by files.write, read by the
-// builtin system rules.
+// The rule granting `need` on `p`: create is also granted by files.write, read and write by
+// the builtin system rules.
 const PathRule* grant(const Boundary& b, Need need, const PathForms& p) {
     switch (need) {
     case Need::Read:
         if (auto r = first_hit(b.files.read, p)) return r;
         return first_hit(b.system_rules, p);
-    case Need::Write: return first_hit(b.files.write, p);
+    case Need::Write:
+        if (auto r = first_hit(b.files.write, p)) return r;
+        return first_hit(b.system_write_rules, p);
     case Need::Create:
         if (auto r = first_hit(b.files.create, p)) return r;
         return first_hit(b.files.write, p);
     case Need::Delete: return first_hit(b.files.remove, p);
     }
     return nullptr;
+}
+
+// A file syscall that failed changed nothing: outside the boundary it is an attempt, journaled
+// with its errno as a flag and never killed (files.never is checked before this and stays a
+// violation), unless the boundary says `failed_syscalls: violation`.
+Verdict attempt_only(const Judge& j, Verdict v) {
+    if (j.e.result >= 0 || v.inside() || j.b.failed_syscalls != FailedSyscalls::Attempt) return v;
+    const char* name = strerrorname_np(static_cast<int>(-j.e.result));
+    v.decision = Decision::Flag;
+    v.resolved += std::string("; failed with ") + (name ? name : std::to_string(-j.e.result).c_str()) +
+                  ": an attempt, nothing changed (failed_syscalls: attempt)";
+    return v;
 }
 
 struct Step {
@@ -98,7 +113,7 @@ Verdict judge_steps(const Judge& j, const std::vector<Step>& steps) {
             std::string why = std::string("no ") + section(s.need) + " rule matched " + f.path;
             if (s.need == Need::Create) why += " (nor files.write)";
             if (j.e.truncated) why += " (path truncated by the kernel)";
-            return j.default_deny(why);
+            return attempt_only(j, j.default_deny(why));
         }
         if (id.empty()) id = r->id;
         resolved += (resolved.empty() ? "" : "; ") + matched(*r, f);

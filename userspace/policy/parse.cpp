@@ -148,7 +148,8 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     ParseContext c{r, *b, {}};
     auto top = r.fields(root, root.Mark(), kTopLevel,
                         {"agent", "description", "mode", "on_violation", "on_loss", "home", "match", "journal_allowed",
-                         "system_read", "io_uring", "mount", "files", "exec", "network", "sequences", "tools"});
+                         "system_read", "io_uring", "mount", "failed_syscalls", "files", "exec", "network",
+                         "sequences", "tools"});
     if (!root.IsMap()) return out;
 
     if (auto it = top.find("agent"); it == top.end()) {
@@ -182,11 +183,18 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
         if (auto s = r.boolean(it->second)) b->io_uring = *s;
     if (auto it = top.find("mount"); it != top.end())
         if (auto s = r.boolean(it->second)) b->mount = *s;
+    if (auto it = top.find("failed_syscalls"); it != top.end())
+        if (auto f = r.choice<FailedSyscalls>(it->second, {{"attempt", FailedSyscalls::Attempt},
+                                                           {"violation", FailedSyscalls::Violation}}))
+            b->failed_syscalls = *f;
 
     if (auto it = top.find("match"); it == top.end()) r.error(root.Mark(), "missing required key \"match\"");
     else parse_match(c, it->second);
     parse_home(c, top);  // after match: the home may come from match.uid
-    if (b->system_read) b->system_rules = builtin_system_rules();
+    if (b->system_read) {
+        b->system_rules = builtin_system_rules();
+        b->system_write_rules = builtin_system_write_rules();
+    }
     parse_sections(c, top);
 
     if (r.failed()) return out;

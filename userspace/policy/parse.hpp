@@ -43,6 +43,7 @@ void parse_tools(ParseContext& c, const Field& f);
 void parse_network(ParseContext& c, const Field& f);
 // The builtin system_read rules, resolved on this host.
 std::vector<PathRule> builtin_system_rules();
+std::vector<PathRule> builtin_system_write_rules();  // /dev/null, /dev/tty ... (read-write)
 // Warnings for rules that can never match.
 void lint_boundary(const Boundary& b, Reader& r);
 

@@ -66,22 +66,25 @@ void check_update(int rc, const char* what) {
     if (rc) throw Error(std::string("updating kernel table ") + what + ": " + std::strerror(errno));
 }
 
-// The files to put TLS uprobes on: those configured, or the system's libssl.so.3. One file per
-// inode: /lib and /usr/lib are the same directory on a merged-/usr system, and two uprobes on
-// one inode would report every call twice.
+// The files to put TLS uprobes on: the system's libssl.so.3, and the configured ones besides it
+// (a Node binary with its own OpenSSL adds to the system library, it never replaces it: curl
+// and Python still use libssl). One file per inode: /lib and /usr/lib are the same directory
+// on a merged-/usr system, and two uprobes on one inode would report every call twice.
 std::vector<std::string> tls_files(const ProbeOptions& opts) {
-    std::vector<std::string> candidates = opts.tls_libraries;
-    if (candidates.empty())
-        candidates = {"/usr/lib/x86_64-linux-gnu/libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3",
-                      "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3"};
+    static const std::vector<std::string> kSystem = {"/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                                                     "/lib/x86_64-linux-gnu/libssl.so.3", "/usr/lib64/libssl.so.3",
+                                                     "/usr/lib/libssl.so.3"};
+    std::vector<std::string> candidates = kSystem;
+    candidates.insert(candidates.end(), opts.tls_libraries.begin(), opts.tls_libraries.end());
     std::vector<std::string> out;
     std::set<std::pair<dev_t, ino_t>> seen;
-    for (auto& c : candidates) {
+    for (size_t i = 0; i < candidates.size(); ++i) {
+        const std::string& c = candidates[i];
         struct stat st;
         std::error_code ec;
         auto real = std::filesystem::canonical(c, ec);
         if (ec || stat(real.c_str(), &st) != 0) {
-            if (!opts.tls_libraries.empty()) spdlog::warn("tls_libraries: {} not found: TLS there is not seen", c);
+            if (i >= kSystem.size()) spdlog::warn("tls_libraries: {} not found: TLS there is not seen", c);
             continue;
         }
         if (seen.insert({st.st_dev, st.st_ino}).second) out.push_back(real.string());

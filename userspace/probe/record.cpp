@@ -221,6 +221,10 @@ Event decode(const void* data, size_t size) {
         e.fd = static_cast<int>(r.arg1);
         e.io_inode = r.arg2;
         e.io_data.assign(seg[2].data(), seg[2].size());
+        e.io_more = r.flags & SK_F_IO_MORE;
+        e.io_offset = e.io_more ? r.access : 0;
+        e.access = 0;
+        if (r.addr.family == AF_UNIX) std::memcpy(&e.io_peer_inode, r.addr.addr, sizeof e.io_peer_inode);
         break;
     case Action::CgroupMkdir:
         e.path = std::string(cstr(seg[2]));

@@ -47,8 +47,11 @@ std::vector<McpMessage> McpStreams::feed(const Event& e, std::vector<std::string
     std::vector<McpMessage> out;
     if (!e.io_write) return out;
     auto key = std::make_tuple(e.pid, e.fd, e.io_inode);
+    if (e.io_more && !buffers_.count(key)) return out;  // the rest of a write whose start was used up
     std::string& buf = buffers_[key];
     buf += e.io_data;
+    // The reader's end: a pipe has one inode; a socket pair's other end has its own.
+    uint64_t reader = e.io_peer_inode ? e.io_peer_inode : e.io_inode;
     if (e.truncated) {
         // The kernel kept SK_IO_MAX bytes of a longer write: the rest of this stream is lost.
         truncated.push_back("a write of " + std::to_string(e.result) + " bytes by pid " + std::to_string(e.pid) +
@@ -88,7 +91,7 @@ std::vector<McpMessage> McpStreams::feed(const Event& e, std::vector<std::string
                 // A write without a newline may still be one whole message: try it.
                 if (auto m = parse_jsonrpc(buf.substr(start))) {
                     m->pid = e.pid;
-                    m->inode = e.io_inode;
+                    m->inode = reader;
                     out.push_back(std::move(*m));
                     buf.clear();
                 }
@@ -99,7 +102,7 @@ std::vector<McpMessage> McpStreams::feed(const Event& e, std::vector<std::string
         }
         if (auto m = parse_jsonrpc(body)) {
             m->pid = e.pid;
-            m->inode = e.io_inode;
+            m->inode = reader;
             out.push_back(std::move(*m));
         }
         buf.erase(0, consumed);

@@ -16,7 +16,7 @@ namespace stockade::tools {
 
 struct McpMessage {
     uint32_t pid = 0;          // the writer
-    uint64_t inode = 0;        // the pipe/socket it went through
+    uint64_t inode = 0;        // the pipe or socket its reader reads from (a socket pair: the peer's end)
     std::string method;        // requests and notifications
     std::string id;            // requests and responses ("" for notifications), as JSON text
     std::string tool;          // tools/call: params.name
@@ -33,7 +33,8 @@ class McpStreams {
 public:
     static constexpr size_t kMaxMessage = 1 << 20;  // a longer message is reported as truncated
 
-    // Feeds one io event (writes only: each message is seen once, at its writer). Returns the
+    // Feeds one io event (writes only: each message is seen once, at its writer; a write longer
+    // than one record arrives as several, the later ones `io_more`). Returns the
     // complete messages it finished; `truncated` collects streams given up as over-long or cut.
     std::vector<McpMessage> feed(const Event& e, std::vector<std::string>& truncated);
     void forget(uint32_t pid);  // the process exited

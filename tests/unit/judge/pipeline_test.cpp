@@ -430,12 +430,15 @@ TEST_CASE("HTTP: the kernel's kill is journaled as such, a glob route is killed 
     CHECK(h.journal[0].detail.find("before encryption") != std::string::npos);
     CHECK(h.kills.empty());  // already dead
 
-    h.pipe.on_event(get("/v1/abc/secret"));  // only the daemon's glob route refuses it
+    Event glob = get("/v1/abc/secret");  // only the daemon's glob route refuses it
+    glob.pid = glob.tid = kPid + 7;         // another process (the first one is dead already)
+    glob.start_ns = kStart + 1;
+    h.pipe.on_event(glob);
     REQUIRE(h.journal.size() == 2);
     CHECK(h.journal[1].rule == "coder.yaml:no-secret");
     CHECK(h.journal[1].enforcement == "killed-by-daemon");
     REQUIRE(h.kills.size() == 1);
-    CHECK(h.kills[0].pid == kPid);
+    CHECK(h.kills[0].pid == kPid + 7);
 }
 
 TEST_CASE("HTTP: a request without a response is journaled when its process exits", "[pipeline][http]") {

@@ -113,3 +113,103 @@ TEST_CASE("an allowed tool call is journaled when its response arrives, with the
     CHECK(r.detail.find("(pid " + std::to_string(kServer) + ")") != std::string::npos);
     CHECK(h.kills.empty());
 }
+
+namespace {
+
+// A Node MCP host: the server's stdio are socket pairs, each end its own inode. The client
+// writes on kClientEnd, whose peer (what the server reads) is kServerEnd.
+constexpr uint64_t kClientEnd = 71, kServerEnd = 72;
+
+std::string node_boundary(const std::string& mode) {
+    return "agent: coder\nmode: " + mode + "\non_violation: kill\nmatch:\n  cgroup: /stockade/coder\n"
+           "exec:\n  allow: [ /usr/bin/node ]\n"
+           "tools:\n  mcp:\n    - name: fs\n      server: \"*server-filesystem*\"\n"
+           "      allow: [\"list_*\", \"read_*\"]\n      deny: [\"move_*\"]\n";  // a glob: the daemon's
+}
+
+void start_node_server(Harness& h) {
+    Event ex = base_event(Action::Exec);
+    ex.pid = ex.tid = kServer;
+    ex.start_ns = kServerStart;
+    ex.path = "/usr/bin/node";
+    ex.argv = {"node", "/cache/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js", "/work"};
+    h.pipe.on_event(ex);
+    Event rd = server_read();
+    rd.io_inode = kServerEnd;  // the server reads its own end
+    h.pipe.on_event(rd);
+}
+
+Event socket_call(const std::string& tool, int id) {
+    Event e = call(tool, id);
+    e.io_inode = kClientEnd;
+    e.io_peer_inode = kServerEnd;
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("a server on a socket pair (Node) is found by the peer's inode and matched by its glob", "[judge][mcp]") {
+    Harness h(node_boundary("enforce"));
+    start_node_server(h);
+    h.pipe.on_event(socket_call("list_allowed_directories", 1));
+    CHECK(h.kills.empty());  // allowed by the `server:` glob rule, not the default deny
+    Event resp = write_by(kServer, kServerStart, R"({"jsonrpc":"2.0","id":1,"result":{"content":[]}})");
+    resp.io_inode = 81;
+    resp.io_peer_inode = 82;
+    h.pipe.on_event(resp);
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].verdict == "allow");
+    CHECK(h.journal[0].rule == "coder.yaml:fs");
+    CHECK(h.journal[0].detail.find("server-filesystem") != std::string::npos);
+
+    h.pipe.on_event(socket_call("move_file", 2));
+    REQUIRE(h.journal.size() == 2);
+    CHECK(h.journal[1].verdict == "kill");
+    CHECK(h.journal[1].detail.find("not seen yet") == std::string::npos);
+    REQUIRE(h.kills.size() >= 1);
+    CHECK(h.kills[0].pid == kServer);  // the server about to read the call is stopped first
+}
+
+TEST_CASE("a tools/list answer written in several records is read whole", "[judge][mcp]") {
+    Harness h(node_boundary("enforce"));
+    start_node_server(h);
+    h.pipe.on_event(socket_call("list_x", 1));
+    Event list = write_by(kPid, kStart, R"({"jsonrpc":"2.0","id":5,"method":"tools/list"})");
+    list.io_inode = kClientEnd;
+    list.io_peer_inode = kServerEnd;
+    h.pipe.on_event(list);
+    std::string answer = R"({"jsonrpc":"2.0","id":5,"result":{"tools":[)";
+    for (int i = 0; i < 40; ++i)
+        answer += std::string(i ? "," : "") + R"({"name":"tool_)" + std::to_string(i) + R"(","description":")" +
+                  std::string(300, 'd') + R"("})";
+    answer += "]}}\n";
+    REQUIRE(answer.size() > 12000);
+    for (size_t off = 0; off < answer.size(); off += 2048) {  // as the kernel sends it: SK_IO_MAX each
+        Event part = write_by(kServer, kServerStart, "");
+        part.io_data = answer.substr(off, 2048);
+        part.result = static_cast<int64_t>(answer.size());
+        part.io_more = off > 0;
+        part.io_offset = off;
+        part.io_inode = 81;
+        h.pipe.on_event(part);
+    }
+    bool offered = false;
+    for (auto& r : h.journal) {
+        CHECK(r.rule != "builtin:tools-truncated");
+        offered = offered || (r.action == "tools/list" && r.detail.find("offers 40 tools") != std::string::npos);
+    }
+    CHECK(offered);
+    CHECK(h.pipe.counters().at("coder").mcp_offered.counts.size() == 40);
+}
+
+TEST_CASE("a denied tool is counted as denied, not also as called", "[judge][mcp]") {
+    Harness h(node_boundary("monitor"));
+    start_node_server(h);
+    h.pipe.on_event(socket_call("move_file", 9));
+    Event resp = write_by(kServer, kServerStart, R"({"jsonrpc":"2.0","id":9,"result":{"content":[]}})");
+    resp.io_inode = 81;
+    h.pipe.on_event(resp);
+    auto& c = h.pipe.counters().at("coder");
+    CHECK_FALSE(c.mcp_denied.counts.empty());
+    CHECK(c.mcp_called.counts.empty());
+}

@@ -76,7 +76,8 @@ TEST_CASE("the suggestion loads without errors and allows every observed action"
     Observed seen;
     for (auto& r : workload()) seen.add(r);
     CHECK(seen.records == 21);
-    CHECK(seen.skipped == 1);  // self-protection is never learned
+    CHECK(seen.violations == 1);  // self-protection is never learned
+    CHECK(seen.skipped == 0);
     SuggestInput in{"coder", "/var/log/stockade/journal.jsonl", "", ""};
     std::string yaml = suggest_yaml(seen, in);
     INFO(yaml);
@@ -142,4 +143,37 @@ TEST_CASE("allowed actions only counted in summaries are reported as missing", "
     CHECK(seen.counted == 17);
     std::string yaml = suggest_yaml(seen, SuggestInput{"coder", "j", "", ""});
     CHECK(yaml.find("17 counted here are missing below") != std::string::npos);
+}
+
+TEST_CASE("suggest never learns a violation", "[learn]") {
+    Observed seen;
+    seen.add(rec("open", "/srv/repo/a.c", "read"));  // allowed: learned
+    Record secret = rec("open", "/home/u/.ssh/id_rsa", "read", "would-deny");
+    secret.rule = "x.yaml:files.never[0]";  // a secret read in monitor mode
+    Record exfil = net("connect", "10.9.9.9", 443, "tcp");
+    exfil.rule = "x.yaml:network.deny[0]";  // a denied destination
+    Record killed = rec("open", "/etc/shadow", "read", "kill");  // stopped in enforce mode
+    Record denied = net("connect", "10.8.8.8", 80, "tcp");
+    denied.verdict = "deny";  // refused in the kernel in enforce mode
+    Record chain = rec("open", "/srv/out/upload", "write", "would-deny");
+    chain.rule = "x.yaml:sequences[0]";
+    Record secret_try = rec("open", "/home/u/.ssh/id_ed25519", "read", "kill");
+    secret_try.rule = "x.yaml:files.never[0]";
+    secret_try.result = -2;  // a failed try at a secret is still its violation
+    Record missing = rec("open", "/home/u/.curlrc", "read", "flag");
+    missing.result = -2;  // ENOENT: an attempt no rule forbids, learned
+    for (auto* r : {&secret, &exfil, &killed, &denied, &chain, &secret_try, &missing}) seen.add(*r);
+    CHECK(seen.records == 2);
+    CHECK(seen.violations == 6);
+    std::string yaml = suggest_yaml(seen, SuggestInput{"coder", "j", "", ""});
+    INFO(yaml);
+    CHECK(yaml.find("6 violations") != std::string::npos);
+    auto b = load(yaml)->agents().at(0);
+    CHECK(allowed(*b, rec("open", "/srv/repo/a.c", "read")));
+    CHECK(allowed(*b, rec("open", "/home/u/.curlrc", "read")));
+    for (auto* r : {&secret, &exfil, &killed, &denied, &chain, &secret_try}) {
+        INFO(r->action << " " << r->path << r->address);
+        r->result = 0;
+        CHECK_FALSE(allowed(*b, *r));
+    }
 }

@@ -401,3 +401,32 @@ TEST_CASE("decode: a syscall channel record (32-bit, by handle, cross-process)",
     CHECK(x.path.empty());
     CHECK(x.kernel_action == KernelAction::Denied);
 }
+
+TEST_CASE("decode: an io write on a socket pair names the peer's inode; a continuation its offset", "[record]") {
+    RecordBuilder b(SK_IO);
+    b.hdr.arg0 = 1;
+    b.hdr.arg1 = 1;
+    b.hdr.arg2 = 71;
+    b.hdr.ret = 5000;
+    b.hdr.addr.family = AF_UNIX;
+    uint64_t peer = 72;
+    std::memcpy(b.hdr.addr.addr, &peer, sizeof peer);
+    b.seg[2] = std::string(2048, '{');
+    Event e = b.decode();
+    CHECK(e.io_write);
+    CHECK(e.io_inode == 71);
+    CHECK(e.io_peer_inode == 72);
+    CHECK_FALSE(e.io_more);
+    b.hdr.flags = SK_F_IO_MORE;
+    b.hdr.access = 2048;
+    b.seg[2] = std::string(2048, 'x');
+    e = b.decode();
+    CHECK(e.io_more);
+    CHECK(e.io_offset == 2048);
+    CHECK(e.access == 0);
+    CHECK(e.io_data == std::string(2048, 'x'));
+    RecordBuilder pipe_write(SK_IO);  // a pipe: one inode for both ends, no peer
+    pipe_write.hdr.arg0 = 1;
+    pipe_write.hdr.arg2 = 55;
+    CHECK(pipe_write.decode().io_peer_inode == 0);
+}

@@ -123,3 +123,42 @@ TEST_CASE("the tool a server read is found in bytes cut short", "[mcp]") {
     CHECK(tool_name_in(kCall.substr(0, 68)) == "");  // the name not whole yet
     CHECK(tool_name_in(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})") == "");
 }
+
+TEST_CASE("a long write arrives in several records and is decoded whole", "[mcp]") {
+    McpStreams s;
+    std::vector<std::string> cut;
+    std::string list = R"({"jsonrpc":"2.0","id":2,"result":{"tools":[)";
+    for (int i = 0; i < 30; ++i)
+        list += std::string(i ? "," : "") + R"({"name":"t)" + std::to_string(i) + R"(","description":")" +
+                std::string(400, 'x') + R"("})";
+    list += "]}}\n";
+    std::vector<McpMessage> got;
+    for (size_t off = 0; off < list.size(); off += 2048) {
+        Event e = write_of(list.substr(off, 2048));
+        e.io_more = off > 0;
+        e.io_offset = off;
+        e.result = static_cast<int64_t>(list.size());
+        auto msgs = s.feed(e, cut);
+        got.insert(got.end(), msgs.begin(), msgs.end());
+    }
+    CHECK(cut.empty());
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].tools_listed.size() == 30);
+    // The rest of a write whose start is gone (its stream given up) is not decoded as a start.
+    Event orphan = write_of(R"({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"x"}})" "\n", 10, 99);
+    orphan.io_more = true;
+    CHECK(s.feed(orphan, cut).empty());
+}
+
+TEST_CASE("a write on a socket pair names the reader's end: the peer's inode", "[mcp]") {
+    McpStreams s;
+    std::vector<std::string> cut;
+    Event e = write_of(kCall + "\n", 10, 71);
+    e.io_peer_inode = 72;
+    auto msgs = s.feed(e, cut);
+    REQUIRE(msgs.size() == 1);
+    CHECK(msgs[0].inode == 72);
+    auto piped = s.feed(write_of(kCall + "\n", 10, 55), cut);  // a pipe: both ends one inode
+    REQUIRE(piped.size() == 1);
+    CHECK(piped[0].inode == 55);
+}

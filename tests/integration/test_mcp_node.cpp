@@ -1,0 +1,173 @@
+// MCP hosts written in Node, under an enforcing boundary: Node gives a server its stdio as unix
+// socket pairs (each end its own inode), and the reference filesystem server answers tools/list
+// with ~13 KB in one write. The servers are found by their `server:` glob (both framings), every
+// offered tool is read, and a denied call is stopped before it runs. The filesystem server and
+// the SDK come from the npm registry, installed once into the build tree (skipped without it).
+#include <catch2/catch.hpp>
+
+#include "daemon_harness.hpp"
+
+using namespace sktest;
+using stockade::journal::Record;
+
+namespace {
+
+const std::string kMcpDir = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/mcp";
+
+// The npm packages, installed once under the build tree (pinned versions); "" when npm or the
+// registry cannot be reached.
+std::string npm_cache() {
+    std::string dir = std::string(STOCKADE_BINARY_DIR) + "/npm-cache";
+    std::string server = dir + "/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js";
+    std::string sdk = dir + "/node_modules/@modelcontextprotocol/sdk/package.json";
+    if (fs::exists(server) && fs::exists(sdk)) return dir;
+    if (!fs::exists("/usr/bin/npm") || !fs::exists("/usr/bin/node")) return "";
+    std::string out;
+    int st = run_command({"/usr/bin/npm", "install", "--no-audit", "--no-fund", "--prefix", dir,
+                          "@modelcontextprotocol/server-filesystem@2026.8.31", "@modelcontextprotocol/sdk@1.32.2"},
+                         &out, 300000);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !fs::exists(server) || !fs::exists(sdk)) {
+        WARN("npm install failed (registry unreachable?): " << out.substr(0, 400));
+        return "";
+    }
+    return dir;
+}
+
+std::string dump(const Daemon& daemon) {
+    std::string s;
+    for (auto& r : daemon.records())
+        if (!r.verdict.empty())
+            s += r.type + " " + r.action + " " + r.path + " " + r.verdict + " " + r.rule + " [" + r.enforcement + "] " +
+                 r.detail.substr(0, 160) + "\n";
+    return s;
+}
+
+size_t kills(const Daemon& daemon) {
+    size_t n = 0;
+    for (auto& r : daemon.records()) n += r.verdict == "kill";
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("a Node host's server on socket pairs is found by its server glob, in both framings", "[tools][node]") {
+    if (!fs::exists("/usr/bin/node")) {
+        WARN("SKIPPED: no /usr/bin/node");
+        return;
+    }
+    ScratchDir d("mcpnode");
+    fs::create_directories(d / "markers");
+    write_file(d / "agents.d/n.yaml",
+               "agent: nodehost\nmode: enforce\nmatch:\n  cgroup: /stockade-it-unused-nodehost\n"
+               "files:\n  read: [\"" + kMcpDir + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
+               "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/node, /usr/bin/python3*]\n"
+               "tools:\n  mcp:\n    - name: test-server\n      server: \"*server.py*\"\n      allow: [echo]\n"
+               "      deny: [delete_all]\n");
+    Daemon daemon(d);
+    daemon.start();
+    // Two allowed calls, the second Content-Length framed: no kill at all.
+    std::string out;
+    int st = daemon.run_as("nodehost", {"/usr/bin/node", kMcpDir + "/node_host.js", d / "markers", "echo", "echo"}, &out);
+    INFO(out << dump(daemon));
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+    CHECK(out.find("echo ok") != std::string::npos);
+    CHECK(fs::exists(d / "markers/echo"));
+    auto allowed = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "echo"; });
+    REQUIRE(allowed);
+    CHECK(allowed->verdict == "allow");
+    CHECK(allowed->rule == "n.yaml:test-server");  // the server glob matched, not the default deny
+    CHECK(allowed->detail.find("server.py") != std::string::npos);
+    auto framed = daemon.wait_record([](const Record& r) {
+        return r.type == "tool" && r.path == "echo" && r.detail.find("id 11") != std::string::npos;
+    });
+    REQUIRE(framed);
+    CHECK(framed->rule == "n.yaml:test-server");
+    CHECK(kills(daemon) == 0);
+
+    // A denied call (framed): the server dies at the read that delivers it; it never runs.
+    daemon.run_as("nodehost", {"/usr/bin/node", kMcpDir + "/node_host.js", d / "markers", "echo", "delete_all"}, &out);
+    INFO(out << dump(daemon));
+    CHECK_FALSE(fs::exists(d / "markers/delete_all"));
+    auto caller = daemon.wait_record([](const Record& r) {
+        return r.type == "tool" && r.path == "delete_all" && r.enforcement != "server-killed-in-kernel";
+    });
+    REQUIRE(caller);
+    CHECK(caller->verdict == "kill");
+    CHECK(caller->detail.find("server.py") != std::string::npos);
+    CHECK(caller->detail.find("not seen yet") == std::string::npos);
+}
+
+TEST_CASE("the reference filesystem server under the real SDK: glob matched, 13 KB tools/list read", "[tools][node]") {
+    std::string cache = npm_cache();
+    if (cache.empty()) {
+        WARN("SKIPPED: the npm packages could not be installed (npm or the registry unreachable)");
+        return;
+    }
+    ScratchDir d("mcpfs");
+    fs::create_directories(d / "work");
+    write_file(d / "work/notes.txt", "hello from the work dir\n");
+    fs::copy_file(kMcpDir + "/fs_host.mjs", cache + "/fs_host.mjs", fs::copy_options::overwrite_existing);
+    std::string server = cache + "/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js";
+    write_file(d / "agents.d/fs.yaml",
+               "agent: fshost\nmode: enforce\nmatch:\n  cgroup: /stockade-it-unused-fshost\n"
+               "files:\n  read: [\"" + cache + "/**\", \"" + d / "work/**" + "\"]\n  write: [\"" + d / "work/**" +
+               "\"]\n  create: [\"" + d / "work/**" + "\"]\nexec:\n  allow: [/usr/bin/node]\n"
+               "tools:\n  mcp:\n    - name: fs\n      server: \"*server-filesystem*\"\n"
+               "      allow: [list_allowed_directories, read_text_file, list_directory]\n"
+               "      deny: [move_file, write_file]\n");
+    Daemon daemon(d);
+    daemon.start();
+    std::string out;
+    std::string read_args = "read_text_file={\"path\":\"" + d / "work/notes.txt" + "\"}";
+    int st = daemon.run_as("fshost", {"/usr/bin/node", cache + "/fs_host.mjs", server, d / "work",
+                                      "list_allowed_directories", read_args},
+                           &out);
+    INFO(out << dump(daemon));
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+    CHECK(out.find("read_text_file ok") != std::string::npos);
+    CHECK(kills(daemon) == 0);  // the clean run: nothing stopped
+    auto first = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "list_allowed_directories"; });
+    REQUIRE(first);
+    CHECK(first->verdict == "allow");
+    CHECK(first->rule == "fs.yaml:fs");
+    CHECK(first->detail.find("server-filesystem") != std::string::npos);
+    // Every offered tool was read from the (~13 KB) answer, none of it cut.
+    size_t at = out.find("offered ");
+    REQUIRE(at != std::string::npos);
+    int offered = std::stoi(out.substr(at + 8));
+    CHECK(offered >= 10);
+    auto list = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.action == "tools/list"; });
+    REQUIRE(list);
+    CHECK(list->detail.find("offers " + std::to_string(offered) + " tools") != std::string::npos);
+    for (auto& r : daemon.records()) CHECK(r.rule != "builtin:tools-truncated");
+    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "fshost"},
+                &out);
+    INFO(out);
+    CHECK(out.find(": read_text_file") != std::string::npos);
+    CHECK(out.find(": move_file") != std::string::npos);  // offered, though never callable
+
+    // move_file is denied: stopped before the file moves (zero harm), listed as denied only.
+    std::string move = "move_file={\"source\":\"" + d / "work/notes.txt" + "\",\"destination\":\"" + d / "work/moved.txt" +
+                       "\"}";
+    daemon.run_as("fshost", {"/usr/bin/node", cache + "/fs_host.mjs", server, d / "work", move}, &out);
+    INFO(out << dump(daemon));
+    CHECK(fs::exists(d / "work/notes.txt"));
+    CHECK_FALSE(fs::exists(d / "work/moved.txt"));
+    auto denied = daemon.wait_record([](const Record& r) {
+        return r.type == "tool" && r.path == "move_file" && r.enforcement != "server-killed-in-kernel";
+    });
+    REQUIRE(denied);
+    CHECK(denied->verdict == "kill");
+    CHECK(denied->rule == "fs.yaml:fs");
+    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "fshost"},
+                &out);
+    INFO(out);
+    size_t called = out.find("MCP tools called");
+    size_t refused = out.find("MCP tools denied");
+    REQUIRE(called != std::string::npos);
+    REQUIRE(refused > called);
+    CHECK(out.substr(called, refused - called).find("move_file") == std::string::npos);
+    CHECK(out.substr(refused).find(": move_file") != std::string::npos);
+}

@@ -1,0 +1,64 @@
+// One kill per process: later violations of a process already killed (still in the ring when the
+// kill landed) are journaled as `already-killed`, a process gone before its kill as
+// `exited-before-kill`, never as repeated kill failures. A failed open outside the boundary is an
+// attempt: journaled with its errno, never killed.
+#include <errno.h>
+
+#include <cstring>
+
+#include "harness.hpp"
+
+TEST_CASE("a process is killed once: its later violations are journaled as already-killed", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.pipe.on_event(open_event(kSecret));
+    Event again = open_event(kSecret + "2");
+    again.ktime_ns += 1000;
+    h.pipe.on_event(again);
+    h.pipe.on_event(open_event("/nonexistent-stockade/other"));
+    REQUIRE(h.journal.size() == 3);
+    CHECK(h.journal[0].enforcement == "killed-by-daemon");
+    CHECK(h.journal[1].enforcement == "already-killed");
+    CHECK(h.journal[2].enforcement == "already-killed");
+    CHECK(h.kills.size() == 1);
+    CHECK(h.pipe.counters().at("coder").kills == 1);
+    for (auto& r : h.journal) CHECK(r.enforcement.find("kill-failed") == std::string::npos);
+}
+
+TEST_CASE("a kernel kill counts too: the daemon does not try again", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    Event k = open_event(kSecret);
+    k.kernel_action = KernelAction::Killed;
+    h.pipe.on_event(k);
+    h.pipe.on_event(open_event("/nonexistent-stockade/other"));
+    REQUIRE(h.journal.size() == 2);
+    CHECK(h.journal[0].enforcement == "killed-in-kernel");
+    CHECK(h.journal[1].enforcement == "already-killed");
+    CHECK(h.kills.empty());
+}
+
+TEST_CASE("a process gone before its kill is journaled as exited-before-kill", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    h.kill_ok = false;
+    h.kill_error = std::string("pidfd_open(4600001): ") + std::strerror(ESRCH);
+    h.pipe.on_event(open_event(kSecret));
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].enforcement == "exited-before-kill");
+    CHECK(h.journal[0].verdict == "kill");
+}
+
+TEST_CASE("a failed open outside the boundary is journaled with its errno and not killed", "[pipeline]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    Event e = open_event("/nonexistent-stockade/home/.curlrc");
+    e.result = -ENOENT;
+    h.pipe.on_event(e);
+    REQUIRE(h.journal.size() == 1);
+    CHECK(h.journal[0].verdict == "flag");
+    CHECK(h.journal[0].result == -ENOENT);
+    CHECK(h.journal[0].resolved.find("ENOENT") != std::string::npos);
+    CHECK(h.kills.empty());
+    // A failed open of a files.never path is still the violation it names.
+    Event s = open_event(kSecret);
+    s.result = -EACCES;
+    h.pipe.on_event(s);
+    CHECK(h.kills.size() == 1);
+}

@@ -1,0 +1,234 @@
+// `stockade run --agent A -- CMD`: runs CMD as the agent, in a scope the daemon makes for it. The
+// command stays outside that scope, waits for CMD, and when the agent was stopped it says on
+// stderr which process, for which action, under which rule (from the journal), then ends the
+// way CMD ended (a SIGKILLed CMD: stockade run dies of SIGKILL too, so shells see 137).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "cli/commands.hpp"
+#include "common/error.hpp"
+#include "control/protocol.hpp"
+#include "enforce/landlock.hpp"
+#include "journal/reader.hpp"
+#include "policy/policy.hpp"
+
+namespace stockade::cli {
+
+namespace {
+
+pid_t g_child = -1;
+
+void forward_signal(int sig) {
+    if (g_child > 0) kill(g_child, sig);
+}
+
+// The launched process: waits for the parent's go (it is in the agent's scope then), restricts
+// itself to the Landlock ruleset when --landlock built one, and becomes the command.
+[[noreturn]] void become_command(int go_fd, int ruleset, const std::vector<std::string>& command) {
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(go_fd, buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+    close(go_fd);
+    if (msg.empty()) _exit(kExitDaemon);  // the parent could not place it: it said why
+    if (ruleset >= 0) {
+        try {
+            enforce::restrict_to_ruleset(ruleset);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "stockade run: %s\n", e.what());
+            _exit(kExitDaemon);
+        }
+    }
+    std::vector<char*> argv;
+    for (auto& a : command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    std::fprintf(stderr, "stockade run: cannot run %s: %s\n", argv[0], std::strerror(errno));
+    _exit(127);
+}
+
+// The agent a run is for: --agent, or the agent of --task (asked of the daemon).
+std::string agent_of(const std::string& socket, const std::string& agent, const std::string& task) {
+    if (!agent.empty() || task.empty()) return agent;
+    control::Request req;
+    req.op = "task-list";
+    auto resp = control::call(socket, req);
+    if (resp.ok)
+        for (auto& t : control::decode_tasks(resp.body))
+            if (t.id == task) return t.agent;
+    return "";
+}
+
+// The Landlock ruleset of the agent's boundary in force, built here, outside the agent's scope:
+// inside it, reading the boundary file and opening the ruleset's paths would be the agent's own
+// actions, judged (and in enforce mode killed) by that boundary. Throws stockade::Error.
+int landlock_ruleset(const std::string& socket, const std::string& agent) {
+    control::Request req;
+    req.op = "agents";
+    auto resp = control::call(socket, req);
+    std::string file;
+    if (resp.ok)
+        for (auto& a : control::decode_status(resp.body).agents)
+            if (a.name == agent) file = a.file;
+    auto loaded = file.empty() ? policy::LoadResult{} : policy::load_boundaries({file});
+    const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
+    if (!b) throw Error("cannot read the boundary of agent \"" + agent + "\" for --landlock" +
+                        (file.empty() ? std::string(": the daemon has no such agent") : " from " + file));
+    return enforce::build_landlock_ruleset(enforce::plan_landlock(*b, enforce::landlock_abi()));
+}
+
+bool stopped(const journal::Record& r) {
+    return r.verdict == "kill" && r.enforcement.find("already-killed") == std::string::npos &&
+           r.enforcement.find("kill-failed") == std::string::npos;
+}
+
+// An argument as shown in one line: newlines as spaces, a long one (`-c` code) cut.
+std::string short_arg(std::string a) {
+    std::replace(a.begin(), a.end(), '\n', ' ');
+    return a.size() > 40 ? a.substr(0, 37) + "..." : a;
+}
+
+std::string describe_stop(const journal::Record& r) {
+    std::string cmd = r.exe;
+    for (size_t i = 1; i < r.argv.size() && i < 4; ++i) cmd += " " + short_arg(r.argv[i]);
+    std::string what = r.action;
+    if (!r.access.empty()) what += " (" + r.access + ")";
+    if (!r.path.empty())
+        what += " " + (r.address.rfind("http", 0) == 0 ? r.address + r.path : r.path);
+    else if (!r.address.empty())
+        what += " " + r.address + (r.port ? ":" + std::to_string(r.port) : "");
+    std::string s = "pid " + std::to_string(r.pid) + " (" + cmd + ") was stopped (" + r.enforcement + ") for " + what +
+                    " under rule " + r.rule;
+    if (!r.resolved.empty()) s += ": " + r.resolved;
+    return s;
+}
+
+// Tells the user why the agent in `scope` was stopped: the kill records the daemon journaled for
+// it since `since` (they may still be on their way: waits up to a second for the first).
+void explain_stop(const std::string& socket, const std::string& agent, const std::string& scope,
+                  std::chrono::system_clock::time_point since, bool expect_kill) {
+    std::string journal_path;
+    try {
+        control::Request req;
+        req.op = "status";
+        journal_path = control::decode_status(control::call(socket, req, 2000).body).journal_path;
+    } catch (const Error&) {
+    }
+    journal::Filter f;
+    f.agent = agent;
+    f.since = since - std::chrono::seconds(1);
+    std::vector<journal::Record> kills;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(expect_kill ? 1000 : 0);
+    do {
+        kills.clear();
+        if (!journal_path.empty())
+            for (auto& r : journal::read_last(journal_path, 2000, f))
+                if (stopped(r) && (r.cgroup == scope || r.cgroup.rfind(scope + "/", 0) == 0)) kills.push_back(r);
+        if (!kills.empty() || std::chrono::steady_clock::now() >= deadline) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (true);
+    for (size_t i = 0; i < kills.size() && i < 5; ++i)
+        std::fprintf(stderr, "stockade run: agent %s: %s\n", agent.c_str(), describe_stop(kills[i]).c_str());
+    if (kills.size() > 5)
+        std::fprintf(stderr, "stockade run: agent %s: %zu more stops\n", agent.c_str(), kills.size() - 5);
+    if (kills.empty() && expect_kill)
+        std::fprintf(stderr,
+                     "stockade run: agent %s was killed; the journal%s%s says by what: stockade tail --agent %s\n",
+                     agent.c_str(), journal_path.empty() ? "" : " ", journal_path.c_str(), agent.c_str());
+    else if (!kills.empty())
+        std::fprintf(stderr,
+                     "stockade run: the boundary decided this (stockade tail --agent %s); widen it if the "
+                     "action was legitimate\n",
+                     agent.c_str());
+}
+
+// Ends this process the way the command ended.
+[[noreturn]] void end_like(int status) {
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        signal(sig, SIG_DFL);
+        kill(getpid(), sig);
+        _exit(128 + sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+}  // namespace
+
+int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
+            const std::vector<std::string>& command, bool landlock, const std::string& token) {
+    if (command.empty()) {
+        std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
+        return kExitUsage;
+    }
+    int ruleset = -1;
+    if (landlock) {
+        try {
+            ruleset = landlock_ruleset(socket, agent_of(socket, agent, task));
+        } catch (const Error& e) {
+            std::fprintf(stderr, "stockade run: %s\n", e.what());
+            return kExitDaemon;
+        }
+    }
+    int go[2];
+    if (pipe2(go, O_CLOEXEC) != 0) {
+        std::fprintf(stderr, "stockade run: pipe: %s\n", std::strerror(errno));
+        return kExitDaemon;
+    }
+    std::fflush(nullptr);
+    pid_t child = fork();
+    if (child < 0) {
+        std::fprintf(stderr, "stockade run: fork: %s\n", std::strerror(errno));
+        return kExitDaemon;
+    }
+    if (child == 0) {
+        close(go[1]);
+        become_command(go[0], ruleset, command);
+    }
+    close(go[0]);
+    if (ruleset >= 0) close(ruleset);
+    g_child = child;
+    auto started = std::chrono::system_clock::now();
+    std::string scope;
+    try {
+        control::Request req;
+        req.op = "run";
+        req.agent = agent;
+        req.task = task;
+        req.token = token;
+        req.pid = static_cast<uint32_t>(child);
+        auto resp = control::call(socket, req);
+        if (!resp.ok) throw Error(resp.error);
+        scope = resp.body.substr(0, resp.body.find('\n'));
+        if (write(go[1], resp.body.data(), resp.body.size()) != static_cast<ssize_t>(resp.body.size()))
+            throw Error(std::string("cannot start the command: ") + std::strerror(errno));
+    } catch (const Error& e) {
+        std::fprintf(stderr, "stockade run: %s\n", e.what());
+        close(go[1]);  // the command is never run
+        waitpid(child, nullptr, 0);
+        return kExitDaemon;
+    }
+    close(go[1]);
+    // The terminal's ^C and ^\ reach the command (same process group); its end is ours.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGTERM, forward_signal);
+    signal(SIGHUP, forward_signal);
+    int status = 0;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) explain_stop(socket, agent, scope, started, killed);
+    end_like(status);
+}
+
+}  // namespace stockade::cli
