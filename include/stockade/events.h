@@ -64,6 +64,8 @@ enum sk_kind {
 #define SK_F_KILLED (1u << 6)      /* the kernel sent SIGKILL for this event */
 #define SK_F_DENIED (1u << 7)      /* the kernel refused the operation (EPERM) */
 #define SK_F_WAKE (1u << 8)        /* producer asked for a prompt wake-up */
+#define SK_F_KALLOW (1u << 9)      /* a kernel allow rule under a strict switch covered it */
+#define SK_F_NO_DAEMON (1u << 10)  /* refused because no daemon was there to judge it (fail closed) */
 
 /* sk_event.access (open / truncate / chmod) */
 #define SK_ACC_READ (1u << 0)
@@ -167,6 +169,14 @@ struct sk_cgroup_name {
 #define SK_RULE_SELF 1
 /* ... and for an HTTP request whose path it cannot judge ("builtin:http-unclear-path"). */
 #define SK_RULE_HTTP_UNCLEAR 2
+/* ... and for an enforce agent's action refused while no daemon was there ("builtin:no-daemon"). */
+#define SK_RULE_NO_DAEMON 3
+
+/* The daemon is gone when its heartbeat (global daemon_beat_ns, CLOCK_MONOTONIC, written each
+ * turn of its main loop) is older than this, or 0 (it exited: the exit hook clears it). A turn
+ * lasts at most ~60 ms (50 ms poll, 10 ms ring budget): 1 s is 16 turns of slack, and bounds how
+ * long a hung (not dead) daemon leaves undecided actions unjudged. */
+#define SK_DAEMON_STALE_NS 1000000000ULL
 
 /* An HTTP route the kernel decides (map http_rules); see bpf/http.bpf.h for the hashes. */
 #define SK_HTTP_EXACT 1  /* path_hash is the whole path */
@@ -227,6 +237,7 @@ struct sk_inode_rule {
 #define SK_AG_HTTP_STRICT (1u << 5) /* every HTTP allow route is in http_rules: kill other requests */
 #define SK_AG_KILL_AGENT (1u << 6)  /* on_violation: kill-agent: a kernel kill dooms the whole cgroup */
 #define SK_AG_IO_URING (1u << 7)    /* io_uring: true: the boundary allows io_uring */
+#define SK_AG_USER_RULES (1u << 8)  /* some rules are the daemon's alone: no kernel allow is final */
 
 struct sk_agent_cfg {
 	__u32 flags;

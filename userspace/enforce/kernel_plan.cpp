@@ -203,7 +203,7 @@ private:
                     (st_.net_strict ? SK_AG_NET_STRICT : 0) | (st_.file_strict ? SK_AG_FILE_STRICT : 0) |
                     (!b_.http_tools.empty() ? SK_AG_HTTP : 0) | (st_.http_strict ? SK_AG_HTTP_STRICT : 0) |
                     (st_.enforce && b_.on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
-                    (b_.io_uring ? SK_AG_IO_URING : 0);
+                    (b_.io_uring ? SK_AG_IO_URING : 0) | (!st_.userspace_only.empty() ? SK_AG_USER_RULES : 0);
         cfg.default_rule = rules_.number(b_.default_deny_id());
         cfg.http_rule = rules_.number(b_.file_name + ":http-default-deny");
         plan_.agent_cfg[id_] = cfg;
@@ -223,9 +223,11 @@ private:
 RuleNumbers::RuleNumbers() {
     number("builtin:self-protection");
     number("builtin:http-unclear-path");
+    number("builtin:no-daemon");
 }
 
-static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2, "RuleNumbers() registers these first, in this order");
+static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2 && SK_RULE_NO_DAEMON == 3,
+              "RuleNumbers() registers these first, in this order");
 
 uint32_t RuleNumbers::number(const std::string& id) {
     auto it = numbers_.find(id);
