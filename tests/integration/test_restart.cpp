@@ -138,6 +138,16 @@ void check_no_harm(LoopingAgent& agent, const ScratchDir& d, const LoopbackListe
     CHECK_FALSE(fs::exists(d / "marker"));
 }
 
+// The records after `seq`, one line each, for a failure's message.
+std::string records_after(const Daemon& daemon, uint64_t seq) {
+    std::string out;
+    for (auto& r : daemon.records())
+        if (r.seq > seq)
+            out += std::to_string(r.seq) + " " + r.type + " " + r.agent + " task=" + r.task + " " + r.action + " " +
+                   r.path + " " + r.verdict + " " + r.rule + " " + r.detail.substr(0, 80) + "\n";
+    return out.substr(out.size() > 6000 ? out.size() - 6000 : 0);
+}
+
 struct Setup {
     ScratchDir d;
     LoopbackListener l;
@@ -187,11 +197,17 @@ TEST_CASE("SIGKILLed daemon: the kernel keeps refusing, the restarted daemon tra
     std::string log = Daemon::slurp(daemon.log());
     CHECK(log.find("reusing") != std::string::npos);
     // The same agent, tracked again in its task: its next refused open says so.
+    struct LogOnFailure {
+        const Daemon& d;
+        ~LogOnFailure() {
+            if (std::uncaught_exceptions()) std::printf("%s\n", Daemon::slurp(d.log()).c_str());
+        }
+    } log_on_failure{daemon};
     auto again = daemon.wait_record([&](const Record& r) {
         return r.seq > seq_before && r.agent == "keeper" && r.task == task && r.path == s.d / "secret.txt" &&
                r.verdict == "kill";
     }, 10000);
-    REQUIRE(again);
+    if (!again) FAIL(records_after(daemon, seq_before) + "\nagent:\n" + agent.text.substr(agent.text.size() > 1500 ? agent.text.size() - 1500 : 0));
     // The glob the daemon judges, refused by the kernel while it was gone: journaled on restart
     // from the pinned ring, under the builtin rule that says why.
     CHECK(daemon.wait_record([&](const Record& r) {
@@ -227,9 +243,10 @@ TEST_CASE("a daemon of another build replaces the pinned programs with no gap; -
     CHECK(log.find("removed: this daemon's programs replaced them") != std::string::npos);
     CHECK_FALSE(fs::exists(old_builds[0]));
     size_t seq_before = daemon.records().back().seq;
-    REQUIRE(daemon.wait_record([&](const Record& r) {
-        return r.seq > seq_before && r.task == task && r.path == s.d / "secret.txt" && r.verdict == "kill";
-    }, 10000));
+    if (!daemon.wait_record([&](const Record& r) {
+            return r.seq > seq_before && r.task == task && r.path == s.d / "secret.txt" && r.verdict == "kill";
+        }, 10000))
+        FAIL(records_after(daemon, seq_before));
     check_no_harm(agent, s.d, s.l);
 
     // The programs the pins hold, by id, to see them go.

@@ -353,7 +353,9 @@ void Daemon::register_cgroup(const std::string& rel, const std::string& agent, c
     // Adopt what already runs there: processes started before the daemon, or before discovery.
     if (armed) {
         for (auto& p : identity::read_cgroup_procs(rel)) {
-            table_.adopt(p);
+            p.cgroup_id = id;  // /proc gives the path; the binding above is by id
+            const auto& got = table_.adopt(p);
+            spdlog::debug("adopted pid {} of {}: agent={} task={}", p.key.pid, rel, got.agent, got.task);
             probe_->track_process(p.key.pid, tag, p.start_ns);
         }
     }

@@ -56,7 +56,7 @@ uint64_t build_id(const void* elf, size_t size, const std::vector<uint64_t>& set
 std::string Pins::file_name(const std::string& link_name) {
     std::string out = link_name;
     for (auto& c : out)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';  // bpffs refuses '.'
     return out.substr(0, 200);
 }
 
@@ -100,6 +100,7 @@ std::string Pins::build_dir() const { return root_ + "/" + hex(build_); }
 
 std::vector<std::string> Pins::stale_builds() const {
     std::vector<std::string> out;
+    if (!enabled()) return out;
     std::error_code ec;
     for (auto& entry : fs::directory_iterator(root_, ec))
         if (entry.path().filename() != hex(build_)) out.push_back(entry.path().string());
@@ -108,6 +109,7 @@ std::vector<std::string> Pins::stale_builds() const {
 
 int Pins::reuse_maps(bpf_object* obj) {
     int reused = 0;
+    if (!enabled()) return 0;
     bpf_map* map;
     bpf_object__for_each_map(map, obj) {
         if (!pinnable(map)) continue;
@@ -126,6 +128,7 @@ int Pins::reuse_maps(bpf_object* obj) {
 }
 
 void Pins::pin_maps(bpf_object* obj) {
+    if (!enabled()) return;
     bpf_map* map;
     bpf_object__for_each_map(map, obj) {
         if (!pinnable(map)) continue;
@@ -163,6 +166,7 @@ void Pins::drop(const std::string& name, bpf_link* link) {
 }
 
 std::vector<std::string> Pins::retire_stale() {
+    if (!enabled()) return {};
     auto stale = stale_builds();
     for (auto& dir : stale) {
         std::error_code ec;

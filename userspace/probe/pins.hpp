@@ -51,7 +51,8 @@ public:
     // Removes everything under `root` and `root` itself (`stockaded --unpin`). Returns the number
     // of pins removed; throws stockade::Error if one cannot be.
     static size_t remove_all(const std::string& root);
-    // A file name for a link name ("tp_btf/sys_exit" -> "tp_btf_sys_exit").
+    // A file name for a map or link name ("tp_btf/sys_exit" -> "tp_btf_sys_exit"; bpffs refuses
+    // names with a dot: "stockade.bss" -> "stockade_bss").
     static std::string file_name(const std::string& link_name);
 
 private:

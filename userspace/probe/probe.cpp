@@ -134,7 +134,7 @@ Probe::Probe(const ProbeOptions& opts) {
         rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Probe::on_record, this, nullptr);
         if (!rb_) fail("creating the ring-buffer consumer", errno);
     } catch (...) {
-        this->~Probe();
+        release();  // not ~Probe(): the members would then be destroyed twice
         throw;
     }
 }
@@ -184,7 +184,9 @@ void Probe::beat() {
 
 void Probe::gone() { __atomic_store_n(&skel_->bss->daemon_beat_ns, uint64_t(0), __ATOMIC_RELEASE); }
 
-Probe::~Probe() {
+Probe::~Probe() { release(); }
+
+void Probe::release() {
     if (skel_ && skel_->bss) gone();
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;

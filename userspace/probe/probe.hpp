@@ -127,6 +127,7 @@ public:
 
 private:
     void open_pins(const ProbeOptions& opts);
+    void release();  // detaches what is not pinned, frees the rest
     void attach_all();
     ::bpf_link* attach_pinned(const std::string& name, const std::function<::bpf_link*()>& attach);
     void release_link(const std::string& name, ::bpf_link* link);
