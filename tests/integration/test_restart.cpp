@@ -268,9 +268,17 @@ TEST_CASE("a daemon of another build replaces the pinned programs with no gap; -
     INFO(out);
     CHECK(WEXITSTATUS(st) == 0);
     CHECK_FALSE(fs::exists(daemon.pin_dir()));
-    for (auto id : progs) {
-        int fd = bpf_prog_get_fd_by_id(id);
-        CHECK(fd < 0);  // detached and freed: no pin, no daemon holds it
-        if (fd >= 0) close(fd);
-    }
+    // Detached and freed (the kernel releases an unpinned link from a workqueue, the program
+    // after an RCU grace period): every id is gone within seconds.
+    auto alive = [&] {
+        std::vector<uint32_t> out;
+        for (auto id : progs) {
+            int fd = bpf_prog_get_fd_by_id(id);
+            if (fd >= 0) out.push_back(id), close(fd);
+        }
+        return out;
+    };
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (!alive().empty() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(alive().empty());
 }
