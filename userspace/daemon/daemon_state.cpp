@@ -89,6 +89,7 @@ void Daemon::readopt_launcher_scopes() {
 
 void Daemon::finish_takeover() {
     auto& t = probe_->takeover();
+    if (!t.pin_error.empty()) journal_daemon(t.pin_error);
     for (auto& dir : probe_->retire_stale_pins())
         spdlog::warn("bpf pins of another build in {} removed: this daemon's programs replaced them", dir);
     if (!t.stale_builds.empty())

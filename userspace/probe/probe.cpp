@@ -164,7 +164,15 @@ void Probe::open_pins(const ProbeOptions& opts) {
     if (opts.pin_dir.empty()) return;
     size_t elf_size = 0;
     const void* elf = stockade_bpf__elf_bytes(&elf_size);
-    pins_ = Pins(opts.pin_dir, build_id(elf, elf_size, {opts.ring_bytes, opts.wake_threshold}));
+    try {
+        pins_ = Pins(opts.pin_dir, build_id(elf, elf_size, {opts.ring_bytes, opts.wake_threshold}));
+    } catch (const Error& e) {
+        // Running unpinned beats not running: the daemon still enforces while it lives.
+        takeover_.pin_error = std::string(e.what()) + ": running unpinned, the kernel stops enforcing when the "
+                                                      "daemon stops";
+        spdlog::error("{}", takeover_.pin_error);
+        return;
+    }
     takeover_.stale_builds = pins_.stale_builds();
     for (auto& dir : takeover_.stale_builds)
         spdlog::warn("bpf pins of another build (or ring size) in {}: they keep enforcing until this daemon's "

@@ -72,6 +72,7 @@ public:
     struct Takeover {
         int maps_reused = 0, links_adopted = 0;
         std::vector<std::string> stale_builds;
+        std::string pin_error;  // why nothing is pinned although a pin_dir was asked for
     };
     const Takeover& takeover() const { return takeover_; }
     // Once the daemon's tables are in: removes other builds' pins, whose programs then detach.
