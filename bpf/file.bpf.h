@@ -140,6 +140,8 @@ static __always_inline void sk_open_verdict(struct sk_event *e, struct file *f, 
 		if (sk_open_uncovered(e, f, w)) {
 			e->rule = cfg->default_rule;
 			sk_kill(e, cfg);
+		} else {
+			e->flags |= SK_F_KALLOW;
 		}
 	}
 }

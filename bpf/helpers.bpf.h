@@ -96,10 +96,52 @@ static __always_inline void sk_lost(struct sk_event *e)
 	}
 }
 
+/* No daemon to judge what the kernel leaves to it: dead (the exit hook cleared the beat) or hung. */
+static __always_inline bool sk_daemon_gone(void)
+{
+	__u64 beat = daemon_beat_ns;
+
+	return !beat || bpf_ktime_get_ns() - beat > SK_DAEMON_STALE_NS;
+}
+
+/* Whether a kernel allow is final for this agent while the daemon is gone. */
+static __always_inline bool sk_kernel_allow_final(struct sk_event *e, struct sk_agent_cfg *cfg)
+{
+	return (e->flags & SK_F_KALLOW) && !(cfg->flags & SK_AG_USER_RULES);
+}
+
+/*
+ * Fail closed: while no daemon is there, an enforce agent's action that the kernel neither
+ * refused nor allowed for good would go unjudged, so it is refused the kernel's way (killed before
+ * the process returns to user space). Process lifecycle records need no verdict; inet connects and
+ * sends were decided by the cgroup hooks (sk_net_decide refuses them while the daemon is gone); a
+ * failed call did nothing.
+ */
+static __always_inline void sk_fail_closed(struct sk_event *e)
+{
+	struct sk_agent_cfg *cfg;
+
+	if (e->kind == SK_FORK || e->kind == SK_EXIT || e->kind == SK_CGROUP || e->ret < 0 ||
+	    (e->flags & (SK_F_KILLED | SK_F_DENIED)))
+		return;
+	if ((e->kind == SK_CONNECT || e->kind == SK_SEND) && (e->addr.family == AF_INET || e->addr.family == AF_INET6))
+		return;
+	if (!sk_daemon_gone())
+		return;
+	cfg = bpf_map_lookup_elem(&agent_cfg, &e->agent_id);
+	if (!cfg || !(cfg->flags & SK_AG_ENFORCE) || sk_kernel_allow_final(e, cfg))
+		return;
+	e->rule = SK_RULE_NO_DAEMON;
+	e->flags |= SK_F_NO_DAEMON;
+	sk_kill(e, cfg);
+}
+
 static __always_inline void sk_submit(struct sk_event *e, bool prompt)
 {
 	__u64 size = (__u64)e->data_len + SK_EVENT_HDR_SIZE;
 	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	sk_fail_closed(e);
 
 	/* Keep the bound visible to the verifier at the call. */
 	barrier_var(size);

@@ -12,7 +12,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by userspace before load. */
 const volatile __u32 wake_threshold = 256 * 1024; /* bytes pending before a forced wake-up */
-const volatile __u32 daemon_tgid = 0;
+
+/* Writable, not rodata: a restarted daemon adopts the pinned .bss with the programs and links
+ * that read it (probe/pins.hpp), and says here who it is now. */
+__u32 daemon_tgid = 0;
+
+/* The daemon's heartbeat (bpf_ktime_get_ns() clock), written by each turn of its main loop and
+ * cleared by the exit hook when the daemon dies: see SK_DAEMON_STALE_NS and sk_daemon_gone(). */
+__u64 daemon_beat_ns = 0;
 
 /* Cgroups in `doomed` (kill-agent): while non-zero, sys_exit checks every task against the map. */
 __u64 doomed_active = 0;

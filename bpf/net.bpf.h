@@ -232,12 +232,16 @@ static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family
 			}
 		}
 	}
-	if (!(cfg->flags & SK_AG_NET_STRICT))
-		return 1;
+	if (!(cfg->flags & SK_AG_NET_STRICT)) {
+		if (!sk_daemon_gone())
+			return 1;
+		rule = SK_RULE_NO_DAEMON; /* the daemon would judge it; none is there: fail closed */
+		goto deny;
+	}
 	r = bpf_map_lookup_elem(&net_allow, &key);
-	if (sk_rule_covers(r, port, ctx->type, &rule))
+	if (sk_rule_covers(r, port, ctx->type, &rule) && (!(cfg->flags & SK_AG_USER_RULES) || !sk_daemon_gone()))
 		return 1;
-	rule = cfg->default_rule;
+	rule = sk_daemon_gone() ? SK_RULE_NO_DAEMON : cfg->default_rule;
 deny:
 	tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&net_denied, &tid, &rule, BPF_ANY);

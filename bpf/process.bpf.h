@@ -70,6 +70,8 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	    (cfg->flags & SK_AG_ENFORCE)) {
 		/* Killed here, the new image never runs one instruction. */
 		sk_kill(e, cfg);
+	} else if (w.exec_rule && cfg && (cfg->flags & SK_AG_EXEC_STRICT)) {
+		e->flags |= SK_F_KALLOW;
 	}
 	e->arg0 = old_pid;
 	sk_submit(e, sk_prompt(cfg));
@@ -118,6 +120,10 @@ int BPF_PROG(sk_exit, struct task_struct *p)
 	struct sk_event *e;
 	int code;
 
+	/* The daemon's main thread exits (crash, SIGKILL, stop): from now on the kernel fails
+	 * closed at once, without waiting for the heartbeat to go stale. */
+	if (tgid == daemon_tgid && BPF_CORE_READ(p, pid) == tgid)
+		daemon_beat_ns = 0;
 	if (!t)
 		return 0;
 	/* signal->live reaches 0 when the last thread of the process exits. */

@@ -68,7 +68,9 @@ enum sk_kind {
 #define SK_F_KILLED (1u << 6)      /* the kernel sent SIGKILL for this event */
 #define SK_F_DENIED (1u << 7)      /* the kernel refused the operation (EPERM) */
 #define SK_F_WAKE (1u << 8)        /* producer asked for a prompt wake-up */
-#define SK_F_IO_MORE (1u << 9)     /* io: more bytes of the previous record's write (same pid, fd and
+#define SK_F_KALLOW (1u << 9)      /* a kernel allow rule under a strict switch covered it */
+#define SK_F_NO_DAEMON (1u << 10)  /* refused because no daemon was there to judge it (fail closed) */
+#define SK_F_IO_MORE (1u << 11)    /* io: more bytes of the previous record's write (same pid, fd and
 				    * inode): data[] holds them from byte offset `access` of the write */
 
 /* sk_event.access (open / truncate / chmod) */
@@ -175,6 +177,14 @@ struct sk_cgroup_name {
 #define SK_RULE_SELF 1
 /* ... and for an HTTP request whose path it cannot judge ("builtin:http-unclear-path"). */
 #define SK_RULE_HTTP_UNCLEAR 2
+/* ... and for an enforce agent's action refused while no daemon was there ("builtin:no-daemon"). */
+#define SK_RULE_NO_DAEMON 3
+
+/* The daemon is gone when its heartbeat (global daemon_beat_ns, CLOCK_MONOTONIC, written each
+ * turn of its main loop) is older than this, or 0 (it exited: the exit hook clears it). A turn
+ * lasts at most ~60 ms (50 ms poll, 10 ms ring budget): 1 s is 16 turns of slack, and bounds how
+ * long a hung (not dead) daemon leaves undecided actions unjudged. */
+#define SK_DAEMON_STALE_NS 1000000000ULL
 
 /* An HTTP route the kernel decides (map http_rules); see bpf/http.bpf.h for the hashes. */
 #define SK_HTTP_EXACT 1  /* path_hash is the whole path */
@@ -237,6 +247,7 @@ struct sk_inode_rule {
 #define SK_AG_IO_URING (1u << 7)    /* io_uring: true: the boundary allows io_uring */
 #define SK_AG_MOUNT (1u << 8)       /* mount: true: the boundary allows the mount syscalls */
 #define SK_AG_KILL_ON_LOSS (1u << 9) /* on_loss: kill: a record the ring had no room for kills its process */
+#define SK_AG_USER_RULES (1u << 10) /* some rules are the daemon's alone: no kernel allow is final */
 
 struct sk_agent_cfg {
 	__u32 flags;

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -108,16 +110,25 @@ public:
     Daemon(const ScratchDir& dir, const std::string& extra_config = "")
         : agents_(dir / "agents.d"), journal_(dir / "journal/journal.jsonl"), socket_(dir / "run/control.sock") {
         fs::create_directories(agents_);
+        // The pins live on a bpffs of the test's own: unmounting it at the end takes every pin
+        // (and so every program the daemon left attached) away, whatever the test did.
+        bpffs_ = dir / "bpffs";
+        fs::create_directories(bpffs_);
+        if (mount("bpf", bpffs_.c_str(), "bpf", 0, "mode=0700") != 0) throw std::runtime_error("mount bpffs");
+        pin_dir_ = bpffs_ + "/stockade";
         config_ = dir / "stockade.yaml";
         write_file(config_, "agents_dir: " + agents_ + "\nsocket_path: " + socket_ + "\ncgroup_base: /stockade-it-" +
-                                std::to_string(getpid()) + "\nsummary_interval: 1\nmetrics_dir: \"\"\njournal:\n  path: " + journal_ +
-                                "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n" + extra_config);
+                                std::to_string(getpid()) + "\nsummary_interval: 1\nmetrics_dir: \"\"\nbpf_pin_dir: " +
+                                pin_dir_ + "\nstate_dir: " + dir / "state" + "\n" + pre_journal_config(extra_config) +
+                                "journal:\n  path: " + journal_ + "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n" +
+                                journal_config(extra_config));
         log_ = dir / "stockaded.log";
     }
     // Stops the daemon, then removes whatever it left under its cgroup base (a SIGKILLed daemon
     // cannot clean up its launcher scopes): only this test's own cgroups, deepest first.
     ~Daemon() {
         stop();
+        umount2(bpffs_.c_str(), MNT_DETACH);
         std::string base = stockade::cgroup::root() + "/stockade-it-" + std::to_string(getpid());
         std::error_code ec;
         if (!fs::is_directory(base, ec)) return;
@@ -138,6 +149,19 @@ public:
     const std::string& journal() const { return journal_; }
     const std::string& socket() const { return socket_; }
     const std::string& log() const { return log_; }
+    const std::string& pin_dir() const { return pin_dir_; }
+    const std::string& config() const { return config_; }
+
+    // extra_config: lines indented by two spaces are journal keys, the others top-level keys.
+    static std::string pre_journal_config(const std::string& extra) { return lines_of(extra, false); }
+    static std::string journal_config(const std::string& extra) { return lines_of(extra, true); }
+    static std::string lines_of(const std::string& extra, bool indented) {
+        std::string out, line;
+        std::istringstream in(extra);
+        while (std::getline(in, line))
+            if (!line.empty() && (line.rfind("  ", 0) == 0) == indented) out += line + "\n";
+        return out;
+    }
     pid_t pid() const { return pid_; }
 
     void start() {
@@ -234,7 +258,7 @@ public:
     }
 
 private:
-    std::string agents_, journal_, socket_, config_, log_;
+    std::string agents_, journal_, socket_, config_, log_, bpffs_, pin_dir_;
     pid_t pid_ = -1;
     bool own_session_ = false;
 };

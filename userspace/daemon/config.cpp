@@ -42,7 +42,8 @@ Config load_config(const std::string& path, bool must_exist) {
     if (!root.IsMap()) bad(path, root, "the configuration must be a mapping of keys to values");
     static const std::set<std::string> known = {
         "agents_dir", "socket_path", "socket_group", "cgroup_base", "ring_buffer_bytes", "summary_interval",
-        "journal", "metrics_dir", "tls_uprobes", "tls_libraries", "service_executors"};
+        "journal", "metrics_dir", "tls_uprobes", "tls_libraries", "service_executors",
+        "bpf_pin_dir", "state_dir"};
     for (auto kv : root) {
         auto key = kv.first.as<std::string>();
         if (!known.count(key)) bad(path, kv.first, "unknown key \"" + key + "\"");
@@ -52,6 +53,8 @@ Config load_config(const std::string& path, bool must_exist) {
     if (auto n = root["socket_group"]) c.socket_group = scalar<std::string>(path, n, "socket_group");
     if (auto n = root["cgroup_base"]) c.cgroup_base = scalar<std::string>(path, n, "cgroup_base");
     if (auto n = root["metrics_dir"]) c.metrics_dir = scalar<std::string>(path, n, "metrics_dir");
+    if (auto n = root["bpf_pin_dir"]) c.bpf_pin_dir = scalar<std::string>(path, n, "bpf_pin_dir");
+    if (auto n = root["state_dir"]) c.state_dir = scalar<std::string>(path, n, "state_dir");
     if (auto n = root["tls_uprobes"]) c.tls_uprobes = scalar<bool>(path, n, "tls_uprobes");
     if (auto n = root["tls_libraries"]) {
         if (!n.IsSequence()) bad(path, n, "tls_libraries must be a list of file paths");

@@ -21,6 +21,11 @@ struct Config {
     std::vector<std::string> tls_libraries;  // files to probe besides the system's libssl.so.3
     std::vector<std::string> service_executors;  // executors besides /usr/lib/systemd/systemd-executor
     std::string metrics_dir = "/var/lib/prometheus/node-exporter";  // textfile collector; "" = off
+    // bpffs directory of the pinned maps and links: the kernel keeps enforcing while no daemon
+    // runs, and a restarted daemon takes over (probe/pins.hpp). "" = nothing pinned.
+    std::string bpf_pin_dir = "/sys/fs/bpf/stockade";
+    // What a restarted daemon restores: tasks with their grants, agent kernel ids (daemon/state.hpp).
+    std::string state_dir = "/var/lib/stockade";
     journal::WriterOptions journal;    // path, rotation, retention, fsync, group, mirror
 };
 

@@ -77,6 +77,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     po.tls = cfg_.tls_uprobes;
     po.tls_libraries = cfg_.tls_libraries;
     po.service_executors = cfg_.service_executors;
+    po.pin_dir = cfg_.bpf_pin_dir;
     probe_ = std::make_unique<probe::Probe>(po);
     spdlog::info("kernel: {}", probe_->features().summary());
     if (!cfg_.tls_uprobes)
@@ -90,15 +91,19 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     pipeline_ = std::make_unique<Pipeline>(table_, make_actuator());
     timed_ = std::make_unique<LatencySink>(*pipeline_, latency_);
     pipeline_->set_tasks(&tasks_);
+    restore_agent_ids();  // the pinned tables and tracked processes carry them
     install_policy(set);
+    restore_tasks();
 
     fs::create_directories(fs::path(cfg_.socket_path).parent_path());
     control_ = std::make_unique<ControlServer>(cfg_.socket_path, cfg_.socket_group,
                                                [this](const control::Request& req, const ControlServer::Peer& peer) {
                                                    return handle(req, peer);
                                                });
-    install_kernel_tables();  // the socket exists now: protect its inode
+    install_kernel_tables();  // the socket exists now (and the tasks are back): protect its inode
     follow_journal_inode();
+    readopt_launcher_scopes();
+    finish_takeover();  // tables and tracking in: other builds' pins go, the heartbeat starts
 
     signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
@@ -177,7 +182,11 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     std::vector<identity::AgentMatch> matches;
     for (auto& b : set->agents()) {
         auto it = agent_ids_.find(b->name);
-        if (it == agent_ids_.end()) it = agent_ids_.emplace(b->name, uint32_t(agent_ids_.size() + 1)).first;
+        if (it == agent_ids_.end()) {
+            uint32_t next = 1;  // above every id in use, restored ones included
+            for (auto& [name, id] : agent_ids_) next = std::max(next, id + 1);
+            it = agent_ids_.emplace(b->name, next).first;
+        }
         matches.push_back(to_match(*b, it->second));
     }
     // Throws, before anything changes, if the kernel tables cannot hold the set.
@@ -364,7 +373,9 @@ void Daemon::register_cgroup(const std::string& rel, const std::string& agent, c
     // Adopt what already runs there: processes started before the daemon, or before discovery.
     if (armed) {
         for (auto& p : identity::read_cgroup_procs(rel)) {
-            table_.adopt(p);
+            p.cgroup_id = id;  // /proc gives the path; the binding above is by id
+            const auto& got = table_.adopt(p);
+            spdlog::debug("adopted pid {} of {}: agent={} task={}", p.key.pid, rel, got.agent, got.task);
             probe_->track_process(p.key.pid, tag, p.start_ns);
         }
     }

@@ -18,6 +18,7 @@
 #include "daemon/control_server.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/rule_files.hpp"
+#include "daemon/state.hpp"
 #include "enforce/kernel_tables.hpp"
 #include "identity/process_table.hpp"
 #include "journal/writer.hpp"
@@ -81,6 +82,12 @@ private:
     void write_metrics();
     control::Response handle_task(const control::Request& req, const std::string* only_agent = nullptr);
     void expire_tasks();
+    // Restart (daemon_state.cpp): what the previous daemon left, taken over.
+    void restore_agent_ids();
+    void restore_tasks();
+    void readopt_launcher_scopes();
+    void save_state_if_changed();
+    void finish_takeover();
 
     Config cfg_;
     std::unique_ptr<probe::Probe> probe_;
@@ -92,7 +99,9 @@ private:
     LatencyHistogram latency_;
     std::unique_ptr<LatencySink> timed_;  // the pipeline, with its verdict latency observed
     bool metrics_warned_ = false;
-    std::map<std::string, uint32_t> agent_ids_;  // stable across reloads
+    std::map<std::string, uint32_t> agent_ids_;  // stable across reloads and restarts (state_dir)
+    std::optional<SavedState> restored_;         // what the previous daemon saved, until applied
+    std::string saved_text_;                     // the state last written
     std::vector<enforce::AgentKernelState> kernel_state_;
     uint64_t journal_ino_ = 0;  // the live journal file's inode the kernel tables protect
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path

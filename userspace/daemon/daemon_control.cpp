@@ -189,7 +189,9 @@ control::Response Daemon::handle(const control::Request& req, const ControlServe
     }
     if (req.op.rfind("task-", 0) == 0) {
         try {
-            return handle_task(req);
+            auto resp = handle_task(req);
+            save_state_if_changed();  // a restarted daemon finds the task and its grants
+            return resp;
         } catch (const Error& e) {
             return refuse(e.what());
         }

@@ -91,6 +91,7 @@ void Daemon::every_second() {
     probe_->release_syscall_hook_if_idle();
     table_.reap(boot_ns());
     write_metrics();
+    save_state_if_changed();
     follow_journal_inode();  // a rotation gave the live journal a new inode: protect it
 }
 
@@ -109,6 +110,7 @@ void Daemon::run() {
                {rule_files_.fd(), POLLIN, 0}};
         control_->add_pollfds(fds);
         ::poll(fds.data(), fds.size(), backlog ? 0 : 50);  // records left: no waiting
+        probe_->beat();  // the kernel fails closed when these stop (SK_DAEMON_STALE_NS)
         probe_->poll(*timed_, 0, kRecordsPerTurn, kRingTimePerTurn);
         backlog = probe_->backlog();
         if (fds[1].revents & POLLIN) read_signals();

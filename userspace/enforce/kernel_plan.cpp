@@ -204,6 +204,7 @@ private:
                     (!b_.http_tools.empty() ? SK_AG_HTTP : 0) | (st_.http_strict ? SK_AG_HTTP_STRICT : 0) |
                     (st_.enforce && b_.on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
                     (b_.io_uring ? SK_AG_IO_URING : 0) | (b_.mount ? SK_AG_MOUNT : 0) |
+                    (!st_.userspace_only.empty() ? SK_AG_USER_RULES : 0) |
                     (b_.mode == Mode::Enforce && b_.effective_on_loss() == policy::OnLoss::Kill ? SK_AG_KILL_ON_LOSS : 0);
         cfg.default_rule = rules_.number(b_.default_deny_id());
         cfg.http_rule = rules_.number(b_.file_name + ":http-default-deny");
@@ -224,9 +225,11 @@ private:
 RuleNumbers::RuleNumbers() {
     number("builtin:self-protection");
     number("builtin:http-unclear-path");
+    number("builtin:no-daemon");
 }
 
-static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2, "RuleNumbers() registers these first, in this order");
+static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2 && SK_RULE_NO_DAEMON == 3,
+              "RuleNumbers() registers these first, in this order");
 
 uint32_t RuleNumbers::number(const std::string& id) {
     auto it = numbers_.find(id);

@@ -18,7 +18,6 @@
 #include "common/error.hpp"
 #include "probe/file_id.hpp"
 #include "probe/record.hpp"
-#include "probe/tls_targets.hpp"
 #include "stockade_bpf.skel.h"
 
 namespace stockade::probe {
@@ -54,13 +53,19 @@ std::string libbpf_tail() {
     return g_libbpf_tail;
 }
 
-[[noreturn]] void fail(const std::string& what, int err) {
+}  // namespace
+
+[[noreturn]] void detail::fail_libbpf(const std::string& what, int err) {
     std::string msg = what + ": " + std::strerror(err < 0 ? -err : err);
     if (err == -EPERM || err == EPERM) msg += " (stockaded needs root: CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)";
     std::string tail = libbpf_tail();
     if (!tail.empty()) msg += "\nlibbpf said:\n" + tail;
     throw Error(msg);
 }
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what, int err) { detail::fail_libbpf(what, err); }
 
 void check_update(int rc, const char* what) {
     if (rc) throw Error(std::string("updating kernel table ") + what + ": " + std::strerror(errno));
@@ -108,20 +113,31 @@ Probe::Probe(const ProbeOptions& opts) {
     bpf_map__set_max_entries(skel_->maps.events, opts.ring_bytes);
     ring_bytes_ = opts.ring_bytes;
     skel_->rodata->wake_threshold = opts.wake_threshold;
-    skel_->rodata->daemon_tgid = static_cast<uint32_t>(getpid());
+    try {
+        open_pins(opts);
+    } catch (...) {
+        stockade_bpf__destroy(skel_);
+        skel_ = nullptr;
+        throw;
+    }
     if (int err = stockade_bpf__load(skel_)) {
         stockade_bpf__destroy(skel_);
         skel_ = nullptr;
         fail("loading the BPF programs", err);
     }
     try {
+        pins_.pin_maps(skel_->obj);
+        // The .bss may be the previous daemon's (reused): say who guards it now. Until the first
+        // beat() the kernel treats the daemon as gone and fails closed.
+        skel_->bss->daemon_tgid = static_cast<uint32_t>(getpid());
         set_service_executors(opts.service_executors);
         attach_all();
         if (opts.tls) tls_files_ = tls_files(opts);
+        adopt_syscall_hook();
         rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Probe::on_record, this, nullptr);
         if (!rb_) fail("creating the ring-buffer consumer", errno);
     } catch (...) {
-        this->~Probe();
+        release();  // not ~Probe(): the members would then be destroyed twice
         throw;
     }
 }
@@ -145,46 +161,44 @@ void Probe::set_service_executors(const std::vector<std::string>& configured) {
     }
 }
 
-void Probe::attach_all() {
-    // Tracepoints: these see every task; each program returns after one map lookup for the rest.
-    struct {
-        const char* name;
-        bpf_program* prog;
-    } tps[] = {
-        {"sched_process_exec", skel_->progs.sk_exec},
-        {"sched_process_fork", skel_->progs.sk_fork},
-        {"sched_process_exit", skel_->progs.sk_exit},
-        {"cgroup_mkdir", skel_->progs.sk_cgroup_mkdir},
-        // Self-protection (bpf/self.bpf.h): signals are rare, so these cost the host nothing.
-        {"signal_generate", skel_->progs.sk_signal_generate},
-        {"signal_deliver", skel_->progs.sk_signal_deliver},
-    };
-    for (auto& tp : tps) {
-        bpf_link* l = bpf_program__attach(tp.prog);
-        if (!l) fail(std::string("attaching tp_btf/") + tp.name, errno);
-        links_.emplace_back(std::string("tp_btf/") + tp.name, l);
+// Same build: its pinned maps are reused before load. Another build's pins stay (and enforce)
+// until the daemon retires them, once its own tables are in.
+void Probe::open_pins(const ProbeOptions& opts) {
+    if (opts.pin_dir.empty()) return;
+    size_t elf_size = 0;
+    const void* elf = stockade_bpf__elf_bytes(&elf_size);
+    try {
+        pins_ = Pins(opts.pin_dir, build_id(elf, elf_size, {opts.ring_bytes, opts.wake_threshold}));
+    } catch (const Error& e) {
+        // Running unpinned beats not running: the daemon still enforces while it lives.
+        takeover_.pin_error = std::string(e.what()) + ": running unpinned, the kernel stops enforcing when the "
+                                                      "daemon stops";
+        spdlog::error("{}", takeover_.pin_error);
+        return;
     }
-    // Socket hooks on the cgroup v2 root: they cover every task, tracked or not, and cost an
-    // untracked connect one map lookup.
-    cgroup_root_fd_ = open(features_.cgroup2_mount.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cgroup_root_fd_ < 0) fail("opening the cgroup v2 root " + features_.cgroup2_mount, errno);
-    struct {
-        const char* name;
-        bpf_program* prog;
-    } cgs[] = {
-        {"cgroup/connect4", skel_->progs.sk_connect4},
-        {"cgroup/connect6", skel_->progs.sk_connect6},
-        {"cgroup/sendmsg4", skel_->progs.sk_sendmsg4},
-        {"cgroup/sendmsg6", skel_->progs.sk_sendmsg6},
-    };
-    for (auto& cg : cgs) {
-        bpf_link* l = bpf_program__attach_cgroup(cg.prog, cgroup_root_fd_);
-        if (!l) fail(std::string("attaching ") + cg.name + " to " + features_.cgroup2_mount, errno);
-        links_.emplace_back(cg.name, l);
-    }
+    takeover_.stale_builds = pins_.stale_builds();
+    for (auto& dir : takeover_.stale_builds)
+        spdlog::warn("bpf pins of another build (or ring size) in {}: they keep enforcing until this daemon's "
+                     "programs and tables are in, then they are removed", dir);
+    takeover_.maps_reused = pins_.reuse_maps(skel_->obj);
+    if (takeover_.maps_reused)
+        spdlog::info("bpf pins: reusing {} maps pinned in {} (tables, tracked processes, ring)", takeover_.maps_reused,
+                     pins_.build_dir());
 }
 
-Probe::~Probe() {
+void Probe::beat() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns()'s clock
+    __atomic_store_n(&skel_->bss->daemon_beat_ns, uint64_t(ts.tv_sec) * 1'000'000'000ULL + uint64_t(ts.tv_nsec),
+                     __ATOMIC_RELEASE);
+}
+
+void Probe::gone() { __atomic_store_n(&skel_->bss->daemon_beat_ns, uint64_t(0), __ATOMIC_RELEASE); }
+
+Probe::~Probe() { release(); }
+
+void Probe::release() {
+    if (skel_ && skel_->bss) gone();
     if (rb_) ring_buffer__free(rb_);
     rb_ = nullptr;
     if (sys_exit_link_) bpf_link__destroy(sys_exit_link_);
@@ -204,68 +218,6 @@ std::vector<std::string> Probe::attached() const {
     if (sys_exit_link_) out.push_back("tp_btf/sys_exit");
     for (auto& [name, link] : tls_links_) out.push_back(name);
     return out;
-}
-
-// The syscall hook puts every task of the host on the syscall slow path (DESIGN.md): it is
-// attached only while something is tracked, so an idle host pays nothing for it.
-void Probe::ensure_syscall_hook() {
-    if (sys_exit_link_) return;
-    sys_exit_link_ = bpf_program__attach(skel_->progs.sk_sys_exit);
-    if (!sys_exit_link_) fail("attaching tp_btf/sys_exit", errno);
-    attach_tls();
-    spdlog::info("syscall hook attached: agents are tracked");
-}
-
-// Uprobes on OpenSSL, attached with the syscall hook: an untracked process that calls SSL_write
-// then pays a trap (docs/performance.md), so only while some agent is tracked. A file without
-// one of the symbols (a program exporting SSL_write but not SSL_write_ex) keeps the others.
-void Probe::attach_tls() {
-    for (auto& file : tls_files_) {
-        TlsPlan plan = plan_tls_probes(file);
-        if (!plan.internal)
-            spdlog::info("tls: {}: probing the exported SSL_write/SSL_read entries ({}); a uprobe on an entry "
-                         "that starts with an instruction the kernel single-steps costs ~10x (docs/performance.md)",
-                         file, plan.note);
-        int attached = 0;
-        for (auto& pt : plan.points) {
-            using K = TlsProbePoint::Kind;
-            bpf_program* entry = pt.kind == K::WriteInt ? skel_->progs.sk_ssl_write
-                                 : pt.kind == K::Write  ? skel_->progs.sk_ssl_write_ex
-                                 : pt.kind == K::Read   ? skel_->progs.sk_ssl_read
-                                                        : skel_->progs.sk_ssl_read_ex;
-            bool is_read = pt.kind == K::Read || pt.kind == K::ReadEx;
-            for (int ret = 0; ret <= (is_read ? 1 : 0); ++ret) {
-                LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret == 1,
-                            .func_name = pt.symbol.empty() ? nullptr : pt.symbol.c_str());
-                bpf_link* l = bpf_program__attach_uprobe_opts(ret ? skel_->progs.sk_ssl_read_ret : entry, -1,
-                                                              file.c_str(), pt.symbol.empty() ? pt.offset : 0, &o);
-                if (!l) {
-                    spdlog::warn("no uprobe on {} in {}: {}", pt.name, file, std::strerror(errno));
-                    continue;
-                }
-                ++attached;
-                tls_links_.emplace_back(std::string(ret ? "uretprobe:" : "uprobe:") + file + ":" + pt.name, l);
-            }
-        }
-        if (!attached) spdlog::warn("{} carries no OpenSSL SSL_write/SSL_read: TLS there is not seen", file);
-    }
-}
-
-void Probe::detach_tls() {
-    for (auto& [name, link] : tls_links_) bpf_link__destroy(link);
-    tls_links_.clear();
-}
-
-void Probe::release_syscall_hook_if_idle() {
-    if (!sys_exit_link_) return;
-    uint64_t cg;
-    uint32_t tgid;
-    if (bpf_map__get_next_key(skel_->maps.agent_cgroups, nullptr, &cg, sizeof cg) == 0) return;
-    if (bpf_map__get_next_key(skel_->maps.tracked, nullptr, &tgid, sizeof tgid) == 0) return;
-    bpf_link__destroy(sys_exit_link_);
-    sys_exit_link_ = nullptr;
-    detach_tls();
-    spdlog::info("syscall hook detached: nothing is tracked");
 }
 
 bool Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {

@@ -13,6 +13,7 @@
 
 #include "common/event.hpp"
 #include "probe/features.hpp"
+#include "probe/pins.hpp"
 #include "stockade/events.h"
 
 struct stockade_bpf;  // generated skeleton (bpf-gen/stockade_bpf.skel.h)
@@ -20,6 +21,11 @@ struct ring_buffer;
 struct bpf_link;
 
 namespace stockade::probe {
+
+namespace detail {
+// Throws stockade::Error with the errno text and libbpf's last lines (probe.cpp).
+[[noreturn]] void fail_libbpf(const std::string& what, int err);
+}  // namespace detail
 
 struct ProbeOptions {
     uint32_t ring_bytes = 8u << 20;     // power of two, >= page size
@@ -32,6 +38,10 @@ struct ProbeOptions {
     // the unit's program), recognised by the kernel by (dev, inode). Added to the system's own
     // (/usr/lib/systemd/systemd-executor, /lib/systemd/systemd-executor) when present.
     std::vector<std::string> service_executors;
+    // bpffs directory where maps and links are pinned so the kernel goes on enforcing while no
+    // daemon runs, and a restarted one takes over (probe/pins.hpp). Empty: nothing is pinned,
+    // everything detaches with the Probe.
+    std::string pin_dir;
 };
 
 struct KernelCounters {
@@ -59,6 +69,20 @@ public:
     Probe& operator=(const Probe&) = delete;
 
     const Features& features() const { return features_; }
+    // Pinned state found at start: maps reused from a previous run of this build, links adopted
+    // (programs that never stopped), other builds' directories (retired by retire_stale_pins()).
+    struct Takeover {
+        int maps_reused = 0, links_adopted = 0;
+        std::vector<std::string> stale_builds;
+        std::string pin_error;  // why nothing is pinned although a pin_dir was asked for
+    };
+    const Takeover& takeover() const { return takeover_; }
+    // Once the daemon's tables are in: removes other builds' pins, whose programs then detach.
+    std::vector<std::string> retire_stale_pins() { return pins_.retire_stale(); }
+    // The heartbeat the kernel fails closed on (SK_DAEMON_STALE_NS): beat() each loop turn;
+    // gone() at a clean stop, so the kernel need not wait for the beat to go stale.
+    void beat();
+    void gone();
     std::vector<std::string> attached() const;  // names of attached programs
 
     // Tracking tables. track_cgroup() returns whether the cgroup's processes are the agent's now:
@@ -115,11 +139,18 @@ public:
     uint64_t stops_cancelled() const;
 
 private:
+    void open_pins(const ProbeOptions& opts);
+    void release();  // detaches what is not pinned, frees the rest
     void attach_all();
+    ::bpf_link* attach_pinned(const std::string& name, const std::function<::bpf_link*()>& attach);
+    void release_link(const std::string& name, ::bpf_link* link);
     void set_service_executors(const std::vector<std::string>& configured);
     void ensure_syscall_hook();
+    void adopt_syscall_hook();
     void attach_tls();
     void detach_tls();
+    Pins pins_;
+    Takeover takeover_;
     ::bpf_link* sys_exit_link_ = nullptr;
     std::vector<std::string> tls_files_;
     std::vector<std::pair<std::string, ::bpf_link*>> tls_links_;

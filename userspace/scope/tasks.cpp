@@ -179,6 +179,38 @@ Task& TaskRegistry::begin(const policy::Boundary& agent, const std::vector<std::
     return tasks_.emplace(t.id, std::move(t)).first->second;
 }
 
+SavedTask TaskRegistry::save(const Task& t) {
+    SavedTask s{t.id, t.agent, t.label, t.token, t.kernel_id, t.begun_ns, t.expires_ns, t.expired, t.ended, {}};
+    for (auto& g : t.grants) s.grants.push_back({g.kind + "=" + g.text, g.confine, g.used});
+    return s;
+}
+
+Task& TaskRegistry::restore(const policy::Boundary& agent, const SavedTask& s) {
+    if (s.kernel_id < kFirstKernelId || s.kernel_id > kLastKernelId)
+        throw Error("task " + s.id + ": kernel id " + std::to_string(s.kernel_id) + " is outside the tasks' range");
+    for (auto& [id, t] : tasks_)
+        if (t.kernel_id == s.kernel_id || id == s.id)
+            throw Error("task " + s.id + ": its id or kernel id is taken by task " + id);
+    Task t;
+    t.id = s.id;
+    t.agent = agent.name;
+    t.label = s.label;
+    t.token = s.token;
+    t.kernel_id = s.kernel_id;
+    t.begun_ns = s.begun_ns;
+    t.expires_ns = s.expires_ns;
+    t.expired = s.expired;
+    t.ended = s.ended;
+    int granted = 0, confined = 0;
+    for (auto& g : s.grants) {
+        std::string id = t.id + (g.confine ? "/confine[" + std::to_string(confined++) : "/grant[" + std::to_string(granted++)) + "]";
+        t.grants.push_back(parse_grant(agent, g.spec, g.confine, id));
+        t.grants.back().used = g.used;
+    }
+    if (s.kernel_id >= next_kernel_id_) next_kernel_id_ = s.kernel_id + 1 > kLastKernelId ? kFirstKernelId : s.kernel_id + 1;
+    return tasks_.emplace(t.id, std::move(t)).first->second;
+}
+
 bool TaskRegistry::end(const std::string& id, uint64_t now) {
     Task* t = find(id);
     if (!t || t->ended) return false;

@@ -56,8 +56,26 @@ struct KernelGrants {
     std::vector<policy::HttpRule> http_allow;               // HTTP grants: allow routes
 };
 
+// A task as the daemon saves it across restarts (daemon/state.hpp): grants as their specs.
+struct SavedTask {
+    std::string id, agent, label, token;
+    uint32_t kernel_id = 0;
+    uint64_t begun_ns = 0, expires_ns = 0;  // CLOCK_BOOTTIME: valid until the next boot
+    bool expired = false, ended = false;
+    struct SavedGrant {
+        std::string spec;  // "read=/data/**"
+        bool confine = false, used = false;
+    };
+    std::vector<SavedGrant> grants;
+};
+
 class TaskRegistry {
 public:
+    // What restore() needs to rebuild `t`.
+    static SavedTask save(const Task& t);
+    // Rebuilds a saved task, its grants parsed again against the agent's boundary in force.
+    // Throws stockade::Error naming the spec that no longer parses, or a kernel id in use.
+    Task& restore(const policy::Boundary& agent, const SavedTask& saved);
     // Parses the grant specs against the agent's boundary; throws stockade::Error naming the
     // bad spec. ttl_ns 0 = until ended.
     Task& begin(const policy::Boundary& agent, const std::vector<std::string>& grants,

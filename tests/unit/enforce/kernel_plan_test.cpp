@@ -85,7 +85,8 @@ TEST_CASE("globs and missing paths stay with the daemon, and the kernel is then 
     CHECK_THAT(st.userspace_only[0], Catch::Contains("(glob)"));
     CHECK_THAT(st.userspace_only[1], Catch::Contains(d / "later") && Catch::Contains("does not exist yet"));
     CHECK(entry(p, 1, d / "bin/tool")->flags == SK_IR_EXEC_ALLOW);  // still decided where it can be
-    CHECK(p.agent_cfg.at(1).flags == SK_AG_NET_STRICT);
+    // Rules only the daemon evaluates: no kernel allow is final while it is gone (fail closed).
+    CHECK(p.agent_cfg.at(1).flags == (SK_AG_NET_STRICT | SK_AG_USER_RULES));
 }
 
 TEST_CASE("on_loss: the kernel kills at a loss only in enforce mode, by default unless on_violation is flag",

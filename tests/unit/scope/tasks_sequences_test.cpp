@@ -100,6 +100,38 @@ TEST_CASE("bad grant specs are refused with the reason", "[tasks]") {
     CHECK(reg.tasks().empty());
 }
 
+TEST_CASE("a saved task is restored with its grants, its kernel id and what was used", "[tasks]") {
+    auto set = load("");
+    const auto& b = *set->find("a");
+    TaskRegistry first;
+    Task& t = first.begin(b, {"read=/nonexistent-sk/data/**"}, {"read=/nonexistent-sk/data/a/**"}, 10 * kSec, "l", 0);
+    t.grants[0].used = true;
+    SavedTask saved = TaskRegistry::save(t);
+
+    TaskRegistry second;
+    Task& r = second.restore(b, saved);
+    CHECK(r.id == t.id);
+    CHECK(r.kernel_id == t.kernel_id);
+    CHECK(r.token == t.token);
+    CHECK(r.expires_ns == 10 * kSec);
+    REQUIRE(r.grants.size() == 2);
+    CHECK(r.grants[0].id == t.id + "/grant[0]");
+    CHECK(r.grants[0].used);
+    CHECK(r.grants[1].id == t.id + "/confine[0]");
+    CHECK(r.grants[1].confine);
+    Grant* g = nullptr;
+    Event e = open_read("/nonexistent-sk/data/a/x");
+    CHECK(second.overlay(r, b, e, policy::decide(b, e), kSec, &g).inside());
+    CHECK(g == &r.grants[0]);
+    // A new task never takes a restored task's kernel id.
+    Task& next = second.begin(b, {}, {}, 0, "", 0);
+    CHECK(next.kernel_id != r.kernel_id);
+    CHECK_THROWS_WITH(second.restore(b, saved), Catch::Contains("taken"));
+    saved.id = "t-other";
+    saved.kernel_id = 5;
+    CHECK_THROWS_WITH(second.restore(b, saved), Catch::Contains("outside"));
+}
+
 TEST_CASE("kernel overlays carry live exec and connect grants only", "[tasks]") {
     auto set = load("");
     TaskRegistry reg;

@@ -9,9 +9,11 @@
 
 #include "common/cgroup.hpp"
 #include "common/error.hpp"
+#include "control/protocol.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemon.hpp"
 #include "probe/format.hpp"
+#include "probe/pins.hpp"
 #include "probe/probe.hpp"
 
 namespace {
@@ -74,13 +76,32 @@ int trace(const std::string& cgroup_rel, const std::vector<std::string>& command
     return child > 0 && WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 }
 
+// --unpin: the operator removes stockade's pinned programs and maps on purpose (after stopping
+// the daemon; a running one is refused: its programs would detach under it).
+int unpin(const stockade::daemon::Config& cfg) {
+    using namespace stockade;
+    if (cfg.bpf_pin_dir.empty()) throw Error("bpf_pin_dir is \"\": nothing is pinned");
+    bool running = false;
+    try {
+        control::Request r;
+        r.op = "status";
+        running = control::call(cfg.socket_path, r, 1000).ok;
+    } catch (const Error&) {
+        // not running: what --unpin is for
+    }
+    if (running) throw Error("stockaded answers on " + cfg.socket_path + ": stop it first (systemctl stop stockade)");
+    size_t n = probe::Pins::remove_all(cfg.bpf_pin_dir);
+    spdlog::info("removed {} pins under {}: no stockade program is attached any more", n, cfg.bpf_pin_dir);
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"stockaded: keeps AI agents inside their declared boundaries (eBPF host agent)"};
     std::string config_path = "/etc/stockade/stockade.yaml";
     std::string agents_dir, journal_path, socket_path;
-    bool verbose = false, do_trace = false;
+    bool verbose = false, do_trace = false, do_unpin = false;
     std::string trace_cgroup;
     std::vector<std::string> command;
     app.add_option("-c,--config", config_path, "daemon configuration file")->capture_default_str();
@@ -91,6 +112,9 @@ int main(int argc, char** argv) {
     app.add_flag("--trace", do_trace, "print captured events of a command or cgroup instead of enforcing");
     app.add_option("--cgroup", trace_cgroup, "with --trace: cgroup v2 path to watch");
     app.add_option("command", command, "with --trace: command to run and watch (after --)");
+    app.add_flag("--unpin", do_unpin,
+                 "remove the pinned BPF programs and maps under bpf_pin_dir (the daemon must be stopped): "
+                 "the kernel stops enforcing");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
     spdlog::set_pattern(getenv("JOURNAL_STREAM") ? "%l: %v" : "%Y-%m-%dT%H:%M:%S.%e %l: %v");
@@ -105,6 +129,7 @@ int main(int argc, char** argv) {
         if (!agents_dir.empty()) cfg.agents_dir = agents_dir;
         if (!journal_path.empty()) cfg.journal.path = journal_path;
         if (!socket_path.empty()) cfg.socket_path = socket_path;
+        if (do_unpin) return unpin(cfg);
         stockade::daemon::Daemon d(cfg);
         spdlog::info("stockaded ready: boundaries from {}, journal {}", cfg.agents_dir, cfg.journal.path);
         d.run();
