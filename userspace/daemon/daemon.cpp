@@ -263,8 +263,8 @@ std::vector<std::string> Daemon::protected_paths() const {
     if (!cgroup::root().empty()) paths.push_back(cgroup::root());
     if (fs::is_directory("/sys/fs/cgroup")) paths.push_back("/sys/fs/cgroup");
     if (fs::is_directory("/etc/stockade")) paths.push_back("/etc/stockade");
-    // The pinned programs, links and maps (the default bpf_pin_dir): an unlinked pin is a lost one.
-    if (fs::is_directory("/sys/fs/bpf/stockade")) paths.push_back("/sys/fs/bpf/stockade");
+    // The pinned programs, links and maps (bpf_pin_dir): an unlinked pin is a lost one.
+    if (!cfg_.bpf_pin_dir.empty() && fs::is_directory(cfg_.bpf_pin_dir)) paths.push_back(canon(cfg_.bpf_pin_dir));
     return paths;
 }
 
