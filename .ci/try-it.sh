@@ -68,7 +68,8 @@ for c in "${commands[@]}"; do
         shadow_seen=1
         [ $rc -ne 0 ] || fail "the shadow read exited 0; it should have been killed"
         [ ! -s "$LOG/out" ] || fail "the shadow read printed $(wc -c <"$LOG/out") bytes before it was stopped"
-        say "  killed (exit $rc), nothing printed"
+        grep -q "was stopped" "$LOG/err" || { cat "$LOG/err" >&2; fail "stockade run did not say why it was stopped"; }
+        say "  killed (exit $rc), nothing printed; stderr: $(head -1 "$LOG/err")"
     else
         [ $rc -eq 0 ] || { cat "$LOG/out" "$LOG/err" >&2; fail "exit $rc: $c"; }
     fi
@@ -81,11 +82,19 @@ sleep 1
 grep -q "/etc/shadow" "$LOG/tail.out" || { cat "$LOG/tail.out" >&2; fail "tail -f did not show the shadow read"; }
 say "tail -f showed the stopped read"
 
+# The BPF programs the daemon holds, by their descriptors (fdinfo of a program or link: prog_id).
+progs=$(cat /proc/"$daemon"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" {print $2}' | sort -u)
+[ -n "$progs" ] || fail "stockaded (pid $daemon) holds no BPF program descriptor"
 kill -INT -- "-$daemon"
 rc=0
 wait "$daemon" || rc=$?
 daemon=
 [ $rc -eq 0 ] || fail "stockaded exited $rc on Ctrl-C"
+# Ctrl-C detaches every probe (run.sh runs unpinned): none of the daemon's programs outlives it.
+for id in $progs; do
+    ! bpftool prog show id "$id" >/dev/null 2>&1 || fail "BPF program $id of the daemon is still loaded after Ctrl-C"
+done
+say "Ctrl-C: exit 0, its $(echo $progs | wc -w) BPF programs are gone"
 if grep -nE '^[0-9-]{10}T[0-9:.]+ (warning|error|critical): ' "$LOG/run.log"; then
     fail "the first run logged the warnings or errors above"
 fi

@@ -12,5 +12,9 @@ getent group stockade >/dev/null || groupadd --system stockade
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 build/userspace/stockade check rules/
-exec build/userspace/stockaded --agents-dir rules/ --journal /var/tmp/stockade/journal.jsonl \
-  --socket /run/stockade/control.sock "$@"
+# A try-out runs unpinned: its programs go with it on Ctrl-C. The installed service pins them, so
+# that the kernel keeps enforcing across restarts (docs/architecture.md, "Restarts").
+mkdir -p /var/tmp/stockade
+printf 'bpf_pin_dir: ""\nstate_dir: /var/tmp/stockade/state\n' > /var/tmp/stockade/run.yaml
+exec build/userspace/stockaded --config /var/tmp/stockade/run.yaml --agents-dir rules/ \
+  --journal /var/tmp/stockade/journal.jsonl --socket /run/stockade/control.sock "$@"
