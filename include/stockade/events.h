@@ -181,10 +181,12 @@ struct sk_cgroup_name {
 #define SK_RULE_NO_DAEMON 3
 
 /* The daemon is gone when its heartbeat (global daemon_beat_ns, CLOCK_MONOTONIC, written each
- * turn of its main loop) is older than this, or 0 (it exited: the exit hook clears it). A turn
- * lasts at most ~60 ms (50 ms poll, 10 ms ring budget): 1 s is 16 turns of slack, and bounds how
- * long a hung (not dead) daemon leaves undecided actions unjudged. */
-#define SK_DAEMON_STALE_NS 1000000000ULL
+ * turn of its main loop) is older than this, or 0 (it exited: the exit hook clears it, so a dead
+ * daemon is seen at once; stops are cancelled by self-protection). Staleness is left for a wedged
+ * daemon. A turn lasts ~60 ms when the daemon has a CPU, but with every core busy its loop was
+ * seen to miss 1 s (agents then killed under builtin:no-daemon while it ran): 5 s bounds how long
+ * a wedged daemon leaves undecided actions unjudged without killing agents of a slow one. */
+#define SK_DAEMON_STALE_NS 5000000000ULL
 
 /* An HTTP route the kernel decides (map http_rules); see bpf/http.bpf.h for the hashes. */
 #define SK_HTTP_EXACT 1  /* path_hash is the whole path */
