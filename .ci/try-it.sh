@@ -3,7 +3,7 @@
 # clone's root): `bash scripts/run.sh` in one terminal, then each command of the "Try it" code
 # blocks in order, `tail -f` in a terminal of its own. The commands are read from README.md, so
 # the README cannot drift from what works. Fails when:
-# - run.sh logs a warning or an error on this first run;
+# - run.sh logs a warning or an error on this first run (other than the violation it provokes);
 # - a command fails, or the shadow read is not killed before it prints anything;
 # - `tail -f` does not show the kill, or `verify` does not pass;
 # - Ctrl-C does not stop the daemon cleanly.
@@ -73,7 +73,7 @@ for c in "${commands[@]}"; do
     else
         [ $rc -eq 0 ] || { cat "$LOG/out" "$LOG/err" >&2; fail "exit $rc: $c"; }
     fi
-    [[ $c != *" verify"* ]] || grep -q "OK" "$LOG/out" || fail "verify did not say OK: $(cat "$LOG/out")"
+    [[ $c != *" verify"* ]] || grep -qi "^ok" "$LOG/out" || fail "verify did not say ok: $(cat "$LOG/out")"
 done
 [ $shadow_seen -eq 1 ] || fail "the README's Try it no longer reads /etc/shadow; update this script"
 [ -n "$tailer" ] || fail "the README's Try it no longer follows the journal with tail -f"
@@ -91,11 +91,14 @@ wait "$daemon" || rc=$?
 daemon=
 [ $rc -eq 0 ] || fail "stockaded exited $rc on Ctrl-C"
 # Ctrl-C detaches every probe (run.sh runs unpinned): none of the daemon's programs outlives it.
+# (the kernel frees a released program a moment later, not at once: allow it 10 s)
 for id in $progs; do
-    ! bpftool prog show id "$id" >/dev/null 2>&1 || fail "BPF program $id of the daemon is still loaded after Ctrl-C"
+    for _ in $(seq 100); do bpftool prog show id "$id" >/dev/null 2>&1 || break; sleep 0.1; done
+    ! bpftool prog show id "$id" >/dev/null 2>&1 || fail "BPF program $id of the daemon is still loaded 10 s after Ctrl-C"
 done
 say "Ctrl-C: exit 0, its $(echo $progs | wc -w) BPF programs are gone"
-if grep -nE '^[0-9-]{10}T[0-9:.]+ (warning|error|critical): ' "$LOG/run.log"; then
+# (a violation the Try it provokes is logged as a warning naming its agent: that one is expected)
+if grep -nE '^[0-9-]{10}T[0-9:.]+ (warning|error|critical): ' "$LOG/run.log" | grep -v ': agent=[a-z0-9._-]* task='; then
     fail "the first run logged the warnings or errors above"
 fi
 say "passed: run.sh started without a warning, every Try it command worked, Ctrl-C stopped it"
