@@ -4,6 +4,8 @@
 // the method and keeps the figures.
 #pragma once
 
+#include <sched.h>
+
 #include <sys/types.h>
 
 #include <atomic>
@@ -37,6 +39,25 @@ struct Options {
     std::string scratch;  // /tmp/stockade-bench-<pid>
     int loop_cpu = -1;    // CPU the measured loops are pinned to (-1: not pinned)
     int reps = 5;         // repetitions of each overhead measurement
+};
+
+// Pins the calling thread to one CPU (as stockaded's single main loop runs) until it goes out
+// of scope, then restores the thread's previous affinity.
+class OnOneCpu {
+public:
+    explicit OnOneCpu(int cpu) {
+        sched_getaffinity(0, sizeof old_, &old_);
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        sched_setaffinity(0, sizeof set, &set);
+    }
+    ~OnOneCpu() { sched_setaffinity(0, sizeof old_, &old_); }
+    OnOneCpu(const OnOneCpu&) = delete;
+    OnOneCpu& operator=(const OnOneCpu&) = delete;
+
+private:
+    cpu_set_t old_;
 };
 
 // One table of the report, printed as Markdown so that docs/performance.md can quote it.

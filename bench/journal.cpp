@@ -60,15 +60,7 @@ double per_cpu_second(double secs, F&& fn) {
 }  // namespace
 
 void bench_journal(const Options& o, Report& report) {
-    cpu_set_t set, old;
-    sched_getaffinity(0, sizeof old, &old);
-    CPU_ZERO(&set);
-    CPU_SET(o.loop_cpu >= 0 ? o.loop_cpu : 0, &set);
-    sched_setaffinity(0, sizeof set, &set);
-    struct Restore {
-        cpu_set_t s;
-        ~Restore() { sched_setaffinity(0, sizeof s, &s); }
-    } restore{old};
+    OnOneCpu pinned(o.loop_cpu >= 0 ? o.loop_cpu : 0);
 
     const journal::Record rec = typical_record();
     const std::string prev(64, 'b');

@@ -231,15 +231,7 @@ PipelineRun run_pipeline(const std::string& dir, const std::string& journal_allo
 
 void bench_pipeline(const Options& o, Report& report) {
     // One core: this thread pinned, as stockaded's single main loop.
-    cpu_set_t set, old;
-    sched_getaffinity(0, sizeof old, &old);
-    CPU_ZERO(&set);
-    CPU_SET(o.loop_cpu >= 0 ? o.loop_cpu : 0, &set);
-    sched_setaffinity(0, sizeof set, &set);
-    struct Restore {
-        cpu_set_t s;
-        ~Restore() { sched_setaffinity(0, sizeof s, &s); }
-    } restore{old};
+    OnOneCpu pinned(o.loop_cpu >= 0 ? o.loop_cpu : 0);
 
     struct Variant {
         const char* label;
