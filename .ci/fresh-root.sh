@@ -11,6 +11,7 @@
 #   through a chroot); the host's kernel, pids, network and devices. Not a pid namespace: the
 #   daemon's userspace kills and its attribution use the pids BPF reports, which are the initial
 #   namespace's (a daemon in a nested pid namespace kills the wrong pids or none: seen here);
+# - the host's resolv.conf, hosts and local certificate authorities (the site's network);
 # - a fresh sysfs, with cgroup v2 alone at /sys/fs/cgroup (what Debian 12 boots), bpffs at
 #   /sys/fs/bpf, fresh /proc, /run and /tmp.
 # The clone's working tree (tracked and untracked, not ignored files) is copied to /src in the
@@ -67,6 +68,14 @@ mmdebstrap --quiet --variant=minbase --include=git,ca-certificates bookworm "$RO
     "deb $MIRROR/debian-security bookworm-security main"
 cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
 cp /etc/hosts "$ROOT/etc/hosts"
+# The host's local certificate authorities (/usr/local/share/ca-certificates) belong to the site's
+# network, like resolv.conf: a network that intercepts HTTPS (an egress proxy) is trusted only
+# through them, and without them every HTTPS download in the root fails (npm's registry: the
+# Node MCP tests then skip). Debian's own CA set is the root's, installed by mmdebstrap.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$ROOT/usr/local/share/ca-certificates/"
+    chroot "$ROOT" update-ca-certificates >"$WORK/tools/ca.log" 2>&1 || { cat "$WORK/tools/ca.log" >&2; exit 1; }
+fi
 
 say "copying the clone's working tree to /src"
 mkdir "$ROOT/src"
