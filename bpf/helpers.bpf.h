@@ -24,7 +24,8 @@ static __always_inline __u64 sk_fnv(__u64 h, __u8 ch)
 
 /*
  * The kernel's kill for a violation: the current process dies before it returns to user space.
- * With on_violation: kill-agent its cgroup is doomed too (see `doomed`).
+ * With on_violation: kill-agent its cgroup is doomed too (see `doomed`), and the record's time
+ * is when that took effect.
  */
 static __always_inline void sk_kill(struct sk_event *e, struct sk_agent_cfg *cfg)
 {
@@ -35,8 +36,12 @@ static __always_inline void sk_kill(struct sk_event *e, struct sk_agent_cfg *cfg
 		__u64 cg = bpf_get_current_cgroup_id();
 		__u8 one = 1;
 
-		if (!bpf_map_update_elem(&doomed, &cg, &one, BPF_NOEXIST))
+		if (!bpf_map_update_elem(&doomed, &cg, &one, BPF_NOEXIST)) {
 			__sync_fetch_and_add(&doomed_active, 1);
+			/* The record's time is the moment the doom became visible: from then on, each
+			 * of the agent's tasks dies at its next syscall exit (a test can hold it to that). */
+			e->ktime_ns = bpf_ktime_get_boot_ns();
+		}
 	}
 }
 

@@ -99,7 +99,8 @@ void print_reachable(const std::string& file, const std::string& agent) {
 int cmd_reload(const std::string& socket) {
     control::Request req;
     req.op = "reload";
-    auto resp = control::call(socket, req);
+    // The daemon answers once the files are read and installed, which for a large set takes seconds.
+    auto resp = control::call(socket, req, 60'000);
     if (!resp.ok) {
         // The daemon's answer names the file, line and column of the first error.
         std::fprintf(stderr, "stockaded kept the boundaries in force: %s\n", resp.error.c_str());
@@ -132,7 +133,8 @@ int cmd_status(const std::string& socket, bool json) {
                     (unsigned long long)s.bad_records, (unsigned long long)s.kernel_kills,
                     (unsigned long long)s.kernel_denies);
         std::printf("journal:    %s (%llu bytes)\n", s.journal_path.c_str(), (unsigned long long)s.journal_bytes);
-        std::printf("boundaries: %s (last reload: %s)\n", s.agents_dir.c_str(), s.last_reload.c_str());
+        std::printf("boundaries: %s (last reload: %s%s)\n", s.agents_dir.c_str(), s.last_reload.c_str(),
+                    s.reloading ? "; reading them again now" : "");
         std::printf("\n%-16s %-8s %-10s %8s %8s %8s %6s %6s  %s\n", "AGENT", "MODE", "ON-VIOL", "TRACKED", "EVENTS",
                     "VIOL", "KILLS", "DENIES", "IN KERNEL");
         for (auto& a : s.agents) {

@@ -60,7 +60,8 @@ void serialize(A& a, Status& s) {
       cereal::make_nvp("kernel_denies", s.kernel_denies), cereal::make_nvp("bad_records", s.bad_records),
       cereal::make_nvp("journal_path", s.journal_path), cereal::make_nvp("journal_bytes", s.journal_bytes),
       cereal::make_nvp("agents_dir", s.agents_dir), cereal::make_nvp("last_reload", s.last_reload),
-      cereal::make_nvp("ring_pending", s.ring_pending), cereal::make_nvp("ring_size", s.ring_size));
+      cereal::make_nvp("ring_pending", s.ring_pending), cereal::make_nvp("ring_size", s.ring_size),
+      cereal::make_nvp("reloading", s.reloading));
 }
 
 namespace {

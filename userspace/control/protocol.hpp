@@ -60,6 +60,7 @@ struct Status {
     uint64_t journal_bytes = 0;
     std::string agents_dir;
     std::string last_reload;  // "ok" or the error of the last failed reload
+    bool reloading = false;   // the boundary files are being read (off the loop) for a reload
 };
 
 std::string encode(const Request& r);

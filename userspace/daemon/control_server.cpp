@@ -46,7 +46,8 @@ ControlServer::~ControlServer() {
 
 void ControlServer::add_pollfds(std::vector<pollfd>& fds) const {
     fds.push_back({listen_fd_, POLLIN, 0});
-    for (auto& c : conns_) fds.push_back({c.fd, static_cast<short>(c.answered() ? POLLOUT : POLLIN), 0});
+    for (auto& c : conns_)
+        fds.push_back({c.fd, static_cast<short>(c.waiting ? 0 : c.answered() ? POLLOUT : POLLIN), 0});
 }
 
 void ControlServer::serve(const pollfd* ready) {
@@ -58,11 +59,12 @@ void ControlServer::serve(const pollfd* ready) {
         Conn& c = conns_[i];
         short ev = ready[i + 1].revents;
         bool open = true;
-        if (ev & (POLLIN | POLLHUP | POLLERR) && !c.answered()) open = read_request(c);
+        if (c.waiting) open = !(ev & (POLLHUP | POLLERR));  // its client gave up
+        else if (ev & (POLLIN | POLLHUP | POLLERR) && !c.answered()) open = read_request(c);
         if (open && c.answered() && (ev & (POLLOUT | POLLHUP | POLLERR) || c.sent == 0)) open = write_answer(c);
         if (open && now >= c.deadline) {
-            spdlog::debug("control: connection of uid {} dropped after {} ms without {}", c.peer.uid, kDeadline.count(),
-                          c.answered() ? "reading its answer" : "a complete request");
+            spdlog::debug("control: connection of uid {} dropped at its deadline, {}", c.peer.uid,
+                          c.waiting ? "its answer not ready" : c.answered() ? "not reading its answer" : "no complete request");
             open = false;
         }
         if (open) keep.push_back(std::move(c));
@@ -82,7 +84,7 @@ void ControlServer::accept_new() {
             // clients are what fills the table); if all have, the newcomer is refused.
             auto oldest = conns_.end();
             for (auto it = conns_.begin(); it != conns_.end(); ++it)
-                if (!it->answered() && (oldest == conns_.end() || it->accepted < oldest->accepted)) oldest = it;
+                if (!it->answered() && !it->waiting && (oldest == conns_.end() || it->accepted < oldest->accepted)) oldest = it;
             if (oldest == conns_.end()) {
                 ::close(fd);
                 continue;
@@ -134,14 +136,31 @@ bool ControlServer::read_request(Conn& c) {
 }
 
 void ControlServer::answer(Conn& c) {
-    control::Response resp;
+    std::optional<control::Response> resp;
+    c.ticket = ++next_ticket_;
     try {
-        resp = handler_(control::decode_request(c.in.substr(0, c.in.find('\n'))), c.peer);
+        resp = handler_(control::decode_request(c.in.substr(0, c.in.find('\n'))), c.peer, c.ticket);
     } catch (const Error& e) {
-        resp.ok = false;
-        resp.error = e.what();
+        resp = control::Response{};
+        resp->ok = false;
+        resp->error = e.what();
     }
-    c.out = control::encode(resp) + "\n";
+    if (!resp) {
+        c.waiting = true;
+        c.deadline = Clock::now() + kDeferredDeadline;
+        return;
+    }
+    c.out = control::encode(*resp) + "\n";
+}
+
+void ControlServer::complete(uint64_t ticket, const control::Response& resp) {
+    for (auto it = conns_.begin(); it != conns_.end(); ++it) {
+        if (!it->waiting || it->ticket != ticket) continue;
+        it->waiting = false;
+        it->out = control::encode(resp) + "\n";
+        it->deadline = Clock::now() + kDeadline;  // to read it
+        return;  // sent by the next serve() (conns_ keeps its order: the poll entries match it)
+    }
 }
 
 bool ControlServer::write_answer(Conn& c) {

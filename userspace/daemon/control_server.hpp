@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,11 +24,15 @@ public:
         uint32_t uid = ~0u;
         uint32_t pid = 0;
     };
-    using Handler = std::function<control::Response(const control::Request&, const Peer& peer)>;
+    // The answer, or nullopt to answer later with complete(ticket, ...) (a reload: the loop does
+    // not wait for the boundary files to be read).
+    using Handler =
+        std::function<std::optional<control::Response>(const control::Request&, const Peer& peer, uint64_t ticket)>;
 
     static constexpr size_t kMaxConnections = 64;
     static constexpr size_t kMaxRequestBytes = 64 * 1024;
     static constexpr std::chrono::milliseconds kDeadline{2000};  // to send the request and read the answer
+    static constexpr std::chrono::milliseconds kDeferredDeadline{60000};  // for an answer given later
 
     // Binds `path` (0660 root:`socket_group`). Throws stockade::Error.
     ControlServer(std::string path, const std::string& socket_group, Handler handler);
@@ -41,6 +46,8 @@ public:
     // answers and writes what is ready, and closes what is done or past its deadline.
     void serve(const pollfd* ready);
     size_t connections() const { return conns_.size(); }
+    // The answer for a request the handler deferred; nothing if its client has gone.
+    void complete(uint64_t ticket, const control::Response& resp);
 
 private:
     struct Conn {
@@ -48,6 +55,8 @@ private:
         Peer peer;
         std::string in, out;
         size_t sent = 0;
+        uint64_t ticket = 0;
+        bool waiting = false;  // the handler deferred the answer
         std::chrono::steady_clock::time_point accepted, deadline;
         bool answered() const { return !out.empty(); }
     };
@@ -60,6 +69,7 @@ private:
     std::string path_;
     Handler handler_;
     int listen_fd_ = -1;
+    uint64_t next_ticket_ = 0;
     std::vector<Conn> conns_;
 };
 

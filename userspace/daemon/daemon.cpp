@@ -24,7 +24,6 @@
 #include "identity/procfs.hpp"
 #include "journal/files.hpp"
 #include "daemon/resolver.hpp"
-#include "daemon/wiring.hpp"
 #include "policy/policy.hpp"
 #include "stockade/events.h"
 
@@ -97,9 +96,9 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
 
     fs::create_directories(fs::path(cfg_.socket_path).parent_path());
     control_ = std::make_unique<ControlServer>(cfg_.socket_path, cfg_.socket_group,
-                                               [this](const control::Request& req, const ControlServer::Peer& peer) {
-                                                   return handle(req, peer);
-                                               });
+                                               [this](const control::Request& req, const ControlServer::Peer& peer,
+                                                      uint64_t ticket) { return handle(req, peer, ticket); });
+    loader_ = std::make_unique<BoundaryLoader>(cfg_.agents_dir);
     install_kernel_tables();  // the socket exists now (and the tasks are back): protect its inode
     follow_journal_inode();
     readopt_launcher_scopes();
@@ -190,7 +189,7 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
         matches.push_back(to_match(*b, it->second));
     }
     // Throws, before anything changes, if the kernel tables cannot hold the set.
-    auto plan = tables_->plan({set.get(), agent_ids_, protected_paths(), kernel_overlays(tasks_, boot_ns())});
+    auto plan = tables_->plan({set.get(), agent_ids_, protected_paths(), tasks_.kernel_grants(boot_ns())});
     {
         std::lock_guard lk(resolve_mu_);
         resolve_set_ = set;
@@ -236,7 +235,7 @@ void Daemon::write_metrics() {
 void Daemon::install_kernel_tables() {
     try {
         kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_paths(),
-                                         kernel_overlays(tasks_, boot_ns()));
+                                         tasks_.kernel_grants(boot_ns()));
     } catch (const Error& e) {
         spdlog::error("kernel tables unchanged: {}", e.what());
         journal_daemon(std::string("kernel tables unchanged: ") + e.what());
@@ -280,39 +279,59 @@ void Daemon::follow_journal_inode() {
     pipeline_->set_protected(protected_paths());
 }
 
-void Daemon::reload(const char* why, bool explicit_request) {
-    auto refuse = [&](const std::string& what) {
-        last_reload_ = what;
-        spdlog::error("reload ({}) refused, the boundaries in force stay: {}", why, what);
-        journal_daemon("reload refused, boundaries in force kept: " + what);
-    };
-    if (agents_dir_replaced())
-        return refuse("agents_dir " + cfg_.agents_dir + " is no longer the directory stockaded started with (mounted "
-                      "over, renamed or replaced); restart stockaded to load what is there now");
-    auto res = policy::load_boundaries({cfg_.agents_dir});
+// Asks the loader thread to read agents_dir again; finish_reload() installs what it read.
+void Daemon::reload(BoundaryLoader::Job job) {
+    if (agents_dir_replaced()) {
+        BoundaryLoader::Done done{std::move(job), {}};
+        return conclude_reload(done, "agents_dir " + cfg_.agents_dir +
+                                         " is no longer the directory stockaded started with (mounted over, renamed or "
+                                         "replaced); restart stockaded to load what is there now");
+    }
+    loader_->request(std::move(job));
+}
+
+void Daemon::finish_reload() {
+    auto done = loader_->take();
+    if (!done) return;
+    auto& res = done->result;
+    if (!res.ok()) return conclude_reload(*done, policy::format_diagnostics(res.diagnostics));
     // A change an agent could make (removing or renaming a boundary file) must not free it: only an
     // operator's reload removes an agent.
-    if (res.ok() && !explicit_request)
+    if (!done->job.explicit_request)
         for (auto& b : pipeline_->policy()->agents())
             if (!res.set->find(b->name))
-                return refuse("agent " + b->name + " is in force but its boundary (" + b->file +
-                              ") is gone; an explicit reload (stockade reload, SIGHUP) removes an agent");
-    if (!res.ok()) {
-        last_reload_ = policy::format_diagnostics(res.diagnostics);
-        spdlog::error("reload ({}) refused, the boundaries in force stay:\n{}", why, last_reload_);
-        journal_daemon("reload refused, boundaries in force kept: " + last_reload_);
-        return;
-    }
+                return conclude_reload(*done, "agent " + b->name + " is in force but its boundary (" + b->file +
+                                                  ") is gone; an explicit reload (stockade reload, SIGHUP) removes an "
+                                                  "agent");
+    auto t0 = std::chrono::steady_clock::now();
     try {
         install_policy(res.set);
     } catch (const Error& e) {
-        last_reload_ = e.what();
-        spdlog::error("reload ({}) refused, the boundaries in force stay: {}", why, last_reload_);
-        journal_daemon("reload refused, boundaries in force kept: " + last_reload_);
-        return;
+        return conclude_reload(*done, e.what());
     }
-    last_reload_ = "ok";
-    journal_daemon(std::string("reloaded (") + why + "): " + std::to_string(res.set->agents().size()) + " agents");
+    spdlog::info("reload ({}): {} agents read in {:.0f} ms (off the loop), installed in {:.0f} ms", done->job.why,
+                 res.set->agents().size(), done->read_ms,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    conclude_reload(*done, "");
+}
+
+// `refused`: why the boundaries in force stay ("" when the read set is now in force).
+void Daemon::conclude_reload(const BoundaryLoader::Done& done, const std::string& refused) {
+    const auto& job = done.job;
+    control::Response resp;
+    if (refused.empty()) {
+        last_reload_ = "ok";
+        journal_daemon("reloaded (" + job.why + "): " + std::to_string(done.result.set->agents().size()) + " agents");
+    } else {
+        last_reload_ = refused;
+        spdlog::error("reload ({}) refused, the boundaries in force stay:{}{}", job.why,
+                      refused.find('\n') == std::string::npos ? " " : "\n", refused);
+        journal_daemon("reload refused, boundaries in force kept: " + refused);
+        resp.ok = false;
+        resp.error = refused;
+    }
+    for (auto t : job.tickets) control_->complete(t, resp);
+    if (job.sighup) sd_notify(0, "READY=1");
 }
 
 // Agents matched by unit or cgroup path: find their cgroups and tell the kernel to track them.

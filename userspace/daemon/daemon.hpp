@@ -14,6 +14,7 @@
 #include <string>
 
 #include "control/protocol.hpp"
+#include "daemon/boundary_loader.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "daemon/metrics.hpp"
@@ -53,15 +54,20 @@ public:
 
 private:
     Actuator make_actuator();  // daemon/wiring.cpp
-    // `explicit_request`: an operator's (SIGHUP, `stockade reload`), which alone may remove agents.
-    void reload(const char* why, bool explicit_request = false);
+    // Reloads run in two halves: the files are read off the loop (BoundaryLoader), then installed.
+    // An operator's request (SIGHUP, `stockade reload`) alone may remove agents.
+    void reload(BoundaryLoader::Job job);
+    void finish_reload();
+    void conclude_reload(const BoundaryLoader::Done& done, const std::string& refused);
     void install_policy(std::shared_ptr<const policy::PolicySet> set);
     void discover_cgroups();
     void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher,
                          uint32_t kernel_id = 0);
     void reap_launcher_cgroups();
     void remove_launcher_cgroup(const std::string& rel);
-    control::Response handle(const control::Request& req, const ControlServer::Peer& peer);
+    // nullopt: answered later through ControlServer::complete(ticket) (a reload).
+    std::optional<control::Response> handle(const control::Request& req, const ControlServer::Peer& peer,
+                                            uint64_t ticket);
     // Self-protection (daemon_self.cpp).
     std::optional<std::string> agent_of_peer(uint32_t pid) const;
     control::Response handle_from_agent(const control::Request& req, const std::string& agent, uint32_t pid);
@@ -107,6 +113,7 @@ private:
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path
     std::set<std::string> launcher_cgroups_;         // created by `stockade run`
     std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<BoundaryLoader> loader_;
     int signal_fd_ = -1;
     int inotify_fd_ = -1;
     RuleFileWatch rule_files_;  // files the kernel tables hold by inode, followed when replaced

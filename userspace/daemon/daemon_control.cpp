@@ -127,6 +127,7 @@ control::Status Daemon::status() const {
     s.journal_bytes = fs::file_size(writer_->path(), ec);
     s.agents_dir = cfg_.agents_dir;
     s.last_reload = last_reload_;
+    s.reloading = loader_ && loader_->busy();
     for (auto& b : pipeline_->policy()->agents()) {
         control::AgentStatus a;
         a.name = b->name;
@@ -168,7 +169,8 @@ control::Status Daemon::status() const {
     return s;
 }
 
-control::Response Daemon::handle(const control::Request& req, const ControlServer::Peer& peer) {
+std::optional<control::Response> Daemon::handle(const control::Request& req, const ControlServer::Peer& peer,
+                                                uint64_t ticket) {
     control::Response resp;
     auto refuse = [&](const std::string& why) {
         resp.ok = false;
@@ -183,9 +185,8 @@ control::Response Daemon::handle(const control::Request& req, const ControlServe
     }
     if (peer.uid != 0) return refuse("only root may use \"" + req.op + "\"");
     if (req.op == "reload") {
-        reload("control socket", true);
-        if (last_reload_ != "ok") return refuse(last_reload_);
-        return resp;
+        reload({"control socket", true, false, {ticket}});
+        return std::nullopt;  // answered when the files are read and installed (finish_reload)
     }
     if (req.op.rfind("task-", 0) == 0) {
         try {

@@ -68,8 +68,7 @@ void Daemon::read_signals() {
         if (signal_from_agent(si.ssi_pid, si.ssi_signo)) continue;  // its sender is dead: ignored
         if (si.ssi_signo == SIGHUP) {
             sd_notify(0, "RELOADING=1");
-            reload("SIGHUP", true);
-            sd_notify(0, "READY=1");
+            reload({"SIGHUP", true, true, {}});  // READY=1 once installed (conclude_reload)
         } else {
             stop_ = true;
         }
@@ -107,7 +106,8 @@ void Daemon::run() {
         fds = {{probe_->ring_fd(), POLLIN, 0},
                {signal_fd_, POLLIN, 0},
                {inotify_fd_, POLLIN, 0},
-               {rule_files_.fd(), POLLIN, 0}};
+               {rule_files_.fd(), POLLIN, 0},
+               {loader_->fd(), POLLIN, 0}};
         control_->add_pollfds(fds);
         ::poll(fds.data(), fds.size(), backlog ? 0 : 50);  // records left: no waiting
         probe_->beat();  // the kernel fails closed when these stop (SK_DAEMON_STALE_NS)
@@ -118,13 +118,14 @@ void Daemon::run() {
             spdlog::info("a file named by a rule was replaced: kernel tables planned again");
             install_kernel_tables();  // the new inode into the tables, the old one out
         }
-        control_->serve(&fds[4]);
+        if (fds[4].revents & POLLIN) finish_reload();  // before serve(): its answers go out this turn
+        control_->serve(&fds[5]);
         expire_tasks();  // cheap; keeps TTLs exact to the loop's turn
         auto now = Clock::now();
         if (fds[2].revents & POLLIN) read_inotify(now);
         if (reload_due_ && now >= *reload_due_) {
             reload_due_.reset();
-            reload("boundary files changed");
+            reload({"boundary files changed", false, false, {}});
         }
         if (watchdog && now - last_ping > std::chrono::microseconds(watchdog_usec / 2)) {
             sd_notify(0, "WATCHDOG=1");

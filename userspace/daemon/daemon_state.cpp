@@ -37,6 +37,11 @@ void Daemon::restore_agent_ids() {
     for (auto& [name, id] : restored_->agent_ids)
         if (id > 0 && id < 512) agent_ids_[name] = id;  // task ids start at 512 (scope/tasks.hpp)
     spdlog::info("restored the kernel ids of {} agents from {}", agent_ids_.size(), cfg_.state_dir);
+    // The pinned tables and the records still in the ring carry the previous daemon's rule numbers.
+    if (!restored_->rule_ids.empty() && !tables_->restore_rule_ids(restored_->rule_ids))
+        spdlog::warn("{}: the saved kernel rule numbers do not extend this build's builtin ones; numbering "
+                     "afresh (records still in the ring may name the wrong rule)",
+                     cfg_.state_dir);
 }
 
 // Tasks come back under their kernel ids: their processes in the pinned `tracked` table and
@@ -107,6 +112,7 @@ void Daemon::save_state_if_changed() {
     SavedState s;
     s.boot_id = current_boot_id();
     s.agent_ids = agent_ids_;
+    s.rule_ids = tables_->rule_ids();
     for (auto& [id, t] : tasks_.tasks()) s.tasks.push_back(scope::TaskRegistry::save(t));
     std::string text = encode_state(s);
     if (text == saved_text_) return;

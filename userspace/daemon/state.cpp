@@ -82,7 +82,8 @@ std::string current_boot_id() {
 std::string encode_state(const SavedState& s) {
     json tasks = json::array();
     for (auto& t : s.tasks) tasks.push_back(encode_task(t));
-    json j = {{"version", 1}, {"boot_id", s.boot_id}, {"agent_ids", s.agent_ids}, {"tasks", tasks}};
+    json j = {{"version", 1}, {"boot_id", s.boot_id}, {"agent_ids", s.agent_ids}, {"tasks", tasks},
+               {"rule_ids", s.rule_ids}};
     return j.dump(2) + "\n";
 }
 
@@ -95,6 +96,8 @@ SavedState decode_state(const std::string& text, const std::string& file) {
         s.boot_id = j.at("boot_id").get<std::string>();
         s.agent_ids = j.at("agent_ids").get<std::map<std::string, uint32_t>>();
         for (auto& t : j.at("tasks")) s.tasks.push_back(decode_task(t));
+        // Absent in the files of daemons that did not save it: numbering then starts afresh.
+        if (j.contains("rule_ids")) s.rule_ids = j.at("rule_ids").get<std::vector<std::string>>();
         return s;
     } catch (const json::exception& e) {
         throw Error(file + ": " + e.what());

@@ -19,6 +19,7 @@ struct SavedState {
     std::string boot_id;                          // /proc/sys/kernel/random/boot_id when saved
     std::map<std::string, uint32_t> agent_ids;    // agent name -> kernel id
     std::vector<scope::SavedTask> tasks;
+    std::vector<std::string> rule_ids;            // kernel rule number n is rule_ids[n - 1]
 };
 
 std::string current_boot_id();

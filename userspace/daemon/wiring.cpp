@@ -1,4 +1,4 @@
-#include "daemon/wiring.hpp"
+// Where the daemon hands the judge its means to act (kills, the journal, the kernel's rule ids).
 
 #include <spdlog/spdlog.h>
 
@@ -12,23 +12,6 @@
 #include "enforce/kill.hpp"
 
 namespace stockade::daemon {
-
-std::vector<enforce::KernelOverlay> kernel_overlays(const scope::TaskRegistry& tasks, uint64_t now) {
-    std::vector<enforce::KernelOverlay> out;
-    for (auto& g : tasks.kernel_grants(now)) {
-        enforce::KernelOverlay o;
-        o.kernel_id = g.kernel_id;
-        o.agent = std::move(g.agent);
-        o.task = std::move(g.task);
-        o.exec_allow = std::move(g.exec_allow);
-        o.connect = std::move(g.connect);
-        o.read_allow = std::move(g.read_allow);
-        o.write_allow = std::move(g.write_allow);
-        o.http_allow = std::move(g.http_allow);
-        out.push_back(std::move(o));
-    }
-    return out;
-}
 
 // The judge's hands: real kills, the journal writer, the kernel's rule ids and labels, and the
 // cgroups the kernel tracked from their mkdir.

@@ -54,7 +54,7 @@ bool inode_of(const std::string& path, uint32_t agent, InodeKey& key, bool* is_d
 class IdentityPlanner {
 public:
     IdentityPlanner(KernelPlan& plan, RuleNumbers& rules, NetPlanner& net, const policy::Boundary& b, uint32_t id,
-                    const KernelOverlay* extra)
+                    const policy::TaskRules* extra)
         : plan_(plan), rules_(rules), net_(net), b_(b), id_(id), extra_(extra) {
         st_.agent = extra ? b.name + "/" + extra->task : b.name;
         st_.agent_id = id;
@@ -216,7 +216,7 @@ private:
     NetPlanner& net_;
     const policy::Boundary& b_;
     uint32_t id_;
-    const KernelOverlay* extra_;
+    const policy::TaskRules* extra_;
     AgentKernelState st_;
 };
 
@@ -238,6 +238,16 @@ uint32_t RuleNumbers::number(const std::string& id) {
     uint32_t n = static_cast<uint32_t>(ids_.size());
     numbers_[id] = n;
     return n;
+}
+
+bool RuleNumbers::restore(const std::vector<std::string>& ids) {
+    if (ids.size() < ids_.size() || !std::equal(ids_.begin(), ids_.end(), ids.begin())) return false;
+    std::map<std::string, uint32_t> numbers;
+    for (size_t i = 0; i < ids.size(); ++i)
+        if (!numbers.emplace(ids[i], static_cast<uint32_t>(i + 1)).second) return false;  // one number per id
+    ids_ = ids;
+    numbers_ = std::move(numbers);
+    return true;
 }
 
 std::string RuleNumbers::id(uint32_t n) const { return n >= 1 && n <= ids_.size() ? ids_[n - 1] : std::string(); }

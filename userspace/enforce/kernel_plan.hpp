@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "policy/boundary.hpp"
+#include "policy/task_rules.hpp"
 #include "stockade/events.h"
 
 namespace stockade::enforce {
@@ -30,6 +31,12 @@ public:
     RuleNumbers();  // 1 = builtin:self-protection (SK_RULE_SELF), 2 = builtin:http-unclear-path
     uint32_t number(const std::string& id);
     std::string id(uint32_t number) const;  // "" if unknown
+    // Every id in number order (ids()[n - 1] is number n): what a restarted daemon restores, so
+    // the numbers in the pinned tables and in records still in the ring keep their meaning.
+    const std::vector<std::string>& ids() const { return ids_; }
+    // Takes `ids` as the numbering when it extends this one (the builtins first, in order);
+    // false, and nothing changed, otherwise.
+    bool restore(const std::vector<std::string>& ids);
 
 private:
     std::vector<std::string> ids_;  // number n is ids_[n - 1]
@@ -50,16 +57,6 @@ struct AgentKernelState {
     std::vector<std::string> userspace_only;  // rule ids the kernel cannot decide, and why
 };
 
-// A task's grants that the kernel can decide, installed with its agent's rules under the task's
-// own kernel id, and gone when the task's overlay is no longer passed to the plan.
-struct KernelOverlay {
-    uint32_t kernel_id = 0;
-    std::string agent, task;
-    std::vector<policy::PathRule> exec_allow;
-    std::vector<policy::NetRule> connect;
-    std::vector<policy::PathRule> read_allow, write_allow;  // file grants (write: write and create)
-    std::vector<policy::HttpRule> http_allow;               // HTTP grants: allow routes
-};
 
 struct InodeKey {
     uint32_t agent = 0;
@@ -118,7 +115,9 @@ struct PlanInput {
     const policy::PolicySet* set = nullptr;
     std::map<std::string, uint32_t> ids;  // agent name -> kernel id
     std::vector<std::string> protect;     // stockade's own files and directories
-    std::vector<KernelOverlay> overlays;
+    // Each live task's grants, installed with its agent's rules under the task's own kernel id;
+    // gone when the task is no longer passed here.
+    std::vector<policy::TaskRules> overlays;
 };
 
 KernelPlan plan_kernel_tables(const PlanInput& in, RuleNumbers& rules);

@@ -193,7 +193,7 @@ std::vector<AgentKernelState> KernelTables::apply(const KernelPlan& plan) {
 std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set,
                                                     const std::map<std::string, uint32_t>& ids,
                                                     const std::vector<std::string>& protect,
-                                                    const std::vector<KernelOverlay>& overlays) {
+                                                    const std::vector<policy::TaskRules>& overlays) {
     return apply(plan(PlanInput{&set, ids, protect, overlays}));
 }
 

@@ -43,7 +43,7 @@ public:
     // plan() then apply().
     std::vector<AgentKernelState> install(const policy::PolicySet& set, const std::map<std::string, uint32_t>& ids,
                                           const std::vector<std::string>& protect = {},
-                                          const std::vector<KernelOverlay>& overlays = {});
+                                          const std::vector<policy::TaskRules>& overlays = {});
 
     // Who holds each kernel id in the tables in force: "agent", "agent/task-id" or
     // "agent sequence ID" (KernelPlan::owners).
@@ -53,6 +53,9 @@ public:
     uint32_t kernel_rule(const std::string& id) { return rules_.number(id); }
     // The rule id of a kernel rule number reported in an event ("" if unknown).
     std::string rule_id(uint32_t kernel_rule) const { return rules_.id(kernel_rule); }
+    // Every rule id in number order, and the numbering a previous daemon left (RuleNumbers).
+    const std::vector<std::string>& rule_ids() const { return rules_.ids(); }
+    bool restore_rule_ids(const std::vector<std::string>& ids) { return rules_.restore(ids); }
 
     static uint64_t tool_hash(const std::string& name) { return enforce::tool_hash(name); }
     static std::vector<std::pair<std::string, std::string>> kernel_denied_tools(const policy::Boundary& b) {

@@ -316,10 +316,10 @@ Verdict TaskRegistry::overlay_call(Task& t, const policy::Boundary& b, const std
     return out;
 }
 
-std::vector<KernelGrants> TaskRegistry::kernel_grants(uint64_t now) const {
-    std::vector<KernelGrants> out;
+std::vector<policy::TaskRules> TaskRegistry::kernel_grants(uint64_t now) const {
+    std::vector<policy::TaskRules> out;
     for (auto& [id, t] : tasks_) {
-        KernelGrants o;
+        policy::TaskRules o;
         o.kernel_id = t.kernel_id;
         o.agent = t.agent;
         o.task = t.id;

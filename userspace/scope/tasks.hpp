@@ -16,6 +16,7 @@
 #include "common/event.hpp"
 #include "common/verdict.hpp"
 #include "policy/boundary.hpp"
+#include "policy/task_rules.hpp"
 
 namespace stockade::scope {
 
@@ -45,16 +46,6 @@ struct Task {
     bool live(uint64_t now) const { return !expires_ns || now < expires_ns; }
 };
 
-// What the kernel can hold for one task: its processes' tag and the grants it enforces itself.
-// The daemon hands these to the kernel tables (scope knows nothing of the kernel).
-struct KernelGrants {
-    uint32_t kernel_id = 0;
-    std::string agent, task;
-    std::vector<policy::PathRule> exec_allow;
-    std::vector<policy::NetRule> connect;
-    std::vector<policy::PathRule> read_allow, write_allow;  // file grants (write: write and create)
-    std::vector<policy::HttpRule> http_allow;               // HTTP grants: allow routes
-};
 
 // A task as the daemon saves it across restarts (daemon/state.hpp): grants as their specs.
 struct SavedTask {
@@ -97,7 +88,7 @@ public:
                          const std::string& host, const std::string& subject, Verdict v, uint64_t now, Grant** grant);
 
     // What the kernel should hold for every task (an expired or ended one: its tag, no grants).
-    std::vector<KernelGrants> kernel_grants(uint64_t now) const;
+    std::vector<policy::TaskRules> kernel_grants(uint64_t now) const;
 
 private:
     std::map<std::string, Task> tasks_;

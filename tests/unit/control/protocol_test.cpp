@@ -108,6 +108,7 @@ TEST_CASE("status and task lists survive the round trip with their counters and 
     s.agents = {a};
     s.lost = 11;
     s.ring_pending = 1 << 20;
+    s.reloading = true;
     Status back = decode_status(encode(s));
     REQUIRE(back.agents.size() == 1);
     CHECK(back.pid == 7);
@@ -119,6 +120,7 @@ TEST_CASE("status and task lists survive the round trip with their counters and 
     CHECK(back.agents[0].grants_used == a.grants_used);
     CHECK(back.lost == 11);
     CHECK(back.ring_pending == (1u << 20));
+    CHECK(back.reloading);
 
     TaskInfo t{"t-1", "coder", kAwkward, "live", 1500, {"read=/data/** (used)"}, ""};
     auto tasks = decode_tasks(encode(std::vector<TaskInfo>{t}));

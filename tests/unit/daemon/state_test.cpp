@@ -26,6 +26,7 @@ SavedState sample() {
     SavedState s;
     s.boot_id = current_boot_id();
     s.agent_ids = {{"coder", 1}, {"reviewer", 7}};
+    s.rule_ids = {"builtin:self-protection", "builtin:http-unclear-path", "builtin:no-daemon", "coder:files.never[0]"};
     scope::SavedTask t;
     t.id = "t-0a1b2c3d";
     t.agent = "coder";
@@ -48,6 +49,7 @@ TEST_CASE("a saved state reads back field for field", "[state]") {
     auto back = load_state(dir.path);
     REQUIRE(back);
     CHECK(back->agent_ids == sample().agent_ids);
+    CHECK(back->rule_ids == sample().rule_ids);
     REQUIRE(back->tasks.size() == 1);
     auto& t = back->tasks[0];
     CHECK(t.label == "quarterly \"report\"");
@@ -85,4 +87,10 @@ TEST_CASE("a damaged state names its file, is set aside, and never crashes the r
     CHECK_FALSE(load_state(dir.path));
     CHECK(fs::exists(dir.path + "/daemon-state.json.bad"));
     CHECK_FALSE(fs::exists(dir.path + "/daemon-state.json"));
+}
+
+TEST_CASE("a state saved before rule numbers were kept restores with none", "[state]") {
+    auto s = decode_state(R"({"version": 1, "boot_id": "b", "agent_ids": {"coder": 1}, "tasks": []})", "old.json");
+    CHECK(s.agent_ids.at("coder") == 1);
+    CHECK(s.rule_ids.empty());
 }

@@ -2,6 +2,7 @@
 // kernel's network lookup (bpf/net.bpf.h) over a plan, so a plan can be judged like the kernel.
 #pragma once
 
+#include "../load_boundary.hpp"
 #include "../temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -22,12 +23,7 @@ namespace stockade::enforce::test {
 
 using TempDir = stockade::test::TempDir;
 
-inline std::shared_ptr<const policy::PolicySet> load_ok(const std::string& yaml) {
-    auto res = policy::load_boundary_text("t.yaml", yaml);
-    INFO(policy::format_diagnostics(res.diagnostics));
-    REQUIRE(res.ok());
-    return res.set;
-}
+using stockade::test::load_ok;
 
 inline KernelPlan plan_for(const policy::PolicySet& set, RuleNumbers& rules, std::vector<std::string> protect = {}) {
     PlanInput in;

@@ -157,7 +157,7 @@ TEST_CASE("a task's grants are planned under the task's own kernel id", "[enforc
     PlanInput in;
     in.set = set.get();
     in.ids = {{"t", 1}};
-    in.overlays.push_back(KernelOverlay{77, "t", "task-1", grants.exec.allow, grants.network.connect, {}, {}, {}});
+    in.overlays.push_back(policy::TaskRules{77, "t", "task-1", grants.exec.allow, grants.network.connect, {}, {}, {}});
     RuleNumbers rules;
     KernelPlan p = plan_kernel_tables(in, rules);
     REQUIRE(p.agents.size() == 2);
@@ -169,4 +169,22 @@ TEST_CASE("a task's grants are planned under the task's own kernel id", "[enforc
     CHECK(kernel_refuses(p, 1, "127.0.0.1", 81, SOCK_STREAM));
     CHECK_FALSE(kernel_refuses(p, 77, "127.0.0.1", 81, SOCK_STREAM));
     CHECK_FALSE(kernel_refuses(p, 77, "127.0.0.1", 80, SOCK_STREAM));
+}
+
+TEST_CASE("rule numbers a previous daemon left are restored when they extend the builtins", "[enforce][plan]") {
+    RuleNumbers before;
+    before.number("coder:files.never[0]");
+    uint32_t n = before.number("coder:exec.allow[2]");
+    RuleNumbers after;
+    REQUIRE(after.restore(before.ids()));
+    CHECK(after.id(n) == "coder:exec.allow[2]");
+    CHECK(after.number("coder:exec.allow[2]") == n);  // the same id keeps its number
+    CHECK(after.number("reviewer:files.read[0]") == n + 1);  // a new id comes after them
+
+    RuleNumbers fresh;
+    CHECK_FALSE(fresh.restore({"coder:files.never[0]"}));  // not the builtins first: refused
+    CHECK_FALSE(fresh.restore({"builtin:self-protection", "builtin:http-unclear-path", "builtin:no-daemon",
+                               "x", "x"}));  // an id twice: refused
+    CHECK(fresh.id(SK_RULE_NO_DAEMON) == "builtin:no-daemon");  // and nothing changed
+    CHECK(fresh.id(4).empty());
 }

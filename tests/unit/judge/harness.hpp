@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "../load_boundary.hpp"
 #include "identity/process_table.hpp"
 #include "journal/record.hpp"
 #include "judge/pipeline.hpp"
@@ -47,11 +48,7 @@ inline std::string boundary_yaml(const std::string& mode, const std::string& on_
 }
 
 inline std::shared_ptr<const policy::PolicySet> load(const std::string& yaml) {
-    auto res = policy::load_boundary_text("coder.yaml", yaml);
-    INFO(policy::format_diagnostics(res.diagnostics));
-    REQUIRE(res.ok());
-    REQUIRE(res.set);
-    return res.set;
+    return stockade::test::load_ok(yaml, "coder.yaml");
 }
 
 struct Kill {

@@ -1,6 +1,7 @@
 // Shared by the policy unit tests: temporary directories, boundaries from text, events.
 #pragma once
 
+#include "../load_boundary.hpp"
 #include "../temp_dir.hpp"
 
 #include <arpa/inet.h>
@@ -21,12 +22,9 @@ using TempDir = stockade::test::TempDir;
 
 // The one boundary in `yaml`; fails the test (printing diagnostics) when it does not load.
 inline std::shared_ptr<const PolicySet> load_ok(const std::string& yaml, const std::string& file = "t.yaml") {
-    auto res = load_boundary_text(file, yaml);
-    INFO(format_diagnostics(res.diagnostics));
-    REQUIRE(res.ok());
-    REQUIRE(res.set);
-    REQUIRE(res.set->agents().size() == 1);
-    return res.set;
+    auto set = stockade::test::load_ok(yaml, file);
+    REQUIRE(set->agents().size() == 1);
+    return set;
 }
 
 inline Event file_event(Action a, std::string path, uint32_t access = 0, std::string path2 = "") {
