@@ -336,6 +336,60 @@ say "journalctl -u stockade: $(grep -m1 '/srv/e2e/secret' "$ART/stockade.journal
 inside stockade verify >"$ART/verify.txt" 2>&1 || { cat "$ART/verify.txt"; fail "stockade verify failed"; }
 inside stockade status >"$ART/status.txt" 2>&1 || fail "stockade status failed"
 
+# ---- pinned: a killed daemon leaves the kernel enforcing, and its successor takes over ---------
+inside journalctl -u stockade --no-pager >"$ART/stockade.journal" 2>&1
+if grep -q 'running unpinned' "$ART/stockade.journal"; then
+    fail "the daemon runs unpinned under the unit: $(grep -m1 'running unpinned' "$ART/stockade.journal" | cut -c1-300)"
+fi
+pins=$(inside sh -c 'ls /sys/fs/bpf/stockade/*/ 2>/dev/null | wc -l')
+[ "${pins:-0}" -gt 0 ] || fail "nothing is pinned under /sys/fs/bpf/stockade inside the unit's view"
+# An agent is running (tracked: the syscall hook and the TLS probes are attached for it) when the
+# daemon is killed; it reads the secret 3 s later, after the restart (100 ms), under the tables
+# the kernel kept and the daemon took over.
+inside systemctl reset-failed agent-e2e >/dev/null 2>&1 || true
+inside systemd-run --unit agent-e2e --wait /bin/sh -c 'sleep 3; cat /srv/e2e/secret; echo SHOULD-NOT-PRINT' \
+    >"$ART/agent-run-2.txt" 2>&1 &
+agent2=$!
+for _ in $(seq 50); do
+    [ "$(inside systemctl is-active agent-e2e 2>/dev/null)" = active ] && break
+    sleep 0.1
+done
+sleep 0.5 # the daemon has registered the unit's cgroup (its mkdir record) by now
+# The daemon's programs that are attached (a link holds them); the skeleton also loads programs
+# it does not attach (the TLS entries a library's plan does not use), and those go with it.
+linked=" $(bpftool link list 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "prog") print $(i + 1) }' | tr '\n' ' ')"
+held=""
+for p in $(daemon_progs); do case "$linked" in *" ${p%%:*} "*) held="$held $p" ;; esac; done
+[ -n "$held" ] || fail "bpftool link list shows none of the daemon's programs attached"
+say "pinned: $pins objects under /sys/fs/bpf/stockade; an agent is running; systemctl kill -s SIGKILL stockade (it holds:$held)"
+inside systemctl kill -s SIGKILL --kill-who=main stockade || fail "systemctl kill failed"
+newpid=""
+for _ in $(seq 100); do
+    newpid=$(inside systemctl show -p MainPID --value stockade)
+    [ "$(inside systemctl is-active stockade 2>/dev/null)" = active ] && [ -n "$newpid" ] && [ "$newpid" != 0 ] &&
+        [ "$newpid" != "$MAINPID" ] && break
+    sleep 0.1
+done
+[ "$newpid" != "$MAINPID" ] || fail "stockade was not restarted after SIGKILL"
+MAINPID=$newpid
+# The killed daemon's attached programs are still loaded (the pins hold them): no moment without them.
+gone=""
+for p in $held; do bpftool prog show id "${p%%:*}" >/dev/null 2>&1 || gone="$gone $p"; done
+[ -z "$gone" ] || fail "programs of the killed daemon were unloaded (not pinned):$gone"
+inside journalctl -u stockade --no-pager >"$ART/stockade.journal" 2>&1
+grep -q 'links kept attached' "$ART/stockade.journal" || fail "the restarted daemon did not take over the pinned links"
+say "restarted as pid $MAINPID (inside); every program of the killed daemon stayed loaded; $(grep -o '[0-9]* links kept attached' "$ART/stockade.journal" | tail -1)"
+wait "$agent2"
+inside journalctl -u agent-e2e --no-pager -o cat >"$ART/agent-e2e-2.journal" 2>&1 || true
+grep -Eq 'status=(9/)?KILL' "$ART/agent-run-2.txt" || fail "the agent running across the restart was not killed: $(tr '\n' ' ' <"$ART/agent-run-2.txt")"
+if grep -q E2E-SECRET-CONTENT "$ART/agent-e2e-2.journal"; then fail "the agent running across the restart read the secret"; fi
+if grep -qx SHOULD-NOT-PRINT "$ART/agent-e2e-2.journal"; then fail "the agent running across the restart kept running after the violation"; fi
+rec2=$(inside stockade tail -n 1 --json --agent e2e --verdict kill)
+echo "$rec2" | grep -q '"path":"/srv/e2e/secret"' || fail "no kill record for the secret after the restart: $rec2"
+echo "$rec2" | grep -q '"rule":"e2e.yaml:e2e-secret"' || fail "the record after the restart does not name the rule: $rec2"
+[ "$rec2" != "$rec" ] || fail "the newest kill record is still the one from before the restart"
+say "the agent that ran across the restart was killed at the secret; nothing read, SHOULD-NOT-PRINT never printed; journaled under its rule"
+
 # ---- shipping: the violation travels with systemd's own tools, fields intact -------------------
 # The daemon's journald mirror carries STOCKADE_* fields; systemd-journal-remote (the receiving
 # end of systemd-journal-upload) takes the export stream and writes a journal file that any
@@ -383,6 +437,9 @@ others=$(comm -13 "$ART/sk-progs.before" <(sk_progs) | wc -l)
 say "no BPF program of stockade remains ($others sk_* program(s) of other live processes left alone)"
 inside stockade verify >>"$ART/verify.txt" 2>&1 || fail "stockade verify failed after stop"
 inside stockade tail -n 1 --json | grep -q '"detail":"stopped' || say "note: the last record is not the daemon's \"stopped\""
+left=$(inside sh -c 'ls /sys/fs/bpf/stockade 2>/dev/null | wc -l')
+[ "${left:-0}" -eq 0 ] || fail "systemctl stop left pins under /sys/fs/bpf/stockade (ExecStopPost --unpin)"
+say "systemctl stop removed the pins (ExecStopPost: stockaded --unpin)"
 
 say "PASS"
 exit 0

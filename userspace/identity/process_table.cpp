@@ -70,7 +70,10 @@ Process& ProcessTable::get_or_create(const Event& e) {
     p.cgroup_id = e.cgroup_id;
     p.cgroup = cgroup_path(e.cgroup_id);
     if (p.cgroup.empty()) {
-        p.cgroup = cgroup::of_pid(static_cast<pid_t>(e.pid));
+        // By the id first: it names the cgroup even when the process is already gone (killed in
+        // the kernel before its record was read, e.g. under a daemon that just took over).
+        p.cgroup = cgroup::rel_of_id(e.cgroup_id);
+        if (p.cgroup.empty()) p.cgroup = cgroup::of_pid(static_cast<pid_t>(e.pid));
         if (!p.cgroup.empty()) cgroup_paths_[e.cgroup_id] = p.cgroup;
     }
     // A process first seen mid-life (before its exec was captured): take what /proc knows.
