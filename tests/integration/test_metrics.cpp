@@ -9,10 +9,10 @@
 
 #include "daemon_harness.hpp"
 #include "common/error.hpp"
-#include "daemon/metrics.hpp"
+#include "control/metrics.hpp"
 
 using namespace sktest;
-using stockade::daemon::LatencyHistogram;
+using stockade::control::LatencyHistogram;
 
 namespace {
 
@@ -88,7 +88,7 @@ TEST_CASE("the metrics textfile passes promtool and node exporter serves it", "[
     ScratchDir d("metrics");
     LatencyHistogram h;
     for (double v : {30e-6, 80e-6, 300e-6, 2e-3, 0.5}) h.observe(v);
-    std::string text = stockade::daemon::render_metrics(sample_status(), h);
+    std::string text = stockade::control::render_metrics(sample_status(), h);
     INFO(text);
     CHECK(text.find("stockade_events_total{agent=\"coder\"} 42\n") != std::string::npos);
     CHECK(text.find("stockade_decisions_total{agent=\"coder\",verdict=\"violations\"} 2\n") != std::string::npos);
@@ -99,13 +99,13 @@ TEST_CASE("the metrics textfile passes promtool and node exporter serves it", "[
 
     std::string textdir = d / "textfile";  // what the exporter reads: nothing else in it
     fs::create_directories(textdir);
-    stockade::daemon::write_textfile(textdir, text);
-    std::string file = textdir + "/" + stockade::daemon::kTextfileName;
+    stockade::control::write_textfile(textdir, text);
+    std::string file = textdir + "/" + stockade::control::kTextfileName;
     CHECK(Daemon::slurp(file) == text);
     size_t entries = 0;
     for (auto& e : fs::directory_iterator(textdir)) entries += e.path().filename() != "stockade.prom";
     CHECK(entries == 0);  // no temporary file left behind
-    CHECK_THROWS_AS(stockade::daemon::write_textfile(d / "missing", text), stockade::Error);
+    CHECK_THROWS_AS(stockade::control::write_textfile(d / "missing", text), stockade::Error);
 
     if (access(kPromtool, X_OK) != 0) {
         WARN("SKIP promtool check: " << kPromtool << " not installed (apt-get install prometheus)");
@@ -172,14 +172,14 @@ TEST_CASE("the daemon's real status renders as valid metrics with the agent's co
     REQUIRE(status.agents[0].violations > 0);  // /etc/hostname is outside the boundary
     LatencyHistogram h;
     h.observe(1e-3);
-    std::string text = stockade::daemon::render_metrics(status, h);
+    std::string text = stockade::control::render_metrics(status, h);
     INFO(text);
     CHECK(text.find("stockade_events_total{agent=\"metered\"} " + std::to_string(status.agents[0].events) + "\n") !=
           std::string::npos);
     CHECK(text.find("stockade_decisions_total{agent=\"metered\",verdict=\"violations\"} " +
                     std::to_string(status.agents[0].violations) + "\n") != std::string::npos);
     CHECK(text.find("stockade_agent_info{agent=\"metered\",mode=\"monitor\"") != std::string::npos);
-    stockade::daemon::write_textfile(d / "work", text);
+    stockade::control::write_textfile(d / "work", text);
     if (access(kPromtool, X_OK) != 0) {
         WARN("SKIP promtool check: " << kPromtool << " not installed");
         return;

@@ -24,6 +24,47 @@ T scalar(const std::string& file, const YAML::Node& n, const std::string& key) {
     }
 }
 
+// A list of absolute file paths (tls_libraries, service_executors).
+std::vector<std::string> absolute_paths(const std::string& path, const YAML::Node& n, const std::string& key) {
+    if (!n.IsSequence()) bad(path, n, key + " must be a list of file paths");
+    std::vector<std::string> out;
+    for (auto item : n) {
+        auto f = scalar<std::string>(path, item, key);
+        if (f.empty() || f[0] != '/') bad(path, item, key + " entries must be absolute paths");
+        out.push_back(f);
+    }
+    return out;
+}
+
+// The `journal:` section.
+void read_journal(const std::string& path, const YAML::Node& j, journal::WriterOptions& o) {
+    if (!j.IsMap()) bad(path, j, "\"journal\" must be a mapping");
+    static const std::set<std::string> jknown = {"path", "max_bytes", "max_age", "keep", "fsync", "group", "mirror"};
+    for (auto kv : j) {
+        auto key = kv.first.as<std::string>();
+        if (!jknown.count(key)) bad(path, kv.first, "unknown key \"journal." + key + "\"");
+    }
+    if (auto n = j["path"]) o.path = scalar<std::string>(path, n, "journal.path");
+    if (auto n = j["max_bytes"]) o.max_bytes = scalar<uint64_t>(path, n, "journal.max_bytes");
+    if (auto n = j["max_age"]) o.max_age = std::chrono::seconds(scalar<uint64_t>(path, n, "journal.max_age"));
+    if (auto n = j["keep"]) o.keep = scalar<size_t>(path, n, "journal.keep");
+    if (auto n = j["group"]) o.group = scalar<std::string>(path, n, "journal.group");
+    if (auto n = j["fsync"]) {
+        auto v = scalar<std::string>(path, n, "journal.fsync");
+        if (v == "always") o.fsync = journal::FsyncPolicy::EveryRecord;
+        else if (v == "interval") o.fsync = journal::FsyncPolicy::Interval;
+        else if (v == "never") o.fsync = journal::FsyncPolicy::Never;
+        else bad(path, n, "journal.fsync must be always, interval or never");
+    }
+    if (auto n = j["mirror"]) {
+        auto v = scalar<std::string>(path, n, "journal.mirror");
+        if (v == "off") o.mirror = journal::MirrorPolicy::Off;
+        else if (v == "violations") o.mirror = journal::MirrorPolicy::UnlessAllow;
+        else if (v == "all") o.mirror = journal::MirrorPolicy::All;
+        else bad(path, n, "journal.mirror must be off, violations or all");
+    }
+}
+
 }  // namespace
 
 Config load_config(const std::string& path, bool must_exist) {
@@ -56,56 +97,15 @@ Config load_config(const std::string& path, bool must_exist) {
     if (auto n = root["bpf_pin_dir"]) c.bpf_pin_dir = scalar<std::string>(path, n, "bpf_pin_dir");
     if (auto n = root["state_dir"]) c.state_dir = scalar<std::string>(path, n, "state_dir");
     if (auto n = root["tls_uprobes"]) c.tls_uprobes = scalar<bool>(path, n, "tls_uprobes");
-    if (auto n = root["tls_libraries"]) {
-        if (!n.IsSequence()) bad(path, n, "tls_libraries must be a list of file paths");
-        for (auto item : n) {
-            auto f = scalar<std::string>(path, item, "tls_libraries");
-            if (f.empty() || f[0] != '/') bad(path, item, "tls_libraries entries must be absolute paths");
-            c.tls_libraries.push_back(f);
-        }
-    }
-    if (auto n = root["service_executors"]) {
-        if (!n.IsSequence()) bad(path, n, "service_executors must be a list of file paths");
-        for (auto item : n) {
-            auto f = scalar<std::string>(path, item, "service_executors");
-            if (f.empty() || f[0] != '/') bad(path, item, "service_executors entries must be absolute paths");
-            c.service_executors.push_back(f);
-        }
-    }
+    if (auto n = root["tls_libraries"]) c.tls_libraries = absolute_paths(path, n, "tls_libraries");
+    if (auto n = root["service_executors"]) c.service_executors = absolute_paths(path, n, "service_executors");
     if (auto n = root["summary_interval"]) c.summary_interval_s = scalar<uint32_t>(path, n, "summary_interval");
     if (auto n = root["ring_buffer_bytes"]) {
         c.ring_bytes = scalar<uint32_t>(path, n, "ring_buffer_bytes");
         if (c.ring_bytes < 4096 || (c.ring_bytes & (c.ring_bytes - 1)))
             bad(path, n, "ring_buffer_bytes must be a power of two of at least 4096");
     }
-    if (auto j = root["journal"]) {
-        if (!j.IsMap()) bad(path, j, "\"journal\" must be a mapping");
-        static const std::set<std::string> jknown = {"path", "max_bytes", "max_age", "keep", "fsync", "group", "mirror"};
-        for (auto kv : j) {
-            auto key = kv.first.as<std::string>();
-            if (!jknown.count(key)) bad(path, kv.first, "unknown key \"journal." + key + "\"");
-        }
-        auto& o = c.journal;
-        if (auto n = j["path"]) o.path = scalar<std::string>(path, n, "journal.path");
-        if (auto n = j["max_bytes"]) o.max_bytes = scalar<uint64_t>(path, n, "journal.max_bytes");
-        if (auto n = j["max_age"]) o.max_age = std::chrono::seconds(scalar<uint64_t>(path, n, "journal.max_age"));
-        if (auto n = j["keep"]) o.keep = scalar<size_t>(path, n, "journal.keep");
-        if (auto n = j["group"]) o.group = scalar<std::string>(path, n, "journal.group");
-        if (auto n = j["fsync"]) {
-            auto v = scalar<std::string>(path, n, "journal.fsync");
-            if (v == "always") o.fsync = journal::FsyncPolicy::EveryRecord;
-            else if (v == "interval") o.fsync = journal::FsyncPolicy::Interval;
-            else if (v == "never") o.fsync = journal::FsyncPolicy::Never;
-            else bad(path, n, "journal.fsync must be always, interval or never");
-        }
-        if (auto n = j["mirror"]) {
-            auto v = scalar<std::string>(path, n, "journal.mirror");
-            if (v == "off") o.mirror = journal::MirrorPolicy::Off;
-            else if (v == "violations") o.mirror = journal::MirrorPolicy::UnlessAllow;
-            else if (v == "all") o.mirror = journal::MirrorPolicy::All;
-            else bad(path, n, "journal.mirror must be off, violations or all");
-        }
-    }
+    if (auto j = root["journal"]) read_journal(path, j, c.journal);
     return c;
 }
 

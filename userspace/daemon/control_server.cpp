@@ -137,7 +137,8 @@ bool ControlServer::read_request(Conn& c) {
 
 void ControlServer::answer(Conn& c) {
     std::optional<control::Response> resp;
-    c.ticket = ++next_ticket_;
+    c.ticket = handling_ = ++next_ticket_;
+    early_.reset();
     try {
         resp = handler_(control::decode_request(c.in.substr(0, c.in.find('\n'))), c.peer, c.ticket);
     } catch (const Error& e) {
@@ -145,6 +146,9 @@ void ControlServer::answer(Conn& c) {
         resp->ok = false;
         resp->error = e.what();
     }
+    handling_ = 0;
+    if (!resp && early_) resp = std::move(early_);  // deferred, then completed at once (a refusal)
+    early_.reset();
     if (!resp) {
         c.waiting = true;
         c.deadline = Clock::now() + kDeferredDeadline;
@@ -154,6 +158,10 @@ void ControlServer::answer(Conn& c) {
 }
 
 void ControlServer::complete(uint64_t ticket, const control::Response& resp) {
+    if (ticket == handling_) {
+        early_ = resp;
+        return;
+    }
     for (auto it = conns_.begin(); it != conns_.end(); ++it) {
         if (!it->waiting || it->ticket != ticket) continue;
         it->waiting = false;

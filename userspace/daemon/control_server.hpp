@@ -70,6 +70,8 @@ private:
     Handler handler_;
     int listen_fd_ = -1;
     uint64_t next_ticket_ = 0;
+    uint64_t handling_ = 0;                      // the ticket the handler is answering now
+    std::optional<control::Response> early_;     // complete() for it, before the handler returned
     std::vector<Conn> conns_;
 };
 

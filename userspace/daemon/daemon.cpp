@@ -23,7 +23,7 @@
 #include "enforce/kill.hpp"
 #include "identity/procfs.hpp"
 #include "journal/files.hpp"
-#include "daemon/resolver.hpp"
+#include "policy/resolve.hpp"
 #include "policy/policy.hpp"
 #include "stockade/events.h"
 
@@ -131,7 +131,7 @@ void Daemon::resolve_loop() {
         resolve_now_ = false;
         auto set = resolve_set_;
         lk.unlock();
-        bool changed = set && refresh_hosts(*set);
+        bool changed = set && policy::refresh_hosts(*set);
         lk.lock();
         if (changed) hosts_changed_ = true;
     }
@@ -199,7 +199,7 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     // Kernel first (new allow entries before old ones go), then userspace, so no moment is
     // judged by neither set.
     kernel_state_ = tables_->apply(plan);
-    rule_files_.watch(inode_named_paths(*set));
+    rule_files_.watch(enforce::inode_named_paths(*set));
     pipeline_->set_policy(set);
     // Unit names and cgroup paths, for the kernel's mkdir hook (no gap until the next scan).
     std::vector<std::tuple<uint32_t, std::string, uint32_t>> names;
@@ -222,7 +222,7 @@ void Daemon::write_metrics() {
     std::error_code ec;
     if (cfg_.metrics_dir.empty() || !fs::is_directory(cfg_.metrics_dir, ec)) return;  // off, or no node exporter
     try {
-        write_textfile(cfg_.metrics_dir, render_metrics(status(), latency_));
+        control::write_textfile(cfg_.metrics_dir, control::render_metrics(status(), latency_));
         metrics_warned_ = false;
     } catch (const Error& e) {
         if (!metrics_warned_) spdlog::warn("{}", e.what());

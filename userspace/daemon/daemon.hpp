@@ -17,8 +17,9 @@
 #include "daemon/boundary_loader.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
-#include "daemon/metrics.hpp"
-#include "daemon/rule_files.hpp"
+#include "control/metrics.hpp"
+#include "daemon/latency_sink.hpp"
+#include "enforce/rule_files.hpp"
 #include "daemon/state.hpp"
 #include "enforce/kernel_tables.hpp"
 #include "identity/process_table.hpp"
@@ -102,7 +103,7 @@ private:
     identity::ProcessTable table_;
     TaskRegistry tasks_;
     std::unique_ptr<Pipeline> pipeline_;
-    LatencyHistogram latency_;
+    control::LatencyHistogram latency_;
     std::unique_ptr<LatencySink> timed_;  // the pipeline, with its verdict latency observed
     bool metrics_warned_ = false;
     std::map<std::string, uint32_t> agent_ids_;  // stable across reloads and restarts (state_dir)
@@ -116,7 +117,7 @@ private:
     std::unique_ptr<BoundaryLoader> loader_;
     int signal_fd_ = -1;
     int inotify_fd_ = -1;
-    RuleFileWatch rule_files_;  // files the kernel tables hold by inode, followed when replaced
+    enforce::RuleFileWatch rule_files_;  // files the kernel tables hold by inode, followed when replaced
     std::optional<std::chrono::steady_clock::time_point> reload_due_;
     std::atomic<bool> stop_{false};
     uint64_t lost_seen_ = 0;

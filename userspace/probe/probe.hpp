@@ -51,7 +51,7 @@ struct KernelCounters {
 };
 
 // Receives decoded events: judge::Pipeline implements it (identity, then the judge for the
-// event's kind); the daemon wraps it to time each verdict (daemon/metrics.hpp LatencySink).
+// event's kind); the daemon wraps it to time each verdict (daemon/latency_sink.hpp).
 class EventSink {
 public:
     virtual ~EventSink() = default;

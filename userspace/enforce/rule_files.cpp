@@ -1,4 +1,4 @@
-#include "daemon/rule_files.hpp"
+#include "enforce/rule_files.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/inotify.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <filesystem>
 
-namespace stockade::daemon {
+namespace stockade::enforce {
 
 std::vector<std::string> inode_named_paths(const policy::PolicySet& set) {
     std::set<std::string> out;
@@ -71,4 +71,4 @@ bool RuleFileWatch::changed() {
     return hit;
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::enforce

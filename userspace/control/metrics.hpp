@@ -1,5 +1,6 @@
 // Prometheus metrics in the text exposition format, written for node exporter's textfile
-// collector. docs/fleet.md lists every metric.
+// collector: another rendering of the daemon's status (control::Status). docs/fleet.md lists
+// every metric.
 #pragma once
 
 #include <array>
@@ -8,9 +9,8 @@
 #include <string>
 
 #include "control/protocol.hpp"
-#include "probe/probe.hpp"
 
-namespace stockade::daemon {
+namespace stockade::control {
 
 // Latency from the kernel event to its verdict (and enforcement), in seconds. observe() is
 // lock-free and may be called from any thread.
@@ -32,18 +32,6 @@ private:
     std::atomic<uint64_t> sum_ns_{0};
 };
 
-// Wraps the pipeline: passes every event on, then observes now - event time (CLOCK_BOOTTIME).
-class LatencySink : public probe::EventSink {
-public:
-    LatencySink(probe::EventSink& inner, LatencyHistogram& h) : inner_(inner), h_(h) {}
-    void on_event(const Event& e) override;
-    void on_bad_record(const std::string& why) override { inner_.on_bad_record(why); }
-
-private:
-    probe::EventSink& inner_;
-    LatencyHistogram& h_;
-};
-
 // Every metric, HELP and TYPE lines first; per-agent series carry agent="NAME".
 std::string render_metrics(const control::Status& s, const LatencyHistogram& latency);
 
@@ -55,4 +43,4 @@ inline constexpr const char* kTextfileName = "stockade.prom";
 // collector never reads it half written), then rename. Throws stockade::Error.
 void write_textfile(const std::string& dir, const std::string& content);
 
-}  // namespace stockade::daemon
+}  // namespace stockade::control

@@ -7,7 +7,7 @@
 
 #include "policy/boundary.hpp"
 
-namespace stockade::daemon {
+namespace stockade::policy {
 
 // Resolves every host name of the set (getaddrinfo, A and AAAA) and installs the addresses
 // in the set's host table. Returns true if any host's address list changed. A name that does
@@ -15,4 +15,4 @@ namespace stockade::daemon {
 // is logged.
 bool refresh_hosts(const policy::PolicySet& set);
 
-}  // namespace stockade::daemon
+}  // namespace stockade::policy

@@ -1,5 +1,5 @@
 #include "common/clock.hpp"
-#include "daemon/metrics.hpp"
+#include "control/metrics.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 #include "common/error.hpp"
 
-namespace stockade::daemon {
+namespace stockade::control {
 
 void LatencyHistogram::observe(double seconds) {
     if (!(seconds >= 0)) return;  // negative or NaN: a clock oddity, not a latency
@@ -31,13 +31,6 @@ LatencyHistogram::Snapshot LatencyHistogram::snapshot() const {
     }
     s.sum = static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9;
     return s;
-}
-
-void LatencySink::on_event(const Event& e) {
-    inner_.on_event(e);
-    if (!e.ktime_ns) return;
-    uint64_t now = boot_ns();
-    if (now >= e.ktime_ns) h_.observe(static_cast<double>(now - e.ktime_ns) / 1e9);
 }
 
 namespace {
@@ -164,4 +157,4 @@ void write_textfile(const std::string& dir, const std::string& content) {
     }
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::control

@@ -12,7 +12,7 @@
 
 #include "policy/boundary.hpp"
 
-namespace stockade::daemon {
+namespace stockade::enforce {
 
 // The exact files and whole directories of every boundary's rules that the kernel tables hold by
 // inode (policy::PatternKind Exact and Subtree), /proc excluded.
@@ -36,4 +36,4 @@ class RuleFileWatch {
     std::map<int, std::set<std::string>> names_;  // watch descriptor -> names in that directory
 };
 
-}  // namespace stockade::daemon
+}  // namespace stockade::enforce

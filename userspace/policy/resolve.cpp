@@ -1,4 +1,4 @@
-#include "daemon/resolver.hpp"
+#include "policy/resolve.hpp"
 
 #include <netdb.h>
 #include <spdlog/spdlog.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <netinet/in.h>
 
-namespace stockade::daemon {
+namespace stockade::policy {
 
 bool refresh_hosts(const policy::PolicySet& set) {
     bool changed = false;
@@ -44,4 +44,4 @@ bool refresh_hosts(const policy::PolicySet& set) {
     return changed;
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::policy
