@@ -22,6 +22,22 @@
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym;
 extern void bpf_task_release(struct task_struct *p) __ksym;
 
+/* The thread group of thread `pid` (initial pid namespace); 0 when there is no such thread. */
+static __always_inline __u32 sk_tgid_of(__u32 pid)
+{
+	struct task_struct *p;
+	__u32 tgid;
+
+	if (!pid || (int)pid < 0)
+		return 0;
+	p = bpf_task_from_pid(pid);
+	if (!p)
+		return 0;
+	tgid = p->tgid;
+	bpf_task_release(p);
+	return tgid;
+}
+
 /* Set by the 32-bit entry for the syscall's duration, cleared on the way back to user space. */
 static __always_inline bool sk_in_compat_syscall(struct task_struct *task)
 {

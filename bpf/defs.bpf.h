@@ -19,6 +19,8 @@
 #define AF_INET 2
 #define AF_INET6 10
 #define SIGKILL 9
+#define SIGCONT 18
+#define SIGSTOP 19
 #define EPERM 1
 #define O_CREAT 0100
 #define O_TRUNC 01000

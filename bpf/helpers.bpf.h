@@ -60,7 +60,7 @@ static __always_inline struct sk_event *sk_event_init(__u16 kind, struct task_st
 		return 0;
 	e->kind = kind;
 	e->seg_len[0] = e->seg_len[1] = e->seg_len[2] = e->seg_len[3] = 0;
-	e->pad0 = 0;
+	e->hold = 0;
 	e->flags = 0;
 	e->data_len = 0;
 	/* Direct BTF loads (a probe-read helper call costs ~25 ns more each; docs/performance.md). */
@@ -97,6 +97,7 @@ static __always_inline void sk_lost(struct sk_event *e)
 		__sync_fetch_and_add(n, 1);
 	if (cfg && (cfg->flags & SK_AG_KILL_ON_LOSS) && !(e->flags & SK_F_KILLED)) {
 		bpf_send_signal(SIGKILL);
+		e->flags |= SK_F_KILLED;
 		sk_count(SK_CNT_LOSS_KILLS);
 	}
 }
@@ -116,22 +117,29 @@ static __always_inline bool sk_kernel_allow_final(struct sk_event *e, struct sk_
 }
 
 /*
+ * Whether a record carries an action the daemon still has to judge: not process lifecycle (no
+ * verdict), not inet connects and sends (the cgroup hooks decided them, and refuse them while the
+ * daemon is gone), not a failed call (it did nothing), not what the kernel refused or killed.
+ */
+static __always_inline bool sk_awaits_verdict(struct sk_event *e)
+{
+	if (e->kind == SK_FORK || e->kind == SK_EXIT || e->kind == SK_CGROUP || e->ret < 0 ||
+	    (e->flags & (SK_F_KILLED | SK_F_DENIED)))
+		return false;
+	return !((e->kind == SK_CONNECT || e->kind == SK_SEND) &&
+		 (e->addr.family == AF_INET || e->addr.family == AF_INET6));
+}
+
+/*
  * Fail closed: while no daemon is there, an enforce agent's action that the kernel neither
  * refused nor allowed for good would go unjudged, so it is refused the kernel's way (killed before
- * the process returns to user space). Process lifecycle records need no verdict; inet connects and
- * sends were decided by the cgroup hooks (sk_net_decide refuses them while the daemon is gone); a
- * failed call did nothing.
+ * the process returns to user space).
  */
 static __always_inline void sk_fail_closed(struct sk_event *e)
 {
 	struct sk_agent_cfg *cfg;
 
-	if (e->kind == SK_FORK || e->kind == SK_EXIT || e->kind == SK_CGROUP || e->ret < 0 ||
-	    (e->flags & (SK_F_KILLED | SK_F_DENIED)))
-		return;
-	if ((e->kind == SK_CONNECT || e->kind == SK_SEND) && (e->addr.family == AF_INET || e->addr.family == AF_INET6))
-		return;
-	if (!sk_daemon_gone())
+	if (!sk_awaits_verdict(e) || !sk_daemon_gone())
 		return;
 	cfg = bpf_map_lookup_elem(&agent_cfg, &e->agent_id);
 	if (!cfg || !(cfg->flags & SK_AG_ENFORCE) || sk_kernel_allow_final(e, cfg))
@@ -141,12 +149,63 @@ static __always_inline void sk_fail_closed(struct sk_event *e)
 	sk_kill(e, cfg);
 }
 
+/*
+ * Hold: an enforce agent's action that only the daemon can judge (a glob rule, an MCP tool call,
+ * an HTTP route, a sequence) stops its process here, before it returns to user space to use what
+ * the call gave it: bpf_send_signal(SIGSTOP) is taken on the way out, before one more user
+ * instruction. The daemon releases it (SIGCONT) or kills it (hold.bpf.h guards the release).
+ * A traced process's stop would go to its tracer, which could let it run on: it is killed instead,
+ * and so is one the map has no room for (fail closed). The stop is queued before the record is
+ * submitted, so the daemon's SIGCONT can never come first. The record is the per-CPU scratch
+ * event (every record is built there); a global function, verified once, not at every submit.
+ */
+__noinline int sk_hold_scratch(void)
+{
+	__u32 zero = 0;
+	struct sk_event *e = bpf_map_lookup_elem(&scratch, &zero);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sk_agent_cfg *cfg;
+	struct sk_hold fresh = {}, *h;
+	__u32 tgid;
+
+	if (!e || (e->flags & SK_F_NO_HOLD) || !sk_awaits_verdict(e))
+		return 0;
+	tgid = e->pid;
+	cfg = bpf_map_lookup_elem(&agent_cfg, &e->agent_id);
+	if (!cfg || !(cfg->flags & SK_AG_ENFORCE))
+		return 0;
+	/* The kernel's allow is final unless a daemon-only rule could still refuse this kind. */
+	if ((e->flags & SK_F_KALLOW) &&
+	    !(cfg->flags & (e->kind == SK_EXEC ? SK_AG_USER_EXEC : SK_AG_USER_FILE)))
+		return 0;
+	h = bpf_map_lookup_elem(&held, &tgid);
+	if (!h) {
+		bpf_map_update_elem(&held, &tgid, &fresh, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&held, &tgid);
+	}
+	if (!h || task->ptrace) {
+		e->rule = SK_RULE_HOLD_RELEASE;
+		sk_kill(e, cfg);
+		return 0;
+	}
+	e->hold = (__u16)__sync_add_and_fetch(&h->holds, 1);
+	h->since_ns = e->ktime_ns;
+	h->state = SK_HOLD_HELD;
+	e->flags |= SK_F_HELD;
+	bpf_send_signal(SIGSTOP);
+	if (!holds_issued)
+		holds_issued = 1;
+	sk_count(SK_CNT_HOLDS);
+	return 0;
+}
+
 static __always_inline void sk_submit(struct sk_event *e, bool prompt)
 {
 	__u64 size = (__u64)e->data_len + SK_EVENT_HDR_SIZE;
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
 	sk_fail_closed(e);
+	sk_hold_scratch();
 
 	/* Keep the bound visible to the verifier at the call. */
 	barrier_var(size);
@@ -155,11 +214,16 @@ static __always_inline void sk_submit(struct sk_event *e, bool prompt)
 	if (e->flags & (SK_F_TRUNC_PATH0 | SK_F_TRUNC_PATH1 | SK_F_TRUNC_ARGV))
 		sk_count(SK_CNT_TRUNC);
 	ring_pending = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (prompt || (e->flags & (SK_F_KILLED | SK_F_DENIED)) || ring_pending > wake_threshold)
+	if (prompt || (e->flags & (SK_F_KILLED | SK_F_DENIED | SK_F_HELD)) || ring_pending > wake_threshold)
 		flags = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&events, e, size, flags)) {
 		sk_count(SK_CNT_LOST);
 		sk_lost(e);
+		/* A hold whose record never reaches the daemon would never be released: fail closed. */
+		if ((e->flags & (SK_F_HELD | SK_F_KILLED)) == SK_F_HELD) {
+			bpf_send_signal(SIGKILL);
+			sk_count(SK_CNT_KILLS);
+		}
 	} else
 		sk_count(SK_CNT_EVENTS);
 }

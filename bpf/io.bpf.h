@@ -106,7 +106,8 @@ static __always_inline int sk_http_start(__u32 head)
 	return 0;
 }
 
-/* io_open values: why a write stream's next writes pass the prefilter. */
+/* io_open values: why a stream's next writes (or reads) pass the prefilter. */
+#define SK_IO_READ_STREAM (1ULL << 31) /* in an io_open key: the read side of (tgid, fd) */
 #define SK_IO_OPEN_JSON 1 /* a JSON-RPC message not ended yet */
 #define SK_IO_OPEN_BODY 2 /* the body of an HTTP request */
 
@@ -202,7 +203,8 @@ static long sk_io_more_step(__u32 i, void *arg)
 	if (!e || m->off >= m->total)
 		return 1;
 	n = m->total - m->off;
-	e->flags = SK_F_IO_MORE;
+	/* Only the write's last record holds: the daemon judges the message once it is whole. */
+	e->flags = SK_F_IO_MORE | (n > SK_IO_MAX ? SK_F_NO_HOLD : 0);
 	e->rule = 0;
 	e->access = m->off;
 	e->seg_len[2] = 0;
@@ -239,7 +241,7 @@ static __always_inline bool sk_io_wanted(bool write, __u16 mode, __u32 head, cha
 {
 	if (write)
 		return open || http || first == '{' || first == 'C';
-	if (first == '{' || first == 'C')
+	if (open || first == '{' || first == 'C')
 		return true;
 	/* A socket read that starts an HTTP response, or carries the body of one just read. */
 	return (mode & S_IFMT) == S_IFSOCK &&
@@ -355,10 +357,13 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	if ((mode & S_IFMT) == S_IFSOCK && first_len >= 4)
 		http = sk_http_start(head);
 	__u64 stream = ((__u64)(bpf_get_current_pid_tgid() >> 32) << 32) | (__u32)a->a[0];
-	if (write)
-		open = bpf_map_lookup_elem(&io_open, &stream);
+	/* A read stream has its own io_open entry: the rest of a JSON-RPC message a server reads in
+	 * parts is captured (and held) too, whatever its first byte. */
+	__u64 open_key = write ? stream : stream | SK_IO_READ_STREAM;
+	open = bpf_map_lookup_elem(&io_open, &open_key);
 	if (!sk_io_wanted(write, mode, head, first, http, open, stream))
 		return 0;
+	bool json_read = !write && (open || first == '{' || first == 'C');
 	e = sk_event_init(SK_IO, task, t->agent_id);
 	if (!e)
 		return 0;
@@ -385,8 +390,11 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 		if (more)
 			e->flags &= ~SK_F_TRUNC_ARGV; /* the rest follows in SK_F_IO_MORE records */
 	}
-	if (write)
-		sk_io_track_stream(e, stream, open, http, first, ret);
+	if (write || json_read)
+		sk_io_track_stream(e, open_key, open, write ? http : 0, first, ret);
+	/* Held at the last record of a longer write; an HTTP response read needs no verdict. */
+	if (more || (!write && !json_read))
+		e->flags |= SK_F_NO_HOLD;
 	struct sk_agent_cfg *cfg = sk_cfg(t->agent_id);
 
 	sk_io_judge(e, t, cfg, write, http);

@@ -28,6 +28,13 @@ __u64 doomed_active = 0;
  * journals each one it sees the count grow by. */
 __u64 self_stops_cancelled = 0;
 
+/* Non-zero once the kernel has held a process (hold.bpf.h): until then no hook looks at `held`. */
+__u64 holds_issued = 0;
+
+/* daemon_beat_ns + 1 when the held processes were last killed for want of a daemon (once per
+ * stale or dead beat, not at every syscall). */
+__u64 holds_swept_beat = 0;
+
 /* Bytes waiting in the ring at the last submit: userspace reports the fill level from it. */
 __u64 ring_pending = 0;
 
@@ -91,7 +98,8 @@ struct {
 } labels SEC(".maps");
 
 /* (tgid << 32 | fd) of a write stream with a JSON-RPC message still open (its last write did
- * not end the message): later writes on it pass the first-byte prefilter. */
+ * not end the message): later writes on it pass the first-byte prefilter. The same for a read
+ * stream, with SK_IO_READ_STREAM (bit 31) set in the key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -187,6 +195,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } net_denied SEC(".maps");
+
+/* tgid -> its hold (struct sk_hold): a process stopped until the daemon's verdict. Removed at
+ * exit, except a broken hold (the daemon journals it, then removes it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct sk_hold);
+} held SEC(".maps");
 
 /* Records lost (ring buffer full), per kernel id (agent or task): who was not judged. */
 struct {

@@ -7,6 +7,7 @@
 #define STOCKADE_PROCESS_BPF_H
 
 #include "track.bpf.h"
+#include "hold.bpf.h"
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
@@ -122,8 +123,10 @@ int BPF_PROG(sk_exit, struct task_struct *p)
 
 	/* The daemon's main thread exits (crash, SIGKILL, stop): from now on the kernel fails
 	 * closed at once, without waiting for the heartbeat to go stale. */
-	if (tgid == daemon_tgid && BPF_CORE_READ(p, pid) == tgid)
+	if (tgid == daemon_tgid && BPF_CORE_READ(p, pid) == tgid) {
 		daemon_beat_ns = 0;
+		sk_holds_fail_closed(true); /* nothing would ever release them */
+	}
 	if (!t)
 		return 0;
 	/* signal->live reaches 0 when the last thread of the process exits. */
@@ -131,6 +134,7 @@ int BPF_PROG(sk_exit, struct task_struct *p)
 		return 0;
 	e = sk_event_init(SK_EXIT, p, t->agent_id);
 	bpf_map_delete_elem(&tracked, &tgid);
+	sk_hold_exit(tgid);
 	bpf_map_delete_elem(&labels, &tgid);
 	if (!e)
 		return 0;

@@ -25,31 +25,14 @@
 
 #include "helpers.bpf.h"
 #include "channel.bpf.h"
+#include "hold.bpf.h"
 #include "sysnr.bpf.h"
 #include "track.bpf.h"
 
-#define SIGCONT 18
-#define SIGSTOP 19
 #define SIGTSTP 20
 #define SIGTTIN 21
 #define SIGTTOU 22
 #define SK_PF_EXITING 0x00000004 /* include/linux/sched.h */
-
-/* The thread group of thread `pid` (initial pid namespace); 0 when there is no such thread. */
-static __always_inline __u32 sk_tgid_of(__u32 pid)
-{
-	struct task_struct *p;
-	__u32 tgid;
-
-	if (!pid || (int)pid < 0)
-		return 0;
-	p = bpf_task_from_pid(pid);
-	if (!p)
-		return 0;
-	tgid = p->tgid;
-	bpf_task_release(p);
-	return tgid;
-}
 
 /* Whether `pid` is stockaded or one of its threads. */
 static __always_inline bool sk_is_daemon_thread(__u32 pid)
@@ -211,6 +194,7 @@ int BPF_PROG(sk_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 	struct sk_track *t;
 	struct sk_event *e;
 
+	sk_hold_signal(sig, info, target); /* a SIGCONT to a held process: only the daemon's releases it */
 	if (!daemon_tgid || target->tgid != daemon_tgid || tgid == daemon_tgid)
 		return 0;
 	task = bpf_get_current_task_btf();

@@ -12,6 +12,7 @@
 #include "io.bpf.h"
 #include "net.bpf.h"
 #include "self.bpf.h"
+#include "hold.bpf.h"
 #include "track.bpf.h"
 
 /* The x86_64 syscalls sk_sys_exit looks at; every other one returns at once (self.bpf.h: the mount family). */
@@ -64,9 +65,13 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	t = sk_tracked(tgid, task);
 	if (!t)
 		return 0;
+	if (holds_issued && sk_daemon_gone())
+		sk_holds_fail_closed(false);
 	if (compat)
 		return sk_channel_global(nr, 0, 0, ret, 1);
 	sk_read_args(regs, &a);
+	if (nr == NR_ptrace && ret >= 0)
+		sk_hold_ptrace(a.a[0], a.a[1], tgid);
 	/* Data on a pipe or a connection: one call site, so the verifier walks sk_io_event once. */
 	if (nr == NR_read || nr == NR_write || nr == NR_recvfrom || nr == NR_readv || nr == NR_writev ||
 	    nr == NR_recvmsg || (nr == NR_sendto && !a.a[4]) || nr == NR_sendmsg) {

@@ -114,6 +114,7 @@ int BPF_KRETPROBE(sk_ssl_read_ret, int ret)
 		e->ret = n;
 		e->arg1 = r->ssl;
 		sk_put_user_data(e, (void *)buf, n);
+		e->flags |= SK_F_NO_HOLD; /* a response: nothing waits for its verdict */
 		sk_submit(e, false);
 	}
 	bpf_map_delete_elem(&tls_reads, &id);

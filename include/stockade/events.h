@@ -72,6 +72,10 @@ enum sk_kind {
 #define SK_F_NO_DAEMON (1u << 10)  /* refused because no daemon was there to judge it (fail closed) */
 #define SK_F_IO_MORE (1u << 11)    /* io: more bytes of the previous record's write (same pid, fd and
 				    * inode): data[] holds them from byte offset `access` of the write */
+#define SK_F_HELD (1u << 12)       /* the kernel stopped the process (SIGSTOP) until the daemon's verdict:
+				    * sk_event.hold numbers the hold (map `held`) */
+#define SK_F_NO_HOLD (1u << 13)    /* not held for itself: a response read (no verdict to wait for), or
+				    * a write captured in several records but the last (which holds) */
 
 /* sk_event.access (open / truncate / chmod) */
 #define SK_ACC_READ (1u << 0)
@@ -100,7 +104,7 @@ struct sk_addr {
 struct sk_event {
 	__u16 kind;
 	__u16 seg_len[4];
-	__u16 pad0;
+	__u16 hold;     /* with SK_F_HELD: the low 16 bits of the process's hold count (sk_hold.holds) */
 	__u32 flags;
 	__u32 data_len;
 	__u32 pid;  /* tgid */
@@ -146,8 +150,26 @@ enum sk_counter {
 	SK_CNT_KILLS = 3,   /* SIGKILLs sent by BPF */
 	SK_CNT_DENIES = 4,  /* operations refused by BPF */
 	SK_CNT_LOSS_KILLS = 5, /* processes killed because their record was lost (on_loss: kill) */
-	SK_CNT_MAX = 6,
+	SK_CNT_HOLDS = 6,      /* processes stopped until the daemon's verdict */
+	SK_CNT_HOLD_BREAKS = 7, /* held processes killed: released by another (SIGCONT, ptrace), or no daemon */
+	SK_CNT_MAX = 8,
 };
+
+/*
+ * A process held until the daemon's verdict (map `held`, by tgid): the kernel stopped it with
+ * SIGSTOP at the exit of an action only the daemon can judge (bpf/hold.bpf.h). The daemon's
+ * SIGCONT, carrying the hold number it judged as its sigqueue value, is the only release: any
+ * other (a SIGCONT from anyone else, a ptrace of it) kills the held process.
+ */
+struct sk_hold {
+	__u64 holds;    /* holds so far (the last one's number) */
+	__u64 since_ns; /* bpf_ktime_get_boot_ns() of the last hold */
+	__u32 state;    /* SK_HOLD_* */
+	__u32 breaker;  /* SK_HOLD_BROKEN: the tgid that released it (0: the kernel, no daemon) */
+};
+#define SK_HOLD_HELD 1     /* stopped, waiting for the daemon */
+#define SK_HOLD_RELEASED 2 /* the daemon released the last hold */
+#define SK_HOLD_BROKEN 3   /* released by someone else, or its daemon died: killed by the kernel */
 
 /* An MCP tool name the kernel refuses (map tool_deny): FNV-1a 64 of the name's bytes. */
 struct sk_tool_key {
@@ -179,6 +201,8 @@ struct sk_cgroup_name {
 #define SK_RULE_HTTP_UNCLEAR 2
 /* ... and for an enforce agent's action refused while no daemon was there ("builtin:no-daemon"). */
 #define SK_RULE_NO_DAEMON 3
+/* ... and for a held process killed because another process released it ("builtin:hold-release"). */
+#define SK_RULE_HOLD_RELEASE 4
 
 /* The daemon is gone when its heartbeat (global daemon_beat_ns, CLOCK_MONOTONIC, written each
  * turn of its main loop) is older than this, or 0 (it exited: the exit hook clears it, so a dead
@@ -250,6 +274,9 @@ struct sk_inode_rule {
 #define SK_AG_MOUNT (1u << 8)       /* mount: true: the boundary allows the mount syscalls */
 #define SK_AG_KILL_ON_LOSS (1u << 9) /* on_loss: kill: a record the ring had no room for kills its process */
 #define SK_AG_USER_RULES (1u << 10) /* some rules are the daemon's alone: no kernel allow is final */
+#define SK_AG_USER_FILE (1u << 11)  /* some file rules (or sequences) are the daemon's: an open the kernel
+				     * allowed still waits for its verdict (held, in enforce mode) */
+#define SK_AG_USER_EXEC (1u << 12)  /* the same for execs */
 
 struct sk_agent_cfg {
 	__u32 flags;

@@ -32,7 +32,7 @@ void forward_signal(int sig) {
 }
 
 // The launched process: waits for the parent's go (it is in the agent's scope then), restricts
-// itself to the Landlock ruleset when --landlock built one, and becomes the command.
+// itself to the Landlock ruleset (built unless --no-landlock), and becomes the command.
 [[noreturn]] void become_command(int go_fd, int ruleset, const std::vector<std::string>& command) {
     std::string msg;
     char buf[512];
@@ -81,7 +81,7 @@ int landlock_ruleset(const std::string& socket, const std::string& agent) {
             if (a.name == agent) file = a.file;
     auto loaded = file.empty() ? policy::LoadResult{} : policy::load_boundaries({file});
     const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
-    if (!b) throw Error("cannot read the boundary of agent \"" + agent + "\" for --landlock" +
+    if (!b) throw Error("cannot read the boundary of agent \"" + agent + "\" for its Landlock ruleset" +
                         (file.empty() ? std::string(": the daemon has no such agent") : " from " + file));
     return enforce::build_landlock_ruleset(enforce::plan_landlock(*b, enforce::landlock_abi()));
 }
@@ -165,18 +165,25 @@ void explain_stop(const std::string& socket, const std::string& agent, const std
 }  // namespace
 
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command, bool landlock, const std::string& token) {
+            const std::vector<std::string>& command, LandlockUse landlock, const std::string& token) {
     if (command.empty()) {
         std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
         return kExitUsage;
     }
     int ruleset = -1;
-    if (landlock) {
+    if (landlock != LandlockUse::Off) {
         try {
+            if (landlock == LandlockUse::Default && enforce::landlock_abi() == 0)
+                throw Error("this kernel has no Landlock");
             ruleset = landlock_ruleset(socket, agent_of(socket, agent, task));
         } catch (const Error& e) {
-            std::fprintf(stderr, "stockade run: %s\n", e.what());
-            return kExitDaemon;
+            if (landlock == LandlockUse::Required) {
+                std::fprintf(stderr, "stockade run: %s\n", e.what());
+                return kExitDaemon;
+            }
+            // The default: the probes and the daemon still stop what is outside the boundary.
+            std::fprintf(stderr, "stockade run: no Landlock layer (%s); --no-landlock says that is intended\n",
+                         e.what());
         }
     }
     int go[2];

@@ -91,6 +91,10 @@ struct Event {
     bool compat = false;          // syscall: made through the 32-bit entry
 
     bool truncated = false;  // a path or argv was cut at a kernel limit
+    // The kernel stopped the process at this action until the daemon's verdict (bpf/hold.bpf.h):
+    // the daemon releases hold number `hold` (low 16 bits) or kills the process.
+    bool held = false;
+    uint16_t hold = 0;
     KernelAction kernel_action = KernelAction::None;
     uint32_t kernel_rule = 0;
 };

@@ -49,6 +49,20 @@ Actuator Daemon::make_actuator() {
             spdlog::warn("labelling pid {}: {}", pid, e.what());
         }
     };
+    act.hold_state = [this](uint32_t pid) {
+        auto s = probe_->hold_state(pid);
+        judge::HoldInfo h;
+        h.state = static_cast<judge::HoldInfo::State>(s.state);
+        h.holds = s.holds;
+        h.breaker = s.breaker;
+        return h;
+    };
+    act.release_hold = [](uint32_t pid, uint64_t start, uint16_t hold, std::string& err) {
+        auto r = enforce::continue_process(pid, start, hold);
+        err = r.error;
+        return r.ok;
+    };
+    act.forget_hold = [this](uint32_t pid) { probe_->forget_hold(pid); };
     act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
         const identity::AgentMatch* m = table_.agent_by_id(agent_id);
         if (!m) return;

@@ -78,14 +78,17 @@ public:
 private:
     // A path rule goes to the kernel when it is an exact path or a whole directory that exists
     // now; returns false (userspace only) otherwise.
-    bool put_inode(const policy::PathRule& r, uint32_t flag) {
+    // `user`: the class of actions (file, exec) a rule left to the daemon makes it judge.
+    bool put_inode(const policy::PathRule& r, uint32_t flag, bool& user) {
         if (r.kind() == policy::PatternKind::Glob) {
             st_.userspace_only.push_back(r.id + " (glob)");
+            user = true;
             return false;
         }
         InodeKey key;
         if (!inode_of(r.dir(), id_, key)) {
             st_.userspace_only.push_back(r.id + " (" + r.dir() + " does not exist yet)");
+            user = true;
             return false;
         }
         auto& v = plan_.inode_rules[key];
@@ -97,11 +100,14 @@ private:
 
     void plan_exec() {
         bool strict = true;  // an empty allow list is strict too: no exec at all
-        for (auto& r : b_.exec.allow) strict = put_inode(r, SK_IR_EXEC_ALLOW) && strict;
+        for (auto& r : b_.exec.allow) strict = put_inode(r, SK_IR_EXEC_ALLOW, st_.user_exec) && strict;
         if (extra_)
-            for (auto& r : extra_->exec_allow) strict = put_inode(r, SK_IR_EXEC_ALLOW) && strict;
-        for (auto& r : b_.exec.deny) put_inode(r, SK_IR_EXEC_DENY);
-        for (auto& r : b_.files.never) put_inode(r, SK_IR_FILE_DENY);
+            for (auto& r : extra_->exec_allow) strict = put_inode(r, SK_IR_EXEC_ALLOW, st_.user_exec) && strict;
+        for (auto& r : b_.exec.deny) put_inode(r, SK_IR_EXEC_DENY, st_.user_exec);
+        bool never_user = false;  // a never rule judges opens and execs alike
+        for (auto& r : b_.files.never) put_inode(r, SK_IR_FILE_DENY, never_user);
+        st_.user_file = st_.user_file || never_user;
+        st_.user_exec = st_.user_exec || never_user;
         st_.exec_strict = strict;
     }
 
@@ -125,7 +131,7 @@ private:
         auto put_allow = [&](const std::vector<policy::PathRule>& rules, uint32_t flag) {
             for (auto& r : rules) {
                 if (r.dir().rfind("/proc/", 0) == 0 || r.pattern.rfind("/proc/", 0) == 0) continue;
-                strict = put_inode(r, flag) && strict;
+                strict = put_inode(r, flag, st_.user_file) && strict;
             }
         };
         put_allow(b_.files.read, SK_IR_READ_ALLOW);
@@ -155,6 +161,7 @@ private:
             for (auto& r : s.after_read) {
                 if (r.kind() == policy::PatternKind::Glob) {
                     st_.userspace_only.push_back(r.id + " (glob: labelled by the daemon, not synchronously)");
+                    st_.user_file = true;
                     continue;
                 }
                 InodeKey key;
@@ -205,6 +212,9 @@ private:
                     (st_.enforce && b_.on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
                     (b_.io_uring ? SK_AG_IO_URING : 0) | (b_.mount ? SK_AG_MOUNT : 0) |
                     (!st_.userspace_only.empty() ? SK_AG_USER_RULES : 0) |
+                    // Sequences are judged by the daemon over every action (reads, writes, execs).
+                    (st_.user_file || !b_.sequences.empty() ? SK_AG_USER_FILE : 0) |
+                    (st_.user_exec || !b_.sequences.empty() ? SK_AG_USER_EXEC : 0) |
                     (b_.mode == Mode::Enforce && b_.effective_on_loss() == policy::OnLoss::Kill ? SK_AG_KILL_ON_LOSS : 0);
         cfg.default_rule = rules_.number(b_.default_deny_id());
         cfg.http_rule = rules_.number(b_.file_name + ":http-default-deny");

@@ -55,6 +55,7 @@ struct AgentKernelState {
     bool http_strict = false;  // the kernel kills any HTTP request outside the allow routes
     size_t inode_rules = 0, net_rules = 0, http_rules = 0;
     std::vector<std::string> userspace_only;  // rule ids the kernel cannot decide, and why
+    bool user_file = false, user_exec = false;  // which of them judge opens, which execs
 };
 
 

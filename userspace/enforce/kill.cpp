@@ -21,18 +21,31 @@ struct Fd {
         if (fd >= 0) close(fd);
     }
 };
-}  // namespace
 
-KillResult kill_process(uint32_t pid, uint64_t start_ns) {
+// Sends `sig` (with `info`, or none) to the process (pid, start_ns), never to a recycled pid.
+KillResult signal_process(uint32_t pid, uint64_t start_ns, int sig, siginfo_t* info) {
     Fd pidfd{static_cast<int>(syscall(SYS_pidfd_open, pid, 0))};
     if (pidfd.fd < 0) return {false, "pidfd_open(" + std::to_string(pid) + "): " + std::strerror(errno)};
     // The pidfd now refers to whichever process holds the pid; make sure it is ours.
     uint64_t st = identity::read_proc_start(pid).value_or(0);
     if (st / kNsPerTick != start_ns / kNsPerTick)
         return {false, "pid " + std::to_string(pid) + " now belongs to another process"};
-    if (syscall(SYS_pidfd_send_signal, pidfd.fd, SIGKILL, nullptr, 0) != 0)
+    if (syscall(SYS_pidfd_send_signal, pidfd.fd, sig, info, 0) != 0)
         return {false, "pidfd_send_signal(" + std::to_string(pid) + "): " + std::strerror(errno)};
     return {true, ""};
+}
+}  // namespace
+
+KillResult kill_process(uint32_t pid, uint64_t start_ns) { return signal_process(pid, start_ns, SIGKILL, nullptr); }
+
+KillResult continue_process(uint32_t pid, uint64_t start_ns, uint16_t hold) {
+    siginfo_t si{};
+    si.si_signo = SIGCONT;
+    si.si_code = SI_QUEUE;  // a queued signal: the kernel passes si_value to signal_generate
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_int = hold;
+    return signal_process(pid, start_ns, SIGCONT, &si);
 }
 
 KillResult kill_cgroup(const std::string& rel) {

@@ -16,6 +16,11 @@ struct KillResult {
 // through /proc before the signal, so a pid reused by another process is never hit.
 KillResult kill_process(uint32_t pid, uint64_t start_ns);
 
+// Releases a process the kernel held (bpf/hold.bpf.h): SIGCONT, checked like kill_process, with
+// sigqueue's value = `hold`, the number of the hold judged. The kernel lets only this SIGCONT
+// (from the daemon, for the process's last hold) release it.
+KillResult continue_process(uint32_t pid, uint64_t start_ns, uint16_t hold);
+
 // Kills every process of a cgroup (relative to the v2 root).
 KillResult kill_cgroup(const std::string& rel);
 

@@ -3,9 +3,21 @@
 // (once) to be stored, hashed and read back.
 #pragma once
 
+#include <string_view>
+#include <type_traits>
+
 #include "journal/record.hpp"
 
 namespace stockade::journal {
+
+// Fields added after journals were first written are stored only when set, so that a line
+// written before them still reads back to the same canonical form (and hash).
+inline bool is_optional_field(const char* name) { return std::string_view(name) == "held_us"; }
+template <class V>
+bool omitted(const char* name, const V& v) {
+    if constexpr (std::is_same_v<V, int64_t>) return v < 0 && is_optional_field(name);
+    return false;
+}
 
 // Calls f(name, member) for each field; R is Record or const Record.
 template <class R, class F>
@@ -43,6 +55,7 @@ void for_each_field(R& r, F&& f) {
     f("latency_us", r.latency_us);
     f("count", r.count);
     f("detail", r.detail);
+    f("held_us", r.held_us);  // optional: see omitted()
 }
 
 }  // namespace stockade::journal

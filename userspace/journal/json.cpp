@@ -69,6 +69,7 @@ std::string to_json_line(const Record& r) {
     JsonWriter w(buf);
     w.StartObject();
     for_each_field(r, [&](const char* name, const auto& v) {
+        if (omitted(name, v)) return;
         w.Key(name);
         put(w, v);
     });
@@ -116,6 +117,7 @@ Record from_json_line(std::string_view line) {
             }
         } catch (const cereal::Exception& e) {
             std::string why = e.what();
+            if (why.find("not found") != std::string::npos && is_optional_field(name)) return;
             if (why.find("not found") != std::string::npos)
                 throw Error("journal line has no field \"" + std::string(name) + "\"");
             throw Error("journal line field \"" + std::string(name) + "\" has the wrong type (" + why +

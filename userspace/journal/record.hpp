@@ -57,8 +57,11 @@ struct Record {
     std::string rule;       // rule id that decided
     std::string resolved;   // how the rule resolved
     std::string enforcement;  // "", "denied-in-kernel", "killed-in-kernel", "killed-by-daemon",
-                              // "agent-killed-by-daemon"
+                              // "agent-killed-by-daemon", "killed-while-held" ...
     int64_t latency_us = -1;  // kernel event to enforcement, -1 = not measured
+    // The kernel held the process at this action until the daemon's verdict (a SIGSTOP before
+    // it ran one more instruction): how long, to the verdict. -1 = not held (then not stored).
+    int64_t held_us = -1;
 
     // --- type specific ---
     uint64_t count = 0;    // lost: events lost; summary: actions counted

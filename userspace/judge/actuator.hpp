@@ -10,6 +10,13 @@
 
 namespace stockade::judge {
 
+// What the kernel says of a process it held for a verdict (bpf/hold.bpf.h).
+struct HoldInfo {
+    enum State { None, Held, Released, Broken } state = None;
+    uint64_t holds = 0;    // the number of its last hold
+    uint32_t breaker = 0;  // Broken: the process that released it (0: no daemon was there)
+};
+
 struct Actuator {
     std::function<bool(uint32_t pid, uint64_t start_ns, std::string& err)> kill_process;
     std::function<bool(const std::string& cgroup, std::string& err)> kill_cgroup;
@@ -20,6 +27,12 @@ struct Actuator {
     std::function<void(uint32_t pid, const std::string& sequence_id)> label_process;
     // The kernel tracked a cgroup made with an agent's unit or cgroup name (optional).
     std::function<void(const std::string& path, uint32_t agent_id, uint64_t cgroup_id)> cgroup_created;
+    // Holds (optional: without them a held process is never released, so tests of holds set all
+    // three): the kernel's state of a held process, its release (SIGCONT for hold number `hold`),
+    // and forgetting a broken hold once journaled.
+    std::function<HoldInfo(uint32_t pid)> hold_state;
+    std::function<bool(uint32_t pid, uint64_t start_ns, uint16_t hold, std::string& err)> release_hold;
+    std::function<void(uint32_t pid)> forget_hold;
 };
 
 }  // namespace stockade::judge

@@ -26,6 +26,11 @@ bool Conclusion::conclude(Judged& j) {
         count_allowed(c, v, j.if_allowed, j.event.action);
         return true;
     }
+    // Held by the kernel until now: the verdict came before the process ran on.
+    if (j.event.held) {
+        uint64_t now = act_.now_boot_ns();
+        r.held_us = now > j.event.ktime_ns ? static_cast<int64_t>((now - j.event.ktime_ns) / 1000) : 0;
+    }
     c.rules.add(v.rule_id);
     if (v.inside()) {
         ++c.allowed;
@@ -81,12 +86,13 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
     stop_server(j);
     std::string err, done;
     bool ok;
+    // A held process is killed where the kernel stopped it: the action did no harm.
     if (b.on_violation == OnViolation::KillAgent && !p.cgroup.empty()) {
         ok = act_.kill_cgroup(p.cgroup, err);
-        done = "agent-killed-by-daemon";
+        done = e.held ? "agent-killed-while-held" : "agent-killed-by-daemon";
     } else {
         ok = act_.kill_process(e.pid, e.start_ns, err);
-        done = "killed-by-daemon";
+        done = e.held ? "killed-while-held" : "killed-by-daemon";
     }
     if (ok) r.enforcement += (r.enforcement.empty() ? "" : ", ") + done;
     uint64_t now = act_.now_boot_ns();
@@ -115,6 +121,8 @@ void Conclusion::stop_server(Judged& j) {
     std::string err;
     if (j.server_stopped_in_kernel)
         j.record.enforcement = "server-stopped-in-kernel";
+    else if (j.server_stopped_while_held)
+        j.record.enforcement = "server-killed-while-held";
     else if (j.server && act_.kill_process(j.server->key.pid, j.server->start_ns, err))
         j.record.enforcement = "server-killed-by-daemon";
 }

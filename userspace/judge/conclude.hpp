@@ -39,6 +39,7 @@ struct Judged {
     // A tool call over stdio: the server about to read it is stopped before the caller.
     const identity::Process* server = nullptr;  // live, when known
     bool server_stopped_in_kernel = false;  // a denied tool the kernel refuses at the server's read
+    bool server_stopped_while_held = false; // the server's held read was judged first (its own record)
     AgentCounters* counters = nullptr;      // the agent's, when the caller has them at hand
 };
 
@@ -54,6 +55,9 @@ public:
     void count_allowed(AgentCounters& c, const Verdict& v, IfAllowed how, Action action);
     // Journals the counts of violations held back by the repeat limiter.
     void flush_repeats();
+    // Whether the process of `e` was killed (by the kernel or the daemon) for this or an earlier event.
+    bool killed(const Event& e) const { return already_killed(e); }
+    void note_killed(const Event& e);
 
 private:
     void enforce(Judged& j, AgentCounters& c);
@@ -74,7 +78,6 @@ private:
     // Processes (pid, start) already killed, by the kernel or the daemon: their records still in
     // the ring are journaled as `already-killed`, not as kills that failed (the pid is gone).
     bool already_killed(const Event& e) const { return killed_.count({e.pid, e.start_ns}) > 0; }
-    void note_killed(const Event& e);
     static constexpr size_t kMaxKilled = 4096;
 
     const Actuator& act_;

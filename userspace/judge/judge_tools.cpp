@@ -25,7 +25,10 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
     if (!e.io_write) {
         pipe_readers_[e.io_inode] = {e.pid, describe(p)};
         if (pipe_readers_.size() > 4096) pipe_readers_.erase(pipe_readers_.begin());
-        if (e.kernel_action == KernelAction::Killed) server_killed_in_kernel(e, p);
+        if (e.kernel_action == KernelAction::Killed)
+            server_killed_in_kernel(e, p);
+        else if (e.held)
+            judge_read_calls(e, p);
         return;
     }
     std::vector<std::string> truncated;
@@ -141,8 +144,49 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
     Judged j{e, p, *b, v, std::move(r)};
     for (auto& [name, rule] : enforce::KernelTables::kernel_denied_tools(*b))
         j.server_stopped_in_kernel = j.server_stopped_in_kernel || name == m.tool;
+    j.server_stopped_while_held = calls_stopped_at_read_.erase({p.agent, m.id}) > 0;
     if (reader != pipe_readers_.end()) j.server = table_.find_live_pid(reader->second.first);
     conclusion_.conclude(j);
+}
+
+// A server the kernel held at a read that carries a tools/call: judged here, before it runs the
+// call, whatever order the caller's write and this read reach the daemon in. A call the caller's
+// write was already judged to violate kills the server now; one judged here first kills it with
+// its own record, and the caller's record says so.
+void Pipeline::judge_read_calls(const Event& e, const identity::Process& p) {
+    const policy::Boundary* b = set_ ? set_->find(p.agent) : nullptr;
+    if (!b) return;
+    Event bytes = e;  // McpStreams reassembles writes: these bytes are read, but framed alike
+    bytes.io_write = true;
+    bytes.io_peer_inode = 0;
+    std::vector<std::string> truncated;
+    for (auto& m : mcp_reads_.feed(bytes, truncated)) {
+        if (m.is_response || m.method != "tools/call" || m.tool.empty() || m.id.empty()) continue;
+        auto judged = judged_.find({p.agent, m.id});
+        if (judged != judged_.end() && judged->second.first == "allow") continue;
+        Verdict v;
+        std::string grant;
+        if (judged != judged_.end()) {
+            v.decision = Decision::Kill;
+            v.rule_id = judged->second.second;
+        } else {
+            v = task_call_overlay(p, *b, "tool", "", "", m.tool, policy::decide_tool(*b, describe(p), m.tool), grant);
+            if (v.inside()) continue;
+            judged_[{p.agent, m.id}] = {std::string(to_string(v.decision)), v.rule_id};
+            calls_stopped_at_read_.insert({p.agent, m.id});
+            if (calls_stopped_at_read_.size() > 1024) calls_stopped_at_read_.erase(calls_stopped_at_read_.begin());
+        }
+        journal::Record r = record_for(e, p);
+        r.type = "tool";
+        r.action = m.method;
+        r.path = m.tool;
+        r.access = "";
+        r.address = "stdio";
+        r.detail = "server: " + describe(p) + " (pid " + std::to_string(e.pid) + ") held at the read that delivered " +
+                   "call id " + m.id + ", judged before it could run it";
+        Judged j{e, p, *b, v, std::move(r)};
+        conclusion_.conclude(j);
+    }
 }
 
 }  // namespace stockade::judge

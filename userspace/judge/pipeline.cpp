@@ -32,7 +32,8 @@ journal::Record Pipeline::record_for(const Event& e, const identity::Process& p)
     return r;
 }
 
-// Attributes the event to a process and hands it to the judge for its kind.
+// Attributes the event to a process and hands it to the judge for its kind; a process the
+// kernel held for this event is then released, unless the verdict killed it.
 void Pipeline::on_event(const Event& e) {
     if (e.action == Action::CgroupMkdir) {
         // Made by systemd or another manager (not an agent): no process to attribute.
@@ -41,6 +42,11 @@ void Pipeline::on_event(const Event& e) {
     }
     ++events_;
     const identity::Process& p = table_.apply(e);
+    judge_event(e, p);
+    if (e.held) settle_hold(e, p);
+}
+
+void Pipeline::judge_event(const Event& e, const identity::Process& p) {
     if (p.agent.empty() || !set_) return;
     const policy::Boundary* b = set_->find(p.agent);
     if (!b) return;  // an agent whose boundary was removed: no longer judged
@@ -56,6 +62,7 @@ void Pipeline::on_event(const Event& e) {
     if (e.action == Action::Exit) {
         sequences_.on_exit(p.key);
         mcp_.forget(e.pid);
+        mcp_reads_.forget(e.pid);
         forget_http(e, p);
         return;
     }
@@ -65,6 +72,37 @@ void Pipeline::on_event(const Event& e) {
         handle_io(e, p);
     else
         judge_action(e, p, *b, c);
+}
+
+// The end of a hold: the process runs on, unless its verdict killed it. The kernel's state says
+// whether this is still its last hold (another thread's may be waiting for its record), and
+// whether something else released it first (then the kernel killed it: journaled here).
+void Pipeline::settle_hold(const Event& e, const identity::Process& p) {
+    if (!act_.hold_state || !act_.release_hold) return;
+    HoldInfo h = act_.hold_state(e.pid);
+    if (conclusion_.killed(e)) {  // the verdict's kill ends the hold
+        if (h.state == HoldInfo::Broken && act_.forget_hold) act_.forget_hold(e.pid);
+        return;
+    }
+    if (h.state == HoldInfo::Broken) {
+        journal::Record r = record_for(e, p);
+        r.verdict = "kill";
+        r.rule = "builtin:hold-release";
+        r.enforcement = "killed-in-kernel";
+        r.latency_us = 0;
+        r.detail = h.breaker ? "held for this action, then released by pid " + std::to_string(h.breaker) +
+                                   " (SIGCONT or ptrace), not by the daemon: killed in the kernel, it ran no further"
+                             : "held for this action while no daemon was there: killed in the kernel";
+        if (!p.agent.empty()) ++counters_[p.agent].kills;
+        conclusion_.note_killed(e);
+        act_.journal(r);
+        if (act_.forget_hold) act_.forget_hold(e.pid);
+        return;
+    }
+    if (h.state != HoldInfo::Held || static_cast<uint16_t>(h.holds) != e.hold) return;
+    std::string err;
+    if (!act_.release_hold(e.pid, e.start_ns, e.hold, err))
+        spdlog::warn("agent={} pid={}: could not release the held process: {}", p.agent, e.pid, err);
 }
 
 void Pipeline::on_bad_record(const std::string& why) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -62,6 +63,8 @@ public:
 
 private:
     journal::Record record_for(const Event& e, const identity::Process& p) const;
+    void judge_event(const Event& e, const identity::Process& p);
+    void settle_hold(const Event& e, const identity::Process& p);
 
     // File, exec and network actions (judge_actions.cpp).
     void judge_action(const Event& e, const identity::Process& p, const policy::Boundary& b, AgentCounters& c);
@@ -88,9 +91,12 @@ private:
         journal::Record base;
     };
     tools::McpStreams mcp_;
+    tools::McpStreams mcp_reads_;  // what held servers read: a call judged before the server runs it
+    void judge_read_calls(const Event& e, const identity::Process& p);
     std::map<uint64_t, std::pair<uint32_t, std::string>> pipe_readers_;  // inode -> reader pid, "exe argv"
     std::map<std::pair<std::string, std::string>, PendingCall> pending_calls_;  // (agent, id)
     std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> judged_;  // -> verdict, rule
+    std::set<std::pair<std::string, std::string>> calls_stopped_at_read_;  // (agent, id) denied at a held read
 
     // HTTP requests (judge_http.cpp), by (pid, tls, socket inode or SSL object).
     using HttpKey = std::tuple<uint32_t, bool, uint64_t>;

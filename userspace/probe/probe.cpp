@@ -356,6 +356,8 @@ KernelCounters Probe::counters() const {
     };
     KernelCounters c{sum(SK_CNT_EVENTS), sum(SK_CNT_LOST), sum(SK_CNT_TRUNC), sum(SK_CNT_KILLS), sum(SK_CNT_DENIES)};
     c.loss_kills = sum(SK_CNT_LOSS_KILLS);
+    c.holds = sum(SK_CNT_HOLDS);
+    c.hold_breaks = sum(SK_CNT_HOLD_BREAKS);
     c.ring_pending = skel_->bss->ring_pending;
     c.ring_size = ring_bytes_;
     return c;

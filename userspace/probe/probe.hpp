@@ -47,6 +47,7 @@ struct ProbeOptions {
 struct KernelCounters {
     uint64_t events = 0, lost = 0, truncated = 0, kills = 0, denies = 0;
     uint64_t loss_kills = 0;  // processes killed because their record was lost (on_loss: kill)
+    uint64_t holds = 0, hold_breaks = 0;  // processes held for a verdict; held ones killed (released by another)
     uint64_t ring_pending = 0, ring_size = 0;  // bytes waiting at the last submit, ring capacity
 };
 
@@ -137,6 +138,18 @@ public:
     std::optional<uint32_t> take_agent_signal(uint32_t pid);
     // Stop signals that reached stockaded and were cancelled by the kernel, since start.
     uint64_t stops_cancelled() const;
+
+    // Holds (bpf/hold.bpf.h; probe_hold.cpp): a process the kernel stopped until the daemon's
+    // verdict. What the kernel's `held` map says of process `tgid`:
+    struct HoldState {
+        enum State { None, Held, Released, Broken } state = None;  // the order of judge::HoldInfo::State
+        uint64_t holds = 0;     // holds so far; the last one's number
+        uint64_t since_ns = 0;  // CLOCK_BOOTTIME of the last hold
+        uint32_t breaker = 0;   // Broken: the process that released it (0: the kernel, no daemon)
+    };
+    HoldState hold_state(uint32_t tgid) const;
+    // A broken hold, once journaled: the kernel keeps it until then.
+    void forget_hold(uint32_t tgid);
 
 private:
     void open_pins(const ProbeOptions& opts);

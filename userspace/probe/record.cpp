@@ -14,6 +14,7 @@ namespace stockade::probe {
 // The kernel and this file must agree on every offset: a mismatch fails the build.
 static_assert(sizeof(sk_addr) == 24);
 static_assert(offsetof(sk_event, seg_len) == 2);
+static_assert(offsetof(sk_event, hold) == 10);
 static_assert(offsetof(sk_event, flags) == 12);
 static_assert(offsetof(sk_event, data_len) == 16);
 static_assert(offsetof(sk_event, pid) == 20);
@@ -35,6 +36,7 @@ static_assert(sizeof(sk_net_key) == 28);
 static_assert(sizeof(sk_port_span) == 12);
 static_assert(sizeof(sk_net_rule) == 8 + 12 * SK_NET_SPANS_MAX);
 static_assert(sizeof(sk_track) == 16);
+static_assert(sizeof(sk_hold) == 24);
 static_assert(sizeof(sk_agent_cfg) == 16);
 static_assert(sizeof(sk_http_key) == 24);
 static_assert(offsetof(sk_http_key, route_hash) == 8);
@@ -152,6 +154,8 @@ Event common_fields(const sk_event& r) {
     e.access = r.access;
     e.truncated = r.flags & (SK_F_TRUNC_PATH0 | SK_F_TRUNC_PATH1 | SK_F_TRUNC_ARGV);
     e.kernel_rule = r.rule;
+    e.held = r.flags & SK_F_HELD;
+    e.hold = r.hold;
     if (r.flags & SK_F_KILLED)
         e.kernel_action = KernelAction::Killed;
     else if (r.flags & SK_F_DENIED)

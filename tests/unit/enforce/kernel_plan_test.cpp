@@ -85,8 +85,30 @@ TEST_CASE("globs and missing paths stay with the daemon, and the kernel is then 
     CHECK_THAT(st.userspace_only[0], Catch::Contains("(glob)"));
     CHECK_THAT(st.userspace_only[1], Catch::Contains(d / "later") && Catch::Contains("does not exist yet"));
     CHECK(entry(p, 1, d / "bin/tool")->flags == SK_IR_EXEC_ALLOW);  // still decided where it can be
-    // Rules only the daemon evaluates: no kernel allow is final while it is gone (fail closed).
-    CHECK(p.agent_cfg.at(1).flags == (SK_AG_NET_STRICT | SK_AG_USER_RULES));
+    // Rules only the daemon evaluates: no kernel allow is final while it is gone (fail closed);
+    // the exec glob makes execs wait for the daemon, the missing read rule opens (holds).
+    CHECK(p.agent_cfg.at(1).flags == (SK_AG_NET_STRICT | SK_AG_USER_RULES | SK_AG_USER_EXEC | SK_AG_USER_FILE));
+}
+
+TEST_CASE("which kernel allows a daemon-only rule keeps waiting: execs, opens, or both", "[enforce][plan]") {
+    TempDir d;
+    d.write("bin/tool");
+    d.write("data/x");
+    // exec_deny, never: extra entries of those lists; tail: more top-level sections.
+    auto flags = [&](const std::string& exec_deny, const std::string& never, const std::string& tail = "") {
+        auto set = load_ok("agent: t\nmode: enforce\nsystem_read: false\nmatch: { cgroup: /stockade/t }\n"
+                           "exec: { allow: [ " + d / "bin/tool" + " ], deny: [ " + exec_deny + " ] }\n"
+                           "files: { read: [ " + d / "data/**" + " ], never: [ " + never + " ] }\n" + tail);
+        RuleNumbers rules;
+        return plan_for(*set, rules).agent_cfg.at(1).flags & (SK_AG_USER_FILE | SK_AG_USER_EXEC);
+    };
+    CHECK(flags("", "") == 0);  // every rule in the kernel: its allows are final, nothing is held
+    CHECK(flags("\"" + d / "bin/*.sh" + "\"", "") == SK_AG_USER_EXEC);
+    CHECK(flags("", "\"**/*.pem\"") == (SK_AG_USER_FILE | SK_AG_USER_EXEC));  // never covers both
+    // A sequence is judged by the daemon over later actions of every kind.
+    CHECK(flags("", "", "sequences:\n  - name: s\n    after: { read: [ " + d / "data/**" +
+                            " ] }\n    forbid:\n      connect_except: [ { cidr: 127.0.0.1, ports: 8000 } ]\n") ==
+          (SK_AG_USER_FILE | SK_AG_USER_EXEC));
 }
 
 TEST_CASE("on_loss: the kernel kills at a loss only in enforce mode, by default unless on_violation is flag",

@@ -133,3 +133,16 @@ TEST_CASE("malformed lines throw stockade::Error naming the problem", "[journal]
     negative_seq.replace(0, 27, "{\"seq\":-1");
     CHECK_THROWS_AS(from_json_line(negative_seq), stockade::Error);
 }
+
+TEST_CASE("held_us is stored only when set: lines written before it read back unchanged", "[journal][json]") {
+    Record r;
+    std::string old_line = to_json_line(r);
+    CHECK(old_line.find("held_us") == std::string::npos);
+    Record back = from_json_line(old_line);
+    CHECK(back.held_us == -1);
+    CHECK(to_json_line(back) == old_line);  // same canonical form, same hash
+    r.held_us = 412;
+    std::string line = to_json_line(r);
+    CHECK(line.find(",\"held_us\":412}") == line.size() - 15);
+    CHECK(from_json_line(line).held_us == 412);
+}

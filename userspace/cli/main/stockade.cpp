@@ -88,7 +88,7 @@ void add_run(CLI::App& app, const Globals& g, Commands& out) {
     struct Run {
         std::string agent, task, token;
         std::vector<std::string> command;
-        bool landlock = false;
+        bool landlock = false, no_landlock = false;
     };
     auto r = std::make_shared<Run>();
     auto* run = app.add_subcommand("run", "run a command as an agent (in the agent's cgroup scope)");
@@ -96,14 +96,19 @@ void add_run(CLI::App& app, const Globals& g, Commands& out) {
     run->add_option("--task", r->task, "run inside this task (stockade task begin)");
     run->add_option("--token", r->token, "the task's token, checked when given");
     run->add_flag("--landlock", r->landlock,
-                  "also confine the command with a Landlock ruleset derived from its boundary (refused at the syscall)");
+                  "require the Landlock ruleset derived from the boundary (the default when the kernel has "
+                  "Landlock): fail if it cannot be applied");
+    run->add_flag("--no-landlock", r->no_landlock,
+                  "no Landlock ruleset: only the kernel probes and the daemon stop what is outside the boundary")
+        ->excludes("--landlock");
     run->add_option("command", r->command, "command and arguments, after --")->required();
     out.emplace_back(run, [r, &g] {
         if (r->agent.empty() && r->task.empty()) {
             std::fprintf(stderr, "stockade run: --agent or --task is required\n");
             return kExitUsage;
         }
-        return cmd_run(g.socket, r->agent, r->task, r->command, r->landlock, r->token);
+        LandlockUse ll = r->no_landlock ? LandlockUse::Off : r->landlock ? LandlockUse::Required : LandlockUse::Default;
+        return cmd_run(g.socket, r->agent, r->task, r->command, ll, r->token);
     });
 }
 
