@@ -216,7 +216,7 @@ void RealDaemon::stop() {
 }
 
 Child RealDaemon::run_as(const std::string& agent, const std::vector<std::string>& argv) {
-    std::vector<std::string> cmd{stockade_cli(), "--socket", socket_, "run", "--agent", agent, "--"};
+    std::vector<std::string> cmd{stockade_cli(), "--socket", socket_, "run", "--no-landlock", "--agent", agent, "--"};
     cmd.insert(cmd.end(), argv.begin(), argv.end());
     SpawnOpts so;
     so.capture_out = true;

@@ -50,7 +50,7 @@ inline Outcome attack(Daemon& daemon, const std::string& agent, const std::vecto
     std::vector<std::string> argv{attacker()};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<std::string> cmd{bin("stockade"), "--socket", daemon.socket(), "run"};
-    if (landlock) cmd.push_back("--landlock");
+    cmd.push_back(landlock ? "--landlock" : "--no-landlock");
     cmd.insert(cmd.end(), {"--agent", agent, "--", "/bin/sh", "-c", quote(argv) + "; echo rc=$?"});
     Outcome o;
     run_command(cmd, &o.out);

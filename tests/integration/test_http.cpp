@@ -186,7 +186,7 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         INFO(out);
         REQUIRE(WEXITSTATUS(st) == 0);
         std::string task = out.substr(0, out.find('\n'));
-        run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--task", task, "--", "/bin/sh", "-c",
+        run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--task", task, "--", "/bin/sh", "-c",
                      shell(curl + "-X DELETE " + server.base(true) + "/v1/items/7")},
                     &out);
         CHECK(out.find("rc=0") != std::string::npos);  // the kernel did not kill: the grant is in its table
@@ -198,7 +198,7 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         CHECK(del->grant == task + "/grant[0]");
         CHECK(server.seen().find("DELETE /v1/items/7") != std::string::npos);
         // The grant does not reach the admin routes (a deny route beats it).
-        run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--task", task, "--", "/bin/sh", "-c",
+        run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--task", task, "--", "/bin/sh", "-c",
                      shell(curl + "-X DELETE " + server.base(true) + "/v1/admin/x")},
                     &out);
         CHECK(out.find("rc=137") != std::string::npos);

@@ -170,7 +170,7 @@ TEST_CASE("SIGKILL of the daemon during a burst of violations: verify passes aft
             int null = open("/dev/null", O_WRONLY);
             dup2(null, 1);
             dup2(null, 2);
-            execl(bin("stockade").c_str(), "stockade", "--socket", daemon.socket().c_str(), "run", "--agent",
+            execl(bin("stockade").c_str(), "stockade", "--socket", daemon.socket().c_str(), "run", "--no-landlock", "--agent",
                   "burstagent", "--", "/usr/bin/python3", "-c", script.c_str(), (char*)nullptr);
             _exit(127);
         }

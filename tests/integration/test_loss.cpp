@@ -58,7 +58,7 @@ Agent start_agent(const Daemon& daemon, const std::string& agent, const std::str
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        execl(bin("stockade").c_str(), "stockade", "--socket", daemon.socket().c_str(), "run", "--agent",
+        execl(bin("stockade").c_str(), "stockade", "--socket", daemon.socket().c_str(), "run", "--no-landlock", "--agent",
               agent.c_str(), "--", "/usr/bin/python3", "-c", kOpenLoop, file.c_str(), std::to_string(seconds).c_str(),
               (char*)nullptr);
         _exit(127);

@@ -69,7 +69,7 @@ struct LoopingAgent {
         if (pid == 0) {
             dup2(p[1], 1);
             close(p[0]);
-            std::vector<std::string> argv{bin("stockade"), "--socket", daemon.socket(), "run", "--task", task, "--",
+            std::vector<std::string> argv{bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--task", task, "--",
                                           "/usr/bin/python3", "-I", "-c", kAgent};
             argv.insert(argv.end(), args.begin(), args.end());
             std::vector<char*> c;

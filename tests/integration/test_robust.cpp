@@ -74,7 +74,7 @@ TEST_CASE("under a violation flood, status answers, idle connections block no on
         int null = open("/dev/null", O_WRONLY);
         dup2(null, 1);
         dup2(null, 2);
-        execl(bin("stockade").c_str(), "stockade", "--socket", daemon.socket().c_str(), "run", "--agent", "floodagent",
+        execl(bin("stockade").c_str(), "stockade", "--socket", daemon.socket().c_str(), "run", "--no-landlock", "--agent", "floodagent",
               "--", "/usr/bin/python3", "-c", kFlood, (char*)nullptr);
         _exit(127);
     }

@@ -35,7 +35,7 @@ std::string begin_task(const Daemon& daemon, const std::vector<std::string>& arg
 
 int run_in_task(const Daemon& daemon, const std::string& task, const std::vector<std::string>& argv,
                 std::string* out = nullptr) {
-    std::vector<std::string> cmd{bin("stockade"), "--socket", daemon.socket(), "run", "--task", task, "--"};
+    std::vector<std::string> cmd{bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--task", task, "--"};
     cmd.insert(cmd.end(), argv.begin(), argv.end());
     return run_command(cmd, out);
 }

@@ -91,6 +91,11 @@ bool stopped(const journal::Record& r) {
            r.enforcement.find("kill-failed") == std::string::npos;
 }
 
+// An attempt outside the boundary that the kernel refused (Landlock: EACCES, EXDEV, EPERM).
+bool refused(const journal::Record& r) {
+    return r.verdict == "flag" && (r.result == -EACCES || r.result == -EXDEV || r.result == -EPERM);
+}
+
 // An argument as shown in one line: newlines as spaces, a long one (`-c` code) cut.
 std::string short_arg(std::string a) {
     std::replace(a.begin(), a.end(), '\n', ' ');
@@ -106,16 +111,19 @@ std::string describe_stop(const journal::Record& r) {
         what += " " + (r.address.rfind("http", 0) == 0 ? r.address + r.path : r.path);
     else if (!r.address.empty())
         what += " " + r.address + (r.port ? ":" + std::to_string(r.port) : "");
-    std::string s = "pid " + std::to_string(r.pid) + " (" + cmd + ") was stopped (" + r.enforcement + ") for " + what +
+    std::string how = refused(r) ? std::string("before it happened: ") + strerrorname_np(static_cast<int>(-r.result)) +
+                                       " at the syscall"
+                                 : r.enforcement;
+    std::string s = "pid " + std::to_string(r.pid) + " (" + cmd + ") was stopped (" + how + ") for " + what +
                     " under rule " + r.rule;
     if (!r.resolved.empty()) s += ": " + r.resolved;
     return s;
 }
 
 // Tells the user why the agent in `scope` was stopped: the kill records the daemon journaled for
-// it since `since` (they may still be on their way: waits up to a second for the first).
+// it since `since` (they may still be on their way: waits up to `wait_ms` for the first).
 void explain_stop(const std::string& socket, const std::string& agent, const std::string& scope,
-                  std::chrono::system_clock::time_point since, bool expect_kill) {
+                  std::chrono::system_clock::time_point since, bool expect_kill, int wait_ms, bool landlocked) {
     std::string journal_path;
     try {
         control::Request req;
@@ -127,12 +135,14 @@ void explain_stop(const std::string& socket, const std::string& agent, const std
     f.agent = agent;
     f.since = since - std::chrono::seconds(1);
     std::vector<journal::Record> kills;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(expect_kill ? 1000 : 0);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     do {
         kills.clear();
         if (!journal_path.empty())
             for (auto& r : journal::read_last(journal_path, 2000, f))
-                if (stopped(r) && (r.cgroup == scope || r.cgroup.rfind(scope + "/", 0) == 0)) kills.push_back(r);
+                if ((stopped(r) || (landlocked && refused(r))) &&
+                    (r.cgroup == scope || r.cgroup.rfind(scope + "/", 0) == 0))
+                    kills.push_back(r);
         if (!kills.empty() || std::chrono::steady_clock::now() >= deadline) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     } while (true);
@@ -202,6 +212,7 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
         become_command(go[0], ruleset, command);
     }
     close(go[0]);
+    bool landlocked = ruleset >= 0;
     if (ruleset >= 0) close(ruleset);
     g_child = child;
     auto started = std::chrono::system_clock::now();
@@ -234,7 +245,10 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
     bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) explain_stop(socket, agent, scope, started, killed);
+    // A command that failed under Landlock may have met a refusal the daemon then judged (and
+    // killed it for, after it exited): give that record a moment too.
+    int wait_ms = killed ? 1000 : landlocked ? 300 : 0;
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) explain_stop(socket, agent, scope, started, killed, wait_ms, landlocked);
     end_like(status);
 }
 

@@ -236,9 +236,10 @@ RuleNumbers::RuleNumbers() {
     number("builtin:self-protection");
     number("builtin:http-unclear-path");
     number("builtin:no-daemon");
+    number("builtin:hold-release");
 }
 
-static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2 && SK_RULE_NO_DAEMON == 3,
+static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2 && SK_RULE_NO_DAEMON == 3 && SK_RULE_HOLD_RELEASE == 4,
               "RuleNumbers() registers these first, in this order");
 
 uint32_t RuleNumbers::number(const std::string& id) {
