@@ -2,6 +2,7 @@
 // allows for good (fast path, never held) and by one with a glob rule only the daemon can judge
 // (every open held until the daemon's release), against the real stockaded, side by side.
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <fmt/format.h>
 #include <unistd.h>
 
