@@ -53,7 +53,8 @@ std::string sigcont_attack(const ScratchDir& d, const std::string& from) {
            "if s == 0:\n"
            "    end = time.time() + 2\n"
            "    while time.time() < end:\n"
-           "        os.kill(r, signal.SIGCONT)\n"
+           "        try: os.kill(r, signal.SIGCONT)\n"
+           "        except ProcessLookupError: break\n"
            "    os._exit(0)\n"
            "_, st = os.waitpid(r, 0)\n"
            "os.waitpid(s, 0)\n"
@@ -153,18 +154,29 @@ TEST_CASE("hold: a sibling that sends SIGCONT to a held process gets it killed, 
         REQUIRE(r);
     }
     SECTION("an allowed rename: the sibling's release kills it; the kernel says who released it") {
-        std::string out;
-        daemon.run_as("holdcont", {"/usr/bin/python3", "-I", "-c", sigcont_attack(d, "allowed/in/key")}, &out);
+        // The hold of an allowed rename lasts only until the daemon's release (~50-250 us): on a
+        // busy machine the spinning sibling may not get a CPU within it, and then the rename
+        // rightly completes. A few tries; the guard must fire in one of them.
+        std::string out, sibling;
+        for (int attempt = 0; attempt < 5 && out.find("renamer signal 9") == std::string::npos; ++attempt) {
+            fs::remove(d / "allowed/key");
+            fs::remove(d / "allowed/marker");
+            fs::remove(d / "allowed/copy");
+            write_file(d / "allowed/in/key", "PUBLIC\n");
+            out.clear();
+            daemon.run_as("holdcont", {"/usr/bin/python3", "-I", "-c", sigcont_attack(d, "allowed/in/key")}, &out);
+        }
         INFO(out);
-        CHECK(out.find("renamer signal 9") != std::string::npos);
-        CHECK_FALSE(fs::exists(d / "allowed/marker"));
-        auto sibling = out.substr(out.find("sibling ") + 8);
+        REQUIRE(out.find("renamer signal 9") != std::string::npos);
+        CHECK_FALSE(fs::exists(d / "allowed/marker"));  // it ran no further than the rename
+        sibling = out.substr(out.find("sibling ") + 8);
         sibling = sibling.substr(0, sibling.find(' '));
-        auto r = daemon.wait_record([&](const Record& r) { return r.rule == "builtin:hold-release"; });
+        auto r = daemon.wait_record([&](const Record& r) {
+            return r.rule == "builtin:hold-release" && r.detail.find("released by pid " + sibling + " ") != std::string::npos;
+        });
         REQUIRE(r);
         CHECK(r->action == "rename");
         CHECK(r->enforcement == "killed-in-kernel");
-        CHECK(r->detail.find("released by pid " + sibling + " ") != std::string::npos);
     }
 }
 
