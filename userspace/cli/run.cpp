@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "cli/commands.hpp"
@@ -172,6 +173,25 @@ void explain_stop(const std::string& socket, const std::string& agent, const std
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+// The Landlock ruleset of the run (-1: none), or nullopt when --landlock required one that could
+// not be built (said on stderr). By default a ruleset that cannot be built is skipped with a note:
+// the probes and the daemon still stop what is outside the boundary.
+std::optional<int> run_ruleset(const std::string& socket, const std::string& agent, const std::string& task,
+                               LandlockUse use) {
+    if (use == LandlockUse::Off) return -1;
+    try {
+        if (use == LandlockUse::Default && enforce::landlock_abi() == 0) throw Error("this kernel has no Landlock");
+        return landlock_ruleset(socket, agent_of(socket, agent, task));
+    } catch (const Error& e) {
+        if (use == LandlockUse::Required) {
+            std::fprintf(stderr, "stockade run: %s\n", e.what());
+            return std::nullopt;
+        }
+        std::fprintf(stderr, "stockade run: no Landlock layer (%s); --no-landlock says that is intended\n", e.what());
+        return -1;
+    }
+}
+
 }  // namespace
 
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
@@ -180,22 +200,9 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
         std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
         return kExitUsage;
     }
-    int ruleset = -1;
-    if (landlock != LandlockUse::Off) {
-        try {
-            if (landlock == LandlockUse::Default && enforce::landlock_abi() == 0)
-                throw Error("this kernel has no Landlock");
-            ruleset = landlock_ruleset(socket, agent_of(socket, agent, task));
-        } catch (const Error& e) {
-            if (landlock == LandlockUse::Required) {
-                std::fprintf(stderr, "stockade run: %s\n", e.what());
-                return kExitDaemon;
-            }
-            // The default: the probes and the daemon still stop what is outside the boundary.
-            std::fprintf(stderr, "stockade run: no Landlock layer (%s); --no-landlock says that is intended\n",
-                         e.what());
-        }
-    }
+    auto built = run_ruleset(socket, agent, task, landlock);
+    if (!built) return kExitDaemon;
+    int ruleset = *built;
     int go[2];
     if (pipe2(go, O_CLOEXEC) != 0) {
         std::fprintf(stderr, "stockade run: pipe: %s\n", std::strerror(errno));
