@@ -206,7 +206,10 @@ TEST_CASE("rule numbers a previous daemon left are restored when they extend the
     RuleNumbers fresh;
     CHECK_FALSE(fresh.restore({"coder:files.never[0]"}));  // not the builtins first: refused
     CHECK_FALSE(fresh.restore({"builtin:self-protection", "builtin:http-unclear-path", "builtin:no-daemon",
-                               "x", "x"}));  // an id twice: refused
+                               "builtin:hold-release", "x", "x"}));  // an id twice: refused
+    // Saved by a daemon without the newest builtin (hold-release, 4): refused, numbered afresh.
+    CHECK_FALSE(fresh.restore({"builtin:self-protection", "builtin:http-unclear-path", "builtin:no-daemon", "x"}));
     CHECK(fresh.id(SK_RULE_NO_DAEMON) == "builtin:no-daemon");  // and nothing changed
-    CHECK(fresh.id(4).empty());
+    CHECK(fresh.id(SK_RULE_HOLD_RELEASE) == "builtin:hold-release");
+    CHECK(fresh.id(5).empty());
 }
