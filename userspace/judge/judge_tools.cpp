@@ -15,6 +15,17 @@ std::string describe(const identity::Process& proc) {
     return s;
 }
 
+// A tool call's record: the call in the fields decisions use for an action (the tool in `path`,
+// its transport in `address`); a record of the process's context (record_for) goes in.
+journal::Record tool_record(journal::Record r, const tools::McpMessage& m) {
+    r.type = "tool";
+    r.action = m.method;
+    r.path = m.tool;
+    r.access = "";
+    r.address = "stdio";
+    return r;
+}
+
 }  // namespace
 
 // JSON-RPC over pipes: requests are remembered by id, and each call is journaled when its
@@ -95,12 +106,7 @@ void Pipeline::answer_tool_call(const Event& e, const identity::Process& p, cons
     // A denied call is counted as denied (judge_tool_call), never also as called.
     if (!pc.request.tool.empty() && allowed)
         c.add_tool(&AgentCounters::mcp_called, p.task, server_exe + ": " + pc.request.tool);
-    journal::Record r = pc.base;
-    r.type = "tool";
-    r.action = pc.request.method;
-    r.path = pc.request.tool;
-    r.access = "";
-    r.address = "stdio";
+    journal::Record r = tool_record(pc.base, pc.request);
     r.verdict = judged != judged_.end() ? judged->second.first : "allow";
     r.rule = judged != judged_.end() ? judged->second.second : "builtin:tools-not-judged";
     if (judged != judged_.end()) judged_.erase(judged);
@@ -132,12 +138,7 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
     if (v.inside()) return;  // journaled with its response
     counters_[p.agent].add_tool(&AgentCounters::mcp_denied, p.task,
                                 (server.empty() ? std::string("?") : server) + ": " + m.tool);
-    journal::Record r = record_for(e, p);
-    r.type = "tool";
-    r.action = m.method;
-    r.path = m.tool;
-    r.access = "";
-    r.address = "stdio";
+    journal::Record r = tool_record(record_for(e, p), m);
     r.detail = "server: " + (server.empty() ? std::string("(not seen yet)") : server) + "; id " + m.id +
                "; arguments sha256 " + m.args_sha256;
     if (policy::full_arguments(*b, server)) r.detail += "; arguments " + m.args_json;
@@ -176,12 +177,7 @@ void Pipeline::judge_read_calls(const Event& e, const identity::Process& p) {
             calls_stopped_at_read_.insert({p.agent, m.id});
             if (calls_stopped_at_read_.size() > 1024) calls_stopped_at_read_.erase(calls_stopped_at_read_.begin());
         }
-        journal::Record r = record_for(e, p);
-        r.type = "tool";
-        r.action = m.method;
-        r.path = m.tool;
-        r.access = "";
-        r.address = "stdio";
+        journal::Record r = tool_record(record_for(e, p), m);
         r.detail = "server: " + describe(p) + " (pid " + std::to_string(e.pid) + ") held at the read that delivered " +
                    "call id " + m.id + ", judged before it could run it";
         Judged j{e, p, *b, v, std::move(r)};
