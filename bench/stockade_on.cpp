@@ -163,7 +163,10 @@ RealDaemon::RealDaemon(const Options& o, const std::string& dir)
       log_(dir + "/stockaded.log") {
     write_file(config_, "agents_dir: " + dir + "/agents.d\nsocket_path: " + socket_ + "\ncgroup_base: " +
                             cgroup_base() + "/daemon\nsummary_interval: 5\njournal:\n  path: " + journal_ +
-                            "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n");
+                            "\n  fsync: never\n  group: \"\"\n  mirror: \"off\"\n"
+                            // Unpinned, its state in the scratch directory: a benchmark leaves
+                            // nothing in /sys/fs/bpf or /var/lib/stockade behind.
+                            "bpf_pin_dir: \"\"\nstate_dir: " + dir + "/state\n");
 }
 
 RealDaemon::~RealDaemon() {
