@@ -105,6 +105,17 @@ struct LoopbackListener {
     int accept_now() const { return accept(fd, nullptr, nullptr); }
 };
 
+// The MCP test servers (tests/integration/mcp).
+inline std::string mcp_dir() { return std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/mcp"; }
+
+// A Python MCP host's boundary without its tools: it reads the test servers, writes and creates
+// under markers/ of `d`, and runs python3. Callers append a `tools:` section.
+inline std::string mcp_host_boundary(const ScratchDir& d, const std::string& agent, const std::string& mode) {
+    return "agent: " + agent + "\nmode: " + mode + "\nmatch:\n  cgroup: /stockade-it-unused-" + agent +
+           "\nfiles:\n  read: [\"" + mcp_dir() + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
+           "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n";
+}
+
 class Daemon {
 public:
     Daemon(const ScratchDir& dir, const std::string& extra_config = "")

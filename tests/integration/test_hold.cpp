@@ -109,11 +109,9 @@ TEST_CASE("hold: an action the boundary allows is held, released, and completes"
 TEST_CASE("hold: an MCP call denied only by a glob never runs: the server is held at the read", "[hold]") {
     ScratchDir d("hold-mcp");
     fs::create_directories(d / "markers");
-    std::string mcp = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/mcp";
+    std::string mcp = mcp_dir();
     write_file(d / "agents.d/j.yaml",
-               "agent: holdmcp\nmode: enforce\nmatch:\n  cgroup: /stockade-it-unused-holdmcp\n"
-               "files:\n  read: [\"" + mcp + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
-               "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n"
+               mcp_host_boundary(d, "holdmcp", "enforce") +
                "tools:\n  mcp:\n    - name: test-server\n      server: \"*server.py*\"\n      allow: [\"echo\"]\n"
                "      deny: [\"delete_*\"]\n");
     Daemon daemon(d);

@@ -10,11 +10,9 @@ using stockade::journal::Record;
 TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and outcome", "[tools]") {
     ScratchDir d("mcp");
     fs::create_directories(d / "markers");
-    std::string mcp = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/mcp";
+    std::string mcp = mcp_dir();
     write_file(d / "agents.d/m.yaml",
-               "agent: mcpagent\nmode: monitor\nmatch:\n  cgroup: /stockade-it-unused-mcp\n"
-               "files:\n  read: [\"" + mcp + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
-               "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n");
+               mcp_host_boundary(d, "mcpagent", "monitor"));
     Daemon daemon(d);
     daemon.start();
     std::string out;
@@ -65,11 +63,9 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
 TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]") {
     ScratchDir d("mcpjudge");
     fs::create_directories(d / "markers");
-    std::string mcp = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/mcp";
+    std::string mcp = mcp_dir();
     auto boundary = [&](const std::string& mode) {
-        return "agent: judged\nmode: " + mode + "\nmatch:\n  cgroup: /stockade-it-unused-judged\n"
-               "files:\n  read: [\"" + mcp + "/**\"]\n  write: [\"" + d / "markers/**" + "\"]\n"
-               "  create: [\"" + d / "markers/**" + "\"]\nexec:\n  allow: [/usr/bin/python3*]\n"
+        return mcp_host_boundary(d, "judged", mode) +
                "tools:\n  mcp:\n    - name: test-server\n      server: \"*server.py*\"\n      allow: [\"echo\"]\n"
                "      deny: [delete_all, \"drop_*\"]\n      arguments: full\n";
     };
