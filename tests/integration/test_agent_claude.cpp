@@ -115,6 +115,7 @@ TEST_CASE("Claude Code does a coding task under rules/claude-code.yaml with no v
         bytes += line.size() + 1;
     }
     REQUIRE(allowed > 0);
+    if (const char* keep = std::getenv("STOCKADE_KEEP_JOURNAL")) fs::copy_file(daemon.journal(), keep);
     std::printf("Claude Code coding task, journal_allowed: full: %zu records, %zu bytes; %zu allowed decisions, "
                 "%zu bytes on average\n",
                 lines, all_bytes, allowed, bytes / allowed);
