@@ -25,6 +25,7 @@
 #define O_CREAT 0100
 #define O_TRUNC 01000
 #define O_APPEND 02000
+#define O_PATH 010000000
 #define O_ACCMODE 3
 #define AT_FDCWD -100
 #define FMODE_CREATED 0x100000

@@ -83,6 +83,8 @@ static __always_inline __u32 sk_open_access(long flags)
 {
 	__u32 access;
 
+	if (flags & O_PATH) /* the kernel ignores every other access flag */
+		return SK_ACC_PATH;
 	switch (flags & O_ACCMODE) {
 	case 0: access = SK_ACC_READ; break;
 	case 1: access = SK_ACC_WRITE; break;
@@ -132,7 +134,8 @@ static __always_inline void sk_open_verdict(struct sk_event *e, struct file *f, 
 		sk_count(SK_CNT_KILLS);
 	} else if (w->deny_rule) {
 		e->rule = w->deny_rule;
-		if (cfg && (cfg->flags & SK_AG_ENFORCE)) {
+		/* An O_PATH descriptor reads nothing: the daemon flags it, nobody is killed for it. */
+		if (cfg && (cfg->flags & SK_AG_ENFORCE) && e->access != SK_ACC_PATH) {
 			/* The descriptor exists but the process never returns to use it. */
 			sk_kill(e, cfg);
 		}

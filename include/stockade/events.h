@@ -83,6 +83,7 @@ enum sk_kind {
 #define SK_ACC_CREATE (1u << 2)
 #define SK_ACC_TRUNC (1u << 3)
 #define SK_ACC_APPEND (1u << 4)
+#define SK_ACC_PATH (1u << 5) /* O_PATH: the open only locates the file; it reads and writes nothing */
 
 /* Address of a network event, in network byte order as the kernel holds it. */
 struct sk_addr {

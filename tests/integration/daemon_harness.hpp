@@ -33,11 +33,11 @@ namespace fs = std::filesystem;
 
 inline std::string bin(const char* name) { return std::string(STOCKADE_BINARY_DIR) + "/userspace/" + name; }
 
-// A scratch directory removed at the end of the test.
+// A scratch directory removed at the end of the test (under /tmp unless `base` says otherwise).
 struct ScratchDir {
     fs::path path;
-    explicit ScratchDir(const std::string& tag) {
-        path = fs::path("/tmp") / ("stockade-it-" + std::to_string(getpid()) + "-" + tag);
+    explicit ScratchDir(const std::string& tag, const std::string& base = "/tmp") {
+        path = fs::path(base) / ("stockade-it-" + std::to_string(getpid()) + "-" + tag);
         fs::remove_all(path);
         fs::create_directories(path);
     }

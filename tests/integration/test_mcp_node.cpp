@@ -5,7 +5,7 @@
 // the SDK come from the npm registry, installed once into the build tree (skipped without it).
 #include <catch2/catch.hpp>
 
-#include "daemon_harness.hpp"
+#include "agent_harness.hpp"
 
 using namespace sktest;
 using stockade::journal::Record;
@@ -98,7 +98,9 @@ TEST_CASE("a Node host's server on socket pairs is found by its server glob, in 
     CHECK(caller->detail.find("not seen yet") == std::string::npos);
 }
 
-TEST_CASE("the reference filesystem server under the real SDK: glob matched, 13 KB tools/list read", "[tools][node]") {
+TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-filesystem.yaml: glob matched, 13 KB "
+          "tools/list read",
+          "[tools][node]") {
     std::string cache = npm_cache();
     if (cache.empty()) {
         WARN("SKIPPED: the npm packages could not be installed (npm or the registry unreachable)");
@@ -109,29 +111,28 @@ TEST_CASE("the reference filesystem server under the real SDK: glob matched, 13 
     write_file(d / "work/notes.txt", "hello from the work dir\n");
     fs::copy_file(kMcpDir + "/fs_host.mjs", cache + "/fs_host.mjs", fs::copy_options::overwrite_existing);
     std::string server = cache + "/node_modules/@modelcontextprotocol/server-filesystem/dist/index.js";
-    write_file(d / "agents.d/fs.yaml",
-               "agent: fshost\nmode: enforce\nmatch:\n  cgroup: /stockade-it-unused-fshost\n"
-               "files:\n  read: [\"" + cache + "/**\", \"" + d / "work/**" + "\"]\n  write: [\"" + d / "work/**" +
-               "\"]\n  create: [\"" + d / "work/**" + "\"]\nexec:\n  allow: [/usr/bin/node]\n"
-               "tools:\n  mcp:\n    - name: fs\n      server: \"*server-filesystem*\"\n"
-               "      allow: [list_allowed_directories, read_text_file, list_directory]\n"
-               "      deny: [move_file, write_file]\n");
+    // The shipped boundary, with the test's home and npm directory.
+    write_file(d / "agents.d/mcp-filesystem.yaml",
+               shipped_boundary("mcp-filesystem.yaml", {{"home: /srv/agents/mcp", "home: " + d.path.string()},
+                                                        {"/usr/local/lib/node_modules/**", cache + "/**"}}));
     Daemon daemon(d);
     daemon.start();
     std::string out;
     std::string read_args = "read_text_file={\"path\":\"" + d / "work/notes.txt" + "\"}";
-    int st = daemon.run_as("fshost", {"/usr/bin/node", cache + "/fs_host.mjs", server, d / "work",
+    int st = daemon.run_as("mcp-filesystem", {"/usr/bin/node", cache + "/fs_host.mjs", server, d / "work",
                                       "list_allowed_directories", read_args},
                            &out);
     INFO(out << dump(daemon));
     CHECK(WIFEXITED(st));
     CHECK(WEXITSTATUS(st) == 0);
     CHECK(out.find("read_text_file ok") != std::string::npos);
-    CHECK(kills(daemon) == 0);  // the clean run: nothing stopped
+    CHECK(kills(daemon) == 0);  // the clean run: nothing stopped, nothing flagged
+    INFO(describe(violations(daemon, "mcp-filesystem")));
+    CHECK(violations(daemon, "mcp-filesystem").empty());
     auto first = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "list_allowed_directories"; });
     REQUIRE(first);
     CHECK(first->verdict == "allow");
-    CHECK(first->rule == "fs.yaml:fs");
+    CHECK(first->rule == "mcp-filesystem.yaml:fs");
     CHECK(first->detail.find("server-filesystem") != std::string::npos);
     // Every offered tool was read from the (~13 KB) answer, none of it cut.
     size_t at = out.find("offered ");
@@ -142,7 +143,7 @@ TEST_CASE("the reference filesystem server under the real SDK: glob matched, 13 
     REQUIRE(list);
     CHECK(list->detail.find("offers " + std::to_string(offered) + " tools") != std::string::npos);
     for (auto& r : daemon.records()) CHECK(r.rule != "builtin:tools-truncated");
-    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "fshost"},
+    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "mcp-filesystem"},
                 &out);
     INFO(out);
     CHECK(out.find(": read_text_file") != std::string::npos);
@@ -151,7 +152,7 @@ TEST_CASE("the reference filesystem server under the real SDK: glob matched, 13 
     // move_file is denied: stopped before the file moves (zero harm), listed as denied only.
     std::string move = "move_file={\"source\":\"" + d / "work/notes.txt" + "\",\"destination\":\"" + d / "work/moved.txt" +
                        "\"}";
-    daemon.run_as("fshost", {"/usr/bin/node", cache + "/fs_host.mjs", server, d / "work", move}, &out);
+    daemon.run_as("mcp-filesystem", {"/usr/bin/node", cache + "/fs_host.mjs", server, d / "work", move}, &out);
     INFO(out << dump(daemon));
     CHECK(fs::exists(d / "work/notes.txt"));
     CHECK_FALSE(fs::exists(d / "work/moved.txt"));
@@ -160,8 +161,8 @@ TEST_CASE("the reference filesystem server under the real SDK: glob matched, 13 
     });
     REQUIRE(denied);
     CHECK(denied->verdict == "kill");
-    CHECK(denied->rule == "fs.yaml:fs");
-    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "fshost"},
+    CHECK(denied->rule == "mcp-filesystem.yaml:fs");
+    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "mcp-filesystem"},
                 &out);
     INFO(out);
     size_t called = out.find("MCP tools called");

@@ -1,7 +1,7 @@
 // `stockade run --agent A -- CMD`: runs CMD as the agent, in a scope the daemon makes for it. The
-// command stays outside that scope, waits for CMD, and when the agent was stopped it says on
-// stderr which process, for which action, under which rule (from the journal), then ends the
-// way CMD ended (a SIGKILLed CMD: stockade run dies of SIGKILL too, so shells see 137).
+// command stays outside that scope, waits for CMD, and when any process of the agent was stopped
+// it says on stderr which process, for which action, under which rule (from the journal), then
+// ends the way CMD ended (a SIGKILLed CMD: stockade run dies of SIGKILL too, so shells see 137).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -251,11 +251,14 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
     int status = 0;
     while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
+    // Also after a clean exit: an agent whose tool's command was stopped carries on and may
+    // succeed, and its user should still hear what was stopped.
     bool killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
     // A command that failed under Landlock may have met a refusal the daemon then judged (and
     // killed it for, after it exited): give that record a moment too.
-    int wait_ms = killed ? 1000 : landlocked ? 300 : 0;
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0)) explain_stop(socket, agent, scope, started, killed, wait_ms, landlocked);
+    bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int wait_ms = killed ? 1000 : landlocked && !clean ? 300 : 0;
+    explain_stop(socket, agent, scope, started, killed, wait_ms, landlocked);
     end_like(status);
 }
 

@@ -87,7 +87,7 @@ void Observed::add(const journal::Record& r) {
         uint32_t bits = access_bits(r.access);
         if (bits & (kWrite | kAppend | kTruncate)) put(write, r.path);
         if (bits & kCreate) put(create, r.path);
-        if ((bits & kRead) || !bits) put(read, r.path);
+        if ((bits & kRead) || !bits) put(read, r.path);  // an O_PATH open ("path") needs no rule
     } else if (a == "unlink" || a == "rmdir") {
         put(remove, r.path);
     } else if (a == "mkdir" || a == "symlink") {
@@ -113,7 +113,7 @@ uint32_t access_bits(const std::string& access) {
     std::stringstream ss(access);
     for (std::string part; std::getline(ss, part, '+');)
         bits |= part == "read" ? kRead : part == "write" ? kWrite : part == "create" ? kCreate
-              : part == "truncate" ? kTruncate : part == "append" ? kAppend : 0u;
+              : part == "truncate" ? kTruncate : part == "append" ? kAppend : part == "path" ? kPath : 0u;
     return bits;
 }
 

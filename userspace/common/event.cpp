@@ -37,7 +37,8 @@ std::string_view to_string(Action a) {
 
 std::string access_string(uint32_t access) {
     static constexpr std::pair<uint32_t, const char*> names[] = {
-        {kRead, "read"}, {kWrite, "write"}, {kCreate, "create"}, {kTruncate, "truncate"}, {kAppend, "append"}};
+        {kRead, "read"}, {kWrite, "write"}, {kCreate, "create"}, {kTruncate, "truncate"}, {kAppend, "append"},
+        {kPath, "path"}};
     std::string out;
     for (auto [bit, name] : names) {
         if (access & bit) {

@@ -36,9 +36,10 @@ enum Access : uint32_t {
     kCreate = SK_ACC_CREATE,
     kTruncate = SK_ACC_TRUNC,
     kAppend = SK_ACC_APPEND,
+    kPath = SK_ACC_PATH,  // O_PATH: locates the file, reads and writes nothing
 };
 
-std::string access_string(uint32_t access);  // "read", "write+create" ...
+std::string access_string(uint32_t access);  // "read", "write+create", "path" ...
 
 struct NetAddress {
     int family = 0;         // AF_INET, AF_INET6, AF_UNIX; 0 = none

@@ -1,13 +1,14 @@
 // Writing goes straight through rapidjson's compact Writer, field by field: one pass, no
-// intermediate tree. It is the same rapidjson that cereal wraps, so every string is escaped as
-// cereal escaped it, and journals written before this change re-serialise byte for byte (the
-// verifier's canonical check; tests/unit/journal/json_compat_test.cpp compares the two).
-// Reading goes through cereal's JSON archive, after an iterative syntax check.
+// intermediate tree. A record is written compact: a field at its default value (empty string or
+// list, 0, "decision" for type, -1 for latency_us and held_us) is left out, except seq, prev and hash. A
+// record read from a full-form line (every field present: journals written before compact
+// records) is written back in full, byte for byte as cereal wrote it, so old journals still
+// verify (tests/unit/journal/json_compat_test.cpp compares the two).
+// Reading walks a rapidjson document after an iterative syntax check; an absent field is its
+// default.
 #include "journal/json.hpp"
 
-#include <cereal/archives/json.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/vector.hpp>
+#include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
@@ -15,7 +16,6 @@
 #include <rapidjson/writer.h>
 
 #include <limits>
-#include <sstream>
 
 #include "common/error.hpp"
 #include "journal/fields.hpp"
@@ -60,6 +60,54 @@ void put(JsonWriter& w, const std::vector<std::string>& v) {
     w.EndArray();
 }
 
+// Whether a field holds the value a default Record has (json_test checks these against Record{}).
+bool is_default(std::string_view name, const std::string& v) { return name == "type" ? v == "decision" : v.empty(); }
+bool is_default(std::string_view name, int64_t v) {
+    return v == (name == "latency_us" || name == "held_us" ? -1 : 0);
+}
+bool is_default(std::string_view, uint64_t v) { return v == 0; }
+bool is_default(std::string_view, uint32_t v) { return v == 0; }
+bool is_default(std::string_view, uint16_t v) { return v == 0; }
+bool is_default(std::string_view, const std::vector<std::string>& v) { return v.empty(); }
+
+// The chain fields are always written: seal_to_line finds the empty "hash" to fill in.
+bool always_written(std::string_view name) { return name == "seq" || name == "prev" || name == "hash"; }
+
+[[noreturn]] void wrong_type(const char* name, const char* expected) {
+    throw Error("journal line field \"" + std::string(name) + "\" has the wrong type (expected " + expected + ")");
+}
+
+void get(const rapidjson::Value& v, const char* name, std::string& out) {
+    if (!v.IsString()) wrong_type(name, "a string");
+    out.assign(v.GetString(), v.GetStringLength());
+}
+void get(const rapidjson::Value& v, const char* name, uint64_t& out) {
+    if (!v.IsUint64()) wrong_type(name, "an unsigned integer");
+    out = v.GetUint64();
+}
+void get(const rapidjson::Value& v, const char* name, int64_t& out) {
+    if (!v.IsInt64()) wrong_type(name, "an integer");
+    out = v.GetInt64();
+}
+void get(const rapidjson::Value& v, const char* name, uint32_t& out) {
+    if (!v.IsUint()) wrong_type(name, "an unsigned 32-bit integer");
+    out = v.GetUint();
+}
+void get(const rapidjson::Value& v, const char* name, uint16_t& out) {
+    if (!v.IsUint()) wrong_type(name, "an unsigned integer");
+    if (v.GetUint() > std::numeric_limits<uint16_t>::max())
+        throw Error("journal line field \"" + std::string(name) + "\" is out of range: " + std::to_string(v.GetUint()));
+    out = static_cast<uint16_t>(v.GetUint());
+}
+void get(const rapidjson::Value& v, const char* name, std::vector<std::string>& out) {
+    if (!v.IsArray()) wrong_type(name, "a list of strings");
+    out.clear();
+    for (auto& item : v.GetArray()) {
+        if (!item.IsString()) wrong_type(name, "a list of strings");
+        out.emplace_back(item.GetString(), item.GetStringLength());
+    }
+}
+
 }  // namespace
 
 std::string to_json_line(const Record& r) {
@@ -69,7 +117,7 @@ std::string to_json_line(const Record& r) {
     JsonWriter w(buf);
     w.StartObject();
     for_each_field(r, [&](const char* name, const auto& v) {
-        if (omitted(name, v)) return;
+        if (r.full_form ? omitted(name, v) : !always_written(name) && is_default(name, v)) return;
         w.Key(name);
         put(w, v);
     });
@@ -81,9 +129,8 @@ Record from_json_line(std::string_view line) {
     if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
     if (line.empty()) throw Error("journal line is empty");
 
-    // cereal does not check rapidjson's parse result (a truncated line surfaces as an
-    // internal assertion), so validate the syntax first to name the problem and its offset.
-    // Iterative and depth-limited: cereal's own (recursive) parse then only sees shallow lines.
+    // Validate the syntax first, iteratively and depth-limited, to name the problem and its
+    // offset: the document below is only built for shallow, well-formed lines.
     {
         rapidjson::Reader reader;
         DepthLimit limit;
@@ -100,30 +147,20 @@ Record from_json_line(std::string_view line) {
         if (line.front() != '{') throw Error("journal line is not a JSON object");
     }
 
+    rapidjson::Document doc;
+    doc.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
     Record r;
-    std::istringstream is{std::string(line)};
-    cereal::JSONInputArchive ar(is);
+    size_t present = 0, fields = 0;
+    auto next = doc.MemberBegin();  // a written line holds its fields in this order: no search
     for_each_field(r, [&](const char* name, auto& v) {
-        try {
-            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, uint16_t>) {
-                uint32_t wide = 0;
-                ar(cereal::make_nvp(name, wide));
-                if (wide > std::numeric_limits<uint16_t>::max())
-                    throw Error("journal line field \"" + std::string(name) + "\" is out of range: " +
-                                std::to_string(wide));
-                v = static_cast<uint16_t>(wide);
-            } else {
-                ar(cereal::make_nvp(name, v));
-            }
-        } catch (const cereal::Exception& e) {
-            std::string why = e.what();
-            if (why.find("not found") != std::string::npos && is_optional_field(name)) return;
-            if (why.find("not found") != std::string::npos)
-                throw Error("journal line has no field \"" + std::string(name) + "\"");
-            throw Error("journal line field \"" + std::string(name) + "\" has the wrong type (" + why +
-                        ")");
-        }
+        if (!is_optional_field(name)) ++fields;
+        auto it = next != doc.MemberEnd() && next->name == name ? next : doc.FindMember(name);
+        if (it == doc.MemberEnd()) return;
+        next = it + 1;
+        if (!is_optional_field(name)) ++present;
+        get(it->value, name, v);
     });
+    r.full_form = present == fields;
     return r;
 }
 

@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <thread>
+#include <unordered_map>
 
 #include "common/error.hpp"
+#include "journal/compact.hpp"
 #include "journal/files.hpp"
 #include "journal/json.hpp"
 #include "journal/timefmt.hpp"
@@ -63,8 +65,22 @@ std::vector<Record> read_last(const std::string& path, size_t n, const Filter& f
         uint64_t off = 0;
         if (size > 0 && detail::pread_exact(fd.get(), size - 1, 1) != "\n")
             lines.next(line, off);  // an incomplete last line: being written, or torn
-        while (out.size() < n && lines.next(line, off))
-            if (auto r = parse_or_skip(line); r && filter.matches(*r)) out.push_back(std::move(*r));
+        // Allowed decisions found without their process's context (compact.hpp): it is on an
+        // earlier line of this file, so reading goes on until each has found it.
+        std::unordered_map<std::string, std::vector<size_t>> pending;
+        while ((out.size() < n || !pending.empty()) && lines.next(line, off)) {
+            auto r = parse_or_skip(line);
+            if (!r) continue;
+            if (!pending.empty() && has_context(*r)) {
+                if (auto it = pending.find(r->exec_id); it != pending.end()) {
+                    for (size_t i : it->second) copy_context(*r, out[i]);
+                    pending.erase(it);
+                }
+            }
+            if (out.size() >= n || !filter.matches(*r)) continue;
+            if (lacks_context(*r)) pending[r->exec_id].push_back(out.size());
+            out.push_back(std::move(*r));
+        }
     }
     std::reverse(out.begin(), out.end());
     return out;
@@ -167,7 +183,9 @@ private:
         size_t start = 0;
         for (size_t nl; (nl = partial_.find('\n', start)) != std::string::npos; start = nl + 1) {
             auto r = parse_or_skip(std::string_view(partial_).substr(start, nl - start));
-            if (!r || r->seq < min_seq_ || !filter_.matches(*r)) continue;
+            if (!r) continue;
+            context_.apply(*r);
+            if (r->seq < min_seq_ || !filter_.matches(*r)) continue;
             if (!on_record_(*r)) return false;
         }
         partial_.erase(0, start);
@@ -183,6 +201,7 @@ private:
     dev_t dev_ = 0;
     uint64_t offset_ = 0;   // bytes of the live file consumed (complete lines + partial_)
     std::string partial_;   // bytes after the last newline seen
+    ContextJoin context_;   // allowed decisions get their process's context back
 };
 
 }  // namespace

@@ -22,7 +22,9 @@ struct Filter {
 
 // The last `n` records matching `filter`, oldest first, searched from the live file back
 // through its rotated siblings. `path` is the live file or a directory (see
-// resolve_live_path). Lines that do not parse are skipped (verify reports them).
+// resolve_live_path). Lines that do not parse are skipped (verify reports them). An allowed
+// decision stored without its process's context gets it back from the earlier record of the
+// same process in its file (compact.hpp), as does each record follow() delivers.
 std::vector<Record> read_last(const std::string& path, size_t n, const Filter& filter);
 
 // Calls on_record for each matching record appended from now on, in order, following the live

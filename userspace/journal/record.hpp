@@ -1,6 +1,7 @@
 // One journal record: one decision (or one journal-level fact such as lost events or a torn
-// tail). Serialised as one line of compact JSON with cereal; docs/journal-format.md describes
-// every field. The hash chain fields (seq, prev, hash) are filled in by the Journal writer.
+// tail). Serialised as one line of compact JSON (json.hpp: fields at their default are left out);
+// docs/journal-format.md describes every field. The hash chain fields (seq, prev, hash) are
+// filled in by the Journal writer.
 #pragma once
 
 #include <cstdint>
@@ -66,6 +67,10 @@ struct Record {
     // --- type specific ---
     uint64_t count = 0;    // lost: events lost; summary: actions counted
     std::string detail;    // free text: torn: the bytes set aside (escaped); daemon: message
+
+    // Not stored: the record was read from a line in the full form (every field written, as
+    // journals were before compact records), so re-serialising it for `verify` writes that form.
+    bool full_form = false;
 };
 
 }  // namespace stockade::journal

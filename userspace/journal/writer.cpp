@@ -275,6 +275,7 @@ void Writer::rotate() {
     // ENOENT: an earlier attempt renamed the file but could not create the new one.
     if (rc != 0 && errno != ENOENT) throw_errno("Cannot rotate " + opt_.path + " to " + target);
     open_live();
+    context_.new_file();
     first_seq_ = 0;
     if (opt_.mirror != MirrorPolicy::Off) mirror_chain_head(target, last_seq_, last_hash_);
     apply_retention();
@@ -305,12 +306,17 @@ uint64_t Writer::append(Record& r) {
     if (rec.host.empty()) rec.host = host_;
     if (rec.mono_ns == 0) rec.mono_ns = boottime_ns();
     replace_nuls(rec);
+    ProcessContext known = context_.take_known(rec);
     std::string line = seal_to_line(rec, last_hash_);
     line += '\n';
 
     if (should_rotate(line.size(), now)) {
         try {
             rotate();
+            // The new file holds no process's context yet: this record starts its own again.
+            ContextOnce::put_back(rec, std::move(known));
+            known = context_.take_known(rec);
+            line = seal_to_line(rec, last_hash_) + '\n';
         } catch (const Error& e) {
             // Not rotating loses nothing; failing the append would. Retry later.
             spdlog::error("journal: {} Retrying in 60 s.", e.what());
@@ -351,6 +357,7 @@ uint64_t Writer::append(Record& r) {
     }
     lk.unlock();
 
+    ContextOnce::put_back(rec, std::move(known));  // the caller's record keeps its context
     if (opt_.mirror == MirrorPolicy::All || (opt_.mirror == MirrorPolicy::UnlessAllow && rec.verdict != "allow"))
         mirror_to_journald(rec);
     r = std::move(rec);

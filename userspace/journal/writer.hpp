@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "journal/files.hpp"
+#include "journal/compact.hpp"
 #include "journal/record.hpp"
 
 namespace stockade::journal {
@@ -83,6 +84,7 @@ private:
     uint64_t last_seq_ = 0;
     std::string last_hash_;
     bool damaged_ = false;  // a failed write left bytes we could not truncate yet
+    ContextOnce context_;   // processes whose context the live file holds (compact.hpp)
     bool group_warned_ = false;
 
     // Interval fsync.

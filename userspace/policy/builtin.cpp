@@ -34,13 +34,14 @@ std::vector<PathRule> rules_for(const char* id, const char* where, std::initiali
     return out;
 }
 
-// The JVM's configuration on this host: Debian links $JAVA_HOME/conf to /etc/java-<N>-openjdk,
-// which the JVM reads to start. The directories present now, each a whole-directory rule (a
-// glob would make every boundary's file rules the daemon's instead of the kernel's).
-std::vector<PathRule> java_config_rules() {
+// A runtime's configuration directories on this host, as a whole-directory rule each: the
+// directories present now (a glob would make every boundary's file rules the daemon's instead
+// of the kernel's). Debian links $JAVA_HOME/conf to /etc/java-<N>-openjdk, which the JVM reads to
+// start, and /usr/lib/python3.<N>/sitecustomize.py to /etc/python3.<N>/, which Python imports.
+std::vector<PathRule> config_dir_rules(const char* dirs) {
     std::vector<PathRule> out;
     glob_t g{};
-    if (glob("/etc/java-*-openjdk", GLOB_ONLYDIR, nullptr, &g) == 0)
+    if (glob(dirs, GLOB_ONLYDIR, nullptr, &g) == 0)
         for (size_t i = 0; i < g.gl_pathc; ++i) {
             std::string dir = std::string(g.gl_pathv[i]) + "/**";
             auto rules = rules_for("builtin:system-read", "system_read", {dir.c_str()});
@@ -70,9 +71,13 @@ std::vector<PathRule> builtin_system_rules() {
             // mode; the JVM also lists the huge page sizes and reads the cgroup controllers.
             "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "/sys/kernel/mm/transparent_hugepage/enabled",
             "/sys/kernel/mm/hugepages", "/proc/cgroups",
+            // Bun's runtime (JavaScriptCore) at start: Claude Code is a Bun binary.
+            "/proc/sys/vm/mmap_min_addr",
         });
-    auto java = java_config_rules();
-    rules.insert(rules.end(), java.begin(), java.end());
+    for (const char* dirs : {"/etc/java-*-openjdk", "/etc/python3*"}) {
+        auto more = config_dir_rules(dirs);
+        rules.insert(rules.end(), more.begin(), more.end());
+    }
     return rules;
 }
 

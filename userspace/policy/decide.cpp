@@ -134,6 +134,17 @@ Verdict decide_files(const Judge& j) {
     const Event& e = j.e;
     switch (e.action) {
     case Action::Open: {
+        if (e.access == kPath) {  // O_PATH: realpath() walks, fstat, fchdir; nothing read or written
+            PathForms p(e, e.path);
+            if (auto v = never_hit(j, p)) {
+                // Agents resolve the paths in a command before they run it (Claude Code checks
+                // `cat ~/.ssh/id_rsa` this way): recorded, never stopped; the read would be.
+                if (v->decision == Decision::Kill) v->decision = Decision::Flag;
+                v->resolved += "; an O_PATH open: located, not read";
+                return *v;
+            }
+            return j.allow(kPathOnlyId, "an O_PATH open locates " + p.path + " and reads nothing");
+        }
         uint32_t a = e.access ? e.access : static_cast<uint32_t>(kRead);  // no bits: at least a read
         std::vector<Step> steps;
         if (a & (kWrite | kAppend | kTruncate)) steps.push_back({Need::Write, &e.path});

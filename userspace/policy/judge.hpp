@@ -11,6 +11,7 @@
 namespace stockade::policy {
 
 inline constexpr const char* kAlwaysId = "builtin:always";
+inline constexpr const char* kPathOnlyId = "builtin:path-only";
 inline constexpr const char* kUnixSocketId = "builtin:unix-socket";
 inline constexpr const char* kIoUringId = "builtin:io_uring";
 inline constexpr const char* kMountId = "builtin:mount";

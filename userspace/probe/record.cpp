@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -111,6 +113,29 @@ std::vector<std::string> split_argv(std::string_view block) {
     return argv;
 }
 
+std::string through_fd_link(uint32_t pid, const std::string& path) {
+    // "/proc/self/fd/N/rest", "/proc/thread-self/fd/N/rest" or "/proc/<pid>/fd/N/rest".
+    std::string_view p = path;
+    std::string own = "/proc/" + std::to_string(pid) + "/fd/";
+    for (std::string_view prefix : {std::string_view("/proc/self/fd/"), std::string_view("/proc/thread-self/fd/"),
+                                    std::string_view(own)}) {
+        if (p.substr(0, prefix.size()) != prefix) continue;
+        std::string_view tail = p.substr(prefix.size());
+        size_t digits = 0;
+        while (digits < tail.size() && digits < 10 && tail[digits] >= '0' && tail[digits] <= '9') ++digits;
+        if (digits == 0 || (digits < tail.size() && tail[digits] != '/')) return path;
+        char buf[4096];
+        std::string link = own + std::string(tail.substr(0, digits));
+        ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+        if (n <= 0 || buf[0] != '/') return path;  // closed meanwhile, or a pipe or socket
+        std::string target(buf, static_cast<size_t>(n));
+        if (target.size() >= 10 && target.compare(target.size() - 10, 10, " (deleted)") == 0) return path;
+        std::string_view rest = tail.substr(digits);
+        return rest.empty() ? target : join_normalize(target, rest.substr(1));
+    }
+    return path;
+}
+
 namespace {
 
 std::string_view cstr(std::string_view s) {  // a user string segment up to its NUL
@@ -201,7 +226,9 @@ Event decode(const void* data, size_t size) {
         std::string_view name = cstr(seg[s + 2]);
         if (r.flags & rel_flag) return join_normalize(assemble_path(seg[s]), name);
         if (!seg[s].empty()) return assemble_path(seg[s]);
-        return join_normalize("/", name);
+        // A name the program gave (the kernel resolved nothing for us): Bun renames and unlinks
+        // through "/proc/self/fd/N/name" with N a directory it holds open.
+        return through_fd_link(e.pid, join_normalize("/", name));
     };
 
     switch (e.action) {

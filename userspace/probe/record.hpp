@@ -17,6 +17,11 @@ std::string assemble_path(std::string_view leaf_first_components);
 // lexically (the kernel already resolved the base; the name's own symlinks are not resolved).
 std::string join_normalize(std::string_view base, std::string_view name);
 
+// A path the program named through one of its descriptors ("/proc/self/fd/N/rest",
+// "/proc/thread-self/fd/N/rest" or "/proc/<pid>/fd/N/rest") as the file the descriptor stands
+// for, read from /proc/<pid>/fd/N while the process still holds it; otherwise `path` unchanged.
+std::string through_fd_link(uint32_t pid, const std::string& path);
+
 // argv as the kernel laid it out: NUL separated, possibly cut at SK_ARGV_MAX.
 std::vector<std::string> split_argv(std::string_view block);
 

@@ -39,7 +39,7 @@ TEST_CASE("read_last returns the newest matching records oldest first", "[journa
     jtest::TempDir dir;
     std::string path = dir.file("journal.jsonl");
     // Across rotated files (small max_bytes) and within one file.
-    auto max_bytes = GENERATE(uint64_t{1500}, uint64_t{0});
+    auto max_bytes = GENERATE(uint64_t{1000}, uint64_t{0});
     populate(path, max_bytes);
     if (max_bytes) REQUIRE(rotated_files(path).size() >= 3);
 

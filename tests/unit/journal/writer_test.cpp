@@ -9,6 +9,7 @@
 #include "helpers.hpp"
 #include "journal/files.hpp"
 #include "journal/json.hpp"
+#include "journal/reader.hpp"
 #include "journal/timefmt.hpp"
 #include "journal/verify.hpp"
 #include "journal/writer.hpp"
@@ -168,7 +169,7 @@ TEST_CASE("rotation by size links files and retention deletes the oldest", "[jou
     jtest::TempDir dir;
     std::string path = dir.file("journal.jsonl");
     auto opt = jtest::test_options(path);
-    opt.max_bytes = 2000;  // a record is ~500 bytes: 3 per file
+    opt.max_bytes = 1000;  // a record is ~330 bytes: 3 per file
     opt.keep = 100;
     std::vector<Record> written;
     {
@@ -280,4 +281,64 @@ TEST_CASE("appends from several threads under each fsync policy form one chain",
     CHECK(res.ok);
     CHECK(res.records == 200);
     CHECK(res.files > 1);
+}
+
+TEST_CASE("an allowed decision carries its process's context only the first time in a file", "[journal][writer]") {
+    jtest::TempDir dir;
+    std::string path = dir.file("journal.jsonl");
+    auto opts = jtest::test_options(path);
+    opts.max_bytes = 2000;  // a few records a file: rotation starts the context again
+    Writer w(opts);
+    auto record = [](const std::string& verdict, const std::string& file) {
+        auto r = jtest::decision("coder", verdict, file);
+        r.exec_id = "b00t-42-7-1";
+        r.exe = "/usr/bin/python3";
+        r.argv = {"python3", "agent.py", "--long-option-that-repeats"};
+        r.cgroup = "/stockade/coder/run-41";
+        r.ppid = 41;
+        r.uid = 1000;
+        r.resolved = "files.read[0] /srv/** matched " + file;
+        return r;
+    };
+    std::vector<std::string> verdicts{"allow", "allow", "kill", "allow", "allow", "allow", "allow", "allow"};
+    for (size_t i = 0; i < verdicts.size(); ++i) {
+        auto r = record(verdicts[i], "/srv/f" + std::to_string(i));
+        w.append(r);
+        CHECK(r.exe == "/usr/bin/python3");  // the caller's record keeps everything
+        CHECK(r.resolved == "files.read[0] /srv/** matched /srv/f" + std::to_string(i));
+    }
+    auto files = journal_files(path);
+    REQUIRE(files.size() >= 2);
+    size_t records = 0;
+    for (auto& f : files) {
+        auto lines = lines_of(read_file(f));
+        REQUIRE(!lines.empty());
+        for (size_t i = 0; i < lines.size(); ++i) {
+            Record r = from_json_line(lines[i]);
+            ++records;
+            INFO(f << " line " << i << ": " << lines[i]);
+            // The first record of the process in each file, and every violation, hold the context.
+            bool full = i == 0 || r.verdict != "allow";
+            CHECK((r.exe == "/usr/bin/python3") == full);
+            CHECK((r.argv.size() == 3) == full);
+            CHECK((r.cgroup == "/stockade/coder/run-41") == full);
+            CHECK((r.uid == 1000) == full);
+            CHECK(r.exec_id == "b00t-42-7-1");
+            CHECK(r.path.rfind("/srv/f", 0) == 0);
+            CHECK(r.resolved.empty() == (r.verdict == "allow"));
+        }
+    }
+    CHECK(records == verdicts.size());
+    CHECK(verify(path).ok);
+
+    // Readers put the context back, also when the record that holds it is not among those asked.
+    for (size_t n : {size_t(1), size_t(2), verdicts.size()}) {
+        auto back = read_last(path, n, Filter{});
+        REQUIRE(back.size() == n);
+        for (auto& r : back) {
+            CHECK(r.exe == "/usr/bin/python3");
+            CHECK(r.argv.size() == 3);
+            CHECK(r.uid == 1000);
+        }
+    }
 }

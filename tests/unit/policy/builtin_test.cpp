@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include "helpers.hpp"
 
 using namespace stockade;
@@ -36,6 +38,7 @@ TEST_CASE("the builtin system read covers what runtimes read to start", "[decide
                           "/sys/kernel/mm/transparent_hugepage/enabled", "/proc/cgroups",  // the JVM
                           "/sys/fs/cgroup/user.slice/memory.max", "/proc/self/cgroup", "/proc/meminfo",  // Node
                           "/proc/sys/vm/overcommit_memory",  // glibc's malloc in threaded programs
+                          "/proc/sys/vm/mmap_min_addr",      // Bun (Claude Code)
                           "/etc/ld.so.cache", "/etc/ssl/openssl.cnf", "/usr/lib/python3.11/os.py"}) {
         INFO(p);
         Verdict v = decide(b, open_event(p, kRead));
@@ -47,6 +50,14 @@ TEST_CASE("the builtin system read covers what runtimes read to start", "[decide
     Verdict lib = decide(b, failed(open_event("/lib/x86_64-linux-gnu/libnuma.so.1", kRead), ENOENT));
     CHECK(lib.inside());
     CHECK(lib.rule_id == "builtin:system-read");
+    // Debian's Python imports sitecustomize.py from /etc/python3.<N> (the link's target), when
+    // this host has one.
+    for (auto& dir : std::filesystem::directory_iterator("/etc")) {
+        std::string name = dir.path().filename().string();
+        if (name.rfind("python3", 0) != 0 || !dir.is_directory()) continue;
+        Verdict v = decide(b, open_event(dir.path().string() + "/sitecustomize.py", kRead));
+        CHECK(v.rule_id == "builtin:system-read");
+    }
     // A shell opens its terminal read-write; output goes to /dev/null.
     CHECK(decide(b, open_event("/dev/tty", kRead | kWrite)).rule_id == "builtin:system-write");
     CHECK(decide(b, open_event("/dev/null", kWrite)).inside());

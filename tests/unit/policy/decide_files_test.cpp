@@ -180,3 +180,22 @@ TEST_CASE("mode and on_violation choose the decision outside the boundary", "[de
     auto monitor_kill = make("mode: monitor\non_violation: kill-agent\n");
     CHECK(decide(*monitor_kill->find("t"), outside).decision == Decision::WouldDeny);
 }
+
+TEST_CASE("an O_PATH open locates a file and reads nothing: allowed, flagged on files.never", "[decide]") {
+    auto set = load_ok(kRepo);
+    const Boundary& b = *set->find("t");
+    // realpath() of a path outside every rule, as runtimes resolve their home and /etc.
+    Verdict v = decide(b, open_event("/etc", kPath));
+    CHECK(v.inside());
+    CHECK(v.rule_id == "builtin:path-only");
+    CHECK(decide(b, open_event("/home/t", kPath)).inside());
+    // The same path opened for reading is still outside.
+    CHECK(decide(b, open_event("/etc", kRead)).decision == Decision::Kill);
+    // files.never still names it, as a flag: an agent checks a command's paths before it runs
+    // it, and the read that would follow is what is stopped.
+    v = decide(b, open_event("/home/t/.ssh/id_rsa", kPath));
+    CHECK(v.decision == Decision::Flag);
+    CHECK(v.rule_id == "t.yaml:files.never[0]");
+    CHECK(decide(b, open_event("/home/t/.ssh/id_rsa", kRead)).decision == Decision::Kill);
+    CHECK(access_string(kPath) == "path");
+}

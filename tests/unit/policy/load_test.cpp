@@ -276,5 +276,20 @@ TEST_CASE("the example boundaries in rules/ load without errors", "[load][exampl
     CHECK(v.decision == Decision::WouldDeny);
     CHECK(decide(*researcher, open_event("/srv/agents/researcher/output/r.md", kWrite | kCreate)).rule_id ==
           "researcher.yaml:output");
-    CHECK(res.set->hosts() == std::vector<std::string>{"localhost"});
+    CHECK(res.set->hosts() == std::vector<std::string>{"api.anthropic.com", "api.openai.com", "localhost"});
+
+    // the shipped agent boundaries (tests/integration/test_agent_*.cpp run the real agents)
+    const Boundary* claude = res.set->find("claude-code");
+    REQUIRE(claude);
+    CHECK(claude->mode == Mode::Enforce);
+    CHECK(decide(*claude, open_event("/home/claude/project/src/a.py", kRead | kWrite)).inside());
+    CHECK(decide(*claude, open_event("/home/claude/.ssh/id_ed25519", kRead)).rule_id == "claude-code.yaml:ssh-keys");
+    CHECK(decide(*claude, open_event("/etc/shadow", kRead)).decision == Decision::Kill);
+    CHECK(decide(*claude, file_event(Action::Exec, "/usr/bin/git")).inside());
+    CHECK_FALSE(decide(*claude, file_event(Action::Exec, "/usr/bin/sudo")).inside());
+    const Boundary* mcp = res.set->find("mcp-filesystem");
+    REQUIRE(mcp);
+    CHECK(decide(*mcp, open_event("/srv/agents/mcp/work/notes.txt", kRead)).inside());
+    CHECK_FALSE(decide(*mcp, open_event("/srv/agents/mcp/work/notes.txt", kWrite)).inside());
+    CHECK_FALSE(decide(*mcp, net_event(Action::Connect, "127.0.0.1", 443)).inside());
 }

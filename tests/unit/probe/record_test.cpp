@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -429,4 +430,23 @@ TEST_CASE("decode: an io write on a socket pair names the peer's inode; a contin
     pipe_write.hdr.arg0 = 1;
     pipe_write.hdr.arg2 = 55;
     CHECK(pipe_write.decode().io_peer_inode == 0);
+}
+
+TEST_CASE("a name given through /proc/self/fd/N is the file the descriptor stands for", "[record]") {
+    char tmpl[] = "/tmp/stockade-fdlink-XXXXXX";
+    REQUIRE(mkdtemp(tmpl));
+    std::string dir = tmpl;
+    int fd = open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    uint32_t me = static_cast<uint32_t>(getpid());
+    std::string n = std::to_string(fd);
+    CHECK(through_fd_link(me, "/proc/self/fd/" + n + "/calc.py.tmp") == dir + "/calc.py.tmp");
+    CHECK(through_fd_link(me, "/proc/thread-self/fd/" + n + "/a/../b") == dir + "/b");
+    CHECK(through_fd_link(me, "/proc/" + std::to_string(me) + "/fd/" + n) == dir);
+    // Not a descriptor link, or one that is closed: as given.
+    CHECK(through_fd_link(me, "/proc/self/fdinfo/" + n) == "/proc/self/fdinfo/" + n);
+    CHECK(through_fd_link(me, "/proc/self/fd/" + n + "x/y") == "/proc/self/fd/" + n + "x/y");
+    close(fd);
+    CHECK(through_fd_link(me, "/proc/self/fd/" + n + "/calc.py") == "/proc/self/fd/" + n + "/calc.py");
+    rmdir(dir.c_str());
 }
