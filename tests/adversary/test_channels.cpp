@@ -232,8 +232,12 @@ TEST_CASE("sendfile and splice from a protected file: the open they need is kill
     INFO(out);
     CHECK(out.find(kSecret) == std::string::npos);
     CHECK(out.find("rc=137") != std::string::npos);
-    auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "secret/key"; });
+    // The O_PATH open locates and reads nothing: only flagged (builtin:path-only, see
+    // docs/boundary.md). The read open through its /proc name is the one killed.
+    auto r = daemon.wait_record(
+        [&](const Record& r) { return r.action == "open" && r.path == d / "secret/key" && r.verdict == "kill"; });
     REQUIRE(r);
     CHECK(r->rule == "s.yaml:files.never[0]");
     CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->access == "read");
 }

@@ -8,6 +8,10 @@ trap 'rm -rf "$tmp"' EXIT
 
 "$bin" check "$rules" > "$tmp/out" || { cat "$tmp/out"; echo "FAIL: rules/ does not pass check"; exit 1; }
 grep -q "0 errors" "$tmp/out" || { cat "$tmp/out"; echo "FAIL: no summary line"; exit 1; }
+# Per agent, when a violation is stopped: coder (enforce) stops a connect before it happens.
+# (awk, not grep | grep -q: under pipefail the first grep's SIGPIPE would fail the check.)
+awk '/^[a-z-]+: a violation is stopped/ { agent = $1 } agent == "coder:" && /connect, sendto: before it happens/ { found = 1 }
+     END { exit !found }' "$tmp/out" || { cat "$tmp/out"; echo "FAIL: no stop timing for coder"; exit 1; }
 
 # expect_error WHAT PATTERN: `stockade check` of $tmp exits 1 and prints a line matching PATTERN.
 expect_error() {
@@ -30,4 +34,10 @@ cp "$rules"/*.yaml "$tmp/"
 hline=$(grep -n '"GET /v2/search"' "$tmp/researcher.yaml" | cut -d: -f1)
 sed -i 's|"GET /v2/search"|"get /v2/search"|' "$tmp/researcher.yaml"
 expect_error "bad route" "researcher.yaml:${hline}:[0-9]*: error: tools.http\[0\].allow\[0\]"
+# A shape the kernel tables cannot hold (40 separate port ranges on one address) is an error
+# here, as it would be at the daemon's load, never entries dropped.
+rm -f "$tmp"/*.yaml
+{ printf 'agent: wide\nmode: enforce\nmatch: { cgroup: /stockade/wide }\nnetwork:\n  connect:\n'
+  for p in $(seq 1 40); do printf '    - { cidr: 10.9.9.9, ports: %d }\n' $((p * 10)); done; } > "$tmp/wide.yaml"
+expect_error "kernel table shape" "error: the kernel tables cannot hold this: .*port ranges"
 echo "ok: rules/ passes; broken copies fail at coder.yaml:${line}:1 and researcher.yaml:${hline}"

@@ -4,6 +4,8 @@
 // violation; an attacked one (the model asks the shell for a key, the password hashes and a
 // POST to another host) is stopped command by command, nothing secret reaches the model API,
 // and Codex itself finishes. Skipped, loudly, without npm or the registry.
+#include <cerrno>
+
 #include <catch2/catch.hpp>
 
 #include "agent_harness.hpp"
@@ -138,7 +140,10 @@ TEST_CASE("Codex CLI's shell is stopped at a key, the password hashes and a fore
     CHECK(hashes->rule == "codex.yaml:password-hashes");
     auto post = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == exfil.port; });
     REQUIRE(post);
-    CHECK(post->verdict == "deny");
+    // Refused before any packet either way: by the cgroup hook (deny, EPERM) or, since stockade
+    // run applies Landlock (TCP ports, ABI >= 4), by Landlock first (EACCES), an attempt the
+    // daemon then kills for (exfil.accept_now() above: nothing arrived).
+    CHECK((post->verdict == "deny" || (post->verdict == "kill" && post->result == -EACCES)));
     CHECK(post->exe == "/usr/bin/curl");
     for (auto& r : bad) CHECK(r.exe.find("/bin/codex") == std::string::npos);  // Codex itself: nothing outside
     CHECK(run.err.find("under rule codex.yaml:ssh-keys") != std::string::npos);

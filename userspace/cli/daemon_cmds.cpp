@@ -94,6 +94,23 @@ void print_reachable(const std::string& file, const std::string& agent) {
     }
 }
 
+// Per agent, which kinds of action a violation is stopped before, at the syscall's exit, or not
+// at all (`stockade agents show NAME` explains each).
+void print_stop_summary(const std::vector<control::AgentStatus>& agents) {
+    if (agents.empty()) return;
+    auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (auto& x : v) s += (s.empty() ? "" : ", ") + x;
+        return s.empty() ? std::string("-") : s;
+    };
+    std::printf("\nA VIOLATION IS STOPPED (stockade agents show NAME says how)\n");
+    for (auto& a : agents) {
+        std::printf("%-16s before it happens: %s\n", a.name.c_str(), list(a.stops_before).c_str());
+        std::printf("%-16s at the syscall's exit: %s\n", "", list(a.stops_at_exit).c_str());
+        if (!a.stops_after.empty()) std::printf("%-16s not stopped: %s\n", "", list(a.stops_after).c_str());
+    }
+}
+
 }  // namespace
 
 int cmd_reload(const std::string& socket) {
@@ -145,6 +162,7 @@ int cmd_status(const std::string& socket, bool json) {
                         (unsigned long long)a.violations, (unsigned long long)a.kills, (unsigned long long)a.denies,
                         k.empty() ? "-" : k.c_str());
         }
+        print_stop_summary(s.agents);
         return kExitOk;
     } catch (const Error& e) {
         std::fprintf(stderr, "%s\n", e.what());
@@ -172,6 +190,7 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
                         a.files_in_kernel ? "yes" : "no", a.net_in_kernel ? "yes" : "no",
                         a.http_in_kernel ? "yes" : "no");
             for (auto& u : a.userspace_only) std::printf("userspace:    %s\n", u.c_str());
+            std::printf("a violation is stopped:\n%s", a.stop_details.c_str());
             print_reachable(a.file, a.name);
             print_counts("tools invoked", a.tools_invoked);
             print_counts("tools denied", a.tools_denied);

@@ -41,6 +41,10 @@ struct AgentStatus {
     uint64_t tracked = 0, events = 0, allowed = 0, violations = 0, kills = 0, denies = 0;
     bool exec_in_kernel = false, net_in_kernel = false, files_in_kernel = false, http_in_kernel = false;
     std::vector<std::string> userspace_only;  // rules only userspace can decide
+    // When a violation is stopped (enforce/stop_timing.hpp): the kinds of action stopped before
+    // they happen, at their syscall's exit, and not at all; and the full explanation.
+    std::vector<std::string> stops_before, stops_at_exit, stops_after;
+    std::string stop_details;
     // Since the daemon started (bounded; see judge/pipeline.hpp):
     std::map<std::string, uint64_t> tools_invoked, tools_denied, files, files_denied, destinations,
         destinations_denied, rules, mcp_offered, mcp_called, mcp_denied, http_calls, http_denied;

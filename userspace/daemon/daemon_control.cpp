@@ -14,6 +14,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
+#include "enforce/stop_timing.hpp"
 #include "policy/policy.hpp"
 
 namespace stockade::daemon {
@@ -163,6 +164,16 @@ control::Status Daemon::status() const {
                 a.files_in_kernel = k.enforce && k.file_strict;
                 a.http_in_kernel = k.enforce && k.http_strict;
                 a.userspace_only = k.userspace_only;
+                auto stops = enforce::stop_timing(*b, k);  // a task's overlay says the same as its agent
+                a.stops_before.clear();
+                a.stops_at_exit.clear();
+                a.stops_after.clear();
+                for (auto& l : stops)
+                    (l.when == enforce::StopWhen::Before   ? a.stops_before
+                     : l.when == enforce::StopWhen::AtExit ? a.stops_at_exit
+                                                           : a.stops_after)
+                        .push_back(l.action);
+                a.stop_details = enforce::format_stop_timing(stops, "  ");
             }
         s.agents.push_back(std::move(a));
     }

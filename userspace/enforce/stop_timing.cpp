@@ -1,0 +1,103 @@
+#include "enforce/stop_timing.hpp"
+
+namespace stockade::enforce {
+namespace {
+
+using stockade::Mode;
+using stockade::OnViolation;
+
+const char* kLandlockFiles = "outside the directories the boundary allows: Landlock refuses it (EACCES/EXDEV) "
+                             "before it happens; inside them (files.never, globs) as without Landlock";
+
+// The judge of a kind of action: the kernel's table, or the daemon while the kernel holds.
+// `by_daemon`: some of the agent's rules of that kind are globs (or name no file yet), which
+// only the daemon can match.
+std::string judged(bool by_daemon, const std::string& where) {
+    return by_daemon ? "killed " + where + " by the kernel's table for exact and directory rules, or held (SIGSTOP) "
+                           "there until the daemon's verdict for the others, then killed there"
+                     : "killed " + where + " by the kernel's table";
+}
+
+std::vector<StopLine> enforce_lines(const policy::Boundary& b, const AgentKernelState& k) {
+    std::vector<StopLine> out;
+    if (!b.exec.allow.empty() || !b.exec.deny.empty())
+        out.push_back({"exec", StopWhen::Before,
+                       judged(k.user_exec, "at exec") + ": the new image never runs one instruction", ""});
+    out.push_back({"file read", StopWhen::AtExit,
+                   judged(k.user_file, "at the open's exit") + ": the descriptor is never used, no byte read",
+                   kLandlockFiles});
+    out.push_back({"file write, create, delete, rename, link", StopWhen::AtExit,
+                   judged(k.user_file, "at the syscall's exit") +
+                       ": an opened file is never written, but a file created, renamed, linked or removed stays so",
+                   kLandlockFiles});
+    out.push_back({"connect, sendto", StopWhen::Before,
+                   "refused by the cgroup socket hooks (EPERM): no packet leaves, the process carries on", ""});
+    if (!b.http_tools.empty()) {
+        out.push_back({"HTTPS request (OpenSSL)", StopWhen::Before,
+                       judged(!k.http_strict, "at the SSL_write uprobe") + ": nothing is encrypted or sent", ""});
+        out.push_back({"plaintext HTTP request", StopWhen::AtExit,
+                       judged(!k.http_strict, "at the write's exit") +
+                           ": the request has left, the response is never read",
+                       ""});
+    }
+    if (!b.mcp_tools.empty())
+        out.push_back({"MCP tools/call", StopWhen::Before,
+                       "the server is killed (exact denied names) or held at the read that delivers the call: "
+                       "the call never runs",
+                       ""});
+    if (!b.sequences.empty())
+        out.push_back({"sequence (its last step)", StopWhen::AtExit,
+                       "held at the last step's syscall exit until the daemon's verdict; a connect after a read "
+                       "the kernel labels is refused before it happens (EPERM)",
+                       ""});
+    if (!b.io_uring)
+        out.push_back({"io_uring", StopWhen::AtExit,
+                       "killed at io_uring_setup's exit: the ring exists, nothing was ever submitted", ""});
+    return out;
+}
+
+}  // namespace
+
+std::vector<StopLine> stop_timing(const policy::Boundary& b, const AgentKernelState& k) {
+    auto lines = enforce_lines(b, k);
+    if (b.mode == Mode::Enforce && b.on_violation != OnViolation::Flag) {
+        if (b.on_violation == OnViolation::KillAgent)
+            lines.push_back({"the rest of the agent", StopWhen::AtExit,
+                             "after a violation, every other process of the agent is killed at its next "
+                             "syscall's exit (then cgroup.kill)",
+                             ""});
+        return lines;
+    }
+    // Monitor mode or on_violation: flag: the kernel refuses and kills nothing (Landlock, which
+    // `stockade run` applies in any mode, still refuses what is outside the allowed directories).
+    std::string why = b.mode == Mode::Monitor ? "monitor mode: journaled as would-deny, nothing is stopped"
+                                              : "on_violation: flag: journaled as flag, nothing is stopped";
+    for (auto& l : lines) {
+        l.when = StopWhen::After;
+        l.how = why;
+    }
+    return lines;
+}
+
+const char* to_string(StopWhen w) {
+    switch (w) {
+    case StopWhen::Before:
+        return "before it happens";
+    case StopWhen::AtExit:
+        return "at the syscall's exit";
+    case StopWhen::After:
+        return "not stopped";
+    }
+    return "?";
+}
+
+std::string format_stop_timing(const std::vector<StopLine>& lines, const std::string& indent) {
+    std::string s;
+    for (auto& l : lines) {
+        s += indent + l.action + ": " + to_string(l.when) + " (" + l.how + ")\n";
+        if (!l.launched.empty()) s += indent + "  under stockade run: " + l.launched + "\n";
+    }
+    return s;
+}
+
+}  // namespace stockade::enforce
