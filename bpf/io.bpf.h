@@ -10,6 +10,7 @@
 
 #include "http.bpf.h"
 #include "sysnr.bpf.h"
+#include "tlsseen.bpf.h"
 
 /*
  * The kernel's check of an MCP tools/call as the server reads it: find `"name"`, then the string
@@ -354,6 +355,8 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	if (bpf_probe_read_user(&head, first_len < 4 ? 1 : 4, buf))
 		return 0;
 	first = head & 0xff;
+	if (write && first == 0x16 && (mode & S_IFMT) == S_IFSOCK)
+		return sk_tls_hello(a->a[0], (__u64)buf, first_len);
 	if ((mode & S_IFMT) == S_IFSOCK && first_len >= 4)
 		http = sk_http_start(head);
 	__u64 stream = ((__u64)(bpf_get_current_pid_tgid() >> 32) << 32) | (__u32)a->a[0];

@@ -35,6 +35,10 @@ __u64 holds_issued = 0;
  * stale or dead beat, not at every syscall). */
 __u64 holds_swept_beat = 0;
 
+/* Set by userspace: 1 = an exec by an agent with tools.http of an image not in tls_images (or
+ * marked SK_IMG_TLS) is held until the daemon has looked at it (tls_go: true). */
+__u32 tls_hold_execs = 0;
+
 /* Bytes waiting in the ring at the last submit: userspace reports the fill level from it. */
 __u64 ring_pending = 0;
 
@@ -177,6 +181,31 @@ struct {
 	__type(key, __u64);
 	__type(value, struct sk_tls_read);
 } tls_reads SEC(".maps");
+
+/* tgid -> SK_STACK_* of the TLS stacks whose uprobes fired in this tracked process: a ClientHello
+ * from a process with none is unseen TLS (tlsseen.bpf.h). Removed on exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_seen SEC(".maps");
+
+/* (0, dev, ino) of an executable the daemon has looked at -> SK_IMG_*. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sk_inode_key);
+	__type(value, __u8);
+} tls_images SEC(".maps");
+
+/* tgid -> start time of a process stopped at exec until the daemon attached its TLS uprobes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} tls_held SEC(".maps");
 
 /* tgid of an agent process that signalled stockaded -> its agent id. The kernel kills the sender
  * before the daemon reads the signal; the daemon finds the sender here (it is gone from

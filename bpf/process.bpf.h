@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Process lifecycle from the sched tracepoints: exec (resolved image, argv, cwd; the exec
- * allow-list, killed at exec), fork (tracking inherited by the child), exit (code and signal).
+ * allow-list, killed at exec; held for the daemon's TLS uprobes, gotls.bpf.h), fork (tracking
+ * inherited by the child), exit (code and signal).
  */
 #ifndef STOCKADE_PROCESS_BPF_H
 #define STOCKADE_PROCESS_BPF_H
 
+#include "gotls.bpf.h"
 #include "track.bpf.h"
 #include "hold.bpf.h"
 
@@ -74,8 +76,11 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	} else if (w.exec_rule && cfg && (cfg->flags & SK_AG_EXEC_STRICT)) {
 		e->flags |= SK_F_KALLOW;
 	}
+	bpf_map_delete_elem(&tls_seen, &tgid); /* a new image: its TLS stacks are yet to be seen */
+	if (!(e->flags & SK_F_KILLED) && sk_tls_hold(p, bprm, cfg))
+		e->flags |= SK_F_TLS_HELD;
 	e->arg0 = old_pid;
-	sk_submit(e, sk_prompt(cfg));
+	sk_submit(e, sk_prompt(cfg) || (e->flags & SK_F_TLS_HELD));
 	return 0;
 }
 
@@ -136,6 +141,8 @@ int BPF_PROG(sk_exit, struct task_struct *p)
 	bpf_map_delete_elem(&tracked, &tgid);
 	sk_hold_exit(tgid);
 	bpf_map_delete_elem(&labels, &tgid);
+	bpf_map_delete_elem(&tls_seen, &tgid);
+	bpf_map_delete_elem(&tls_held, &tgid);
 	if (!e)
 		return 0;
 	code = BPF_CORE_READ(p, signal, group_exit_code);

@@ -11,6 +11,8 @@
  *   cgroup/connect4|6, sendmsg4|6   network allow/deny from LPM tables: EPERM, no packet leaves
  *   uprobe SSL_write/_ex, SSL_read/_ex (+ uretprobe)   HTTPS plaintext; kills a denied request
  *                               before it is encrypted (tls.bpf.h, http.bpf.h)
+ *   uprobe crypto/tls.(*Conn).Write, per agent process   the same for Go (gotls.bpf.h)
+ *   a ClientHello from a process whose TLS stack no uprobe saw   builtin:unseen-tls (tlsseen.bpf.h)
  *
  * Records are batched: submitted without a wake-up unless they carry a kernel action, belong to
  * an agent in enforce mode (userspace may have to kill), or the ring passes a fill threshold.
@@ -21,4 +23,5 @@
 #include "cgroup.bpf.h"
 #include "net.bpf.h"
 #include "tls.bpf.h"
+#include "gotls.bpf.h"
 #include "syscalls.bpf.h"

@@ -47,7 +47,9 @@ enum sk_kind {
 			 * at stockaded: arg0 = the target, arg1 = the syscall number */
 	SK_BPF = 20,    /* any bpf() call by an agent */
 	SK_IO = 21,     /* a read/write on a pipe or socket whose first bytes look like JSON-RPC or HTTP */
-	SK_TLS = 22,    /* plaintext of OpenSSL's SSL_write / SSL_read (uprobes); arg1 = the SSL object */
+	SK_TLS = 22,    /* plaintext of a TLS library's write / read (uprobes; arg0 SK_TLS_WRITE, arg1 = the
+			 * connection object, access = SK_STACK_*), or a ClientHello written to a socket by a
+			 * process whose TLS stack no uprobe saw (arg0 SK_TLS_HELLO, arg1 = the fd) */
 	SK_CGROUP = 23, /* a cgroup v2 directory named like an agent's unit or cgroup was made: now
 			 * tracked; arg0 = its id, seg 2 = its path (the record precedes its processes') */
 	SK_SYSCALL = 24, /* a syscall that reaches files, processes or the network around the hooked
@@ -76,6 +78,19 @@ enum sk_kind {
 				    * sk_event.hold numbers the hold (map `held`) */
 #define SK_F_NO_HOLD (1u << 13)    /* not held for itself: a response read (no verdict to wait for), or
 				    * a write captured in several records but the last (which holds) */
+#define SK_F_TLS_HELD (1u << 14)   /* exec: stopped (SIGSTOP) until the daemon has put its TLS uprobes on
+				    * the new image for this process (tls_held) */
+
+/* sk_event.arg0 of an SK_TLS record */
+#define SK_TLS_READ 0
+#define SK_TLS_WRITE 1
+#define SK_TLS_HELLO 2
+/* TLS stacks stockade probes: sk_event.access of an SK_TLS record, bits of map tls_seen */
+#define SK_STACK_OPENSSL (1u << 0)
+#define SK_STACK_GO (1u << 1)
+/* Values of map tls_images: what the daemon found in an executable */
+#define SK_IMG_PLAIN 1 /* no TLS stack stockade attaches per process */
+#define SK_IMG_TLS 2   /* Go crypto/tls: each exec by an agent with tools.http waits for its uprobes */
 
 /* sk_event.access (open / truncate / chmod) */
 #define SK_ACC_READ (1u << 0)
@@ -204,6 +219,8 @@ struct sk_cgroup_name {
 #define SK_RULE_NO_DAEMON 3
 /* ... and for a held process killed because another process released it ("builtin:hold-release"). */
 #define SK_RULE_HOLD_RELEASE 4
+/* ... and for a ClientHello from a TLS stack no uprobe saw ("builtin:unseen-tls"). */
+#define SK_RULE_UNSEEN_TLS 5
 
 /* The daemon is gone when its heartbeat (global daemon_beat_ns, CLOCK_MONOTONIC, written each
  * turn of its main loop) is older than this, or 0 (it exited: the exit hook clears it, so a dead
@@ -278,6 +295,8 @@ struct sk_inode_rule {
 #define SK_AG_USER_FILE (1u << 11)  /* some file rules (or sequences) are the daemon's: an open the kernel
 				     * allowed still waits for its verdict (held, in enforce mode) */
 #define SK_AG_USER_EXEC (1u << 12)  /* the same for execs */
+#define SK_AG_TLS_UNSEEN (1u << 13) /* tools.http_unseen_tls flag or deny: report a ClientHello no uprobe saw */
+#define SK_AG_TLS_UNSEEN_DENY (1u << 14) /* ... deny: kill its writer (with SK_AG_ENFORCE) */
 
 struct sk_agent_cfg {
 	__u32 flags;

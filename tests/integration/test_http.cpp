@@ -6,7 +6,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "daemon_harness.hpp"
+#include "http_harness.hpp"
 
 using namespace sktest;
 using stockade::journal::Record;
@@ -16,55 +16,6 @@ namespace {
 bool have_tls_library() {
     return fs::exists("/usr/lib/x86_64-linux-gnu/libssl.so.3") || fs::exists("/lib/x86_64-linux-gnu/libssl.so.3");
 }
-
-// server.py, run by the test (untracked), killed by pid at scope end.
-struct HttpServer {
-    pid_t pid = -1;
-    int port = 0;
-    std::string log;
-    HttpServer(const ScratchDir& d, bool tls) {
-        std::string dir = std::string(STOCKADE_SOURCE_DIR) + "/tests/integration/http";
-        log = d / (tls ? "tls-server.log" : "plain-server.log");
-        std::string portfile = d / (tls ? "tls-port" : "plain-port");
-        std::vector<std::string> argv{"/usr/bin/python3", "-I", dir + "/server.py", tls ? "tls" : "plain", portfile, log};
-        if (tls) {
-            std::string out;
-            int st = run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                                  "-subj", "/CN=localhost", "-keyout", d / "key.pem", "-out", d / "cert.pem"},
-                                 &out);
-            if (st != 0) throw std::runtime_error("openssl req failed: " + out);
-            argv.push_back(d / "cert.pem");
-            argv.push_back(d / "key.pem");
-        }
-        write_file(log, "");
-        pid = fork();
-        if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            // Its tracebacks for connections a kill cut short go to a file, not the test output.
-            int err = open((log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (err >= 0) dup2(err, 2);
-            std::vector<char*> args;
-            for (auto& a : argv) args.push_back(a.data());
-            args.push_back(nullptr);
-            execv(args[0], args.data());
-            _exit(127);
-        }
-        for (int i = 0; i < 500 && !port; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            std::ifstream f(portfile);
-            f >> port;
-        }
-        if (!port) throw std::runtime_error("server.py did not start");
-    }
-    ~HttpServer() {
-        if (pid > 0) {
-            kill(pid, SIGKILL);
-            waitpid(pid, nullptr, 0);
-        }
-    }
-    std::string seen() const { return Daemon::slurp(log); }
-    std::string base(bool tls) const { return std::string(tls ? "https" : "http") + "://localhost:" + std::to_string(port); }
-};
 
 std::string boundary(const std::string& mode) {
     return "agent: web\nmode: " + mode +
@@ -79,24 +30,6 @@ std::string boundary(const std::string& mode) {
            "    - name: no-secrets\n      host: localhost\n      deny: [\"GET /v1/*/secret\"]\n"
            "  mcp:\n    - name: remote-tools\n      server: \"https://localhost/v1/mcp\"\n"
            "      allow: [echo]\n      deny: [delete_all]\n";
-}
-
-// `sh -c 'CMD; echo rc=$?'`: the shell reports how its child ended (137 = SIGKILL).
-std::string shell(const std::string& cmd) { return cmd + "; echo rc=$?"; }
-
-std::optional<Record> http_record(const Daemon& daemon, const std::string& method, const std::string& path,
-                                  int timeout_ms = 5000) {
-    return daemon.wait_record(
-        [&](const Record& r) { return r.type == "tool" && r.action == method && r.path == path; }, timeout_ms);
-}
-
-std::string dump_tools(const Daemon& daemon) {
-    std::string s;
-    for (auto& r : daemon.records())
-        if (r.type == "tool" || !r.verdict.empty())
-            s += r.action + " " + r.address + " " + r.path + " " + r.verdict + " " + r.rule + " [" + r.enforcement +
-                 "] " + r.detail + "\n";
-    return s;
 }
 
 }  // namespace

@@ -205,6 +205,7 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
             print_counts("MCP tools denied (server: tool)", a.mcp_denied);
             print_counts("HTTP requests", a.http_calls);
             print_counts("HTTP requests denied", a.http_denied);
+            print_counts("TLS stacks seen (records)", a.tls_stacks);
             journal::Filter f;
             f.agent = a.name;
             std::printf("recent violations:\n");

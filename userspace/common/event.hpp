@@ -20,7 +20,7 @@ enum class Action : uint16_t {
     Send = SK_SEND,
     Signal = SK_SIGNAL, Ptrace = SK_PTRACE, Bpf = SK_BPF,  // self-protection: aimed at stockaded, or any bpf() call
     Io = SK_IO,            // bytes read or written on a pipe/socket that look like JSON-RPC (MCP) or HTTP
-    Tls = SK_TLS,          // plaintext written with SSL_write or read with SSL_read (uprobes on OpenSSL)
+    Tls = SK_TLS,          // TLS plaintext (uprobes on OpenSSL, Go crypto/tls), or an unseen ClientHello
     CgroupMkdir = SK_CGROUP,  // a cgroup named like an agent's unit or cgroup path was made (now tracked)
     Syscall = SK_SYSCALL,     // a channel around the hooked syscalls: io_uring, 32-bit, by handle, cross-process
 };
@@ -86,6 +86,9 @@ struct Event {
     bool io_more = false;         // io: more bytes of the write just before (same pid, fd, inode)
     uint64_t io_offset = 0;       // io_more: where io_data starts in that write
     uint64_t io_peer_inode = 0;   // io write on a unix socket: the peer's inode (what the reader reads)
+    uint32_t tls_stack = 0;       // tls: SK_STACK_* of the library whose uprobe saw it
+    bool tls_hello = false;       // tls: a ClientHello no uprobe saw (io_data: its bytes, net: the peer)
+    bool tls_held = false;        // exec: the kernel stopped the process for its TLS uprobes
     NetAddress net;
     uint64_t target_cgroup = 0;   // cgroup mkdir: the new cgroup's id (path: its path)
     uint32_t syscall_nr = 0;      // syscall: its number (i386 numbering when compat)

@@ -48,6 +48,7 @@ void serialize(A& a, AgentStatus& s) {
       cereal::make_nvp("rules", s.rules), cereal::make_nvp("mcp_offered", s.mcp_offered),
       cereal::make_nvp("mcp_called", s.mcp_called), cereal::make_nvp("mcp_denied", s.mcp_denied),
       cereal::make_nvp("http_calls", s.http_calls), cereal::make_nvp("http_denied", s.http_denied),
+      cereal::make_nvp("tls_stacks", s.tls_stacks),
       cereal::make_nvp("http_in_kernel", s.http_in_kernel), cereal::make_nvp("actions", s.actions),
       cereal::make_nvp("grants_used", s.grants_used), cereal::make_nvp("stops_before", s.stops_before),
       cereal::make_nvp("stops_at_exit", s.stops_at_exit), cereal::make_nvp("stops_after", s.stops_after),

@@ -47,7 +47,7 @@ struct AgentStatus {
     std::string stop_details;
     // Since the daemon started (bounded; see judge/pipeline.hpp):
     std::map<std::string, uint64_t> tools_invoked, tools_denied, files, files_denied, destinations,
-        destinations_denied, rules, mcp_offered, mcp_called, mcp_denied, http_calls, http_denied;
+        destinations_denied, rules, mcp_offered, mcp_called, mcp_denied, http_calls, http_denied, tls_stacks;
     std::map<std::string, uint64_t> actions;      // events by action (exec, open, connect ...)
     std::map<std::string, uint64_t> grants_used;  // task grants that allowed actions, with counts
 };

@@ -83,7 +83,7 @@ Config load_config(const std::string& path, bool must_exist) {
     if (!root.IsMap()) bad(path, root, "the configuration must be a mapping of keys to values");
     static const std::set<std::string> known = {
         "agents_dir", "socket_path", "socket_group", "cgroup_base", "ring_buffer_bytes", "summary_interval",
-        "journal", "metrics_dir", "tls_uprobes", "tls_libraries", "service_executors",
+        "journal", "metrics_dir", "tls_uprobes", "tls_go", "tls_libraries", "service_executors",
         "bpf_pin_dir", "state_dir"};
     for (auto kv : root) {
         auto key = kv.first.as<std::string>();
@@ -97,6 +97,7 @@ Config load_config(const std::string& path, bool must_exist) {
     if (auto n = root["bpf_pin_dir"]) c.bpf_pin_dir = scalar<std::string>(path, n, "bpf_pin_dir");
     if (auto n = root["state_dir"]) c.state_dir = scalar<std::string>(path, n, "state_dir");
     if (auto n = root["tls_uprobes"]) c.tls_uprobes = scalar<bool>(path, n, "tls_uprobes");
+    if (auto n = root["tls_go"]) c.tls_go = scalar<bool>(path, n, "tls_go");
     if (auto n = root["tls_libraries"]) c.tls_libraries = absolute_paths(path, n, "tls_libraries");
     if (auto n = root["service_executors"]) c.service_executors = absolute_paths(path, n, "service_executors");
     if (auto n = root["summary_interval"]) c.summary_interval_s = scalar<uint32_t>(path, n, "summary_interval");

@@ -18,6 +18,7 @@ struct Config {
     uint32_t ring_bytes = 8u << 20;
     uint32_t summary_interval_s = 60;  // how often allowed-action summaries are journaled
     bool tls_uprobes = true;               // uprobes on OpenSSL for HTTPS requests of agents
+    bool tls_go = true;  // Go crypto/tls uprobes, per agent process (probe/go_tls.hpp)
     std::vector<std::string> tls_libraries;  // files to probe besides the system's libssl.so.3
     std::vector<std::string> service_executors;  // executors besides /usr/lib/systemd/systemd-executor
     std::string metrics_dir = "/var/lib/prometheus/node-exporter";  // textfile collector; "" = off

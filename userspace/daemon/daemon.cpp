@@ -74,6 +74,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     probe::ProbeOptions po;
     po.ring_bytes = cfg_.ring_bytes;
     po.tls = cfg_.tls_uprobes;
+    po.go_tls = cfg_.tls_go;
     po.tls_libraries = cfg_.tls_libraries;
     po.service_executors = cfg_.service_executors;
     po.pin_dir = cfg_.bpf_pin_dir;
@@ -85,6 +86,8 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
         spdlog::warn("tls: no libssl.so.3 found: HTTPS requests of agents are not seen");
     else
         for (auto& f : probe_->tls_libraries()) spdlog::info("tls: uprobes on {} while agents are tracked", f);
+    if (cfg_.tls_uprobes && !cfg_.tls_go)
+        spdlog::info("tls: Go crypto/tls not probed (tls_go: false): Go programs' HTTPS requests are not seen");
     tables_ = std::make_unique<enforce::KernelTables>(*probe_);
 
     pipeline_ = std::make_unique<Pipeline>(table_, make_actuator());

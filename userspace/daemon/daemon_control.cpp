@@ -112,6 +112,11 @@ control::Status Daemon::status() const {
     s.features += "\ntls uprobes: " + (!cfg_.tls_uprobes ? std::string("off (tls_uprobes: false)")
                                        : tls.empty()      ? std::string("none (no libssl.so.3 found)")
                                                           : tls + " (attached while agents are tracked)");
+    s.features += "\ngo crypto/tls uprobes: " +
+                  (!cfg_.tls_uprobes || !cfg_.tls_go
+                       ? std::string("off (tls_go: false)")
+                       : "per agent process running a Go program (" + std::to_string(probe_->go_tls_processes()) +
+                             " now)");
     s.programs = probe_->attached();
     auto kc = probe_->counters();
     s.events = pipeline_->events();
@@ -154,6 +159,7 @@ control::Status Daemon::status() const {
             a.mcp_denied = it->second.mcp_denied.counts;
             a.http_calls = it->second.http_calls.counts;
             a.http_denied = it->second.http_denied.counts;
+            a.tls_stacks = it->second.tls_stacks.counts;
             a.actions = it->second.actions.counts;
             a.grants_used = it->second.grants_used.counts;
         }

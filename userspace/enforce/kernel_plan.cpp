@@ -204,6 +204,12 @@ private:
         st_.http_strict = hp.strict;
     }
 
+    // tools.http_unseen_tls: the kernel reports (and with deny kills) a ClientHello no uprobe saw.
+    uint32_t unseen_tls_flags() const {
+        if (b_.http_tools.empty() || b_.unseen_tls == policy::UnseenTls::Allow) return 0;
+        return SK_AG_TLS_UNSEEN | (b_.unseen_tls == policy::UnseenTls::Deny ? SK_AG_TLS_UNSEEN_DENY : 0);
+    }
+
     void plan_config() {
         sk_agent_cfg cfg{};
         cfg.flags = (st_.enforce ? SK_AG_ENFORCE : 0) | (st_.exec_strict ? SK_AG_EXEC_STRICT : 0) |
@@ -211,7 +217,7 @@ private:
                     (!b_.http_tools.empty() ? SK_AG_HTTP : 0) | (st_.http_strict ? SK_AG_HTTP_STRICT : 0) |
                     (st_.enforce && b_.on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
                     (b_.io_uring ? SK_AG_IO_URING : 0) | (b_.mount ? SK_AG_MOUNT : 0) |
-                    (!st_.userspace_only.empty() ? SK_AG_USER_RULES : 0) |
+                    (!st_.userspace_only.empty() ? SK_AG_USER_RULES : 0) | unseen_tls_flags() |
                     // Sequences are judged by the daemon over every action (reads, writes, execs).
                     (st_.user_file || !b_.sequences.empty() ? SK_AG_USER_FILE : 0) |
                     (st_.user_exec || !b_.sequences.empty() ? SK_AG_USER_EXEC : 0) |
@@ -237,9 +243,11 @@ RuleNumbers::RuleNumbers() {
     number("builtin:http-unclear-path");
     number("builtin:no-daemon");
     number("builtin:hold-release");
+    number("builtin:unseen-tls");
 }
 
-static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2 && SK_RULE_NO_DAEMON == 3 && SK_RULE_HOLD_RELEASE == 4,
+static_assert(SK_RULE_SELF == 1 && SK_RULE_HTTP_UNCLEAR == 2 && SK_RULE_NO_DAEMON == 3 && SK_RULE_HOLD_RELEASE == 4 &&
+                  SK_RULE_UNSEEN_TLS == 5,
               "RuleNumbers() registers these first, in this order");
 
 uint32_t RuleNumbers::number(const std::string& id) {

@@ -28,7 +28,9 @@ namespace stockade::enforce {
 // so events already in the ring buffer still name the right rule after a reload.
 class RuleNumbers {
 public:
-    RuleNumbers();  // 1 = builtin:self-protection (SK_RULE_SELF), 2 = builtin:http-unclear-path, 3, 4: SK_RULE_*
+    // 1 = builtin:self-protection (SK_RULE_SELF), 2 = builtin:http-unclear-path, 3 = builtin:no-daemon,
+    // 4 = builtin:hold-release, 5 = builtin:unseen-tls
+    RuleNumbers();
     uint32_t number(const std::string& id);
     std::string id(uint32_t number) const;  // "" if unknown
     // Every id in number order (ids()[n - 1] is number n): what a restarted daemon restores, so

@@ -18,6 +18,19 @@ std::string judged(bool by_daemon, const std::string& where) {
                      : "killed " + where + " by the kernel's table";
 }
 
+// A TLS stack stockade has no uprobe for: only its ClientHello is seen.
+StopLine unseen_tls_line(policy::UnseenTls u) {
+    StopLine l{"HTTPS request (other TLS stacks)", StopWhen::After, "", ""};
+    if (u == policy::UnseenTls::Deny) {
+        l.when = StopWhen::AtExit;
+        l.how = "killed at the exit of the ClientHello's write (builtin:unseen-tls): the hello has left, no request";
+    } else {
+        l.how = u == policy::UnseenTls::Flag ? "its ClientHello is journaled as flag (tools.http_unseen_tls: flag)"
+                                             : "not seen (tools.http_unseen_tls: allow)";
+    }
+    return l;
+}
+
 std::vector<StopLine> enforce_lines(const policy::Boundary& b, const AgentKernelState& k) {
     std::vector<StopLine> out;
     if (!b.exec.allow.empty() || !b.exec.deny.empty())
@@ -35,6 +48,9 @@ std::vector<StopLine> enforce_lines(const policy::Boundary& b, const AgentKernel
     if (!b.http_tools.empty()) {
         out.push_back({"HTTPS request (OpenSSL)", StopWhen::Before,
                        judged(!k.http_strict, "at the SSL_write uprobe") + ": nothing is encrypted or sent", ""});
+        out.push_back({"HTTPS request (Go crypto/tls, with tls_go)", StopWhen::Before,
+                       judged(!k.http_strict, "at the (*Conn).Write uprobe") + ": nothing is encrypted or sent", ""});
+        out.push_back(unseen_tls_line(b.unseen_tls));
         out.push_back({"plaintext HTTP request", StopWhen::AtExit,
                        judged(!k.http_strict, "at the write's exit") +
                            ": the request has left, the response is never read",

@@ -24,6 +24,7 @@ struct AgentCounters {
     BoundedCounts mcp_offered, mcp_called;  // "server: tool" (tools/list results, tools/call requests)
     BoundedCounts mcp_denied;               // "server: tool" of calls outside the boundary
     BoundedCounts http_calls, http_denied;  // "METHOD https://host/path"
+    BoundedCounts tls_stacks;               // TLS records per stack seen ("openssl", "go crypto/tls"), and unseen hellos
     // Each of these is also counted as "task <id>: <key>" when the process works for a task.
     void add_tool(BoundedCounts AgentCounters::*which, const std::string& task, const std::string& key) {
         (this->*which).add(key);

@@ -1,6 +1,7 @@
-// HTTP requests that tracked processes send in plaintext (socket writes) or through OpenSSL
-// (SSL_write uprobes), decoded by tools::HttpConnection, judged by the boundary's tools.http
-// rules (and, for MCP over HTTP, tools.mcp), paired with their responses, concluded.
+// HTTP requests that tracked processes send in plaintext (socket writes) or through a TLS library
+// (uprobes on OpenSSL's SSL_write, Go's crypto/tls Write), decoded by tools::HttpConnection,
+// judged by the boundary's tools.http rules (and, for MCP over HTTP, tools.mcp), paired with
+// their responses, concluded.
 #include "common/digest.hpp"
 #include "judge/pipeline.hpp"
 #include "policy/decide.hpp"
@@ -139,7 +140,9 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
         std::string kid = act_.kernel_rule_id(e.kernel_rule);
         if (!kid.empty() && kid != v.rule_id) v.resolved += " (kernel rule " + kid + ")";
         v.decision = Decision::Kill;
-        r.detail += tls ? "; killed in SSL_write before encryption: the server received nothing"
+        r.detail += tls ? std::string(e.tls_stack == SK_STACK_GO ? "; killed in Go's crypto/tls Write"
+                                                                 : "; killed in SSL_write") +
+                              " before encryption: the server received nothing"
                         : "; killed at the exit of the write: the peer may have received the request, never answered";
     }
     Judged j{e, p, *b, v, std::move(r)};

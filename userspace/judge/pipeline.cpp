@@ -66,12 +66,16 @@ void Pipeline::judge_event(const Event& e, const identity::Process& p) {
         forget_http(e, p);
         return;
     }
-    if (e.action == Action::Tls || (e.action == Action::Io && is_http(e)))
+    if (e.action == Action::Tls && e.tls_hello) {
+        judge_unseen_tls(e, p, *b);
+    } else if (e.action == Action::Tls || (e.action == Action::Io && is_http(e))) {
+        if (e.action == Action::Tls) count_tls_stack(e, c);
         handle_http(e, p);
-    else if (e.action == Action::Io)
+    } else if (e.action == Action::Io) {
         handle_io(e, p);
-    else
+    } else {
         judge_action(e, p, *b, c);
+    }
 }
 
 // The end of a hold: the process runs on, unless its verdict killed it. The kernel's state says

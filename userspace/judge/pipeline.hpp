@@ -124,6 +124,11 @@ private:
     void forget_http(const Event& exit, const identity::Process& p);
     std::map<HttpKey, HttpConn> http_conns_;
 
+    // TLS stacks seen, and TLS no uprobe saw (judge_tls.cpp).
+    static constexpr const char* kUnseenTls = "unseen (a ClientHello from a TLS stack stockade does not probe)";
+    void count_tls_stack(const Event& e, AgentCounters& c);
+    void judge_unseen_tls(const Event& e, const identity::Process& p, const policy::Boundary& b);
+
     identity::ProcessTable& table_;
     Actuator act_;
     std::shared_ptr<const policy::PolicySet> set_;

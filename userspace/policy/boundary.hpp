@@ -133,6 +133,15 @@ enum class OnLoss : uint8_t {
     Flag,  // counted and journaled per agent, nothing stopped
 };
 
+// tools.http_unseen_tls: what a TLS connection whose plaintext stockade cannot see becomes (a
+// ClientHello from a process none of whose TLS stacks stockade probes), for an agent with
+// tools.http rules ("builtin:unseen-tls").
+enum class UnseenTls : uint8_t {
+    Deny,   // a violation: in enforce mode the writer of the hello is killed in the kernel
+    Flag,   // journaled as a flag, nothing stopped
+    Allow,  // not reported
+};
+
 struct Boundary {
     std::string name;         // agent name
     std::string description;
@@ -169,6 +178,7 @@ struct Boundary {
     std::vector<SequenceRule> sequences;
     std::vector<ToolRule> mcp_tools;   // tools.mcp
     std::vector<HttpRule> http_tools;  // tools.http
+    UnseenTls unseen_tls = UnseenTls::Flag;  // tools.http_unseen_tls (only with tools.http rules)
 
     std::string default_deny_id() const { return file_name + ":default-deny"; }
     // Host names named by network rules, sorted, unique: what the daemon must resolve.

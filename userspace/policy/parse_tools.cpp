@@ -132,9 +132,16 @@ std::string parse_http_route(const std::string& text, HttpRoute& out) {
 
 
 void parse_tools(ParseContext& c, const Field& f) {
-    auto ts = c.reader.fields(f.value, f.mark(), "tools", {"mcp", "http"});
+    auto ts = c.reader.fields(f.value, f.mark(), "tools", {"mcp", "http", "http_unseen_tls"});
     if (auto it = ts.find("mcp"); it != ts.end()) parse_mcp(c, it->second);
     if (auto it = ts.find("http"); it != ts.end()) parse_http(c, it->second);
+    if (auto it = ts.find("http_unseen_tls"); it != ts.end()) {
+        auto v = c.reader.choice<UnseenTls>(
+            it->second, {{"deny", UnseenTls::Deny}, {"flag", UnseenTls::Flag}, {"allow", UnseenTls::Allow}});
+        if (v) c.boundary.unseen_tls = *v;
+        if (v && ts.find("http") == ts.end())
+            c.reader.error(it->second.mark(), "tools.http_unseen_tls applies to tools.http rules: there are none");
+    }
 }
 
 }  // namespace stockade::policy

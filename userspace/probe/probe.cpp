@@ -133,6 +133,12 @@ Probe::Probe(const ProbeOptions& opts) {
         set_service_executors(opts.service_executors);
         attach_all();
         if (opts.tls) tls_files_ = tls_files(opts);
+        bool go = opts.tls && opts.go_tls;
+        if (go)
+            go_tls_ = std::make_unique<GoTlsAttacher>(skel_->progs.sk_go_tls_write, skel_->progs.sk_go_tls_handshake,
+                                                      skel_->maps.tls_images, skel_->maps.tls_held,
+                                                      skel_->maps.tls_seen);
+        skel_->bss->tls_hold_execs = go ? 1 : 0;  // the .bss may be a previous daemon's
         adopt_syscall_hook();
         rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), &Probe::on_record, this, nullptr);
         if (!rb_) fail("creating the ring-buffer consumer", errno);
@@ -204,6 +210,7 @@ void Probe::release() {
     if (sys_exit_link_) bpf_link__destroy(sys_exit_link_);
     sys_exit_link_ = nullptr;
     detach_tls();
+    go_tls_.reset();
     for (auto it = links_.rbegin(); it != links_.rend(); ++it) bpf_link__destroy(it->second);
     links_.clear();
     if (skel_) stockade_bpf__destroy(skel_);
@@ -314,7 +321,9 @@ constexpr int kBudgetSpent = -EALREADY;  // any negative value; told apart by bu
 int Probe::on_record(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Probe*>(ctx);
     try {
-        self->sink_->on_event(decode(data, size));
+        Event e = decode(data, size);
+        if (self->go_tls_) self->follow_go_tls(e);  // before the judge: the sooner attached, the better
+        self->sink_->on_event(e);
     } catch (const Error& e) {
         self->sink_->on_bad_record(e.what());
     }
@@ -339,9 +348,18 @@ int Probe::poll(EventSink& sink, int timeout_ms, size_t max_records, std::chrono
     int n = ring_buffer__poll(rb_, timeout_ms);
     if (n >= 0 && !budget_spent_) n = ring_buffer__consume(rb_);
     sink_ = nullptr;
+    if (go_tls_) go_tls_->release_holds();
     if (budget_spent_) return static_cast<int>(consumed_);
     if (n < 0 && n != -EINTR) throw Error(std::string("reading the ring buffer: ") + std::strerror(-n));
     return static_cast<int>(consumed_);
+}
+
+// An agent process exec'd (and was not killed for it) or exited: its Go uprobes follow.
+void Probe::follow_go_tls(const Event& e) {
+    if (e.action == Action::Exec && e.kernel_action != KernelAction::Killed)
+        go_tls_->on_exec(e.pid, e.start_ns);
+    else if (e.action == Action::Exit)
+        go_tls_->on_exit(e.pid);
 }
 
 KernelCounters Probe::counters() const {

@@ -13,6 +13,7 @@
 
 #include "common/event.hpp"
 #include "probe/features.hpp"
+#include "probe/go_tls.hpp"
 #include "probe/pins.hpp"
 #include "stockade/events.h"
 
@@ -34,6 +35,9 @@ struct ProbeOptions {
     // OpenSSL and export its symbols). Empty: find the system's libssl.so.3.
     std::vector<std::string> tls_libraries;
     bool tls = true;  // false: no TLS uprobes at all
+    // Go crypto/tls, per agent process (probe/go_tls.hpp): the kernel holds an agent's exec of an
+    // image not looked at yet until the daemon has. false: Go programs' TLS is not probed.
+    bool go_tls = true;
     // Service-manager executors (systemd 255+ execs "systemd-executor" in a unit's cgroup before
     // the unit's program), recognised by the kernel by (dev, inode). Added to the system's own
     // (/usr/lib/systemd/systemd-executor, /lib/systemd/systemd-executor) when present.
@@ -99,6 +103,8 @@ public:
     bool syscall_hook_attached() const { return sys_exit_link_ != nullptr; }
     // The TLS libraries found (what the uprobes go on while something is tracked).
     const std::vector<std::string>& tls_libraries() const { return tls_files_; }
+    // Processes with Go crypto/tls uprobes of their own now.
+    size_t go_tls_processes() const { return go_tls_ ? go_tls_->processes() : 0; }
     // The cgroup names agents are matched by: (SK_CG_PATH, "/a/b") or (SK_CG_LEAF, "x.service") ->
     // agent id. A cgroup v2 directory made with such a name is tracked from its mkdir. Replaces
     // the previous set.
@@ -162,11 +168,13 @@ private:
     void adopt_syscall_hook();
     void attach_tls();
     void detach_tls();
+    void follow_go_tls(const Event& e);
     Pins pins_;
     Takeover takeover_;
     ::bpf_link* sys_exit_link_ = nullptr;
     std::vector<std::string> tls_files_;
     std::vector<std::pair<std::string, ::bpf_link*>> tls_links_;
+    std::unique_ptr<GoTlsAttacher> go_tls_;
     Features features_;
     ::stockade_bpf* skel_ = nullptr;
     ::ring_buffer* rb_ = nullptr;

@@ -108,10 +108,11 @@ void Probe::attach_tls() {
         int attached = 0;
         for (auto& pt : plan.points) {
             using K = TlsProbePoint::Kind;
-            bpf_program* entry = pt.kind == K::WriteInt ? skel_->progs.sk_ssl_write
-                                 : pt.kind == K::Write  ? skel_->progs.sk_ssl_write_ex
-                                 : pt.kind == K::Read   ? skel_->progs.sk_ssl_read
-                                                        : skel_->progs.sk_ssl_read_ex;
+            bpf_program* entry = pt.kind == K::WriteInt    ? skel_->progs.sk_ssl_write
+                                 : pt.kind == K::Write     ? skel_->progs.sk_ssl_write_ex
+                                 : pt.kind == K::Read      ? skel_->progs.sk_ssl_read
+                                 : pt.kind == K::Handshake ? skel_->progs.sk_ssl_handshake
+                                                           : skel_->progs.sk_ssl_read_ex;
             bool is_read = pt.kind == K::Read || pt.kind == K::ReadEx;
             for (int ret = 0; ret <= (is_read ? 1 : 0); ++ret) {
                 LIBBPF_OPTS(bpf_uprobe_opts, o, .retprobe = ret == 1,

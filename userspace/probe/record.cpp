@@ -236,6 +236,7 @@ Event decode(const void* data, size_t size) {
         e.path = assemble_path(seg[0]);
         e.argv = split_argv(seg[2]);
         e.cwd = assemble_path(seg[3]);
+        e.tls_held = r.flags & SK_F_TLS_HELD;
         break;
     case Action::Fork:
         e.child_start_ns = r.arg0;
@@ -256,6 +257,11 @@ Event decode(const void* data, size_t size) {
         e.io_offset = e.io_more ? r.access : 0;
         e.access = 0;
         if (r.addr.family == AF_UNIX) std::memcpy(&e.io_peer_inode, r.addr.addr, sizeof e.io_peer_inode);
+        if (e.action == Action::Tls) {
+            e.tls_stack = r.access;
+            e.tls_hello = r.arg0 == SK_TLS_HELLO;
+            if (e.tls_hello) e.net = net_target(r, {});
+        }
         break;
     case Action::CgroupMkdir:
         e.path = std::string(cstr(seg[2]));

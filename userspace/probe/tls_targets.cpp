@@ -1,12 +1,8 @@
 #include "probe/tls_targets.hpp"
 
-#include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
-#include <unistd.h>
-
 #include <cstring>
-#include <map>
+
+#include "probe/elf_code.hpp"
 
 namespace stockade::probe {
 
@@ -17,67 +13,6 @@ int32_t rel32(const uint8_t* p) {
     std::memcpy(&v, p, sizeof v);
     return v;
 }
-
-// The exported function symbols of an ELF file and its loadable segments, to read code by address.
-class ElfCode {
-public:
-    explicit ElfCode(const std::string& path) {
-        fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0 || elf_version(EV_CURRENT) == EV_NONE) return;
-        elf_ = elf_begin(fd_, ELF_C_READ, nullptr);
-        if (!elf_) return;
-        size_t nph = 0;
-        if (elf_getphdrnum(elf_, &nph) == 0)
-            for (size_t i = 0; i < nph; ++i) {
-                GElf_Phdr ph;
-                if (gelf_getphdr(elf_, static_cast<int>(i), &ph) && ph.p_type == PT_LOAD) loads_.push_back(ph);
-            }
-        for (Elf_Scn* scn = elf_nextscn(elf_, nullptr); scn; scn = elf_nextscn(elf_, scn)) {
-            GElf_Shdr sh;
-            if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_DYNSYM && sh.sh_type != SHT_SYMTAB)) continue;
-            Elf_Data* data = elf_getdata(scn, nullptr);
-            size_t n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
-            for (size_t i = 0; data && i < n; ++i) {
-                GElf_Sym sym;
-                if (!gelf_getsym(data, static_cast<int>(i), &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-                    !sym.st_value)
-                    continue;
-                const char* name = elf_strptr(elf_, sh.sh_link, sym.st_name);
-                if (name) syms_.emplace(name, sym.st_value);
-            }
-        }
-    }
-    ~ElfCode() {
-        if (elf_) elf_end(elf_);
-        if (fd_ >= 0) close(fd_);
-    }
-    ElfCode(const ElfCode&) = delete;
-    ElfCode& operator=(const ElfCode&) = delete;
-
-    std::optional<uint64_t> symbol(const std::string& name) const {
-        auto it = syms_.find(name);
-        return it == syms_.end() ? std::nullopt : std::optional<uint64_t>(it->second);
-    }
-    std::optional<uint64_t> file_offset(uint64_t vaddr) const {
-        for (auto& ph : loads_)
-            if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) return vaddr - ph.p_vaddr + ph.p_offset;
-        return std::nullopt;
-    }
-    // Up to n bytes of code at vaddr.
-    std::vector<uint8_t> code(uint64_t vaddr, size_t n) const {
-        auto off = file_offset(vaddr);
-        std::vector<uint8_t> out(n);
-        ssize_t got = off ? pread(fd_, out.data(), n, static_cast<off_t>(*off)) : -1;
-        out.resize(got > 0 ? static_cast<size_t>(got) : 0);
-        return out;
-    }
-
-private:
-    int fd_ = -1;
-    Elf* elf_ = nullptr;
-    std::vector<GElf_Phdr> loads_;
-    std::map<std::string, uint64_t> syms_;
-};
 
 }  // namespace
 
@@ -107,7 +42,8 @@ TlsPlan plan_tls_probes(const std::string& file) {
     exported.points = {{K::WriteInt, "SSL_write", "SSL_write", 0},
                        {K::Write, "SSL_write_ex", "SSL_write_ex", 0},
                        {K::Read, "SSL_read", "SSL_read", 0},
-                       {K::ReadEx, "SSL_read_ex", "SSL_read_ex", 0}};
+                       {K::ReadEx, "SSL_read_ex", "SSL_read_ex", 0},
+                       {K::Handshake, "SSL_do_handshake", "SSL_do_handshake", 0}};
     ElfCode elf(file);
     // The internal function behind wrapper `ex`, if `plain` calls it too and it starts with a push.
     auto internal = [&](const char* ex, const char* plain, std::string& why) -> std::optional<uint64_t> {
@@ -146,7 +82,7 @@ TlsPlan plan_tls_probes(const std::string& file) {
     std::snprintf(rn, sizeof rn, "ssl_read_internal@%#llx", static_cast<unsigned long long>(*r));
     TlsPlan plan;
     plan.internal = true;
-    plan.points = {{K::Write, wn, "", *w}, {K::ReadEx, rn, "", *r}};
+    plan.points = {{K::Write, wn, "", *w}, {K::ReadEx, rn, "", *r}, exported.points.back()};
     return plan;
 }
 

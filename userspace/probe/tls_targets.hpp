@@ -5,7 +5,7 @@
 // instruction is single-stepped, while the internal functions they call start with `push`. So
 // when the wrappers have that shape, and SSL_write/SSL_read call the same internal functions,
 // the probes go on those (one write point, one read point covers both forms); otherwise on the
-// four exported entries.
+// four exported entries. Either way SSL_do_handshake's entry too.
 #pragma once
 
 #include <cstddef>
@@ -17,7 +17,9 @@
 namespace stockade::probe {
 
 struct TlsProbePoint {
-    enum class Kind { Write, WriteInt, Read, ReadEx };  // WriteInt/Read: SSL_write/SSL_read's int `num`
+    // WriteInt/Read: SSL_write/SSL_read's int `num`; Handshake: SSL_do_handshake (SSL_connect calls
+    // it), once per connection, so that a ClientHello it writes is known as seen (tlsseen.bpf.h).
+    enum class Kind { Write, WriteInt, Read, ReadEx, Handshake };
     Kind kind;
     std::string name;     // for logs and `attached()`: "SSL_write_ex" or "ssl_write_internal@0x355e0"
     std::string symbol;   // exported entry; empty when `offset` is used

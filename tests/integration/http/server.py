@@ -1,5 +1,6 @@
 """A loopback HTTP(S) server for the integration tests: it answers every request with a small
-JSON body and appends "METHOD path" to its log, which is the proof of what arrived.
+JSON body and appends "METHOD path" to its log, which is the proof of what arrived: a line
+"> METHOD path" as soon as a request's head arrived, then "METHOD path" once its body was read.
 
 usage: server.py plain|tls PORTFILE LOGFILE [CERT KEY]
 It binds 127.0.0.1 on a free port and writes the port to PORTFILE once it listens.
@@ -15,6 +16,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def answer(self):
+        with open(LOG, "a") as log:
+            log.write("> %s %s\n" % (self.command, self.path))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         with open(LOG, "a") as log:

@@ -206,10 +206,30 @@ TEST_CASE("rule numbers a previous daemon left are restored when they extend the
     RuleNumbers fresh;
     CHECK_FALSE(fresh.restore({"coder:files.never[0]"}));  // not the builtins first: refused
     CHECK_FALSE(fresh.restore({"builtin:self-protection", "builtin:http-unclear-path", "builtin:no-daemon",
-                               "builtin:hold-release", "x", "x"}));  // an id twice: refused
-    // Saved by a daemon without the newest builtin (hold-release, 4): refused, numbered afresh.
-    CHECK_FALSE(fresh.restore({"builtin:self-protection", "builtin:http-unclear-path", "builtin:no-daemon", "x"}));
+                               "builtin:hold-release", "builtin:unseen-tls", "x", "x"}));  // an id twice: refused
+    // Saved by a daemon without the newest builtin (unseen-tls, 5): refused, numbered afresh.
+    CHECK_FALSE(fresh.restore({"builtin:self-protection", "builtin:http-unclear-path", "builtin:no-daemon",
+                               "builtin:hold-release", "x"}));
     CHECK(fresh.id(SK_RULE_NO_DAEMON) == "builtin:no-daemon");  // and nothing changed
     CHECK(fresh.id(SK_RULE_HOLD_RELEASE) == "builtin:hold-release");
-    CHECK(fresh.id(5).empty());
+    CHECK(fresh.id(SK_RULE_UNSEEN_TLS) == "builtin:unseen-tls");
+    CHECK(fresh.id(6).empty());
+}
+
+TEST_CASE("tools.http_unseen_tls becomes the agent's unseen-TLS switches", "[enforce][plan][tls]") {
+    auto flags = [](const std::string& extra, const std::string& mode = "enforce") {
+        auto set = load_ok("agent: t\nmode: " + mode + "\nmatch: { cgroup: /stockade/t }\n" + extra);
+        RuleNumbers rules;
+        KernelPlan p = plan_for(*set, rules);
+        REQUIRE(p.agent_cfg.count(1));
+        return p.agent_cfg.at(1).flags & (SK_AG_TLS_UNSEEN | SK_AG_TLS_UNSEEN_DENY);
+    };
+    const std::string http = "tools:\n  http:\n    - { host: localhost, allow: [\"GET /a/**\"] }\n";
+    CHECK(flags(http) == SK_AG_TLS_UNSEEN);  // flag by default
+    CHECK(flags(http + "  http_unseen_tls: deny\n") == (SK_AG_TLS_UNSEEN | SK_AG_TLS_UNSEEN_DENY));
+    CHECK(flags(http + "  http_unseen_tls: deny\n", "monitor") == (SK_AG_TLS_UNSEEN | SK_AG_TLS_UNSEEN_DENY));
+    CHECK(flags(http + "  http_unseen_tls: allow\n") == 0);
+    CHECK(flags("") == 0);  // no tools.http: nothing to see behind TLS
+    RuleNumbers rules;
+    CHECK(rules.id(SK_RULE_UNSEEN_TLS) == "builtin:unseen-tls");
 }

@@ -72,6 +72,12 @@ TEST_CASE("tools rules add their own lines; io_uring allowed removes its line", 
     REQUIRE(t.find("plaintext HTTP request"));
     CHECK(t.find("plaintext HTTP request")->when == StopWhen::AtExit);
     CHECK_FALSE(t.find("io_uring"));
+    REQUIRE(t.find("HTTPS request (other TLS stacks)"));  // flag by default: journaled, not stopped
+    CHECK(t.find("HTTPS request (other TLS stacks)")->when == StopWhen::After);
+    auto deny = timing_of(kHead + "mode: enforce\ntools:\n  http:\n    - { host: localhost, allow: [\"GET /a/**\"] }\n"
+                                  "  http_unseen_tls: deny\n");
+    REQUIRE(deny.find("HTTPS request (other TLS stacks)"));
+    CHECK(deny.find("HTTPS request (other TLS stacks)")->when == StopWhen::AtExit);
 }
 
 TEST_CASE("monitor mode and on_violation flag stop nothing", "[enforce][stops]") {

@@ -450,3 +450,39 @@ TEST_CASE("a name given through /proc/self/fd/N is the file the descriptor stand
     CHECK(through_fd_link(me, "/proc/self/fd/" + n + "/calc.py") == "/proc/self/fd/" + n + "/calc.py");
     rmdir(dir.c_str());
 }
+
+TEST_CASE("decode: TLS records name their stack; an unseen ClientHello its peer", "[record][tls]") {
+    RecordBuilder w(SK_TLS);
+    w.hdr.arg0 = SK_TLS_WRITE;
+    w.hdr.access = SK_STACK_GO;
+    w.seg[2] = "GET / HTTP/1.1\r\n\r\n";
+    Event e = w.decode();
+    CHECK(e.io_write);
+    CHECK(e.tls_stack == SK_STACK_GO);
+    CHECK_FALSE(e.tls_hello);
+    CHECK(e.access == 0);
+    CHECK(e.net.family == 0);
+
+    RecordBuilder h(SK_TLS);
+    h.hdr.arg0 = SK_TLS_HELLO;
+    h.hdr.arg1 = 7;
+    h.hdr.rule = SK_RULE_UNSEEN_TLS;
+    h.hdr.flags = SK_F_KILLED;
+    h.hdr.addr.family = AF_INET;
+    h.hdr.addr.port = 8443;
+    REQUIRE(inet_pton(AF_INET, "127.0.0.1", h.hdr.addr.addr) == 1);
+    h.seg[2] = "\x16\x03\x01\x02\x00\x01"s;
+    e = h.decode();
+    CHECK(e.tls_hello);
+    CHECK(e.io_write);
+    CHECK(e.fd == 7);
+    CHECK(e.net.port == 8443);
+    CHECK(e.net.address() == "127.0.0.1");
+    CHECK(e.kernel_action == KernelAction::Killed);
+    CHECK(e.kernel_rule == SK_RULE_UNSEEN_TLS);
+
+    RecordBuilder x(SK_EXEC);
+    x.hdr.flags = SK_F_TLS_HELD;
+    CHECK(x.decode().tls_held);
+    CHECK_FALSE(x.decode().held);  // not the daemon-verdict hold
+}

@@ -41,16 +41,20 @@ TEST_CASE("the plan for this host's libssl", "[tls]") {
     auto plan = plan_tls_probes(lib);
     INFO(plan.note);
     if (plan.internal) {
-        REQUIRE(plan.points.size() == 2);  // one write point, one read point for both API forms
+        // One write point, one read point for both API forms, and the handshake's exported entry.
+        REQUIRE(plan.points.size() == 3);
         CHECK(plan.points[0].kind == TlsProbePoint::Kind::Write);
         CHECK(plan.points[1].kind == TlsProbePoint::Kind::ReadEx);
-        for (auto& p : plan.points) {
+        CHECK(plan.points[2].kind == TlsProbePoint::Kind::Handshake);
+        CHECK(plan.points[2].symbol == "SSL_do_handshake");
+        for (size_t i = 0; i < 2; ++i) {
+            auto& p = plan.points[i];
             CHECK(p.symbol.empty());
             CHECK(p.offset > 0);
             CHECK(p.offset < std::filesystem::file_size(lib));
         }
     } else {
-        CHECK(plan.points.size() == 4);  // the exported entries
+        CHECK(plan.points.size() == 5);  // the exported entries
         CHECK_FALSE(plan.note.empty());
     }
     auto none = plan_tls_probes("/nonexistent-stockade/libssl.so.3");
