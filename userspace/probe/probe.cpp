@@ -322,7 +322,13 @@ int Probe::on_record(void* ctx, void* data, size_t size) {
     auto* self = static_cast<Probe*>(ctx);
     try {
         Event e = decode(data, size);
-        if (self->go_tls_) self->follow_go_tls(e);  // before the judge: the sooner attached, the better
+        if (self->go_tls_) {
+            self->follow_go_tls(e);  // before the judge: the sooner attached, the better
+            // Held for a verdict too: attach now. The verdict's release (in this drain) would
+            // otherwise let the image run before its uprobes are on; the plain SIGCONT that
+            // follows the attach is re-stopped by the kernel until that verdict (hold.bpf.h).
+            if (e.held && e.tls_held) self->go_tls_->release_holds();
+        }
         self->sink_->on_event(e);
     } catch (const Error& e) {
         self->sink_->on_bad_record(e.what());
