@@ -5,10 +5,9 @@
 //
 // podman here: the runtime is runc when installed (crun 1.8 refuses a hybrid cgroup layout, "drop
 // all controllers from cgroupv2"; runc puts the container in the v2 hierarchy too), the cgroup
-// manager cgroupfs (no systemd as PID 1), ulimits no higher than this process's hard limits (root
-// here lacks CAP_SYS_RESOURCE: podman's default nofile=1048576 fails in setrlimit), and the host's
+// manager cgroupfs (no systemd as PID 1), low ulimits (root here lacks CAP_SYS_RESOURCE: podman's
+// default nofile=1048576 fails in setrlimit), and the host's
 // network (no CNI/netavark setup needed; the listeners are the test's own on loopback).
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -48,15 +47,14 @@ struct Podman {
         return run_command(argv, out, timeout_ms);
     }
 
+    // Limits lowered, never raised: podman's defaults (nofile 1048576) are above the hard limits
+    // here and root lacks CAP_SYS_RESOURCE (runc: "error setting rlimits ... operation not
+    // permitted"). nproc counts every process of uid 0 on the host: 4096 is far above that here.
+    // No pids limit: on a hybrid host seen through a cgroup2-only mount (.ci/fresh-root.sh) the
+    // v2 hierarchy has no controllers, and runc fails writing pids.max.
     std::vector<std::string> run_flags() const {
-        rlimit nofile{}, nproc{};
-        getrlimit(RLIMIT_NOFILE, &nofile);
-        getrlimit(RLIMIT_NPROC, &nproc);
-        auto lim = [](const char* name, const rlimit& r) {
-            std::string v = r.rlim_max == RLIM_INFINITY ? "-1" : std::to_string(r.rlim_max);
-            return std::string(name) + "=" + v + ":" + v;
-        };
-        return {"--ulimit", lim("nofile", nofile), "--ulimit", lim("nproc", nproc), "--network", "host"};
+        return {"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096", "--pids-limit", "-1",
+                "--network", "host"};
     }
 
 private:

@@ -47,6 +47,7 @@ std::vector<std::pair<std::string, YAML::Mark>> strings(Reader& r, const Field& 
 // match.container: { name: GLOB(S), image: GLOB(S), label: { KEY: GLOB } }, every part given must hold.
 std::optional<container::Selector> parse_container(Reader& r, const Field& f) {
     container::Selector sel;
+    int errors_before = r.error_count();
     auto globs = [&](const Field& g, std::vector<std::string>& into) {
         for (const auto& item : r.list(g)) {
             std::string why = item.IsScalar() ? container::glob_error(item.Scalar()) : "must be a string";
@@ -68,7 +69,7 @@ std::optional<container::Selector> parse_container(Reader& r, const Field& f) {
             }
     }
     if (sel.empty()) {
-        r.error(f.mark(), "match.container needs name:, image: or label:");
+        if (r.error_count() == errors_before) r.error(f.mark(), "match.container needs name:, image: or label:");
         return std::nullopt;
     }
     return sel;

@@ -171,7 +171,7 @@ TEST_CASE("match.container: parts, globs and labels are checked where they are w
     CHECK(m.container->labels == std::vector<std::pair<std::string, std::string>>{{"team", "red"}});
     CHECK(m.units.empty());
     one_error("agent: coder\nmatch:\n  container: { names: coder }\n",
-              "rules/coder.yaml:3:18: error: unknown key \"names\" in match.container (did you mean \"name\"?)");
+              "rules/coder.yaml:3:16: error: unknown key \"names\" in match.container (did you mean \"name\"?)");
     one_error("agent: coder\nmatch:\n  container: {}\n",
               "rules/coder.yaml:3:14: error: match.container needs name:, image: or label:");
     one_error("agent: coder\nmatch:\n  container: { name: \"coder-[ab\" }\n",
