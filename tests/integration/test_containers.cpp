@@ -97,16 +97,22 @@ struct Container {
     ~Container() { podman.run({"rm", "--force", "--time", "0", name}); }
 };
 
-// podman's parent cgroup for cgroupfs-managed containers: removed when no container is left in
-// it (on every hierarchy it was made in; rmdir of a cgroup in use fails and changes nothing).
+// podman's parent cgroup for cgroupfs-managed containers, with the `conmon` cgroup it makes in it:
+// removed, deepest first, on every hierarchy, when no container is left (rmdir of a cgroup in
+// use fails and changes nothing).
 void remove_libpod_parent() {
-    for (const char* dir : {"/sys/fs/cgroup/unified/libpod_parent", "/sys/fs/cgroup/libpod_parent"}) {
-        std::error_code ec;
-        if (fs::is_directory(dir, ec)) rmdir(dir);
-    }
     std::error_code ec;
-    for (auto& h : fs::directory_iterator("/sys/fs/cgroup", ec))
-        if (fs::is_directory(h.path() / "libpod_parent", ec)) rmdir((h.path() / "libpod_parent").c_str());
+    for (auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+        fs::path parent = h.path() / "libpod_parent";
+        if (!fs::is_directory(parent, ec)) continue;
+        std::vector<std::string> dirs;
+        for (auto it = fs::recursive_directory_iterator(parent, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+            if (it->is_directory(ec)) dirs.push_back(it->path().string());
+        std::sort(dirs.rbegin(), dirs.rend());  // children sort after their parents
+        dirs.push_back(parent.string());
+        for (auto& d : dirs) rmdir(d.c_str());
+    }
 }
 
 // What the agent in each container does: reads the secret, connects to the port, runs `id`,
