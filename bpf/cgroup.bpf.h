@@ -39,6 +39,9 @@ static long sk_cg_hash_step(__u32 i, void *arg)
  * systemd (or anyone) makes a cgroup named like an agent's unit or cgroup path: track it now, in
  * the mkdir, so the first process that enters it is already tracked (the daemon's directory scan
  * runs once a second). The record goes first in the ring, before any event of its processes.
+ * While a boundary selects containers (report_cgroup_mkdir), a cgroup named by no agent is
+ * reported too, untagged (agent 0): only the daemon can tell from the runtime's files whose
+ * container it is, and it tags it, unarmed, before the container's first exec.
  */
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(sk_cgroup_mkdir, struct cgroup *cgrp, const char *path)
@@ -70,14 +73,14 @@ int BPF_PROG(sk_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 		key.hash = h.leafh;
 		agent = bpf_map_lookup_elem(&cgroup_names, &key);
 	}
-	if (!agent)
+	if (!agent && !report_cgroup_mkdir)
 		return 0;
 	id = BPF_CORE_READ(cgrp, kn, id);
-	{
+	if (agent) {
 		__u32 unarmed = *agent | SK_CG_UNARMED;
 		bpf_map_update_elem(&agent_cgroups, &id, &unarmed, BPF_ANY);
 	}
-	e->agent_id = *agent;
+	e->agent_id = agent ? *agent : 0;
 	e->arg0 = id;
 	e->seg_len[2] = h.len;
 	e->data_len = h.len;

@@ -21,6 +21,10 @@ __u32 daemon_tgid = 0;
  * cleared by the exit hook when the daemon dies: see SK_DAEMON_STALE_NS and sk_daemon_gone(). */
 __u64 daemon_beat_ns = 0;
 
+/* Non-zero while a boundary selects containers: the mkdir hook reports every cgroup v2 it sees
+ * made, so the daemon can name a new container's cgroup before its first exec (cgroup.bpf.h). */
+__u32 report_cgroup_mkdir = 0;
+
 /* Cgroups in `doomed` (kill-agent): while non-zero, sys_exit checks every task against the map. */
 __u64 doomed_active = 0;
 

@@ -26,7 +26,9 @@ apt-get update
 #   npm registry),
 #   golang-go (a Go binary's start-up under a boundary), python3/curl/openssl (test clients and
 #   servers), prometheus and
-#   the node exporter (metrics format checks), iproute2/procps/util-linux (namespaces, ps)
+#   the node exporter (metrics format checks), iproute2/procps/util-linux (namespaces, ps),
+#   podman and runc (agents in containers: tests/integration/test_containers.cpp; runc because
+#   crun 1.8 refuses hybrid cgroup layouts)
 apt-get install -y --no-install-recommends \
   build-essential cmake ninja-build make pkg-config git ca-certificates file \
   clang llvm libclang-rt-14-dev bpftool libbpf-dev libelf-dev zlib1g-dev \
@@ -34,7 +36,7 @@ apt-get install -y --no-install-recommends \
   libyaml-cpp-dev libcli11-dev libsystemd-dev libssl-dev nlohmann-json3-dev \
   iproute2 procps util-linux python3 curl openssl nodejs golang-go \
   prometheus prometheus-node-exporter \
-  systemd dbus systemd-journal-remote
+  systemd dbus systemd-journal-remote podman runc
 # npm: Debian's package, unless the nodejs installed already carries its own (NodeSource's
 # nodejs provides npm and conflicts with Debian's).
 command -v npm >/dev/null || apt-get install -y --no-install-recommends npm

@@ -18,6 +18,7 @@
 #include <fstream>
 
 #include "common/cgroup.hpp"
+#include "common/container.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "enforce/kill.hpp"
@@ -47,6 +48,7 @@ identity::AgentMatch to_match(const policy::Boundary& b, uint32_t id) {
     m.id = id;
     m.units = b.match.units;
     m.cgroups = b.match.cgroups;
+    m.container = b.match.container;
     m.exe = b.match.exe;
     m.uid = b.match.uid;
     return m;
@@ -345,6 +347,7 @@ void Daemon::discover_cgroups() {
     for (auto it = registered_.begin(); it != registered_.end();) {
         if (!launcher_cgroups_.count(it->second) && !fs::is_directory(cgroup::dir_of(it->second))) {
             probe_->untrack_cgroup(it->first);
+            if (auto c = container::of_cgroup(it->second)) table_.forget_container(c->id);  // exited
             it = registered_.erase(it);
         } else {
             ++it;
@@ -373,6 +376,7 @@ void Daemon::discover_cgroups() {
             if (auto hit = units.find(u); hit != units.end())
                 for (auto& rel : hit->second) register_cgroup(rel, m.name, "", false);
     }
+    discover_containers();
 }
 
 void Daemon::register_cgroup(const std::string& rel, const std::string& agent, const std::string& task,

@@ -65,6 +65,10 @@ private:
     void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher,
                          uint32_t kernel_id = 0);
     void reap_launcher_cgroups();
+    // Containers (daemon_containers.cpp).
+    bool wants_containers() const;
+    void discover_containers();
+    void container_cgroup_seen(const std::string& rel);
     void remove_launcher_cgroup(const std::string& rel);
     // nullopt: answered later through ControlServer::complete(ticket) (a reload).
     std::optional<control::Response> handle(const control::Request& req, const ControlServer::Peer& peer,

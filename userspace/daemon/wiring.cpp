@@ -64,6 +64,10 @@ Actuator Daemon::make_actuator() {
     };
     act.forget_hold = [this](uint32_t pid) { probe_->forget_hold(pid); };
     act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
+        if (agent_id == 0) {  // named by no agent: reported while a boundary selects containers
+            if (std::string rel = cgroup::rel_of_id(id); !rel.empty()) container_cgroup_seen(rel);
+            return;
+        }
         const identity::AgentMatch* m = table_.agent_by_id(agent_id);
         if (!m) return;
         // The kernel already tracks the cgroup (from its first exec); the syscall hook must be

@@ -98,6 +98,19 @@ private:
         return true;
     }
 
+    // An agent in a container sees its own root: its /usr/bin/bash is the image's file, not the
+    // inode the host's /usr/bin/bash names. The kernel's allow tables (host inodes) cannot say
+    // what such an agent may run or open, so every exec and open it makes goes to the daemon,
+    // which judges the path the container sees (held meanwhile). Deny tables stay in the kernel:
+    // a bind-mounted host directory is the same inode in the container.
+    bool in_container() {
+        if (b_.match.container) {
+            st_.user_exec = st_.user_file = true;
+            return true;
+        }
+        return false;
+    }
+
     void plan_exec() {
         bool strict = true;  // an empty allow list is strict too: no exec at all
         for (auto& r : b_.exec.allow) strict = put_inode(r, SK_IR_EXEC_ALLOW, st_.user_exec) && strict;
@@ -108,7 +121,7 @@ private:
         for (auto& r : b_.files.never) put_inode(r, SK_IR_FILE_DENY, never_user);
         st_.user_file = st_.user_file || never_user;
         st_.user_exec = st_.user_exec || never_user;
-        st_.exec_strict = strict;
+        st_.exec_strict = strict && !in_container();
     }
 
     // Stockade's own files and directories (never their parents): a directory covers its tree.
@@ -149,7 +162,7 @@ private:
             put_allow(extra_->read_allow, SK_IR_READ_ALLOW);
             put_allow(extra_->write_allow, SK_IR_WRITE_ALLOW);
         }
-        st_.file_strict = strict;
+        st_.file_strict = strict && !in_container();
     }
 
     // Sequences that limit a labelled process's connects: the reads the kernel can see (exact

@@ -50,6 +50,18 @@ void ProcessTable::bind_cgroup(uint64_t cgroup_id, const std::string& path, cons
 
 void ProcessTable::unbind_cgroup(uint64_t cgroup_id) { bindings_.erase(cgroup_id); }
 
+std::shared_ptr<const container::Info> ProcessTable::container_of(const std::string& cgroup_path) {
+    if (cgroup_path.empty()) return nullptr;
+    auto ref = container::of_cgroup(cgroup_path);
+    return ref ? containers_.lookup(*ref) : nullptr;
+}
+
+const AgentMatch* ProcessTable::agent_of_container(const container::Info& c) const {
+    for (auto& a : agents_)
+        if (a.container && a.container->matches(c)) return &a;
+    return nullptr;
+}
+
 std::string ProcessTable::cgroup_path(uint64_t cgroup_id) {
     auto it = cgroup_paths_.find(cgroup_id);
     return it == cgroup_paths_.end() ? std::string() : it->second;
@@ -76,6 +88,7 @@ Process& ProcessTable::get_or_create(const Event& e) {
         if (p.cgroup.empty()) p.cgroup = cgroup::of_pid(static_cast<pid_t>(e.pid));
         if (!p.cgroup.empty()) cgroup_paths_[e.cgroup_id] = p.cgroup;
     }
+    p.container = container_of(p.cgroup);
     // A process first seen mid-life (before its exec was captured): take what /proc knows.
     if (p.exe.empty()) {
         char buf[4096];
@@ -90,7 +103,8 @@ Process& ProcessTable::get_or_create(const Event& e) {
 
 // Identity comes, in order, from the parent (inheritance survives cgroup moves and
 // reparenting: the parent key is the one at fork time), from a cgroup bound to an agent,
-// from the agent's unit or cgroup path, or from the kernel's tracking tag.
+// from the agent's unit or cgroup path, from the container it runs in, or from the kernel's
+// tracking tag.
 void ProcessTable::attribute(Process& p) {
     auto par = procs_.find(p.parent);
     if (par != procs_.end() && !par->second.agent.empty()) {
@@ -128,6 +142,13 @@ void ProcessTable::attribute(Process& p) {
             }
         }
     }
+    if (p.container)
+        for (auto& a : agents_)
+            if (a.container && a.container->matches(*p.container) && narrow_ok(a)) {
+                p.agent = a.name;
+                p.agent_id = a.id;
+                return;
+            }
 }
 
 const Process& ProcessTable::apply(const Event& e) {
@@ -181,6 +202,7 @@ const Process& ProcessTable::adopt(const Process& in) {
         if (it->second.exec_id.empty())
             it->second.exec_id = boot_id_prefix() + "-" + std::to_string(in.key.pid) + "-" +
                                  std::to_string(in.key.start_ticks) + "-" + std::to_string(++exec_seq_);
+        if (!it->second.container) it->second.container = container_of(it->second.cgroup);
         if (it->second.agent.empty()) attribute(it->second);
     }
     return it->second;

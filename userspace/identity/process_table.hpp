@@ -6,12 +6,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "common/container.hpp"
 #include "common/event.hpp"
+#include "identity/containers.hpp"
 
 namespace stockade::identity {
 
@@ -35,6 +38,7 @@ struct AgentMatch {
     uint32_t id = 0;
     std::vector<std::string> units;    // systemd units: "agent-coder.service"
     std::vector<std::string> cgroups;  // cgroup v2 paths relative to the root: "/stockade/coder"
+    std::optional<container::Selector> container;  // containers by name, image, labels
     std::optional<std::string> exe;    // narrowing: the executable of the agent's root process
     std::optional<uint32_t> uid;       // narrowing
 };
@@ -50,6 +54,7 @@ struct Process {
     std::string comm;
     uint64_t cgroup_id = 0;
     std::string cgroup;  // v2 path, when known
+    std::shared_ptr<const container::Info> container;  // the container it runs in, if any
     std::string agent;   // "" = not an agent process
     uint32_t agent_id = 0;
     std::string task;
@@ -72,6 +77,14 @@ public:
     void unbind_cgroup(uint64_t cgroup_id);
     // Records the path of a cgroup id (a discovered unit), so its processes match by path.
     void note_cgroup(uint64_t cgroup_id, const std::string& path) { cgroup_paths_[cgroup_id] = path; }
+
+    // The container of a cgroup path, described by its runtime (null: none, or not known yet).
+    std::shared_ptr<const container::Info> container_of(const std::string& cgroup_path);
+    // The first agent whose match.container selects the container (null: none).
+    const AgentMatch* agent_of_container(const container::Info& c) const;
+    void forget_container(const std::string& id) { containers_.forget(id); }
+    // Where the runtimes keep their files (the daemon's configuration; tests point elsewhere).
+    void set_runtime_paths(RuntimePaths paths) { containers_ = ContainerDirectory(std::move(paths)); }
 
     // Updates the table with one event; returns the process it is attributed to (never null).
     const Process& apply(const Event& e);
@@ -101,6 +114,7 @@ private:
     std::unordered_map<ProcessKey, Process, ProcessKeyHash> procs_;
     std::unordered_map<uint64_t, Binding> bindings_;
     std::unordered_map<uint64_t, std::string> cgroup_paths_;  // id -> path cache
+    ContainerDirectory containers_;
     uint64_t exec_seq_ = 0;
 };
 

@@ -12,10 +12,14 @@ namespace stockade::journal {
 
 // Fields added after journals were first written are stored only when set, so that a line
 // written before them still reads back to the same canonical form (and hash).
-inline bool is_optional_field(const char* name) { return std::string_view(name) == "held_us"; }
+inline bool is_optional_field(const char* name) {
+    std::string_view n(name);
+    return n == "held_us" || n == "container" || n == "container_name" || n == "container_image";
+}
 template <class V>
 bool omitted(const char* name, const V& v) {
     if constexpr (std::is_same_v<V, int64_t>) return v < 0 && is_optional_field(name);
+    if constexpr (std::is_same_v<V, std::string>) return v.empty() && is_optional_field(name);
     return false;
 }
 
@@ -39,6 +43,9 @@ void for_each_field(R& r, F&& f) {
     f("exe", r.exe);
     f("argv", r.argv);
     f("cgroup", r.cgroup);
+    f("container", r.container);              // optional: see omitted()
+    f("container_name", r.container_name);    // optional
+    f("container_image", r.container_image);  // optional
     f("action", r.action);
     f("access", r.access);
     f("path", r.path);

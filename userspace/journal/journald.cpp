@@ -36,12 +36,12 @@ bool journald_available() {
            ::access("/run/systemd/journal/socket", F_OK) == 0;
 }
 
-void mirror_to_journald(const Record& r) {
+void mirror_to_journald(const Record& r, std::string_view line) {
     try {
         if (!journald_available()) return;
         std::string object = r.path;
         if (object.empty() && !r.address.empty()) object = r.address + ":" + std::to_string(r.port);
-        send({
+        std::vector<std::string> fields{
             "MESSAGE=stockade: " + format_text(r, false),
             "PRIORITY=" + std::to_string(priority_of(r)),
             "SYSLOG_IDENTIFIER=stockade",
@@ -56,7 +56,15 @@ void mirror_to_journald(const Record& r) {
             "STOCKADE_PID=" + std::to_string(r.pid),
             "STOCKADE_SEQ=" + std::to_string(r.seq),
             "STOCKADE_HASH=" + r.hash,
-        });
+        };
+        while (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+        if (!line.empty()) fields.push_back("STOCKADE_RECORD=" + std::string(line));
+        if (!r.container.empty()) {
+            fields.push_back("STOCKADE_CONTAINER=" + r.container);
+            fields.push_back("STOCKADE_CONTAINER_NAME=" + r.container_name);
+            fields.push_back("STOCKADE_CONTAINER_IMAGE=" + r.container_image);
+        }
+        send(fields);
     } catch (...) {
         // Mirroring must never fail an append (e.g. bad_alloc while formatting).
     }

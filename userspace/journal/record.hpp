@@ -40,6 +40,9 @@ struct Record {
     std::string exe;
     std::vector<std::string> argv;
     std::string cgroup;  // cgroup v2 path, or unit name when known
+    // The container the process runs in (podman, docker, Kubernetes): its id (64 hex digits),
+    // name and image as its runtime names them. Empty outside containers (then not stored).
+    std::string container, container_name, container_image;
 
     // --- what ---
     std::string action;  // exec, open, unlink, rename, mkdir, rmdir, chmod, truncate, link,

@@ -359,7 +359,7 @@ uint64_t Writer::append(Record& r) {
 
     ContextOnce::put_back(rec, std::move(known));  // the caller's record keeps its context
     if (opt_.mirror == MirrorPolicy::All || (opt_.mirror == MirrorPolicy::UnlessAllow && rec.verdict != "allow"))
-        mirror_to_journald(rec);
+        mirror_to_journald(rec, line);
     r = std::move(rec);
     return r.seq;
 }

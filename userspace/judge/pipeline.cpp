@@ -19,6 +19,11 @@ journal::Record Pipeline::record_for(const Event& e, const identity::Process& p)
     r.exe = p.exe;
     r.argv = p.argv;
     r.cgroup = p.cgroup;
+    if (p.container) {
+        r.container = p.container->id;
+        r.container_name = p.container->name;
+        r.container_image = p.container->image;
+    }
     r.action = std::string(to_string(e.action));
     r.access = access_string(e.access);
     r.path = e.path;

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/container.hpp"
 #include "common/verdict.hpp"
 #include "policy/glob.hpp"
 #include "policy/net.hpp"
@@ -110,6 +111,7 @@ enum class FailedSyscalls : uint8_t { Attempt, Violation };
 struct AgentMatch {
     std::vector<std::string> units;    // systemd unit names
     std::vector<std::string> cgroups;  // cgroup v2 paths relative to the v2 root, "/"-prefixed
+    std::optional<container::Selector> container;  // containers by name, image, labels (globs)
     std::optional<std::string> exe;    // the agent root process executable (symlinks resolved)
     std::optional<uint32_t> uid;
 };

@@ -44,11 +44,42 @@ std::vector<std::pair<std::string, YAML::Mark>> strings(Reader& r, const Field& 
     return out;
 }
 
+// match.container: { name: GLOB(S), image: GLOB(S), label: { KEY: GLOB } }, every part given must hold.
+std::optional<container::Selector> parse_container(Reader& r, const Field& f) {
+    container::Selector sel;
+    int errors_before = r.error_count();
+    auto globs = [&](const Field& g, std::vector<std::string>& into) {
+        for (const auto& item : r.list(g)) {
+            std::string why = item.IsScalar() ? container::glob_error(item.Scalar()) : "must be a string";
+            if (!why.empty()) r.error(item.IsNull() ? g.mark() : item.Mark(), "match.container." + g.key + " " + why);
+            else into.push_back(item.Scalar());
+        }
+    };
+    auto fs = r.fields(f.value, f.mark(), "match.container", {"name", "image", "label"});
+    if (auto it = fs.find("name"); it != fs.end()) globs(it->second, sel.names);
+    if (auto it = fs.find("image"); it != fs.end()) globs(it->second, sel.images);
+    if (auto it = fs.find("label"); it != fs.end()) {
+        if (!it->second.value.IsMap()) r.error(it->second.mark(), "match.container.label must map label names to globs");
+        else
+            for (const auto& kv : it->second.value) {
+                auto key = kv.first.as<std::string>(""), glob = kv.second.IsScalar() ? kv.second.Scalar() : "";
+                std::string why = key.empty() ? "needs a label name" : container::glob_error(glob);
+                if (!why.empty()) r.error(kv.first.Mark(), "match.container.label \"" + key + "\" " + why);
+                else sel.labels.emplace_back(key, glob);
+            }
+    }
+    if (sel.empty()) {
+        if (r.error_count() == errors_before) r.error(f.mark(), "match.container needs name:, image: or label:");
+        return std::nullopt;
+    }
+    return sel;
+}
+
 void parse_match(ParseContext& c, const Field& f) {
     Reader& r = c.reader;
     AgentMatch& m = c.boundary.match;
     int errors_before = r.error_count();
-    auto fs = r.fields(f.value, f.mark(), "match", {"unit", "cgroup", "exe", "uid"});
+    auto fs = r.fields(f.value, f.mark(), "match", {"unit", "cgroup", "container", "exe", "uid"});
     if (auto it = fs.find("unit"); it != fs.end()) {
         for (auto& [unit, mark] : strings(r, it->second)) {
             if (unit.find('/') != std::string::npos) r.error(mark, "unit \"" + unit + "\" is not a unit name");
@@ -63,6 +94,7 @@ void parse_match(ParseContext& c, const Field& f) {
             else m.cgroups.push_back(normal);
         }
     }
+    if (auto it = fs.find("container"); it != fs.end()) m.container = parse_container(r, it->second);
     if (auto it = fs.find("exe"); it != fs.end()) {
         if (auto exe = r.scalar(it->second)) {
             std::string err;
@@ -81,8 +113,8 @@ void parse_match(ParseContext& c, const Field& f) {
     if (auto it = fs.find("uid"); it != fs.end())
         if (auto uid = r.integer(it->second, 0, 4294967294LL)) m.uid = static_cast<uint32_t>(*uid);
     bool usable = f.value.IsMap() || f.value.IsNull();
-    if (usable && m.units.empty() && m.cgroups.empty() && r.error_count() == errors_before)
-        r.error(f.mark(), "match needs at least one unit: or cgroup: to recognise the agent");
+    if (usable && m.units.empty() && m.cgroups.empty() && !m.container && r.error_count() == errors_before)
+        r.error(f.mark(), "match needs at least one unit:, cgroup: or container: to recognise the agent");
 }
 
 void parse_home(ParseContext& c, const std::map<std::string, Field>& top) {

@@ -240,6 +240,22 @@ bool Probe::track_cgroup(uint64_t cgroup_id, uint32_t agent_id) {
     return true;
 }
 
+void Probe::track_cgroup_from_exec(uint64_t cgroup_id, uint32_t agent_id) {
+    ensure_syscall_hook();
+    uint32_t have = 0;
+    if (bpf_map__lookup_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &have, sizeof have, 0) == 0 &&
+        (have & ~SK_CG_UNARMED) == agent_id)
+        return;
+    uint32_t unarmed = agent_id | SK_CG_UNARMED;
+    check_update(bpf_map__update_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, &unarmed,
+                                      sizeof unarmed, BPF_ANY),
+                 "agent_cgroups");
+}
+
+void Probe::report_cgroup_mkdirs(bool on) {
+    __atomic_store_n(&skel_->bss->report_cgroup_mkdir, on ? 1u : 0u, __ATOMIC_RELEASE);
+}
+
 void Probe::untrack_cgroup(uint64_t cgroup_id) {
     bpf_map__delete_elem(skel_->maps.agent_cgroups, &cgroup_id, sizeof cgroup_id, 0);
     clear_doomed(cgroup_id);

@@ -95,6 +95,11 @@ public:
     // what runs there is the service manager's; the kernel tracks each process from its exec).
     bool track_cgroup(uint64_t cgroup_id, uint32_t agent_id);
     void untrack_cgroup(uint64_t cgroup_id);
+    // A container's cgroup: tracked from the first exec in it (what runs there before is the
+    // runtime's init setting the container up), unless the kernel already tracks it for the agent.
+    void track_cgroup_from_exec(uint64_t cgroup_id, uint32_t agent_id);
+    // While on, the kernel reports every cgroup v2 mkdir (a new container's cgroup).
+    void report_cgroup_mkdirs(bool on);
     void track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns);
     void untrack_process(uint32_t tgid);
     // The sys_exit hook is attached by the first track_*() and detached here once no cgroup and

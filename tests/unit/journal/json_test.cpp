@@ -166,3 +166,35 @@ TEST_CASE("held_us is stored only when set: lines written before it read back un
     CHECK(line.find(",\"held_us\":412}") == line.size() - 15);
     CHECK(from_json_line(line).held_us == 412);
 }
+
+TEST_CASE("container fields are stored only when set, after cgroup, in both forms", "[journal][json]") {
+    Record r;
+    r.agent = "coder";
+    r.cgroup = "/libpod_parent/libpod-abc";
+    std::string without = to_json_line(r);
+    CHECK(without.find("container") == std::string::npos);
+    r.container = std::string(64, 'a');
+    r.container_name = "coder-1";
+    r.container_image = "localhost/agent:1";
+    std::string line = to_json_line(r);
+    CHECK(line.find("\"cgroup\":\"/libpod_parent/libpod-abc\",\"container\":\"" + r.container +
+                    "\",\"container_name\":\"coder-1\",\"container_image\":\"localhost/agent:1\"") != std::string::npos);
+    Record back = from_json_line(line);
+    CHECK(back.container == r.container);
+    CHECK(back.container_name == "coder-1");
+    CHECK(back.container_image == "localhost/agent:1");
+    CHECK(to_json_line(back) == line);
+    // The full form (journals written before compact records) has no container fields unless
+    // set: an old full line still reads back as full and re-serialises byte for byte.
+    Record old;
+    old.full_form = true;
+    std::string full = to_json_line(old);
+    CHECK(full.find("container") == std::string::npos);
+    CHECK(from_json_line(full).full_form);
+    CHECK(to_json_line(from_json_line(full)) == full);
+    old.container = r.container;
+    std::string full_with = to_json_line(old);
+    Record full_back = from_json_line(full_with);
+    CHECK(full_back.full_form);
+    CHECK(to_json_line(full_back) == full_with);
+}

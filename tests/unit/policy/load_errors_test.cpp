@@ -95,7 +95,7 @@ TEST_CASE("missing required keys and broken YAML", "[load][errors]") {
     one_error("match: { unit: a.service }\n", "rules/coder.yaml:1:1: error: missing required key \"agent\"");
     one_error("agent: coder\nmode: enforce\n", "rules/coder.yaml:1:1: error: missing required key \"match\"");
     one_error("agent: coder\nmatch:\n  uid: 1000\n",
-              "rules/coder.yaml:3:3: error: match needs at least one unit: or cgroup: to recognise the agent");
+              "rules/coder.yaml:3:3: error: match needs at least one unit:, cgroup: or container: to recognise the agent");
     one_error("", "rules/coder.yaml:1:1: error: the file is empty; a boundary needs at least agent: and match:");
     one_error("agent: coder\nfiles:\n  read: [ /a, /b\n",
               "rules/coder.yaml:4:1: error: YAML syntax: end of sequence flow not found");
@@ -159,4 +159,23 @@ TEST_CASE("bad tools.http rules and keys", "[load][errors][http]") {
               "rules/coder.yaml:5:3: error: unknown key \"htp\" in tools (did you mean \"http\"?)");
     one_error(http + "    - { name: gh, allow: [ \"GET /x\" ] }\n    - { name: gh, deny: [ \"GET /y\" ] }\n",
               "rules/coder.yaml:7:15: error: duplicate rule name \"gh\" (first at line 6)");
+}
+
+TEST_CASE("match.container: parts, globs and labels are checked where they are written", "[load][errors]") {
+    auto set = load_ok("agent: coder\nmatch:\n  container:\n    name: [\"coder-*\", reviewer]\n"
+                       "    image: localhost/agent:*\n    label: { team: red }\n");
+    const auto& m = set->agents()[0]->match;
+    REQUIRE(m.container);
+    CHECK(m.container->names == std::vector<std::string>{"coder-*", "reviewer"});
+    CHECK(m.container->images == std::vector<std::string>{"localhost/agent:*"});
+    CHECK(m.container->labels == std::vector<std::pair<std::string, std::string>>{{"team", "red"}});
+    CHECK(m.units.empty());
+    one_error("agent: coder\nmatch:\n  container: { names: coder }\n",
+              "rules/coder.yaml:3:16: error: unknown key \"names\" in match.container (did you mean \"name\"?)");
+    one_error("agent: coder\nmatch:\n  container: {}\n",
+              "rules/coder.yaml:3:14: error: match.container needs name:, image: or label:");
+    one_error("agent: coder\nmatch:\n  container: { name: \"coder-[ab\" }\n",
+              "rules/coder.yaml:3:22: error: match.container.name has a '[' without its ']'");
+    one_error("agent: coder\nmatch:\n  container: { label: [team] }\n",
+              "rules/coder.yaml:3:23: error: match.container.label must map label names to globs");
 }
