@@ -156,6 +156,7 @@ control::Status Daemon::status() const {
             a.http_denied = it->second.http_denied.counts;
             a.actions = it->second.actions.counts;
             a.grants_used = it->second.grants_used.counts;
+            a.llm = it->second.llm.counts;
         }
         for (auto& k : kernel_state_)
             if (k.agent == b->name) {

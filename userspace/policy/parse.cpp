@@ -148,7 +148,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     ParseContext c{r, *b, {}};
     auto top = r.fields(root, root.Mark(), kTopLevel,
                         {"agent", "description", "mode", "on_violation", "on_loss", "home", "match", "journal_allowed",
-                         "system_read", "io_uring", "mount", "failed_syscalls", "files", "exec", "network",
+                         "model_prompts", "system_read", "io_uring", "mount", "failed_syscalls", "files", "exec", "network",
                          "sequences", "tools"});
     if (!root.IsMap()) return out;
 
@@ -177,6 +177,8 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
                                                            {"summary", JournalAllowed::Summary},
                                                            {"full", JournalAllowed::Full}}))
             b->journal_allowed = *j;
+    if (auto it = top.find("model_prompts"); it != top.end())
+        if (auto m = r.choice<bool>(it->second, {{"digest", false}, {"full", true}})) b->model_prompts = *m;
     if (auto it = top.find("system_read"); it != top.end())
         if (auto s = r.boolean(it->second)) b->system_read = *s;
     if (auto it = top.find("io_uring"); it != top.end())
