@@ -27,7 +27,8 @@ void Pipeline::judge_action(const Event& e, const identity::Process& p, const po
     bool with_intent = e.action == Action::Exec && intents_.calls_models(p.agent);
     if (with_intent) intent = intents_.for_exec(p.agent, e.pid, e.ppid, p.argv);
     // What went through a task's window is always journaled in full.
-    bool full = b.journal_allowed == policy::JournalAllowed::Full || !grant.empty() || with_intent;
+    bool full = b.journal_allowed == policy::JournalAllowed::Full || !grant.empty() ||
+                (with_intent && b.journal_allowed != policy::JournalAllowed::Off);
     IfAllowed if_allowed = full ? IfAllowed::Journal
                            : b.journal_allowed == policy::JournalAllowed::Summary ? IfAllowed::Summarise
                                                                                    : IfAllowed::Nothing;
