@@ -190,28 +190,6 @@ TEST_CASE("Claude Code's Bash tool is stopped at a key, the password hashes and 
     CHECK(run.err.find("for open (read) /etc/shadow under rule claude-code.yaml:password-hashes") != std::string::npos);
 }
 
-namespace {
-
-// The fake API's "<<< usage IN OUT [ID ...]" lines: what it sent, answer by answer.
-struct SentAnswer {
-    int64_t in = -1, out = -1;
-    std::vector<std::string> tool_use_ids;
-};
-std::vector<SentAnswer> answers_sent(const std::string& log) {
-    std::vector<SentAnswer> out;
-    std::istringstream lines(log);
-    for (std::string line; std::getline(lines, line);) {
-        if (line.rfind("<<< usage ", 0) != 0) continue;
-        std::istringstream words(line.substr(10));
-        SentAnswer a;
-        words >> a.in >> a.out;
-        for (std::string id; words >> id;) a.tool_use_ids.push_back(id);
-        out.push_back(a);
-    }
-    return out;
-}
-
-}  // namespace
 
 TEST_CASE("Claude Code's model calls are llm records; the command the model asked for carries that intent",
           "[agents][claude][llm]") {
