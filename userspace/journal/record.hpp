@@ -35,7 +35,7 @@ struct Record {
     // "label" (an allowed action that began a sequence), "repeat" (violations past the repeat
     // limit, counted), "lost" (kernel events lost), "torn" (a torn journal tail set aside),
     // "summary" (allowed actions counted), "grant" (a task begun or expired, a grant first used),
-    // "daemon" (start/stop/reload)
+    // "daemon" (start/stop/reload), "llm" (a model API call: provider ... tool_uses below)
     std::string type = "decision";
 
     // --- who ---
