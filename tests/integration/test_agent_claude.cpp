@@ -260,6 +260,16 @@ TEST_CASE("Claude Code's model calls are llm records; the command the model aske
     CHECK(uname->intent == "none");
     CHECK(uname->intent_seq == 0);
 
+    // docs/journal-format.md's recipe, "every action without a model intent", on this journal.
+    if (fs::exists("/usr/bin/jq")) {
+        std::string none;
+        run_command({"/bin/sh", "-c", "'" + bin("stockade") + "' --journal '" + daemon.journal() +
+                                          "' tail -n 100000000 --json | /usr/bin/jq -c 'select(.intent == \"none\") | .exe'"},
+                    &none);
+        CHECK(none.find("\"/usr/bin/uname\"") != std::string::npos);
+        CHECK(none.find("python3") == std::string::npos);
+    }
+
     std::string out;
     run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
                  "claude-code"},
