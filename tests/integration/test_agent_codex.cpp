@@ -4,7 +4,6 @@
 // violation; an attacked one (the model asks the shell for a key, the password hashes and a
 // POST to another host) is stopped command by command, nothing secret reaches the model API,
 // and Codex itself finishes. Skipped, loudly, without npm or the registry.
-#include <algorithm>
 #include <cerrno>
 #include <catch2/catch.hpp>
 
@@ -95,33 +94,6 @@ TEST_CASE("Codex CLI does a coding task under rules/codex.yaml with no violation
     CHECK(p.git("log --oneline").find("Fix add") != std::string::npos);
     CHECK(bad.empty());
     CHECK(run.err.find("was stopped") == std::string::npos);
-
-    // Each answer of the fake Responses API is an llm record with the counts it sent, and each
-    // shell command the model asked for ran with that intent.
-    auto answers = answers_sent(sent);
-    REQUIRE(answers.size() >= 5);
-    std::vector<Record> records = daemon.records();
-    for (auto& a : answers) {
-        auto llm = std::find_if(records.begin(), records.end(),
-                                [&](const Record& r) { return r.type == "llm" && r.tokens_in == a.in; });
-        REQUIRE(llm != records.end());
-        CHECK(llm->tokens_out == a.out);
-        CHECK(llm->provider == "openai-compatible");
-        CHECK(llm->action == "responses");
-        REQUIRE(llm->tool_uses.size() == a.tool_use_ids.size());
-        if (a.tool_use_ids.empty()) continue;
-        CHECK(llm->tool_uses[0].id == a.tool_use_ids[0]);
-        CHECK(!llm->tool_uses[0].command.empty());
-    }
-    auto commit = std::find_if(records.begin(), records.end(), [](const Record& r) {
-        return r.action == "exec" && r.argv.size() > 1 && r.argv[1] == "commit";
-    });
-    REQUIRE(commit != records.end());
-    auto asked = std::find_if(records.begin(), records.end(), [&](const Record& r) { return r.seq == commit->intent_seq; });
-    REQUIRE(asked != records.end());
-    REQUIRE(asked->tool_uses.size() == 1);
-    CHECK(asked->tool_uses[0].id == commit->intent);
-    CHECK(asked->tool_uses[0].command == "git commit -q -am 'Fix add' && git log --oneline");
 }
 
 TEST_CASE("Codex CLI's shell is stopped at a key, the password hashes and a foreign host; Codex finishes",
