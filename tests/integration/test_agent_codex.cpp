@@ -5,6 +5,7 @@
 // POST to another host) is stopped command by command, nothing secret reaches the model API,
 // and Codex itself finishes. Skipped, loudly, without npm or the registry.
 #include <cerrno>
+
 #include <catch2/catch.hpp>
 
 #include "agent_harness.hpp"
