@@ -163,8 +163,9 @@ struct {
 
 /* A response head was just read on this stream (SSL object, or SK_FOLLOW_PLAIN | tgid << 32 | fd):
  * its body may come in the next reads, which do not start like anything; capture up to this
- * many of them. */
-#define SK_FOLLOW_READS 4
+ * many of them. A model API streams its answer as server-sent events, often one read each, and
+ * puts the token counts in the last ones: 128 reads hold a short answer's whole stream. */
+#define SK_FOLLOW_READS 128
 #define SK_FOLLOW_PLAIN (1ULL << 63)
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -8,6 +8,7 @@
 #include <poll.h>
 
 #include <map>
+#include <sstream>
 
 #include "daemon_harness.hpp"
 
@@ -122,6 +123,26 @@ struct CodingProject {
         return out;
     }
 };
+
+// The fake API's "<<< usage IN OUT [ID ...]" lines: what it sent, answer by answer.
+struct SentAnswer {
+    int64_t in = -1, out = -1;
+    std::vector<std::string> tool_use_ids;
+};
+inline std::vector<SentAnswer> answers_sent(const std::string& log) {
+    std::vector<SentAnswer> out;
+    std::istringstream lines(log);
+    for (std::string line; std::getline(lines, line);) {
+        if (line.rfind("<<< usage ", 0) != 0) continue;
+        std::istringstream words(line.substr(10));
+        SentAnswer a;
+        words >> a.in >> a.out;
+        for (std::string id; words >> id;) a.tool_use_ids.push_back(id);
+        out.push_back(a);
+    }
+    return out;
+}
+
 
 struct AgentRun {
     int status = -1;

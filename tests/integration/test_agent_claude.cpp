@@ -3,10 +3,13 @@
 // calls as the real API does. A coding task (read, edit, test, commit) runs with no violation at
 // all; an attacked task (the model asks the Bash tool for a key, the password hashes and a POST
 // to another host) is stopped command by command, nothing secret reaches the model API, and
-// Claude Code itself carries on and finishes. Skipped, loudly, without npm or the registry.
+// Claude Code itself carries on and finishes. Its model calls are llm records with the token
+// counts the fake API sent, and the command the model asked for carries that intent; a command
+// nobody asked for is marked. Skipped, loudly, without npm or the registry.
+#include <algorithm>
 #include <cerrno>
-
 #include <catch2/catch.hpp>
+#include <sstream>
 
 #include "agent_harness.hpp"
 
@@ -185,4 +188,96 @@ TEST_CASE("Claude Code's Bash tool is stopped at a key, the password hashes and 
     CHECK(run.err.find("for open (read) " + p.home + "/.ssh/id_ed25519 under rule claude-code.yaml:ssh-keys") !=
           std::string::npos);
     CHECK(run.err.find("for open (read) /etc/shadow under rule claude-code.yaml:password-hashes") != std::string::npos);
+}
+
+
+TEST_CASE("Claude Code's model calls are llm records; the command the model asked for carries that intent",
+          "[agents][claude][llm]") {
+    std::string claude = claude_binary();
+    if (claude.empty()) {
+        WARN("SKIPPED: @anthropic-ai/claude-code@" << kVersion << " could not be installed (npm or registry)");
+        return;
+    }
+    CodingProject p("claude");
+    const std::string command = "python3 -m unittest -v test_calc 2>&1";
+    FakeModelApi api(p.dir, FakeModelApi::model(p.dir, "fake_anthropic.py",
+                                                  turns({bash(command), "{\"text\": \"The tests ran.\"}"})));
+    write_file(p.dir / "agents.d/claude-code.yaml", boundary(p, install_dir(claude), api.port, "summary"));
+    Daemon daemon(p.dir);
+    daemon.start();
+
+    // The agent is a wrapper that runs Claude Code, then a command of its own: one no model asked for.
+    std::vector<std::string> argv{"/usr/bin/sh", "-c", "\"$0\" \"$@\" && /usr/bin/uname -n"};
+    for (auto& a : claude_argv(claude, "Run the tests.")) argv.push_back(a);
+    AgentRun run = run_agent(daemon, "claude-code", argv, claude_env(p, api), p.path, 180);
+    INFO("stdout: " << run.out << "\nstderr: " << run.err);
+    REQUIRE(run.exited_ok());
+    CHECK(run.out.find("The tests ran.") != std::string::npos);
+    std::string sent = api.received();
+    CHECK(sent.find("test_add (test_calc.TestAdd") != std::string::npos);  // the command ran, its output went back
+
+    // One llm record per answer the fake API sent, with the token counts it sent.
+    auto answers = answers_sent(sent);
+    REQUIRE(answers.size() >= 2);
+    auto uname = daemon.wait_record([](const Record& r) { return r.action == "exec" && r.exe == "/usr/bin/uname"; });
+    REQUIRE(uname);
+    std::vector<Record> llm;
+    for (auto& r : daemon.records())
+        if (r.type == "llm") llm.push_back(r);
+    INFO("model calls journaled: " << llm.size() << ", answers sent: " << answers.size());
+    CHECK(llm.size() == answers.size());
+    std::string tool_use_id;
+    uint64_t tool_use_seq = 0;
+    for (auto& a : answers) {
+        auto it = std::find_if(llm.begin(), llm.end(), [&](const Record& r) { return r.tokens_in == a.in; });
+        REQUIRE(it != llm.end());
+        CHECK(it->tokens_out == a.out);
+        CHECK(it->provider == "anthropic");
+        CHECK(it->action == "messages");
+        CHECK(it->path == "/v1/messages");
+        CHECK(!it->model.empty());
+        CHECK(it->prompt_sha256.size() == 64);
+        CHECK(it->prompt.empty());
+        REQUIRE(it->tool_uses.size() == a.tool_use_ids.size());
+        for (size_t i = 0; i < a.tool_use_ids.size(); ++i) {
+            CHECK(it->tool_uses[i].id == a.tool_use_ids[i]);
+            CHECK(it->tool_uses[i].name == "Bash");
+            CHECK(it->tool_uses[i].command == command);
+            tool_use_id = it->tool_uses[i].id;
+            tool_use_seq = it->seq;
+        }
+    }
+    REQUIRE(!tool_use_id.empty());
+
+    // The command the model asked for, as Claude Code ran it (a shell, then python3), carries
+    // that tool use; the wrapper's own command is marked as having no intent.
+    auto python = daemon.wait_record([](const Record& r) {
+        return r.action == "exec" && r.exe.find("/python3") != std::string::npos;
+    });
+    REQUIRE(python);
+    CHECK(python->intent == tool_use_id);
+    CHECK(python->intent_seq == tool_use_seq);
+    CHECK(uname->intent == "none");
+    CHECK(uname->intent_seq == 0);
+
+    // docs/journal-format.md's recipe, "every action without a model intent", on this journal.
+    if (fs::exists("/usr/bin/jq")) {
+        std::string none;
+        run_command({"/bin/sh", "-c", "'" + bin("stockade") + "' --journal '" + daemon.journal() +
+                                          "' tail -n 100000000 --json | /usr/bin/jq -c 'select(.intent == \"none\") | .exe'"},
+                    &none);
+        CHECK(none.find("\"/usr/bin/uname\"") != std::string::npos);
+        CHECK(none.find("python3") == std::string::npos);
+    }
+
+    std::string out;
+    run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
+                 "claude-code"},
+                &out);
+    INFO(out);
+    CHECK(out.find("model calls:  " + std::to_string(answers.size()) + " (") != std::string::npos);
+    int64_t tokens_in = 0;
+    for (auto& a : answers) tokens_in += a.in;
+    CHECK(out.find("(" + std::to_string(tokens_in) + " tokens in") != std::string::npos);
+    CHECK(out.find(" 1 tool uses requested") != std::string::npos);
 }

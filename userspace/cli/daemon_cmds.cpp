@@ -39,6 +39,24 @@ void print_counts(const char* title, const std::map<std::string, uint64_t>& coun
     if (rows.size() > 15) std::printf("  ... %zu more\n", rows.size() - 15);
 }
 
+// Model calls and the intent behind actions (judge/counters.hpp names the keys).
+void print_model_calls(const std::map<std::string, uint64_t>& llm) {
+    auto n = [&](const char* key) {
+        auto it = llm.find(key);
+        return (unsigned long long)(it == llm.end() ? 0 : it->second);
+    };
+    std::printf("model calls:  %llu (%llu tokens in, %llu out; %llu not seen whole), %llu tool uses requested\n",
+                n("model calls"), n("tokens in"), n("tokens out"), n("model calls not seen whole"),
+                n("tool uses requested"));
+    std::printf("intent:       %llu actions with a model intent (%llu denied), %llu without (%llu denied)\n",
+                n("actions with intent"), n("actions with intent denied"), n("actions without intent"),
+                n("actions without intent denied"));
+    std::map<std::string, uint64_t> by_model;
+    for (auto& [k, v] : llm)
+        if (k.rfind("calls ", 0) == 0) by_model[k.substr(6)] = v;
+    if (!by_model.empty()) print_counts("model calls by provider and model", by_model);
+}
+
 // The tools an agent can reach: executables on this host that its exec.allow rules admit and
 // its exec.deny rules do not.
 void print_reachable(const std::string& file, const std::string& agent) {
@@ -192,6 +210,7 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
             for (auto& u : a.userspace_only) std::printf("userspace:    %s\n", u.c_str());
             std::printf("a violation is stopped:\n%s", a.stop_details.c_str());
             print_reachable(a.file, a.name);
+            print_model_calls(a.llm);
             print_counts("tools invoked", a.tools_invoked);
             print_counts("tools denied", a.tools_denied);
             print_counts("files refused", a.files_denied);

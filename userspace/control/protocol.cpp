@@ -52,7 +52,7 @@ void serialize(A& a, AgentStatus& s) {
       cereal::make_nvp("http_in_kernel", s.http_in_kernel), cereal::make_nvp("actions", s.actions),
       cereal::make_nvp("grants_used", s.grants_used), cereal::make_nvp("stops_before", s.stops_before),
       cereal::make_nvp("stops_at_exit", s.stops_at_exit), cereal::make_nvp("stops_after", s.stops_after),
-      cereal::make_nvp("stop_details", s.stop_details));
+      cereal::make_nvp("stop_details", s.stop_details), cereal::make_nvp("llm", s.llm));
 }
 template <class A>
 void serialize(A& a, Status& s) {

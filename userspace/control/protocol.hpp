@@ -50,6 +50,7 @@ struct AgentStatus {
         destinations_denied, rules, mcp_offered, mcp_called, mcp_denied, http_calls, http_denied, tls_stacks;
     std::map<std::string, uint64_t> actions;      // events by action (exec, open, connect ...)
     std::map<std::string, uint64_t> grants_used;  // task grants that allowed actions, with counts
+    std::map<std::string, uint64_t> llm;  // model calls, tokens, intents (judge/counters.hpp)
 };
 
 struct Status {

@@ -162,6 +162,7 @@ control::Status Daemon::status() const {
             a.tls_stacks = it->second.tls_stacks.counts;
             a.actions = it->second.actions.counts;
             a.grants_used = it->second.grants_used.counts;
+            a.llm = it->second.llm.counts;
         }
         for (auto& k : kernel_state_)
             if (k.agent == b->name) {

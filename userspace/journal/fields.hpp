@@ -3,24 +3,43 @@
 // (once) to be stored, hashed and read back.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "journal/record.hpp"
 
 namespace stockade::journal {
 
-// Fields added after journals were first written are stored only when set, so that a line
-// written before them still reads back to the same canonical form (and hash).
-inline bool is_optional_field(const char* name) {
-    std::string_view n(name);
-    return n == "held_us" || n == "container" || n == "container_name" || n == "container_image";
+// Fields added after journals were first written (held_us and all after it, container*) are stored only
+// when set, so that a line written before them still reads back to the same canonical form (and
+// hash), full form included.
+inline bool is_optional_field(std::string_view name) {
+    for (std::string_view f : {"held_us", "provider", "model", "tokens_in", "tokens_out", "prompt_sha256", "prompt",
+                               "truncated", "tool_uses", "intent", "intent_seq", "container",
+                               "container_name", "container_image"})
+        if (name == f) return true;
+    return false;
 }
+
+// Whether a field holds the value a default Record has (json_test checks these against Record{}).
+inline bool is_default(std::string_view name, const std::string& v) {
+    return name == "type" ? v == "decision" : v.empty();
+}
+inline bool is_default(std::string_view name, int64_t v) {
+    bool minus_one = name == "latency_us" || name == "held_us" || name == "tokens_in" || name == "tokens_out";
+    return v == (minus_one ? -1 : 0);
+}
+inline bool is_default(std::string_view, uint64_t v) { return v == 0; }
+inline bool is_default(std::string_view, uint32_t v) { return v == 0; }
+inline bool is_default(std::string_view, uint16_t v) { return v == 0; }
+inline bool is_default(std::string_view, const std::vector<std::string>& v) { return v.empty(); }
+inline bool is_default(std::string_view, const std::vector<ToolUse>& v) { return v.empty(); }
+
 template <class V>
 bool omitted(const char* name, const V& v) {
-    if constexpr (std::is_same_v<V, int64_t>) return v < 0 && is_optional_field(name);
-    if constexpr (std::is_same_v<V, std::string>) return v.empty() && is_optional_field(name);
-    return false;
+    return is_optional_field(name) && is_default(name, v);
 }
 
 // Calls f(name, member) for each field; R is Record or const Record.
@@ -62,7 +81,17 @@ void for_each_field(R& r, F&& f) {
     f("latency_us", r.latency_us);
     f("count", r.count);
     f("detail", r.detail);
-    f("held_us", r.held_us);  // optional: see omitted()
+    f("held_us", r.held_us);  // optional from here on (and the container fields): see omitted()
+    f("provider", r.provider);
+    f("model", r.model);
+    f("tokens_in", r.tokens_in);
+    f("tokens_out", r.tokens_out);
+    f("prompt_sha256", r.prompt_sha256);
+    f("prompt", r.prompt);
+    f("truncated", r.truncated);
+    f("tool_uses", r.tool_uses);
+    f("intent", r.intent);
+    f("intent_seq", r.intent_seq);
 }
 
 }  // namespace stockade::journal

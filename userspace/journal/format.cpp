@@ -119,6 +119,10 @@ std::string format_text(const Record& r, bool color) {
     column(out, object.empty() ? "-" : object, 40);
     column(out, or_dash(r.rule), 16);
     out += or_dash(r.enforcement);
+    // Which model call asked for it (agents that call models): "intent toolu_01 (llm #41)" or "intent none".
+    if (!r.intent.empty())
+        out += "  intent " + terminal_safe(r.intent) +
+               (r.intent_seq ? " (llm #" + std::to_string(r.intent_seq) + ")" : std::string());
     return out;
 }
 

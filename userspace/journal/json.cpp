@@ -59,16 +59,20 @@ void put(JsonWriter& w, const std::vector<std::string>& v) {
     for (auto& s : v) put(w, s);
     w.EndArray();
 }
-
-// Whether a field holds the value a default Record has (json_test checks these against Record{}).
-bool is_default(std::string_view name, const std::string& v) { return name == "type" ? v == "decision" : v.empty(); }
-bool is_default(std::string_view name, int64_t v) {
-    return v == (name == "latency_us" || name == "held_us" ? -1 : 0);
+void put(JsonWriter& w, const std::vector<ToolUse>& v) {
+    w.StartArray();
+    for (auto& t : v) {
+        w.StartObject();
+        for (auto [key, value] : {std::pair{"id", &t.id}, {"name", &t.name}, {"input_sha256", &t.input_sha256},
+                                  {"command", &t.command}}) {
+            if (value->empty()) continue;
+            w.Key(key);
+            put(w, *value);
+        }
+        w.EndObject();
+    }
+    w.EndArray();
 }
-bool is_default(std::string_view, uint64_t v) { return v == 0; }
-bool is_default(std::string_view, uint32_t v) { return v == 0; }
-bool is_default(std::string_view, uint16_t v) { return v == 0; }
-bool is_default(std::string_view, const std::vector<std::string>& v) { return v.empty(); }
 
 // The chain fields are always written: seal_to_line finds the empty "hash" to fill in.
 bool always_written(std::string_view name) { return name == "seq" || name == "prev" || name == "hash"; }
@@ -105,6 +109,19 @@ void get(const rapidjson::Value& v, const char* name, std::vector<std::string>& 
     for (auto& item : v.GetArray()) {
         if (!item.IsString()) wrong_type(name, "a list of strings");
         out.emplace_back(item.GetString(), item.GetStringLength());
+    }
+}
+
+void get(const rapidjson::Value& v, const char* name, std::vector<ToolUse>& out) {
+    if (!v.IsArray()) wrong_type(name, "a list of tool uses");
+    out.clear();
+    for (auto& item : v.GetArray()) {
+        if (!item.IsObject()) wrong_type(name, "a list of objects");
+        ToolUse t;
+        for (auto [key, value] : {std::pair{"id", &t.id}, {"name", &t.name}, {"input_sha256", &t.input_sha256},
+                                  {"command", &t.command}})
+            if (auto it = item.FindMember(key); it != item.MemberEnd()) get(it->value, name, *value);
+        out.push_back(std::move(t));
     }
 }
 

@@ -13,6 +13,14 @@
 
 namespace stockade::journal {
 
+// Never written by cereal in practice (a full-form line predates tool uses, see omitted()); here
+// so that the reference writer covers every field type.
+template <class A>
+void serialize(A& a, ToolUse& t) {
+    a(cereal::make_nvp("id", t.id), cereal::make_nvp("name", t.name), cereal::make_nvp("input_sha256", t.input_sha256),
+      cereal::make_nvp("command", t.command));
+}
+
 // How lines were written before: cereal's pretty-printing archive, then every whitespace
 // character outside strings removed.
 std::string to_json_line_cereal(const Record& r) {

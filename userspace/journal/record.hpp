@@ -10,6 +10,15 @@
 
 namespace stockade::journal {
 
+// A tool the model asked for in one model call (an `llm` record's tool_uses).
+struct ToolUse {
+    std::string id;            // the API's tool-use id ("toolu_...", "call_...")
+    std::string name;          // "Bash", "shell", "mcp__files__read" ...
+    std::string input_sha256;  // hex SHA-256 of the input as compact JSON (keys sorted)
+    std::string command;       // shell tools only: the command line the model asked to run
+    bool operator==(const ToolUse&) const = default;
+};
+
 struct Record {
     // --- chain ---
     uint64_t seq = 0;    // position in the whole journal (continues across rotation)
@@ -26,7 +35,7 @@ struct Record {
     // "label" (an allowed action that began a sequence), "repeat" (violations past the repeat
     // limit, counted), "lost" (kernel events lost), "torn" (a torn journal tail set aside),
     // "summary" (allowed actions counted), "grant" (a task begun or expired, a grant first used),
-    // "daemon" (start/stop/reload)
+    // "daemon" (start/stop/reload), "llm" (a model API call: provider ... tool_uses below)
     std::string type = "decision";
 
     // --- who ---
@@ -70,6 +79,18 @@ struct Record {
     // --- type specific ---
     uint64_t count = 0;    // lost: events lost; summary: actions counted
     std::string detail;    // free text: torn: the bytes set aside (escaped); daemon: message
+
+    // --- model calls (type "llm") and the intent behind actions; stored only when set ---
+    std::string provider;       // llm: "anthropic", "openai", "openai-compatible"
+    std::string model;          // llm: the model the request named (or the response, if it did not)
+    int64_t tokens_in = -1;     // llm: input tokens from the usage fields; -1 = not seen
+    int64_t tokens_out = -1;    // llm: output tokens from the usage fields; -1 = not seen
+    std::string prompt_sha256;  // llm: hex SHA-256 of the request body as captured
+    std::string prompt;         // llm: the request body, only when the boundary says model_prompts: full
+    std::string truncated;      // llm: "request", "response" or "request+response": not seen whole
+    std::vector<ToolUse> tool_uses;  // llm: the tools the model asked for
+    std::string intent;         // exec/tool records of agents that call models: tool-use id, or "none"
+    uint64_t intent_seq = 0;    // with an intent: seq of the llm record that asked for it
 
     // Not stored: the record was read from a line in the full form (every field written, as
     // journals were before compact records), so re-serialising it for `verify` writes that form.

@@ -56,6 +56,9 @@ void replace_nuls(Record& r) {
         if constexpr (std::is_same_v<T, std::string>) fix(v);
         else if constexpr (std::is_same_v<T, std::vector<std::string>>)
             for (auto& s : v) fix(s);
+        else if constexpr (std::is_same_v<T, std::vector<ToolUse>>)
+            for (auto& t : v)
+                for (std::string* s : {&t.id, &t.name, &t.input_sha256, &t.command}) fix(*s);
     });
 }
 

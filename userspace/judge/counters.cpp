@@ -2,14 +2,14 @@
 
 namespace stockade::judge {
 
-void BoundedCounts::add(const std::string& key) {
+void BoundedCounts::add(const std::string& key, uint64_t n) {
     auto it = counts.find(key);
     if (it != counts.end())
-        ++it->second;
+        it->second += n;
     else if (counts.size() < kMaxKeys)
-        counts.emplace(key, 1);
+        counts.emplace(key, n);
     else
-        ++counts["(other)"];
+        counts["(other)"] += n;
 }
 
 }  // namespace stockade::judge

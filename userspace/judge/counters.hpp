@@ -12,7 +12,7 @@ namespace stockade::judge {
 struct BoundedCounts {
     static constexpr size_t kMaxKeys = 256;
     std::map<std::string, uint64_t> counts;
-    void add(const std::string& key);
+    void add(const std::string& key, uint64_t n = 1);
 };
 
 struct AgentCounters {
@@ -30,6 +30,10 @@ struct AgentCounters {
         (this->*which).add(key);
         if (!task.empty()) (this->*which).add("task " + task + ": " + key);
     }
+    // Model calls and the intent behind actions: "model calls", "tokens in", "tokens out", "tool
+    // uses requested", "actions with intent", "actions without intent", "... denied", and
+    // "calls PROVIDER MODEL".
+    BoundedCounts llm;
     BoundedCounts actions;                  // events by action
     BoundedCounts grants_used;              // "task/grant[N] kind=pattern"
 };

@@ -22,8 +22,13 @@ void Pipeline::judge_action(const Event& e, const identity::Process& p, const po
         if (chain.empty()) chain = chain_for(p, v.rule_id);  // a sequence the kernel enforced
     }
     count_action(e, v, c);
+    // An agent that calls models has each exec journaled with its intent (or "none").
+    std::optional<Intent> intent;
+    bool with_intent = e.action == Action::Exec && intents_.calls_models(p.agent);
+    if (with_intent) intent = intents_.for_exec(p.agent, e.pid, e.ppid, p.argv);
     // What went through a task's window is always journaled in full.
-    bool full = b.journal_allowed == policy::JournalAllowed::Full || !grant.empty();
+    bool full = b.journal_allowed == policy::JournalAllowed::Full || !grant.empty() ||
+                (with_intent && b.journal_allowed != policy::JournalAllowed::Off);
     IfAllowed if_allowed = full ? IfAllowed::Journal
                            : b.journal_allowed == policy::JournalAllowed::Summary ? IfAllowed::Summarise
                                                                                    : IfAllowed::Nothing;
@@ -33,6 +38,10 @@ void Pipeline::judge_action(const Event& e, const identity::Process& p, const po
         return;
     }
     journal::Record r = record_for(e, p);
+    if (with_intent) {
+        mark_intent(r, intent, c);
+        count_intent_denied(r, v, c);
+    }
     if (v.inside()) r.grant = grant;
     if (!v.inside() && e.target_pid)
         r.detail = "target pid " + std::to_string(e.target_pid) + ", signal/cmd " + std::to_string(e.detail);

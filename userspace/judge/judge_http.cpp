@@ -43,11 +43,11 @@ void Pipeline::answer_http(const Event& e, const identity::Process& p, HttpConn&
                            const tools::HttpResponse& resp) {
     if (resp.status >= 100 && resp.status < 200) return;  // 100 Continue: the final answer follows
     if (conn.pending.empty()) return;
-    journal::Record r = std::move(conn.pending.front().record);
-    uint64_t at = conn.pending.front().at_ns;
-    bool journaled = conn.pending.front().journaled;
+    PendingHttp pend = std::move(conn.pending.front());
     conn.pending.pop_front();
-    if (journaled) return;  // the response to a request already journaled as a violation
+    if (pend.journaled) return;  // the response to a request already journaled as a violation
+    journal::Record r = std::move(pend.record);
+    uint64_t at = pend.at_ns;
     r.result = resp.status;
     r.detail += "; status " + std::to_string(resp.status) + (resp.reason.empty() ? "" : " " + resp.reason);
     if (auto m = tools::parse_jsonrpc(tools::json_body_of(resp)); m && m->is_response) {
@@ -57,6 +57,7 @@ void Pipeline::answer_http(const Event& e, const identity::Process& p, HttpConn&
     }
     r.latency_us = e.ktime_ns > at ? static_cast<int64_t>((e.ktime_ns - at) / 1000) : 0;
     act_.journal(r);
+    if (pend.llm) journal_llm(p, pend, r, resp);
 }
 
 // The record of one request: the path without its query (a digest of that), the body's size.
@@ -125,15 +126,22 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     Verdict v = task_call_overlay(p, *b, "http", req.method, req.host, req.target, judge_http_route(*b, req), grant);
     judge_http_tool_call(p, *b, url, req, r, v, grant);
     r.grant = grant;
+    // A model call is the model's own traffic; any other request of an agent that calls models
+    // is an action with or without an intent.
+    auto llm = tools::parse_llm_request(req);
+    if (!llm && intents_.calls_models(p.agent))
+        mark_intent(r, intents_.for_http(p.agent, e.pid, req.host, r.path), c);
     if (v.inside()) {
         c.add_tool(&AgentCounters::http_calls, p.task, req.method + " " + url);
         Judged j{e, p, *b, v, std::move(r), IfAllowed::Hold};
         conclusion_.conclude(j);
-        conn.pending.push_back({std::move(j.record), e.ktime_ns});
+        std::string prompt = llm && b->model_prompts ? req.body : std::string();
+        conn.pending.push_back({std::move(j.record), e.ktime_ns, false, std::move(llm), std::move(prompt)});
         if (conn.pending.size() > 64) flush_http(conn, "no response seen (more than 64 requests outstanding)");
         return;
     }
     c.add_tool(&AgentCounters::http_denied, p.task, req.method + " " + url);
+    count_intent_denied(r, v, c);
     if (r.action == "tools/call") c.add_tool(&AgentCounters::mcp_denied, p.task, url + ": " + r.path);
     if (e.kernel_action == KernelAction::Killed) {
         // The kernel's own tables decided: name what it used when the daemon's view differs.
@@ -149,7 +157,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     conclusion_.conclude(j);
     // Monitor or flag: the process goes on and its response will come; keep the order.
     if (e.kernel_action != KernelAction::Killed && j.verdict.decision != Decision::Kill)
-        conn.pending.push_back({journal::Record{}, e.ktime_ns, true});
+        conn.pending.push_back({journal::Record{}, e.ktime_ns, true, std::nullopt, ""});
 }
 
 // Requests whose response never came (the process exited, the connection state was dropped).

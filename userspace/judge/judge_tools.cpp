@@ -107,6 +107,8 @@ void Pipeline::answer_tool_call(const Event& e, const identity::Process& p, cons
     if (!pc.request.tool.empty() && allowed)
         c.add_tool(&AgentCounters::mcp_called, p.task, server_exe + ": " + pc.request.tool);
     journal::Record r = tool_record(pc.base, pc.request);
+    if (!pc.request.tool.empty() && intents_.calls_models(p.agent))
+        mark_intent(r, intents_.for_tool(p.agent, pc.pid, pc.request.tool), c);
     r.verdict = judged != judged_.end() ? judged->second.first : "allow";
     r.rule = judged != judged_.end() ? judged->second.second : "builtin:tools-not-judged";
     if (judged != judged_.end()) judged_.erase(judged);
@@ -139,6 +141,10 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
     counters_[p.agent].add_tool(&AgentCounters::mcp_denied, p.task,
                                 (server.empty() ? std::string("?") : server) + ": " + m.tool);
     journal::Record r = tool_record(record_for(e, p), m);
+    if (intents_.calls_models(p.agent)) {
+        mark_intent(r, intents_.for_tool(p.agent, e.pid, m.tool), counters_[p.agent]);
+        count_intent_denied(r, v, counters_[p.agent]);
+    }
     r.detail = "server: " + (server.empty() ? std::string("(not seen yet)") : server) + "; id " + m.id +
                "; arguments sha256 " + m.args_sha256;
     if (policy::full_arguments(*b, server)) r.detail += "; arguments " + m.args_json;

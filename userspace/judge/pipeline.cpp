@@ -59,6 +59,7 @@ void Pipeline::judge_event(const Event& e, const identity::Process& p) {
     ++c.events;
     c.actions.add(std::string(to_string(e.action)));
     if (e.action == Action::Fork) {
+        if (!e.thread) intents_.forked(e.pid, static_cast<uint32_t>(e.result));
         if (!e.thread)
             sequences_.on_fork(identity::key_of(e.pid, e.start_ns),
                                identity::key_of(static_cast<uint32_t>(e.result), e.child_start_ns));
@@ -69,6 +70,7 @@ void Pipeline::judge_event(const Event& e, const identity::Process& p) {
         mcp_.forget(e.pid);
         mcp_reads_.forget(e.pid);
         forget_http(e, p);
+        intents_.exited(e.pid);
         return;
     }
     if (e.action == Action::Tls && e.tls_hello) {

@@ -19,11 +19,13 @@
 #include "judge/actuator.hpp"
 #include "judge/conclude.hpp"
 #include "judge/counters.hpp"
+#include "judge/intent.hpp"
 #include "policy/policy.hpp"
 #include "probe/probe.hpp"
 #include "scope/sequences.hpp"
 #include "scope/tasks.hpp"
 #include "tools/http_connection.hpp"
+#include "tools/llm.hpp"
 #include "tools/mcp.hpp"
 
 namespace stockade::judge {
@@ -104,6 +106,8 @@ private:
         journal::Record record;  // journaled when the response arrives
         uint64_t at_ns = 0;
         bool journaled = false;  // a violation, journaled at once: kept only to pair responses in order
+        std::optional<tools::LlmRequest> llm;  // a model API call: an llm record at its response
+        std::string prompt;                     // its body, when the boundary keeps prompts
     };
     struct HttpConn {
         tools::HttpConnection wire;
@@ -122,6 +126,14 @@ private:
     void flush_http(HttpConn& conn, const std::string& why);
     void answer_http(const Event& e, const identity::Process& p, HttpConn& conn, const tools::HttpResponse& resp);
     void forget_http(const Event& exit, const identity::Process& p);
+
+    // Model calls and intent (judge_llm.cpp).
+    void journal_llm(const identity::Process& p, const PendingHttp& pend,
+                     const journal::Record& http, const tools::HttpResponse& resp);
+    // Sets r.intent (and intent_seq) for an action of an agent that calls models, and counts it.
+    void mark_intent(journal::Record& r, const std::optional<Intent>& i, AgentCounters& c) const;
+    void count_intent_denied(const journal::Record& r, const Verdict& v, AgentCounters& c) const;
+    IntentBook intents_;
     std::map<HttpKey, HttpConn> http_conns_;
 
     // TLS stacks seen, and TLS no uprobe saw (judge_tls.cpp).

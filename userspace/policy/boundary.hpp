@@ -152,6 +152,9 @@ struct Boundary {
     Mode mode = Mode::Monitor;
     OnViolation on_violation = OnViolation::KillProcess;
     JournalAllowed journal_allowed = JournalAllowed::Summary;
+    // `model_prompts: full`: an llm record keeps the request body (the prompt) as captured, not
+    // only its digest (`digest`, the default). Prompts hold whatever the agent read: secrets too.
+    bool model_prompts = false;
     std::string home;         // what "~" expanded to; empty when unknown
     AgentMatch match;
     bool system_read = true;

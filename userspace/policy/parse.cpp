@@ -152,6 +152,17 @@ void parse_sections(ParseContext& c, const std::map<std::string, Field>& top) {
     if (auto it = top.find("tools"); it != top.end()) parse_tools(c, it->second);
 }
 
+// What the journal keeps: journal_allowed, model_prompts.
+void parse_journal_keys(Reader& r, const std::map<std::string, Field>& top, Boundary& b) {
+    if (auto it = top.find("journal_allowed"); it != top.end())
+        if (auto j = r.choice<JournalAllowed>(it->second, {{"off", JournalAllowed::Off},
+                                                           {"summary", JournalAllowed::Summary},
+                                                           {"full", JournalAllowed::Full}}))
+            b.journal_allowed = *j;
+    if (auto it = top.find("model_prompts"); it != top.end())
+        if (auto m = r.choice<bool>(it->second, {{"digest", false}, {"full", true}})) b.model_prompts = *m;
+}
+
 }  // namespace
 
 ParsedBoundary parse_boundary(const std::string& path, const std::string& text, std::vector<Diagnostic>& diags) {
@@ -180,7 +191,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     ParseContext c{r, *b, {}};
     auto top = r.fields(root, root.Mark(), kTopLevel,
                         {"agent", "description", "mode", "on_violation", "on_loss", "home", "match", "journal_allowed",
-                         "system_read", "io_uring", "mount", "failed_syscalls", "files", "exec", "network",
+                         "model_prompts", "system_read", "io_uring", "mount", "failed_syscalls", "files", "exec", "network",
                          "sequences", "tools"});
     if (!root.IsMap()) return out;
 
@@ -204,11 +215,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
             b->on_violation = *v;
     if (auto it = top.find("on_loss"); it != top.end())
         if (auto v = r.choice<OnLoss>(it->second, {{"kill", OnLoss::Kill}, {"flag", OnLoss::Flag}})) b->on_loss = *v;
-    if (auto it = top.find("journal_allowed"); it != top.end())
-        if (auto j = r.choice<JournalAllowed>(it->second, {{"off", JournalAllowed::Off},
-                                                           {"summary", JournalAllowed::Summary},
-                                                           {"full", JournalAllowed::Full}}))
-            b->journal_allowed = *j;
+    parse_journal_keys(r, top, *b);
     if (auto it = top.find("system_read"); it != top.end())
         if (auto s = r.boolean(it->second)) b->system_read = *s;
     if (auto it = top.find("io_uring"); it != top.end())

@@ -9,11 +9,13 @@ conversation: turn 0 answers the user's prompt, turn 1 answers the first tool re
 A turn with a tool block ends with stop_reason "tool_use", the others with "end_turn"; past the
 last turn the answer is a short text. Side requests (titles, summaries, quota checks: no Bash
 tool offered) get a short text. Every answer streams as the real API does when the request asks
-for it (message_start, content_block_start/delta/stop, message_delta, message_stop), else one JSON
-message.
+for it (message_start, content_block_start/delta/stop, message_delta, message_stop; in chunked transfer
+encoding, as the API does), else one JSON message. Each answer has its own token counts (input
+1000 + 7 N, output 20 + N for the Nth answer), so a test can tell them apart.
 
 Every request is appended to LOGFILE as a line ">>> METHOD PATH" and its body as received: the
-proof of what the agent sent out. It binds 127.0.0.1 on a free port and writes the port to PORTFILE.
+proof of what the agent sent out. Every model answer adds a line "<<< usage IN OUT [TOOL_USE_ID ...]":
+the token counts and tool uses it sent. It binds 127.0.0.1 on a free port and writes the port to PORTFILE.
 """
 import http.server
 import itertools
@@ -24,6 +26,7 @@ import sys
 SCRIPT = {}
 LOG = ""
 IDS = itertools.count(1)
+ANSWERS = itertools.count(1)
 
 
 def assistant_turns(messages):
@@ -58,11 +61,11 @@ def sse(event, data):
     return ("event: %s\ndata: %s\n\n" % (event, json.dumps(data))).encode()
 
 
-def stream_events(model, content, stop_reason):
+def stream_events(model, content, stop_reason, usage):
     """The server-sent events of one streamed message, in the real API's order."""
     message = {"id": "msg_fake%04d" % next(IDS), "type": "message", "role": "assistant", "model": model,
                "content": [], "stop_reason": None, "stop_sequence": None,
-               "usage": {"input_tokens": 100, "output_tokens": 1}}
+               "usage": {"input_tokens": usage["input_tokens"], "cache_read_input_tokens": 0, "output_tokens": 1}}
     yield sse("message_start", {"type": "message_start", "message": message})
     yield sse("ping", {"type": "ping"})
     for index, block in enumerate(content):
@@ -81,7 +84,7 @@ def stream_events(model, content, stop_reason):
                                                   "delta": {"type": "input_json_delta", "partial_json": part}})
         yield sse("content_block_stop", {"type": "content_block_stop", "index": index})
     yield sse("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                                "usage": {"output_tokens": 20}})
+                                "usage": {"output_tokens": usage["output_tokens"]}})
     yield sse("message_stop", {"type": "message_stop"})
 
 
@@ -91,6 +94,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def record(self, body):
         with open(LOG, "ab") as log:
             log.write(b">>> %s %s\n%s\n" % (self.command.encode(), self.path.encode(), body))
+
+    def answered(self, usage, content):
+        ids = [b["id"] for b in content if b["type"] == "tool_use"]
+        line = " ".join(["<<< usage", str(usage["input_tokens"]), str(usage["output_tokens"])] + ids)
+        with open(LOG, "ab") as log:
+            log.write(line.encode() + b"\n")
 
     def send_json(self, status, value):
         data = json.dumps(value).encode()
@@ -119,18 +128,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         content = content_of(blocks_for(request))
         stop_reason = "tool_use" if any(b["type"] == "tool_use" for b in content) else "end_turn"
         model = request.get("model", "claude-fake")
+        n = next(ANSWERS)
+        usage = {"input_tokens": 1000 + 7 * n, "output_tokens": 20 + n}
+        self.answered(usage, content)
         if not request.get("stream"):
             return self.send_json(200, {"id": "msg_fake%04d" % next(IDS), "type": "message", "role": "assistant",
                                         "model": model, "content": content, "stop_reason": stop_reason,
-                                        "stop_sequence": None, "usage": {"input_tokens": 100, "output_tokens": 20}})
+                                        "stop_sequence": None, "usage": usage})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
-        for event in stream_events(model, content, stop_reason):
-            self.wfile.write(event)
+        for event in stream_events(model, content, stop_reason, usage):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
         self.close_connection = True
 
     def log_message(self, *args):

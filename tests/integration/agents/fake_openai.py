@@ -8,9 +8,11 @@ calls already in its input (Codex sends the whole conversation each time); past 
 answer is a short text. The shell call is spelled for the tool the request offers: `shell`
 (command as an argv list), `shell_command` (a string) or `exec_command` (`cmd`). Answers stream as
 the real API does: response.created, response.output_item.added/done, response.output_text.delta,
-response.completed.
+response.completed (with the usage: input 1000 + 7 N, output 20 + N tokens for the Nth answer), in
+chunked transfer encoding as the API does.
 
-Every request is appended to LOGFILE as a line ">>> METHOD PATH" and its body as received. It binds
+Every request is appended to LOGFILE as a line ">>> METHOD PATH" and its body as received, every
+answer as a line "<<< usage IN OUT [CALL_ID ...]". It binds
 127.0.0.1 on a free port and writes the port to PORTFILE.
 """
 import http.server
@@ -22,6 +24,7 @@ import sys
 SCRIPT = {}
 LOG = ""
 IDS = itertools.count(1)
+ANSWERS = itertools.count(1)
 CALL_TYPES = ("function_call", "local_shell_call", "custom_tool_call")
 
 
@@ -64,7 +67,7 @@ def sse(data):
     return ("event: %s\ndata: %s\n\n" % (data["type"], json.dumps(data))).encode()
 
 
-def stream_events(model, items):
+def stream_events(model, items, usage):
     response = {"id": "resp_fake%04d" % next(IDS), "object": "response", "model": model, "status": "in_progress",
                 "output": []}
     yield sse({"type": "response.created", "response": response})
@@ -76,8 +79,8 @@ def stream_events(model, items):
                        "content_index": 0, "delta": text})
         yield sse({"type": "response.output_item.done", "output_index": index, "item": item})
     done = dict(response, status="completed", output=items,
-                usage={"input_tokens": 100, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 20,
-                       "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 120})
+                usage={"input_tokens": usage[0], "input_tokens_details": {"cached_tokens": 0}, "output_tokens": usage[1],
+                       "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": usage[0] + usage[1]})
     yield sse({"type": "response.completed", "response": done})
 
 
@@ -111,14 +114,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             request = json.loads(body or b"{}")
         except ValueError:
             return self.send_json(400, {"error": {"message": "bad json", "type": "invalid_request_error"}})
+        n = next(ANSWERS)
+        usage = (1000 + 7 * n, 20 + n)
+        items = answer_items(request)
+        calls = [i["call_id"] for i in items if i["type"] in CALL_TYPES]
+        with open(LOG, "ab") as log:
+            log.write(" ".join(["<<< usage", str(usage[0]), str(usage[1])] + calls).encode() + b"\n")
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
+        self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
-        for event in stream_events(request.get("model", "gpt-fake"), answer_items(request)):
-            self.wfile.write(event)
+        for event in stream_events(request.get("model", "gpt-fake"), items, usage):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
             self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
         self.close_connection = True
 
     def log_message(self, *args):

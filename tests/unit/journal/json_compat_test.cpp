@@ -111,3 +111,55 @@ TEST_CASE("seal_to_line serialises once and yields the sealed record's canonical
         CHECK(check_line(line).status == LineStatus::Ok);
     }
 }
+
+TEST_CASE("llm records and intents: stored only when set, read back whole, verified in the chain", "[llm]") {
+    Record llm;
+    llm.type = "llm";
+    llm.agent = "claude-code";
+    llm.action = "messages";
+    llm.provider = "anthropic";
+    llm.model = "claude-sonnet-4-5";
+    llm.tokens_in = 0;  // a count of 0 is a count: written
+    llm.tokens_out = 87;
+    llm.prompt_sha256 = std::string(64, 'c');
+    llm.truncated = "request";
+    llm.tool_uses = {{"toolu_01", "Bash", std::string(64, 'd'), "git commit -am 'x \"y\"'"},
+                     {"toolu_02", "Read", std::string(64, 'e'), ""}};
+    std::string line = to_json_line(llm);
+    CHECK(line.find("\"tokens_in\":0") != std::string::npos);
+    CHECK(line.find("\"prompt\":") == std::string::npos);  // not set: left out
+    CHECK(line.find("\"intent\"") == std::string::npos);
+    CHECK(line.find("{\"id\":\"toolu_02\",\"name\":\"Read\",\"input_sha256\":\"" + std::string(64, 'e') + "\"}") !=
+          std::string::npos);  // an empty command is left out
+    Record back = from_json_line(line);
+    CHECK_FALSE(back.full_form);
+    CHECK(back.tool_uses == llm.tool_uses);
+    CHECK(back.tokens_in == 0);
+    CHECK(back.tokens_out == 87);
+    CHECK(to_json_line(back) == line);
+
+    Record action;
+    action.action = "exec";
+    action.intent = "toolu_01";
+    action.intent_seq = 41;
+    Record none;
+    none.action = "exec";
+    none.intent = "none";
+    std::string prev;
+    for (Record* r : {&llm, &action, &none}) {
+        std::string sealed = seal_to_line(*r, prev);
+        auto check = check_line(sealed);
+        REQUIRE(check.status == LineStatus::Ok);
+        CHECK(check.record.intent == r->intent);
+        CHECK(check.record.intent_seq == r->intent_seq);
+        prev = r->hash;
+    }
+    // A full-form line (an old journal) has none of these fields and stays byte for byte the same.
+    Record old;
+    old.full_form = true;
+    CHECK(to_json_line(old) == to_json_line_cereal(old));
+    CHECK(to_json_line_cereal(old).find("tokens_in") == std::string::npos);
+    // A wrong type is an error naming the field.
+    CHECK_THROWS_WITH(from_json_line(R"({"seq":1,"prev":"","hash":"","tool_uses":[1]})"),
+                      Catch::Contains("tool_uses"));
+}

@@ -93,7 +93,10 @@ struct Harness {
             if (!kill_ok) err = kill_error;
             return kill_ok;
         };
-        a.journal = [this](journal::Record& r) { journal.push_back(r); };
+        a.journal = [this](journal::Record& r) {  // numbered as the writer numbers them
+            r.seq = journal.size() + 1;
+            journal.push_back(r);
+        };
         a.kernel_rule_id = [this](uint32_t n) {
             rule_lookups.push_back(n);
             auto it = kernel_rules.find(n);

@@ -50,6 +50,8 @@ TEST_CASE("bad values are located at the value", "[load][errors]") {
               "rules/coder.yaml:4:15: error: on_violation must be one of flag, kill, kill-agent, not \"stop\"");
     one_error(kHead + "on_loss: ignore\n",
               "rules/coder.yaml:4:10: error: on_loss must be one of kill, flag, not \"ignore\"");
+    one_error(kHead + "model_prompts: all\n",
+              "rules/coder.yaml:4:16: error: model_prompts must be one of digest, full, not \"all\"");
     one_error(kHead + "system_read: maybe\n", "rules/coder.yaml:4:14: error: system_read must be true or false");
     one_error(kHead + "files: [ /repo/** ]\n", "rules/coder.yaml:4:8: error: files must be a mapping, not a list");
     one_error("agent: coder\nmatch:\n  unit: a.service\n  uid: bob\n",

@@ -121,6 +121,7 @@ description: "a test agent"
 mode: enforce
 on_violation: kill-agent
 journal_allowed: full
+model_prompts: full
 match:
   unit: [ a.service, b.service ]
   cgroup: stockade/t
@@ -136,6 +137,7 @@ network:
     CHECK(b.mode == Mode::Enforce);
     CHECK(b.on_violation == OnViolation::KillAgent);
     CHECK(b.journal_allowed == JournalAllowed::Full);
+    CHECK(b.model_prompts);
     CHECK(b.match.units == std::vector<std::string>{"a.service", "b.service"});
     CHECK(b.match.cgroups == std::vector<std::string>{"/stockade/t"});
     CHECK(b.match.uid == 1234u);
@@ -163,6 +165,7 @@ network:
     CHECK(db.mode == Mode::Monitor);
     CHECK(db.on_violation == OnViolation::KillProcess);
     CHECK(db.journal_allowed == JournalAllowed::Summary);
+    CHECK_FALSE(db.model_prompts);  // digest
     CHECK(db.system_read);
     CHECK_FALSE(db.system_rules.empty());
     CHECK(db.system_rules[0].id == "builtin:system-read");
