@@ -3,6 +3,7 @@
 // (once) to be stored, hashed and read back.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -12,10 +13,15 @@ namespace stockade::journal {
 
 // Fields added after journals were first written are stored only when set, so that a line
 // written before them still reads back to the same canonical form (and hash).
-inline bool is_optional_field(const char* name) { return std::string_view(name) == "held_us"; }
+inline bool is_optional_field(const char* name) {
+    std::string_view n(name);
+    return n == "held_us" || n == "approval" || n == "approver";
+}
 template <class V>
 bool omitted(const char* name, const V& v) {
     if constexpr (std::is_same_v<V, int64_t>) return v < 0 && is_optional_field(name);
+    if constexpr (std::is_same_v<V, uint64_t>) return v == 0 && is_optional_field(name);
+    if constexpr (std::is_same_v<V, std::string>) return v.empty() && is_optional_field(name);
     return false;
 }
 
@@ -56,6 +62,8 @@ void for_each_field(R& r, F&& f) {
     f("count", r.count);
     f("detail", r.detail);
     f("held_us", r.held_us);  // optional: see omitted()
+    f("approval", r.approval);  // optional
+    f("approver", r.approver);  // optional
 }
 
 }  // namespace stockade::journal
