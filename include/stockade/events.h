@@ -76,7 +76,7 @@ enum sk_kind {
 				    * sk_event.hold numbers the hold (map `held`) */
 #define SK_F_NO_HOLD (1u << 13)    /* not held for itself: a response read (no verdict to wait for), or
 				    * a write captured in several records but the last (which holds) */
-#define SK_F_ASK (1u << 14)        /* connect: outside the boundary of an on_violation: ask agent, let
+#define SK_F_ASK (1u << 15)        /* connect: outside the boundary of an on_violation: ask agent, let
 				    * through by the cgroup hook to be held at the call's exit for a person */
 
 /* sk_event.access (open / truncate / chmod) */
@@ -280,7 +280,7 @@ struct sk_inode_rule {
 #define SK_AG_USER_FILE (1u << 11)  /* some file rules (or sequences) are the daemon's: an open the kernel
 				     * allowed still waits for its verdict (held, in enforce mode) */
 #define SK_AG_USER_EXEC (1u << 12)  /* the same for execs */
-#define SK_AG_ASK (1u << 13)        /* on_violation: ask: what the default deny would kill or refuse (an
+#define SK_AG_ASK (1u << 15)        /* on_violation: ask: what the default deny would kill or refuse (an
 				     * open or exec outside the allow lists, a connect) is held instead */
 #define SK_NET_ASKED (1u << 31)     /* net_denied value: the connect was let through to be held (SK_F_ASK) */
 
