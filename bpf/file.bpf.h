@@ -142,7 +142,8 @@ static __always_inline void sk_open_verdict(struct sk_event *e, struct file *f, 
 	} else if (cfg && (cfg->flags & SK_AG_FILE_STRICT) && (cfg->flags & SK_AG_ENFORCE)) {
 		if (sk_open_uncovered(e, f, w)) {
 			e->rule = cfg->default_rule;
-			sk_kill(e, cfg);
+			if (!(cfg->flags & SK_AG_ASK)) /* ask: held for a person instead (sk_hold_scratch) */
+				sk_kill(e, cfg);
 		} else {
 			e->flags |= SK_F_KALLOW;
 		}

@@ -123,6 +123,9 @@ static __always_inline bool sk_kernel_allow_final(struct sk_event *e, struct sk_
  */
 static __always_inline bool sk_awaits_verdict(struct sk_event *e)
 {
+	/* A connect let through to be asked about: held, also while a non-blocking one is under way. */
+	if ((e->flags & SK_F_ASK) && (e->ret >= 0 || e->ret == -115 /* EINPROGRESS */))
+		return true;
 	if (e->kind == SK_FORK || e->kind == SK_EXIT || e->kind == SK_CGROUP || e->ret < 0 ||
 	    (e->flags & (SK_F_KILLED | SK_F_DENIED)))
 		return false;

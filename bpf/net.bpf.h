@@ -147,7 +147,10 @@ static __always_inline int sk_net_event(struct task_struct *task, struct sk_trac
 	tid = (__u32)bpf_get_current_pid_tgid();
 	denied = bpf_map_lookup_elem(&net_denied, &tid);
 	if (denied) {
-		if (kind == SK_CONNECT || kind == SK_SEND) {
+		if (kind == SK_CONNECT && (*denied & SK_NET_ASKED)) {
+			e->rule = *denied & ~SK_NET_ASKED;
+			e->flags |= SK_F_ASK;
+		} else if (kind == SK_CONNECT || kind == SK_SEND) {
 			e->rule = *denied;
 			e->flags |= SK_F_DENIED;
 		}
@@ -192,8 +195,11 @@ static __always_inline bool sk_rule_covers(struct sk_net_rule *r, __u16 port, __
 	return false;
 }
 
-/* Returns 1 to let the operation through, 0 to refuse it with EPERM. */
-static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family, const void *addr, __u32 alen)
+/* Returns 1 to let the operation through, 0 to refuse it with EPERM. A connect (not a send: its
+ * bytes would leave) of an on_violation: ask agent that only the default deny refuses is let
+ * through and marked, to be held at the call's exit until a person decides. */
+static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family, const void *addr, __u32 alen,
+					 bool connect)
 {
 	__u32 agent = sk_current_agent();
 	struct sk_agent_cfg *cfg;
@@ -242,6 +248,12 @@ static __always_inline int sk_net_decide(struct bpf_sock_addr *ctx, __u32 family
 	if (sk_rule_covers(r, port, ctx->type, &rule) && (!(cfg->flags & SK_AG_USER_RULES) || !sk_daemon_gone()))
 		return 1;
 	rule = sk_daemon_gone() ? SK_RULE_NO_DAEMON : cfg->default_rule;
+	if (connect && (cfg->flags & SK_AG_ASK) && rule == cfg->default_rule) {
+		tid = (__u32)bpf_get_current_pid_tgid();
+		rule |= SK_NET_ASKED;
+		bpf_map_update_elem(&net_denied, &tid, &rule, BPF_ANY);
+		return 1;
+	}
 deny:
 	tid = (__u32)bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&net_denied, &tid, &rule, BPF_ANY);
@@ -253,19 +265,19 @@ SEC("cgroup/connect4")
 int sk_connect4(struct bpf_sock_addr *ctx)
 {
 	__u32 ip = ctx->user_ip4;
-	return sk_net_decide(ctx, AF_INET, &ip, 4);
+	return sk_net_decide(ctx, AF_INET, &ip, 4, true);
 }
 
 SEC("cgroup/sendmsg4")
 int sk_sendmsg4(struct bpf_sock_addr *ctx)
 {
 	__u32 ip = ctx->user_ip4;
-	return sk_net_decide(ctx, AF_INET, &ip, 4);
+	return sk_net_decide(ctx, AF_INET, &ip, 4, false);
 }
 
 /* An IPv4-mapped address (::ffff:a.b.c.d) is IPv4 traffic: judged by the IPv4 entries, as the
  * daemon judges it. */
-static __always_inline int sk_decide6(struct bpf_sock_addr *ctx)
+static __always_inline int sk_decide6(struct bpf_sock_addr *ctx, bool connect)
 {
 	__u32 ip[4];
 	ip[0] = ctx->user_ip6[0];
@@ -274,21 +286,21 @@ static __always_inline int sk_decide6(struct bpf_sock_addr *ctx)
 	ip[3] = ctx->user_ip6[3];
 	if (ip[0] == 0 && ip[1] == 0 && ip[2] == bpf_htonl(0xffff)) {
 		__u32 v4 = ip[3];
-		return sk_net_decide(ctx, AF_INET, &v4, 4);
+		return sk_net_decide(ctx, AF_INET, &v4, 4, connect);
 	}
-	return sk_net_decide(ctx, AF_INET6, ip, 16);
+	return sk_net_decide(ctx, AF_INET6, ip, 16, connect);
 }
 
 SEC("cgroup/connect6")
 int sk_connect6(struct bpf_sock_addr *ctx)
 {
-	return sk_decide6(ctx);
+	return sk_decide6(ctx, true);
 }
 
 SEC("cgroup/sendmsg6")
 int sk_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return sk_decide6(ctx);
+	return sk_decide6(ctx, false);
 }
 
 #endif

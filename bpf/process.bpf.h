@@ -69,7 +69,9 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		e->rule = w.exec_rule;
 	else if (cfg && (cfg->flags & SK_AG_EXEC_STRICT))
 		e->rule = cfg->default_rule;
-	if ((w.exec_deny_rule || (!w.exec_rule && cfg && (cfg->flags & SK_AG_EXEC_STRICT))) && cfg &&
+	/* on_violation: ask: an exec outside the allow list is held for a person, not killed. */
+	if ((w.exec_deny_rule ||
+	     (!w.exec_rule && cfg && (cfg->flags & SK_AG_EXEC_STRICT) && !(cfg->flags & SK_AG_ASK))) && cfg &&
 	    (cfg->flags & SK_AG_ENFORCE)) {
 		/* Killed here, the new image never runs one instruction. */
 		sk_kill(e, cfg);

@@ -80,6 +80,8 @@ enum sk_kind {
 				    * a write captured in several records but the last (which holds) */
 #define SK_F_TLS_HELD (1u << 14)   /* exec: stopped (SIGSTOP) until the daemon has put its TLS uprobes on
 				    * the new image for this process (tls_held) */
+#define SK_F_ASK (1u << 15)        /* connect: outside the boundary of an on_violation: ask agent, let
+				    * through by the cgroup hook to be held at the call's exit for a person */
 
 /* sk_event.arg0 of an SK_TLS record */
 #define SK_TLS_READ 0
@@ -297,6 +299,9 @@ struct sk_inode_rule {
 #define SK_AG_USER_EXEC (1u << 12)  /* the same for execs */
 #define SK_AG_TLS_UNSEEN (1u << 13) /* tools.http_unseen_tls flag or deny: report a ClientHello no uprobe saw */
 #define SK_AG_TLS_UNSEEN_DENY (1u << 14) /* ... deny: kill its writer (with SK_AG_ENFORCE) */
+#define SK_AG_ASK (1u << 15)        /* on_violation: ask: what the default deny would kill or refuse (an
+				     * open or exec outside the allow lists, a connect) is held instead */
+#define SK_NET_ASKED (1u << 31)     /* net_denied value: the connect was let through to be held (SK_F_ASK) */
 
 struct sk_agent_cfg {
 	__u32 flags;

@@ -39,6 +39,10 @@ int cmd_task_begin(const std::string& socket, const TaskBeginOptions& o);
 int cmd_task_end(const std::string& socket, const std::string& id);
 int cmd_task_list(const std::string& socket);
 
+// on_violation: ask: list what waits for a person, approve or deny one (cli/approvals.cpp).
+int cmd_approvals(const std::string& socket, bool json);
+int cmd_decide(const std::string& socket, uint64_t id, bool approve);
+
 // stockade suggest / replay: options in cli/learn.hpp. Replay exits 1 when an action allowed
 // before would now be a violation.
 struct SuggestOptions;

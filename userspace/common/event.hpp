@@ -79,7 +79,7 @@ struct Event {
     uint32_t target_pid = 0;      // signal, ptrace: the process aimed at
     uint32_t detail = 0;          // signal: the signal number; bpf: the bpf() command
     bool io_write = false;        // io: written (true) or read (false)
-    int fd = -1;                  // io: the descriptor
+    int fd = -1;                  // io, network: the descriptor (accept: the new socket)
     uint64_t io_inode = 0;        // io: the pipe's or socket's inode (both ends of a pipe share it);
                                   // tls: the address of the SSL object (one per connection)
     std::string io_data;          // io: up to SK_IO_MAX bytes (truncated flag when cut)

@@ -18,6 +18,8 @@ std::string_view to_string(OnViolation v) {
     case OnViolation::Flag: return "flag";
     case OnViolation::KillProcess: return "kill";
     case OnViolation::KillAgent: return "kill-agent";
+    case OnViolation::Ask: return "ask";
+    case OnViolation::Refuse: return "refuse";
     }
     return "unknown";
 }

@@ -15,8 +15,11 @@ enum class Decision : uint8_t {
 };
 std::string_view to_string(Decision d);
 
-// What the boundary asks for when an action falls outside it.
-enum class OnViolation : uint8_t { Flag, KillProcess, KillAgent };
+// What the boundary asks for when an action falls outside it. Ask: an action outside the allow
+// lists (the default deny) of an enforce agent is held until an operator approves or denies it
+// (judge/approvals.hpp); explicit deny rules still kill. Refuse: refused where the kernel can
+// (EPERM at connect/sendmsg, a held connect's socket shut down), killed where it cannot.
+enum class OnViolation : uint8_t { Flag, KillProcess, KillAgent, Ask, Refuse };
 std::string_view to_string(OnViolation v);
 
 enum class Mode : uint8_t { Monitor, Enforce };

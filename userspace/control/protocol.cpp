@@ -20,7 +20,15 @@ template <class A>
 void serialize(A& a, Request& r) {
     a(cereal::make_nvp("op", r.op), cereal::make_nvp("agent", r.agent), cereal::make_nvp("task", r.task),
       cereal::make_nvp("pid", r.pid), cereal::make_nvp("grants", r.grants), cereal::make_nvp("confines", r.confines),
-      cereal::make_nvp("ttl_ms", r.ttl_ms), cereal::make_nvp("label", r.label), cereal::make_nvp("token", r.token));
+      cereal::make_nvp("ttl_ms", r.ttl_ms), cereal::make_nvp("label", r.label), cereal::make_nvp("token", r.token),
+      cereal::make_nvp("approval", r.approval));
+}
+template <class A>
+void serialize(A& a, ApprovalInfo& i) {
+    a(cereal::make_nvp("id", i.id), cereal::make_nvp("agent", i.agent), cereal::make_nvp("task", i.task),
+      cereal::make_nvp("action", i.action), cereal::make_nvp("object", i.object), cereal::make_nvp("rule", i.rule),
+      cereal::make_nvp("pid", i.pid), cereal::make_nvp("exe", i.exe), cereal::make_nvp("age_ms", i.age_ms),
+      cereal::make_nvp("expires_in_ms", i.expires_in_ms));
 }
 template <class A>
 void serialize(A& a, TaskInfo& t) {
@@ -102,6 +110,10 @@ std::string encode(const Response& r) { return to_line(r); }
 std::string encode(const Status& s) { return to_line(s); }
 std::string encode(const std::vector<TaskInfo>& tasks) { return to_line(tasks); }
 std::vector<TaskInfo> decode_tasks(const std::string& json) { return from_line<std::vector<TaskInfo>>(json, "task list"); }
+std::string encode(const std::vector<ApprovalInfo>& approvals) { return to_line(approvals); }
+std::vector<ApprovalInfo> decode_approvals(const std::string& json) {
+    return from_line<std::vector<ApprovalInfo>>(json, "approval list");
+}
 Request decode_request(const std::string& line) { return from_line<Request>(line, "request"); }
 Response decode_response(const std::string& line) { return from_line<Response>(line, "response"); }
 Status decode_status(const std::string& json) { return from_line<Status>(json, "status"); }

@@ -11,7 +11,7 @@
 namespace stockade::control {
 
 struct Request {
-    std::string op;  // status | agents | run | reload | task-begin | task-end | task-list
+    std::string op;  // status | agents | run | reload | task-begin | task-end | task-list | approvals | approve | deny
     std::string agent;
     std::string task;
     uint32_t pid = 0;  // run: the launcher's own pid, moved into the agent's scope
@@ -19,7 +19,19 @@ struct Request {
     uint64_t ttl_ms = 0;                        // task-begin: 0 = until ended
     std::string label;                          // task-begin
     std::string token;                          // run --task: the task's token, when given
+    uint64_t approval = 0;                      // approve, deny: the approval id
 };
+
+// approvals: an action held for a person (on_violation: ask).
+struct ApprovalInfo {
+    uint64_t id = 0;
+    std::string agent, task, action, object, rule;  // object: the path, or address:port
+    uint32_t pid = 0;
+    std::string exe;
+    uint64_t age_ms = 0, expires_in_ms = 0;  // since it was held; until the timeout denies it
+};
+std::string encode(const std::vector<ApprovalInfo>& approvals);
+std::vector<ApprovalInfo> decode_approvals(const std::string& json);
 
 struct TaskInfo {
     std::string id, agent, label, state;  // state: live | expired | ended

@@ -73,6 +73,9 @@ private:
     // nullopt: answered later through ControlServer::complete(ticket) (a reload).
     std::optional<control::Response> handle(const control::Request& req, const ControlServer::Peer& peer,
                                             uint64_t ticket);
+    // on_violation: ask (daemon_approvals.cpp).
+    control::Response handle_approvals(const control::Request& req, const ControlServer::Peer& peer);
+    bool in_agent_cgroup(uint32_t pid) const;
     // Self-protection (daemon_self.cpp).
     std::optional<std::string> agent_of_peer(uint32_t pid) const;
     control::Response handle_from_agent(const control::Request& req, const std::string& agent, uint32_t pid);

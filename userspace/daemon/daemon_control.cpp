@@ -201,6 +201,7 @@ std::optional<control::Response> Daemon::handle(const control::Request& req, con
         resp.body = control::encode(status());
         return resp;
     }
+    if (req.op == "approvals" || req.op == "approve" || req.op == "deny") return handle_approvals(req, peer);
     if (peer.uid != 0) return refuse("only root may use \"" + req.op + "\"");
     if (req.op == "reload") {
         reload({"control socket", true, false, {ticket}});

@@ -121,6 +121,7 @@ void Daemon::run() {
         if (fds[4].revents & POLLIN) finish_reload();  // before serve(): its answers go out this turn
         control_->serve(&fds[5]);
         expire_tasks();  // cheap; keeps TTLs exact to the loop's turn
+        pipeline_->expire_approvals(boot_ns());  // on_violation: ask: a timeout denies
         auto now = Clock::now();
         if (fds[2].revents & POLLIN) read_inotify(now);
         if (reload_due_ && now >= *reload_due_) {

@@ -63,6 +63,11 @@ Actuator Daemon::make_actuator() {
         return r.ok;
     };
     act.forget_hold = [this](uint32_t pid) { probe_->forget_hold(pid); };
+    act.refuse_connect = [](uint32_t pid, uint64_t start, int fd, std::string& err) {
+        auto r = enforce::shut_down_socket(pid, start, fd);
+        err = r.error;
+        return r.ok;
+    };
     act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
         if (agent_id == 0) {  // named by no agent: reported while a boundary selects containers
             if (std::string rel = cgroup::rel_of_id(id); !rel.empty()) container_cgroup_seen(rel);

@@ -229,6 +229,7 @@ private:
                     (st_.net_strict ? SK_AG_NET_STRICT : 0) | (st_.file_strict ? SK_AG_FILE_STRICT : 0) |
                     (!b_.http_tools.empty() ? SK_AG_HTTP : 0) | (st_.http_strict ? SK_AG_HTTP_STRICT : 0) |
                     (st_.enforce && b_.on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
+                    (st_.enforce && b_.on_violation == OnViolation::Ask ? SK_AG_ASK : 0) |
                     (b_.io_uring ? SK_AG_IO_URING : 0) | (b_.mount ? SK_AG_MOUNT : 0) |
                     (!st_.userspace_only.empty() ? SK_AG_USER_RULES : 0) | unseen_tls_flags() |
                     // Sequences are judged by the daemon over every action (reads, writes, execs).

@@ -1,6 +1,7 @@
 #include "enforce/kill.hpp"
 
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -46,6 +47,22 @@ KillResult continue_process(uint32_t pid, uint64_t start_ns, uint16_t hold) {
     si.si_uid = getuid();
     si.si_value.sival_int = hold;
     return signal_process(pid, start_ns, SIGCONT, &si);
+}
+
+KillResult shut_down_socket(uint32_t pid, uint64_t start_ns, int fd) {
+    Fd pidfd{static_cast<int>(syscall(SYS_pidfd_open, pid, 0))};
+    if (pidfd.fd < 0) return {false, "pidfd_open(" + std::to_string(pid) + "): " + std::strerror(errno)};
+    uint64_t st = identity::read_proc_start(pid).value_or(0);
+    if (st / kNsPerTick != start_ns / kNsPerTick)
+        return {false, "pid " + std::to_string(pid) + " now belongs to another process"};
+    Fd sock{static_cast<int>(syscall(SYS_pidfd_getfd, pidfd.fd, fd, 0))};
+    if (sock.fd < 0)
+        return {false, "pidfd_getfd(" + std::to_string(pid) + ", " + std::to_string(fd) + "): " + std::strerror(errno)};
+    // Shut down, not closed: the descriptor stays the process's, the connection is gone for both.
+    if (::shutdown(sock.fd, SHUT_RDWR) != 0 && errno != ENOTCONN)
+        return {false, "shutdown of fd " + std::to_string(fd) + " of pid " + std::to_string(pid) + ": " +
+                           std::strerror(errno)};
+    return {true, ""};
 }
 
 KillResult kill_cgroup(const std::string& rel) {

@@ -21,6 +21,11 @@ KillResult kill_process(uint32_t pid, uint64_t start_ns);
 // (from the daemon, for the process's last hold) release it.
 KillResult continue_process(uint32_t pid, uint64_t start_ns, uint16_t hold);
 
+// Refuses a connect after the fact: the socket `fd` of the (held) process (pid, start_ns), taken
+// with pidfd_getfd, is shut down both ways, so the process finds it closed before it sent a byte
+// through it. Checked like kill_process.
+KillResult shut_down_socket(uint32_t pid, uint64_t start_ns, int fd);
+
 // Kills every process of a cgroup (relative to the v2 root).
 KillResult kill_cgroup(const std::string& rel);
 

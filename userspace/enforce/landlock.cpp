@@ -135,6 +135,16 @@ LandlockPlan plan_landlock(const policy::Boundary& b, int abi) {
         if (!plan.handle_bind) plan.bind_ports.clear();
     }
     plan.scope_signal = abi >= 6;
+    if (b.on_violation == OnViolation::Ask) {
+        // What Landlock refuses never reaches a person: files, execs and connects are left to the
+        // kernel's hold; binds and the signal scope stay.
+        plan.handled_fs = 0;
+        plan.paths.clear();
+        plan.handle_connect = false;
+        plan.connect_ports.clear();
+        plan.notes.push_back("on_violation: ask: files, execs and TCP connects are not restricted by Landlock, "
+                             "so that what is outside the allow lists can be held for approval");
+    }
     return plan;
 }
 

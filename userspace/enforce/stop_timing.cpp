@@ -72,11 +72,28 @@ std::vector<StopLine> enforce_lines(const policy::Boundary& b, const AgentKernel
     return out;
 }
 
+// on_violation: ask: what the default deny would stop is held for a person instead; explicit deny
+// rules stop as before. `stockade run` applies no Landlock file or connect rules to it.
+void ask_lines(std::vector<StopLine>& lines) {
+    for (auto& l : lines) {
+        bool connect = l.action == "connect, sendto", exec = l.action == "exec";
+        if (!connect && !exec && l.action.rfind("file ", 0) != 0) continue;
+        l.how = std::string(connect ? "a connect outside network.connect is held at its exit (handshake done, no "
+                                      "byte sent); a sendto is refused (EPERM)"
+                                    : "outside the allow lists: held there") +
+                " until stockade approve (runs on) or deny (" + (connect ? "socket shut down, the process carries on"
+                                                                         : "killed there") +
+                ") or approval_timeout; explicit deny rules: killed/refused as with kill";
+        l.launched.clear();
+    }
+}
+
 }  // namespace
 
 std::vector<StopLine> stop_timing(const policy::Boundary& b, const AgentKernelState& k) {
     auto lines = enforce_lines(b, k);
     if (b.mode == Mode::Enforce && b.on_violation != OnViolation::Flag) {
+        if (b.on_violation == OnViolation::Ask) ask_lines(lines);
         if (b.on_violation == OnViolation::KillAgent)
             lines.push_back({"the rest of the agent", StopWhen::AtExit,
                              "after a violation, every other process of the agent is killed at its next "

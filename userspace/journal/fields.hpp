@@ -18,7 +18,7 @@ namespace stockade::journal {
 inline bool is_optional_field(std::string_view name) {
     for (std::string_view f : {"held_us", "provider", "model", "tokens_in", "tokens_out", "prompt_sha256", "prompt",
                                "truncated", "tool_uses", "intent", "intent_seq", "container",
-                               "container_name", "container_image"})
+                               "container_name", "container_image", "approval", "approver"})
         if (name == f) return true;
     return false;
 }
@@ -92,6 +92,8 @@ void for_each_field(R& r, F&& f) {
     f("tool_uses", r.tool_uses);
     f("intent", r.intent);
     f("intent_seq", r.intent_seq);
+    f("approval", r.approval);  // optional
+    f("approver", r.approver);  // optional
 }
 
 }  // namespace stockade::journal

@@ -75,6 +75,11 @@ struct Record {
     // The kernel held the process at this action until the daemon's verdict (a SIGSTOP before
     // it ran one more instruction): how long, to the verdict. -1 = not held (then not stored).
     int64_t held_us = -1;
+    // on_violation: ask: the approval the action waits for (the `ask` record) or that decided it
+    // (the `approval` record); 0 = none. `approver`: who decided ("uid=0 pid=4242 exe=/usr/bin/stockade",
+    // or "timeout"). Both stored only when set.
+    uint64_t approval = 0;
+    std::string approver;
 
     // --- type specific ---
     uint64_t count = 0;    // lost: events lost; summary: actions counted

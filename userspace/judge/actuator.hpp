@@ -33,6 +33,9 @@ struct Actuator {
     std::function<HoldInfo(uint32_t pid)> hold_state;
     std::function<bool(uint32_t pid, uint64_t start_ns, uint16_t hold, std::string& err)> release_hold;
     std::function<void(uint32_t pid)> forget_hold;
+    // Refuses a held process's connect after the fact: shuts its socket `fd` down (pidfd_getfd),
+    // so the process, once released, finds it closed before it sent a byte (optional).
+    std::function<bool(uint32_t pid, uint64_t start_ns, int fd, std::string& err)> refuse_connect;
 };
 
 }  // namespace stockade::judge

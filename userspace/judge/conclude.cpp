@@ -4,6 +4,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 namespace stockade::judge {
 
@@ -44,7 +46,9 @@ bool Conclusion::conclude(Judged& j) {
     r.resolved = v.resolved;
     ++c.violations;
     enforce(j, c);
-    r.verdict = std::string(to_string(v.decision));
+    r.verdict = r.approval                               ? "ask"
+                : r.enforcement == "refused-while-held" ? "deny"
+                                                        : std::string(to_string(v.decision));
     if (!journal_violation(j.event, r)) return false;  // a repeat beyond the limit: counted, journaled in sum
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", j.process.agent,
                  j.process.task.empty() ? "-" : j.process.task, j.event.pid, r.action, object_of(r), r.verdict, r.rule,
@@ -73,7 +77,7 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
         // The process is dead already: only the rest of the agent (its cgroup) is left to kill.
         if (b.on_violation != OnViolation::KillAgent || p.cgroup.empty()) return;
     } else if (e.kernel_action == KernelAction::Denied) {
-        r.enforcement = "denied-in-kernel";
+        r.enforcement = b.on_violation == OnViolation::Refuse ? "refused-in-kernel" : "denied-in-kernel";
         r.latency_us = 0;
         ++c.denies;
         return;
@@ -83,6 +87,7 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
         r.enforcement = "already-killed";  // an earlier violation's kill is under way or done
         return;
     }
+    if (ask(j, c) || refuse_held_connect(j, c)) return;
     stop_server(j);
     std::string err, done;
     bool ok;
@@ -113,6 +118,136 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
 void Conclusion::note_killed(const Event& e) {
     if (killed_.size() >= kMaxKilled) killed_.erase(killed_.begin());
     killed_.insert({e.pid, e.start_ns});
+}
+
+namespace {
+
+// The rule of an action outside every allow list: what on_violation: ask asks about (an explicit
+// deny rule, files.never, a sequence, self-protection, still kills).
+bool is_default_deny(const std::string& rule) {
+    auto ends = [&](std::string_view tail) {
+        return rule.size() > tail.size() && rule.compare(rule.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    return ends(":default-deny");
+}
+
+}  // namespace
+
+// on_violation: ask: a held action outside the allow lists waits for a person, still held. Not
+// for tool calls (their server is stopped by the kernel, not held for the call).
+bool Conclusion::ask(Judged& j, AgentCounters& c) {
+    const Event& e = j.event;
+    const policy::Boundary& b = j.boundary;
+    journal::Record& r = j.record;
+    if (b.on_violation != OnViolation::Ask || b.mode != Mode::Enforce || !e.held || j.server ||
+        e.action == Action::Io || e.action == Action::Tls || e.kernel_action != KernelAction::None ||
+        !is_default_deny(j.verdict.rule_id) || !act_.release_hold)
+        return false;
+    Approval a;
+    a.pid = e.pid;
+    a.start_ns = e.start_ns;
+    a.hold = e.hold;
+    a.socket_fd = e.action == Action::Connect ? e.fd : -1;
+    a.asked_ns = act_.now_boot_ns();
+    a.deadline_ns = a.asked_ns + uint64_t(b.approval_timeout_s) * 1'000'000'000;
+    a.record = r;
+    a.record.enforcement = "held-for-approval";
+    a.record.verdict = "ask";
+    uint64_t id = approvals_.add(std::move(a));
+    if (!id) {
+        r.detail = "approval queue full (" + std::to_string(ApprovalQueue::kMaxPending) + " waiting): not asked";
+        return false;  // killed as on_violation: kill would
+    }
+    ++c.asks;
+    r.approval = id;
+    r.enforcement = "held-for-approval";
+    r.detail = "held until `stockade approve " + std::to_string(id) + "` or `stockade deny " + std::to_string(id) +
+               "`; denied after " + std::to_string(b.approval_timeout_s) + " s";
+    return true;
+}
+
+// on_violation: refuse: a held connect is refused after the fact: its socket is shut down before
+// the process sends a byte, and the process runs on (settle_hold releases it).
+bool Conclusion::refuse_held_connect(Judged& j, AgentCounters& c) {
+    const Event& e = j.event;
+    if (j.boundary.on_violation != OnViolation::Refuse || !e.held || e.action != Action::Connect || e.fd < 0 ||
+        !act_.refuse_connect)
+        return false;
+    std::string err;
+    if (!act_.refuse_connect(e.pid, e.start_ns, e.fd, err)) {
+        j.record.detail = "could not refuse the connect (" + err + "): killed instead";
+        return false;
+    }
+    j.record.enforcement = "refused-while-held";
+    ++c.denies;
+    return true;
+}
+
+std::string Conclusion::decide(uint64_t id, bool approve, const std::string& approver) {
+    std::optional<Approval> a = approvals_.take(id);
+    if (!a) return "no pending approval " + std::to_string(id) + " (stockade approvals lists them)";
+    auto& c = counters_[a->record.agent];
+    bool others = approvals_.waiting(a->pid, a->start_ns);  // another action of it still waits
+    std::string err;
+    auto release = [&]() -> std::string {
+        if (others) return "still held: another of its actions waits for approval";
+        HoldInfo h = act_.hold_state ? act_.hold_state(a->pid) : HoldInfo{};
+        if (h.state != HoldInfo::Held) return "the process was no longer held";
+        if (!act_.release_hold(a->pid, a->start_ns, static_cast<uint16_t>(h.holds), err)) return "release failed: " + err;
+        return "";
+    };
+    if (approve) {
+        ++c.allowed;
+        std::string why = release();
+        journal_decision(*a, "allow", approver, why.empty() ? "released-by-approver" : "approved", why);
+        return "";
+    }
+    if (a->socket_fd >= 0 && act_.refuse_connect && act_.refuse_connect(a->pid, a->start_ns, a->socket_fd, err)) {
+        ++c.denies;
+        std::string why = release();
+        journal_decision(*a, "deny", approver, "refused-while-held",
+                         "its socket was shut down before it sent a byte" + (why.empty() ? ", then released" : "; " + why));
+        return "";
+    }
+    std::string refuse_err = err;
+    err.clear();
+    bool killed = act_.kill_process(a->pid, a->start_ns, err);
+    if (killed) {
+        ++c.kills;
+        killed_.insert({a->pid, a->start_ns});
+    }
+    journal_decision(*a, "kill", approver, killed ? "killed-while-held" : "kill-failed",
+                     (refuse_err.empty() ? "" : "could not refuse the connect: " + refuse_err + "; ") + err);
+    if (killed)
+        for (Approval& o : approvals_.take_process(a->pid, a->start_ns))
+            journal_decision(o, "kill", approver, "killed-while-held", "killed for approval " + std::to_string(id));
+    return "";
+}
+
+size_t Conclusion::expire_approvals(uint64_t now_ns) {
+    std::vector<uint64_t> ids = approvals_.expired(now_ns);
+    for (uint64_t id : ids) decide(id, false, "timeout");
+    return ids.size();
+}
+
+void Conclusion::process_ended(const Event& e, const std::string& why) {
+    for (Approval& a : approvals_.take_process(e.pid, e.start_ns)) journal_decision(a, "kill", "", "ended-while-held", why);
+}
+
+void Conclusion::journal_decision(Approval& a, const std::string& verdict, const std::string& approver,
+                                  const std::string& enforcement, const std::string& detail) {
+    journal::Record r = a.record;
+    r.type = "approval";
+    r.verdict = verdict;
+    r.approver = approver;
+    r.enforcement = enforcement;
+    r.detail = detail;
+    uint64_t now = act_.now_boot_ns();
+    r.held_us = now > r.mono_ns ? static_cast<int64_t>((now - r.mono_ns) / 1000) : 0;
+    r.latency_us = -1;
+    spdlog::info("agent={} pid={} approval {}: {} by {} ({})", r.agent, r.pid, a.id, verdict,
+                 approver.empty() ? "-" : approver, enforcement);
+    act_.journal(r);
 }
 
 // A tool call over stdio: the server that is about to read the call is stopped first (the kernel

@@ -15,6 +15,7 @@
 #include "identity/process_table.hpp"
 #include "journal/record.hpp"
 #include "judge/actuator.hpp"
+#include "judge/approvals.hpp"
 #include "judge/counters.hpp"
 #include "policy/boundary.hpp"
 
@@ -59,8 +60,25 @@ public:
     bool killed(const Event& e) const { return already_killed(e); }
     void note_killed(const Event& e);
 
+    // on_violation: ask. The actions waiting for a person, and their decision: approve releases
+    // the held process, deny refuses a held connect (its socket shut down, the process runs on)
+    // or kills the process where it stopped. `approver` says who decided ("timeout" for the
+    // boundary's approval_timeout). Returns "" or why nothing was decided.
+    const ApprovalQueue& approvals() const { return approvals_; }
+    std::string decide(uint64_t id, bool approve, const std::string& approver);
+    // Denies every approval whose deadline has passed; returns how many.
+    size_t expire_approvals(uint64_t now_ns);
+    // Whether the process still has an action waiting (its hold must not be released).
+    bool awaiting(const Event& e) const { return approvals_.waiting(e.pid, e.start_ns); }
+    // The process ended (it was killed, or a hold was broken): its approvals are journaled as moot.
+    void process_ended(const Event& e, const std::string& why);
+
 private:
     void enforce(Judged& j, AgentCounters& c);
+    bool ask(Judged& j, AgentCounters& c);
+    bool refuse_held_connect(Judged& j, AgentCounters& c);
+    void journal_decision(Approval& a, const std::string& verdict, const std::string& approver,
+                          const std::string& enforcement, const std::string& detail);
     void stop_server(Judged& j);
     bool journal_violation(const Event& e, journal::Record& r);
 
@@ -84,6 +102,7 @@ private:
     std::map<std::string, AgentCounters>& counters_;
     std::map<std::string, Repeat> repeats_;
     std::set<std::pair<uint32_t, uint64_t>> killed_;
+    ApprovalQueue approvals_;
 };
 
 }  // namespace stockade::judge

@@ -17,6 +17,7 @@ struct BoundedCounts {
 
 struct AgentCounters {
     uint64_t events = 0, allowed = 0, violations = 0, kills = 0, denies = 0;
+    uint64_t asks = 0;  // violations held for approval (on_violation: ask)
     std::map<std::string, uint64_t> allowed_by_action;  // since the last summary
     // What `stockade agents show` answers: tools (executables) run and refused, files and
     // destinations touched, rules that decided.

@@ -66,6 +66,8 @@ void Pipeline::judge_event(const Event& e, const identity::Process& p) {
         return;
     }
     if (e.action == Action::Exit) {
+        conclusion_.process_ended(e, "the process ended (signal " + std::to_string(e.exit_signal) +
+                                         ") before a decision");
         sequences_.on_exit(p.key);
         mcp_.forget(e.pid);
         mcp_reads_.forget(e.pid);
@@ -95,6 +97,9 @@ void Pipeline::settle_hold(const Event& e, const identity::Process& p) {
         if (h.state == HoldInfo::Broken && act_.forget_hold) act_.forget_hold(e.pid);
         return;
     }
+    if (h.state == HoldInfo::Broken)
+        conclusion_.process_ended(e, "released while it waited by pid " + std::to_string(h.breaker) +
+                                         ", not by the daemon: killed in the kernel");
     if (h.state == HoldInfo::Broken) {
         journal::Record r = record_for(e, p);
         r.verdict = "kill";
@@ -111,6 +116,7 @@ void Pipeline::settle_hold(const Event& e, const identity::Process& p) {
         return;
     }
     if (h.state != HoldInfo::Held || static_cast<uint16_t>(h.holds) != e.hold) return;
+    if (conclusion_.awaiting(e)) return;  // held on for a person's decision (on_violation: ask)
     std::string err;
     if (!act_.release_hold(e.pid, e.start_ns, e.hold, err))
         spdlog::warn("agent={} pid={}: could not release the held process: {}", p.agent, e.pid, err);

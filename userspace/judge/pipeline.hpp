@@ -60,6 +60,12 @@ public:
     void journal_lost(uint64_t total, const std::vector<AgentLoss>& per_agent);
 
     const std::map<std::string, AgentCounters>& counters() const { return counters_; }
+    // on_violation: ask (judge/conclude.hpp): what waits for a person, and the decisions.
+    const ApprovalQueue& approvals() const { return conclusion_.approvals(); }
+    std::string decide(uint64_t id, bool approve, const std::string& approver) {
+        return conclusion_.decide(id, approve, approver);
+    }
+    size_t expire_approvals(uint64_t now_ns) { return conclusion_.expire_approvals(now_ns); }
     uint64_t events() const { return events_; }
     uint64_t bad_records() const { return bad_records_; }
 

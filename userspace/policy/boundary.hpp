@@ -151,6 +151,8 @@ struct Boundary {
     std::string file_name;    // its base name: the prefix of every rule id
     Mode mode = Mode::Monitor;
     OnViolation on_violation = OnViolation::KillProcess;
+    // on_violation: ask: seconds an action waits held for `stockade approve` before it is denied.
+    uint32_t approval_timeout_s = 60;
     JournalAllowed journal_allowed = JournalAllowed::Summary;
     // `model_prompts: full`: an llm record keeps the request body (the prompt) as captured, not
     // only its digest (`digest`, the default). Prompts hold whatever the agent read: secrets too.

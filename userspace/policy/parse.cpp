@@ -192,7 +192,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     auto top = r.fields(root, root.Mark(), kTopLevel,
                         {"agent", "description", "mode", "on_violation", "on_loss", "home", "match", "journal_allowed",
                          "model_prompts", "system_read", "io_uring", "mount", "failed_syscalls", "files", "exec", "network",
-                         "sequences", "tools"});
+                         "sequences", "tools", "approval_timeout"});
     if (!root.IsMap()) return out;
 
     if (auto it = top.find("agent"); it == top.end()) {
@@ -211,8 +211,16 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     if (auto it = top.find("on_violation"); it != top.end())
         if (auto v = r.choice<OnViolation>(it->second, {{"flag", OnViolation::Flag},
                                                         {"kill", OnViolation::KillProcess},
-                                                        {"kill-agent", OnViolation::KillAgent}}))
+                                                        {"kill-agent", OnViolation::KillAgent},
+                                                        {"ask", OnViolation::Ask},
+                                                        {"refuse", OnViolation::Refuse}}))
             b->on_violation = *v;
+    if (auto it = top.find("approval_timeout"); it != top.end()) {
+        if (auto t = r.integer(it->second, 1, 86400)) b->approval_timeout_s = static_cast<uint32_t>(*t);
+        if (b->on_violation != OnViolation::Ask)
+            r.error(it->second.mark(), "approval_timeout applies only with on_violation: ask (this boundary has " +
+                                           std::string(to_string(b->on_violation)) + ")");
+    }
     if (auto it = top.find("on_loss"); it != top.end())
         if (auto v = r.choice<OnLoss>(it->second, {{"kill", OnLoss::Kill}, {"flag", OnLoss::Flag}})) b->on_loss = *v;
     parse_journal_keys(r, top, *b);

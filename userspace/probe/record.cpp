@@ -247,6 +247,7 @@ Event decode(const void* data, size_t size) {
         break;
     case Action::Connect: case Action::Bind: case Action::Listen: case Action::Accept: case Action::Send:
         e.net = net_target(r, seg[2]);
+        e.fd = static_cast<int>(r.arg1);  // the socket (accept: the new one)
         break;
     case Action::Io: case Action::Tls:
         e.io_write = r.arg0 != 0;

@@ -143,3 +143,22 @@ TEST_CASE("TCP ports: listed port by port, or left unhandled with a note when an
     CHECK_FALSE(wide.handle_connect);
     CHECK(wide.connect_ports.empty());
 }
+
+TEST_CASE("on_violation: ask: Landlock leaves files, execs and connects to the hold, keeps binds and signals") {
+    TempDir d;
+    d.write("data/a");
+    std::string net = "network:\n  connect:\n    - cidr: 127.0.0.1/32\n      ports: 8080\n";
+    LandlockPlan kill = plan_of(boundary(d, net), 7);
+    CHECK(kill.handled_fs != 0);
+    CHECK(kill.handle_connect);
+    std::string yaml = boundary(d, net);
+    yaml.replace(yaml.find("mode: enforce\n"), 14, "mode: enforce\non_violation: ask\n");
+    LandlockPlan ask = plan_of(yaml, 7);
+    CHECK(ask.handled_fs == 0);
+    CHECK(ask.paths.empty());
+    CHECK_FALSE(ask.handle_connect);
+    CHECK(ask.handle_bind);  // no bind rule: every bind still refused
+    CHECK(ask.scope_signal);
+    REQUIRE_FALSE(ask.notes.empty());
+    CHECK(ask.notes.back().find("on_violation: ask") != std::string::npos);
+}

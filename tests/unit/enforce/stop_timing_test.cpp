@@ -99,3 +99,14 @@ TEST_CASE("kill-agent says the rest of the agent dies at its next syscall", "[en
     CHECK(text.find("  exec") == std::string::npos);  // no exec rules: no exec line
     CHECK(text.find("  connect, sendto: before it happens") != std::string::npos);
 }
+
+TEST_CASE("on_violation: ask says what is held for a person, and that Landlock is not applied", "[enforce][stops]") {
+    auto t = timing_of(kHead + "mode: enforce\non_violation: ask\nexec:\n  allow: [/usr/bin/true]\n");
+    for (const char* action : {"exec", "file read", "connect, sendto"}) {
+        INFO(action);
+        REQUIRE(t.find(action));
+        CHECK(t.find(action)->how.find("stockade approve") != std::string::npos);
+        CHECK(t.find(action)->launched.empty());
+    }
+    CHECK(t.find("io_uring")->how.find("approve") == std::string::npos);  // not asked: killed as before
+}

@@ -47,7 +47,11 @@ TEST_CASE("bad values are located at the value", "[load][errors]") {
     one_error(kHead + "mode: enforcing\n",
               "rules/coder.yaml:4:7: error: mode must be one of monitor, enforce, not \"enforcing\"");
     one_error(kHead + "on_violation: stop\n",
-              "rules/coder.yaml:4:15: error: on_violation must be one of flag, kill, kill-agent, not \"stop\"");
+              "rules/coder.yaml:4:15: error: on_violation must be one of flag, kill, kill-agent, ask, refuse, not \"stop\"");
+    one_error(kHead + "on_violation: ask\napproval_timeout: 0\n",
+              "rules/coder.yaml:5:19: error: approval_timeout must be an integer in 1-86400");
+    one_error(kHead + "on_violation: kill\napproval_timeout: 30\n",
+              "rules/coder.yaml:5:19: error: approval_timeout applies only with on_violation: ask (this boundary has kill)");
     one_error(kHead + "on_loss: ignore\n",
               "rules/coder.yaml:4:10: error: on_loss must be one of kill, flag, not \"ignore\"");
     one_error(kHead + "model_prompts: all\n",

@@ -131,6 +131,21 @@ void add_task(CLI::App& app, const Globals& g, Commands& out) {
     out.emplace_back(tlist, [&g] { return cmd_task_list(g.socket); });
 }
 
+void add_approvals(CLI::App& app, const Globals& g, Commands& out) {
+    auto* list = app.add_subcommand("approvals", "actions held for a person (on_violation: ask)");
+    auto json = std::make_shared<bool>(false);
+    list->add_flag("--json", *json, "the list as JSON");
+    out.emplace_back(list, [json, &g] { return cmd_approvals(g.socket, *json); });
+    for (bool approve : {true, false}) {
+        auto* cmd = app.add_subcommand(approve ? "approve" : "deny",
+                                       approve ? "release a held action: it completes"
+                                               : "refuse a held action: a connect is refused, anything else killed");
+        auto id = std::make_shared<uint64_t>(0);
+        cmd->add_option("id", *id, "approval id (stockade approvals)")->required();
+        out.emplace_back(cmd, [id, approve, &g] { return cmd_decide(g.socket, *id, approve); });
+    }
+}
+
 void add_learn(CLI::App& app, const Globals& g, Commands& out) {
     auto* suggest = app.add_subcommand("suggest", "write a boundary that allows what the journal shows an agent did");
     auto so = std::make_shared<SuggestOptions>();
@@ -175,6 +190,7 @@ int main(int argc, char** argv) {
     add_daemon_queries(app, g, commands);
     add_run(app, g, commands);
     add_task(app, g, commands);
+    add_approvals(app, g, commands);
     add_learn(app, g, commands);
     try {
         app.parse(argc, argv);
