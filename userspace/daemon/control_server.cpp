@@ -18,24 +18,39 @@ namespace stockade::daemon {
 using Clock = std::chrono::steady_clock;
 
 ControlServer::ControlServer(std::string path, const std::string& socket_group, Handler handler)
-    : path_(std::move(path)), handler_(std::move(handler)) {
+    : path_(std::move(path)), group_(socket_group), handler_(std::move(handler)) {
+    listen_fd_ = bind_listener();
+}
+
+int ControlServer::bind_listener() {
     ::unlink(path_.c_str());
-    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
     // A deep backlog: a burst of clients waits in the kernel for the next loop turn instead of
     // being refused.
-    if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, SOMAXCONN) != 0) {
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, SOMAXCONN) != 0) {
         std::string why = std::strerror(errno);
-        if (listen_fd_ >= 0) ::close(listen_fd_);
+        if (fd >= 0) ::close(fd);
         throw Error("control socket " + path_ + ": " + why);
     }
     gid_t gid = 0;
-    if (group* g = ::getgrnam(socket_group.c_str())) gid = g->gr_gid;
+    if (group* g = ::getgrnam(group_.c_str())) gid = g->gr_gid;
     if (::chown(path_.c_str(), 0, gid) != 0 || ::chmod(path_.c_str(), 0660) != 0)
         spdlog::warn("control socket permissions: {}", std::strerror(errno));
+    struct stat sb {};
+    bound_ino_ = ::stat(path_.c_str(), &sb) == 0 ? sb.st_ino : 0;
+    return fd;
+}
+
+bool ControlServer::rebind_if_gone() {
+    struct stat sb {};
+    if (::stat(path_.c_str(), &sb) == 0 && S_ISSOCK(sb.st_mode) && sb.st_ino == bound_ino_) return false;
+    int fd = bind_listener();  // throws, and then the old socket stays (reachable by no name)
+    ::close(listen_fd_);
+    listen_fd_ = fd;
+    return true;
 }
 
 ControlServer::~ControlServer() {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -48,6 +49,10 @@ public:
     size_t connections() const { return conns_.size(); }
     // The answer for a request the handler deferred; nothing if its client has gone.
     void complete(uint64_t ticket, const control::Response& resp);
+    // When the socket's name is gone or is another file (an agent unlinked or replaced it; the
+    // kernel kills it only after the call), binds a new listening socket there, keeping the
+    // connections in progress. Returns whether it did. Throws stockade::Error if the bind fails.
+    bool rebind_if_gone();
 
 private:
     struct Conn {
@@ -66,9 +71,13 @@ private:
     void answer(Conn& c);
     void close_conn(Conn& c);
 
+    int bind_listener();  // unlinks path_, binds and listens there, sets bound_ino_
+
     std::string path_;
+    std::string group_;
     Handler handler_;
     int listen_fd_ = -1;
+    ino_t bound_ino_ = 0;  // the inode of the socket file bind() made
     uint64_t next_ticket_ = 0;
     uint64_t handling_ = 0;                      // the ticket the handler is answering now
     std::optional<control::Response> early_;     // complete() for it, before the handler returned

@@ -92,6 +92,7 @@ private:
     void resolve_loop();
     std::vector<std::string> protected_paths() const;
     void follow_journal_inode();
+    void follow_control_socket();
     void install_kernel_tables();
     void write_metrics();
     control::Response handle_task(const control::Request& req, const std::string* only_agent = nullptr);

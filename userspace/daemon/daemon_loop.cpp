@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "common/clock.hpp"
+#include "common/error.hpp"
 #include "common/sched.hpp"
 #include "daemon/daemon.hpp"
 
@@ -92,6 +93,21 @@ void Daemon::every_second() {
     write_metrics();
     save_state_if_changed();
     follow_journal_inode();  // a rotation gave the live journal a new inode: protect it
+    follow_control_socket();
+}
+
+// An agent that unlinked or replaced the control socket is killed after the call: bind it again
+// (operators' `stockade` would find nothing there) and protect the new inode.
+void Daemon::follow_control_socket() {
+    try {
+        if (!control_->rebind_if_gone()) return;
+    } catch (const Error& e) {
+        spdlog::error("{}", e.what());
+        return;
+    }
+    spdlog::warn("control socket {} was gone or replaced: bound again", cfg_.socket_path);
+    install_kernel_tables();
+    pipeline_->set_protected(protected_paths());
 }
 
 void Daemon::run() {
