@@ -168,14 +168,26 @@ Record from_json_line(std::string_view line) {
     doc.Parse<rapidjson::kParseIterativeFlag>(line.data(), line.size());
     Record r;
     size_t present = 0, fields = 0;
-    auto next = doc.MemberBegin();  // a written line holds its fields in this order: no search
+    // By index, not by iterator: clang's C++20 mode rejects comparing rapidjson's member
+    // iterators (-Wambiguous-reversed-operator). A written line holds its fields in this order,
+    // so the search starts where the last field was found.
+    const auto members = doc.MemberBegin();
+    const rapidjson::SizeType count = doc.MemberCount();
+    rapidjson::SizeType next = 0;
+    auto find = [&](const char* name) {
+        for (rapidjson::SizeType k = 0; k < count; ++k) {
+            rapidjson::SizeType i = (next + k) % count;
+            if (members[i].name == name) return i;
+        }
+        return count;
+    };
     for_each_field(r, [&](const char* name, auto& v) {
         if (!is_optional_field(name)) ++fields;
-        auto it = next != doc.MemberEnd() && next->name == name ? next : doc.FindMember(name);
-        if (it == doc.MemberEnd()) return;
-        next = it + 1;
+        rapidjson::SizeType i = find(name);
+        if (i == count) return;
+        next = i + 1;
         if (!is_optional_field(name)) ++present;
-        get(it->value, name, v);
+        get(members[i].value, name, v);
     });
     r.full_form = present == fields;
     return r;
