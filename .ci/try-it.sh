@@ -97,8 +97,11 @@ for id in $progs; do
     ! bpftool prog show id "$id" >/dev/null 2>&1 || fail "BPF program $id of the daemon is still loaded 10 s after Ctrl-C"
 done
 say "Ctrl-C: exit 0, its $(echo $progs | wc -w) BPF programs are gone"
-# (a violation the Try it provokes is logged as a warning naming its agent: that one is expected)
-if grep -nE '^[0-9-]{10}T[0-9:.]+ (warning|error|critical): ' "$LOG/run.log" | grep -v ': agent=[a-z0-9._-]* task='; then
+# (a violation the Try it provokes is logged as a warning naming its agent: that one is expected;
+# so is a public model API host in rules/claude-code.yaml or codex.yaml that does not resolve on a
+# machine without DNS for public names, as CI's: the daemon says so and keeps running)
+if grep -nE '^[0-9-]{10}T[0-9:.]+ (warning|error|critical): ' "$LOG/run.log" | grep -v ': agent=[a-z0-9._-]* task=' |
+    grep -vE 'warning: host rule api\.(anthropic|openai)\.com: does not resolve'; then
     fail "the first run logged the warnings or errors above"
 fi
 say "passed: run.sh started without a warning, every Try it command worked, Ctrl-C stopped it"
