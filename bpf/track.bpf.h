@@ -24,6 +24,24 @@ static __always_inline bool sk_is_service_executor(struct linux_binprm *bprm)
 }
 
 /*
+ * A container runtime re-executes itself before it execs the container's program: runc 1.1 from
+ * a read-only bind mount of its own file (the same inode: a service executor, filled by the
+ * daemon) or else from a sealed memfd ("runc_cloned"), runc 1.2 through an unlinked "runc-dmz".
+ * That exec can land after the runtime moved its init into the container's cgroup, so it is seen
+ * in a cgroup still unarmed. A container's or a unit's program is a file with a name (nlink > 0); an
+ * unlinked image there can only come from the code that runs before it, the runtime's. Once the
+ * cgroup is armed, an unlinked image is judged like any other (path "/" or its memfd name).
+ */
+static __always_inline bool sk_is_manager_exec(struct linux_binprm *bprm)
+{
+	if (!bprm)
+		return false;
+	if (sk_is_service_executor(bprm))
+		return true;
+	return BPF_CORE_READ(bprm, file, f_inode, i_nlink) == 0;
+}
+
+/*
  * The tracking decision: by tgid first (inherited through fork, survives a cgroup move, set by
  * the daemon for processes it adopts), then by cgroup (the agent's unit or launcher scope),
  * which pins the tgid for next time. A cgroup the mkdir hook tagged is "unarmed" until the first
@@ -46,7 +64,7 @@ static __always_inline struct sk_track *sk_track_cgroup(__u32 tgid, struct task_
 	if (!agent)
 		return 0;
 	if (*agent & SK_CG_UNARMED) {
-		if (!exec || sk_is_service_executor(bprm))
+		if (!exec || sk_is_manager_exec(bprm))
 			return 0;
 		*agent &= ~SK_CG_UNARMED; /* the unit's own program runs: its cgroup is the agent's now */
 	}

@@ -149,12 +149,17 @@ Probe::Probe(const ProbeOptions& opts) {
 }
 
 void Probe::set_service_executors(const std::vector<std::string>& configured) {
-    std::vector<std::string> paths = {"/usr/lib/systemd/systemd-executor", "/lib/systemd/systemd-executor"};
+    // Built in, where present: systemd 255+'s executor, and the container runtimes, which exec
+    // themselves again in the container's cgroup before its program (runc 1.1 from a read-only
+    // bind mount of its own file; the unlinked copies are told apart in the kernel).
+    std::vector<std::string> paths = {"/usr/lib/systemd/systemd-executor", "/lib/systemd/systemd-executor",
+                                      "/usr/sbin/runc", "/usr/bin/runc", "/usr/bin/crun", "/usr/sbin/crun"};
+    const size_t builtin = paths.size();
     paths.insert(paths.end(), configured.begin(), configured.end());
     for (size_t i = 0; i < paths.size(); ++i) {
         auto id = kernel_file_id(paths[i]);
         if (!id) {
-            if (i >= 2) spdlog::warn("service_executors: {} not found: not recognised as an executor", paths[i]);
+            if (i >= builtin) spdlog::warn("service_executors: {} not found: not recognised as an executor", paths[i]);
             continue;
         }
         sk_inode_key key{};
