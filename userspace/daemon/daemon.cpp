@@ -194,7 +194,7 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
         matches.push_back(to_match(*b, it->second));
     }
     // Throws, before anything changes, if the kernel tables cannot hold the set.
-    auto plan = tables_->plan({set.get(), agent_ids_, protected_paths(), tasks_.kernel_grants(boot_ns())});
+    auto plan = tables_->plan({set.get(), agent_ids_, protected_paths(), tasks_.kernel_grants(boot_ns()), pinned_});
     {
         std::lock_guard lk(resolve_mu_);
         resolve_set_ = set;
@@ -240,7 +240,7 @@ void Daemon::write_metrics() {
 void Daemon::install_kernel_tables() {
     try {
         kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_paths(),
-                                         tasks_.kernel_grants(boot_ns()));
+                                         tasks_.kernel_grants(boot_ns()), pinned_);
     } catch (const Error& e) {
         spdlog::error("kernel tables unchanged: {}", e.what());
         journal_daemon(std::string("kernel tables unchanged: ") + e.what());

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -10,6 +12,7 @@
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
 #include "enforce/kill.hpp"
+#include "probe/file_id.hpp"
 
 namespace stockade::daemon {
 
@@ -68,6 +71,9 @@ Actuator Daemon::make_actuator() {
         err = r.error;
         return r.ok;
     };
+    act.keep_never = [this](const Event& e, const std::string& agent, const std::string& rule) {
+        keep_never(e, agent, rule);
+    };
     act.cgroup_created = [this](const std::string& path, uint32_t agent_id, uint64_t id) {
         if (agent_id == 0) {  // named by no agent: reported while a boundary selects containers
             if (std::string rel = cgroup::rel_of_id(id); !rel.empty()) container_cgroup_seen(rel);
@@ -89,6 +95,29 @@ Actuator Daemon::make_actuator() {
         register_cgroup(rel, m->name, "", false);
     };
     return act;
+}
+
+// A never file the agent renamed or linked: the kernel table gets its inode (a directory: its
+// tree), under the agent's id and its tasks', before the caller kills the process. The syscall
+// ran, so the new name exists; it is looked up through the process's root (a container's view).
+// At most kMaxPinned are kept: the oldest goes first.
+void Daemon::keep_never(const Event& e, const std::string& agent, const std::string& rule) {
+    constexpr size_t kMaxPinned = 4096;
+    const std::string& name = e.path2.empty() ? e.path : e.path2;
+    std::string via_root = "/proc/" + std::to_string(e.pid) + "/root" + name;
+    struct stat sb {};
+    std::string at = stat(via_root.c_str(), &sb) == 0 ? via_root : name;
+    auto id = probe::kernel_file_id(at);
+    if (!id || stat(at.c_str(), &sb) != 0) {
+        spdlog::warn("agent={} pid={}: {} ({}) not found under its new name {}: not kept out by inode", agent, e.pid,
+                     e.path, rule, name);
+        return;
+    }
+    if (pinned_.size() >= kMaxPinned) pinned_.erase(pinned_.begin());
+    pinned_.push_back({agent, id->dev, id->ino, S_ISDIR(sb.st_mode), rule});
+    install_kernel_tables();
+    spdlog::warn("agent={} pid={}: {} ({}) now also named {}: kept out by its inode under every name", agent, e.pid,
+                 e.path, rule, name);
 }
 
 }  // namespace stockade::daemon

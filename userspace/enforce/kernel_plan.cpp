@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -14,6 +15,8 @@
 #include "probe/record.hpp"
 
 namespace stockade::enforce {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -63,8 +66,9 @@ public:
         plan_.owners[id] = st_.agent;
     }
 
-    void run(const std::vector<std::string>& protect) {
+    void run(const std::vector<std::string>& protect, const std::vector<PinnedInode>& pinned) {
         plan_exec();
+        plan_pinned(pinned);
         plan_protect(protect);
         plan_files();
         plan_labels();
@@ -98,6 +102,38 @@ private:
         return true;
     }
 
+    // A hard link elsewhere to a file below a denied directory is the same file under a name the
+    // directory's entry does not cover (the kernel's walk meets the directory only on the way up
+    // from this name): each file there with more than one name gets an entry of its own. Links
+    // made later by the agent are caught by the daemon (PinnedInode). Bounded: a tree larger than
+    // kMaxLinkWalk entries is looked at only that far (docs/architecture.md).
+    static constexpr size_t kMaxLinkWalk = 20000;
+    void put_linked_files(const policy::PathRule& r, uint32_t flag) {
+        if (r.kind() != policy::PatternKind::Subtree) return;
+        std::error_code ec;
+        size_t seen = 0;
+        for (auto it = fs::recursive_directory_iterator(r.dir(), fs::directory_options::skip_permission_denied, ec);
+             !ec && it != fs::recursive_directory_iterator() && ++seen <= kMaxLinkWalk; it.increment(ec)) {
+            struct stat sb {};
+            if (lstat(it->path().c_str(), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_nlink < 2) continue;
+            auto& v = plan_.inode_rules[InodeKey{id_, kernel_dev(sb_dev_of(it->path().string(), sb.st_dev)), sb.st_ino}];
+            v.flags |= flag;
+            if (!v.rule) v.rule = rules_.number(r.id);
+            ++st_.inode_rules;
+        }
+    }
+
+    // Never files the agent renamed or linked (and was killed for): their inode, whatever its name.
+    void plan_pinned(const std::vector<PinnedInode>& pinned) {
+        for (auto& p : pinned) {
+            if (p.agent != b_.name) continue;
+            auto& v = plan_.inode_rules[InodeKey{id_, p.dev, p.ino}];
+            v.flags |= SK_IR_FILE_DENY | (p.dir ? SK_IR_SUBTREE : 0);
+            if (!v.rule) v.rule = rules_.number(p.rule);
+            ++st_.inode_rules;
+        }
+    }
+
     // An agent in a container sees its own root: its /usr/bin/bash is the image's file, not the
     // inode the host's /usr/bin/bash names. The kernel's allow tables (host inodes) cannot say
     // what such an agent may run or open, so every exec and open it makes goes to the daemon,
@@ -116,9 +152,11 @@ private:
         for (auto& r : b_.exec.allow) strict = put_inode(r, SK_IR_EXEC_ALLOW, st_.user_exec) && strict;
         if (extra_)
             for (auto& r : extra_->exec_allow) strict = put_inode(r, SK_IR_EXEC_ALLOW, st_.user_exec) && strict;
-        for (auto& r : b_.exec.deny) put_inode(r, SK_IR_EXEC_DENY, st_.user_exec);
+        for (auto& r : b_.exec.deny)
+            if (put_inode(r, SK_IR_EXEC_DENY, st_.user_exec)) put_linked_files(r, SK_IR_EXEC_DENY);
         bool never_user = false;  // a never rule judges opens and execs alike
-        for (auto& r : b_.files.never) put_inode(r, SK_IR_FILE_DENY, never_user);
+        for (auto& r : b_.files.never)
+            if (put_inode(r, SK_IR_FILE_DENY, never_user)) put_linked_files(r, SK_IR_FILE_DENY);
         st_.user_file = st_.user_file || never_user;
         st_.user_exec = st_.user_exec || never_user;
         st_.exec_strict = strict && !in_container();
@@ -309,9 +347,9 @@ KernelPlan plan_kernel_tables(const PlanInput& in, RuleNumbers& rules) {
     for (auto& b : in.set->agents()) {
         auto idit = in.ids.find(b->name);
         if (idit == in.ids.end()) continue;
-        IdentityPlanner(plan, rules, net, *b, idit->second, nullptr).run(in.protect);
+        IdentityPlanner(plan, rules, net, *b, idit->second, nullptr).run(in.protect, in.pinned);
         for (auto& o : in.overlays)
-            if (o.agent == b->name) IdentityPlanner(plan, rules, net, *b, o.kernel_id, &o).run(in.protect);
+            if (o.agent == b->name) IdentityPlanner(plan, rules, net, *b, o.kernel_id, &o).run(in.protect, in.pinned);
     }
     net.finish();
     return plan;

@@ -114,6 +114,15 @@ struct KernelCapacity {
     size_t agent_cfg = 1024;  // ids are array indices: every id must be below this
 };
 
+// A file that had a files.never rule's name when the agent gave it another (rename, link; the
+// daemon killed it for that): kept out under every name by its inode (Daemon::keep_never).
+struct PinnedInode {
+    std::string agent;
+    uint64_t dev = 0, ino = 0;  // dev in the kernel's encoding
+    bool dir = false;           // a directory: everything below it too
+    std::string rule;           // the never rule it broke
+};
+
 struct PlanInput {
     const policy::PolicySet* set = nullptr;
     std::map<std::string, uint32_t> ids;  // agent name -> kernel id
@@ -121,6 +130,7 @@ struct PlanInput {
     // Each live task's grants, installed with its agent's rules under the task's own kernel id;
     // gone when the task is no longer passed here.
     std::vector<policy::TaskRules> overlays;
+    std::vector<PinnedInode> pinned;
 };
 
 KernelPlan plan_kernel_tables(const PlanInput& in, RuleNumbers& rules);

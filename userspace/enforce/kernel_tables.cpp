@@ -193,8 +193,9 @@ std::vector<AgentKernelState> KernelTables::apply(const KernelPlan& plan) {
 std::vector<AgentKernelState> KernelTables::install(const policy::PolicySet& set,
                                                     const std::map<std::string, uint32_t>& ids,
                                                     const std::vector<std::string>& protect,
-                                                    const std::vector<policy::TaskRules>& overlays) {
-    return apply(plan(PlanInput{&set, ids, protect, overlays}));
+                                                    const std::vector<policy::TaskRules>& overlays,
+                                                    const std::vector<PinnedInode>& pinned) {
+    return apply(plan(PlanInput{&set, ids, protect, overlays, pinned}));
 }
 
 }  // namespace stockade::enforce

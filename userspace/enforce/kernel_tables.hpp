@@ -43,7 +43,8 @@ public:
     // plan() then apply().
     std::vector<AgentKernelState> install(const policy::PolicySet& set, const std::map<std::string, uint32_t>& ids,
                                           const std::vector<std::string>& protect = {},
-                                          const std::vector<policy::TaskRules>& overlays = {});
+                                          const std::vector<policy::TaskRules>& overlays = {},
+                                          const std::vector<PinnedInode>& pinned = {});
 
     // Who holds each kernel id in the tables in force: "agent", "agent/task-id" or
     // "agent sequence ID" (KernelPlan::owners).

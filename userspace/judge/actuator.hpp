@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 
+#include "common/event.hpp"
 #include "journal/record.hpp"
 
 namespace stockade::judge {
@@ -36,6 +37,10 @@ struct Actuator {
     // Refuses a held process's connect after the fact: shuts its socket `fd` down (pidfd_getfd),
     // so the process, once released, finds it closed before it sent a byte (optional).
     std::function<bool(uint32_t pid, uint64_t start_ns, int fd, std::string& err)> refuse_connect;
+    // A rename or link broke a files.never rule and is about to be killed for it; the file has a
+    // new name by now (the syscall ran): the kernel keeps it out under every name from here on,
+    // before the kill lets the agent's next command run (optional).
+    std::function<void(const Event& e, const std::string& agent, const std::string& rule)> keep_never;
 };
 
 }  // namespace stockade::judge

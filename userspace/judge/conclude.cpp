@@ -89,6 +89,9 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
     }
     if (ask(j, c) || refuse_held_connect(j, c)) return;
     stop_server(j);
+    if ((e.action == Action::Rename || e.action == Action::Link) && act_.keep_never &&
+        j.verdict.rule_id.find(":files.never[") != std::string::npos)
+        act_.keep_never(e, p.agent, j.verdict.rule_id);
     std::string err, done;
     bool ok;
     // A held process is killed where the kernel stopped it: the action did no harm.

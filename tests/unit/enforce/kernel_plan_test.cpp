@@ -233,3 +233,47 @@ TEST_CASE("tools.http_unseen_tls becomes the agent's unseen-TLS switches", "[enf
     RuleNumbers rules;
     CHECK(rules.id(SK_RULE_UNSEEN_TLS) == "builtin:unseen-tls");
 }
+
+TEST_CASE("a file below a never directory with another name elsewhere gets an entry of its own", "[enforce][plan]") {
+    TempDir d;
+    d.write("bin/tool");
+    d.write("bin/bad");
+    std::string key = d.write("secret/key");
+    std::string alone = d.write("secret/alone");
+    std::string other = d / "elsewhere";
+    REQUIRE(link(key.c_str(), other.c_str()) == 0);
+    auto set = load_ok(boundary(d));
+    RuleNumbers rules;
+    KernelPlan p = plan_for(*set, rules);
+    auto* linked = entry(p, 1, other);  // the same inode as secret/key
+    REQUIRE(linked);
+    CHECK(linked->flags == SK_IR_FILE_DENY);  // the file only, not a tree
+    CHECK(rules.id(linked->rule) == "t.yaml:secret");
+    CHECK(entry(p, 1, alone) == nullptr);  // one name: the directory's entry covers it
+}
+
+TEST_CASE("inodes the daemon pinned are denied for their agent and its tasks, under every name", "[enforce][plan]") {
+    TempDir d;
+    d.write("bin/tool");
+    d.write("bin/bad");
+    std::string moved = d.write("work/moved");
+    std::string dir = d / "work";
+    auto set = load_ok(boundary(d));
+    PlanInput in;
+    in.set = set.get();
+    in.ids = {{"t", 1}};
+    in.overlays.push_back(policy::TaskRules{77, "t", "task-1", {}, {}, {}, {}, {}});
+    InodeKey f = key_of(0, moved), dk = key_of(0, dir);
+    in.pinned.push_back({"t", f.dev, f.ino, false, "t.yaml:secret"});
+    in.pinned.push_back({"t", dk.dev, dk.ino, true, "t.yaml:secret"});
+    in.pinned.push_back({"someone-else", 1, 2, false, "x.yaml:files.never[0]"});
+    RuleNumbers rules;
+    KernelPlan p = plan_kernel_tables(in, rules);
+    for (uint32_t id : {1u, 77u}) {
+        REQUIRE(entry(p, id, moved));
+        CHECK(entry(p, id, moved)->flags == SK_IR_FILE_DENY);
+        CHECK(rules.id(entry(p, id, moved)->rule) == "t.yaml:secret");
+        CHECK(entry(p, id, dir)->flags == (SK_IR_FILE_DENY | SK_IR_SUBTREE));
+    }
+    CHECK(p.inode_rules.count(InodeKey{1, 1, 2}) == 0);  // another agent's pin is not this one's
+}
