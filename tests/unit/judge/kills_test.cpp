@@ -62,3 +62,36 @@ TEST_CASE("a failed open outside the boundary is journaled with its errno and no
     h.pipe.on_event(s);
     CHECK(h.kills.size() == 1);
 }
+
+TEST_CASE("a rename or link of a never file has its new name kept out before the kill; other violations do not",
+          "[kills]") {
+    Harness h(boundary_yaml("enforce", "kill", "summary"));
+    std::vector<std::pair<size_t, std::string>> pins;  // (kills made before the pin, rule)
+    judge::Actuator a = h.actuator();
+    a.keep_never = [&](const Event& e, const std::string& agent, const std::string& rule) {
+        CHECK(agent == "coder");
+        CHECK(e.path2 == "/nonexistent-stockade/repo/copy");
+        pins.push_back({h.kills.size(), rule});
+    };
+    judge::Pipeline pipe(h.table, a);
+    pipe.set_policy(load(boundary_yaml("enforce", "kill", "summary")));
+    for (Action act : {Action::Rename, Action::Link}) {
+        Event e = base_event(act);
+        e.path = "/nonexistent-stockade/secrets/key";
+        e.path2 = "/nonexistent-stockade/repo/copy";
+        e.pid = kPid + static_cast<uint32_t>(pins.size()) + 1;  // a new process each time
+        pipe.on_event(e);
+    }
+    REQUIRE(pins.size() == 2);
+    CHECK(pins[0] == std::pair<size_t, std::string>{0, "coder.yaml:files.never[0]"});  // before its kill
+    CHECK(pins[1].first == 1);
+    CHECK(h.kills.size() == 2);
+    // A rename that breaks only an allow list (a default deny) pins nothing.
+    Event outside = base_event(Action::Rename);
+    outside.pid = kPid + 10;
+    outside.path = "/nonexistent-stockade/elsewhere/a";
+    outside.path2 = "/nonexistent-stockade/repo/copy";
+    pipe.on_event(outside);
+    CHECK(h.kills.size() == 3);
+    CHECK(pins.size() == 2);
+}
