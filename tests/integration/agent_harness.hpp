@@ -49,23 +49,7 @@ struct FakeModelApi {
         argv.insert(argv.end(), script_and_args.begin(), script_and_args.end());
         argv.push_back(portfile);
         argv.push_back(log);
-        pid = fork();
-        if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            int err = open((log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (err >= 0) dup2(err, 2);
-            std::vector<char*> args;
-            for (auto& a : argv) args.push_back(a.data());
-            args.push_back(nullptr);
-            execv(args[0], args.data());
-            _exit(127);
-        }
-        for (int i = 0; i < 500 && !port; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            std::ifstream f(portfile);
-            f >> port;
-        }
-        if (!port) throw std::runtime_error(script_and_args[0] + " did not start: " + Daemon::slurp(log + ".err"));
+        std::tie(pid, port) = start_port_server(argv, portfile, log + ".err");
     }
     // The fake model API of tests/integration/agents/<server>, answering with `script_json`.
     static std::vector<std::string> model(const ScratchDir& d, const std::string& server, const std::string& script_json) {

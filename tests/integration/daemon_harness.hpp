@@ -2,6 +2,7 @@
 // a temporary directory) and the real `stockade` command against it.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -83,6 +84,40 @@ inline int run_command(const std::vector<std::string>& argv, std::string* out = 
     waitpid(pid, &st, 0);
     if (out) *out = buf;
     return st;
+}
+
+// Starts a loopback server the test owns (untracked, killed with the test): `argv` runs it, it
+// writes the port it listens on to `portfile` and its stderr goes to `errlog`. Returns its pid
+// and port; throws, with that stderr, when no port appears within 5 s.
+inline std::pair<pid_t, int> start_port_server(std::vector<std::string> argv, const std::string& portfile,
+                                               const std::string& errlog) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        // Its tracebacks for connections a kill cut short go to a file, not the test output.
+        int err = open(errlog.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (err >= 0) dup2(err, 2);
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    int port = 0;
+    for (int i = 0; i < 500 && !port; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::ifstream f(portfile);
+        f >> port;
+    }
+    if (!port) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+        std::ifstream e(errlog);
+        std::stringstream ss;
+        ss << e.rdbuf();
+        throw std::runtime_error(argv.at(argv.size() > 2 ? 2 : 0) + " did not start: " + ss.str());
+    }
+    return {pid, port};
 }
 
 // A TCP listener on 127.0.0.1 and a free port, owned by the test (untracked), closed at scope end.

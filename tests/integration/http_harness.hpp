@@ -30,24 +30,7 @@ struct HttpServer {
             argv.push_back(d / "key.pem");
         }
         write_file(log, "");
-        pid = fork();
-        if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            // Its tracebacks for connections a kill cut short go to a file, not the test output.
-            int err = open((log + ".err").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-            if (err >= 0) dup2(err, 2);
-            std::vector<char*> args;
-            for (auto& a : argv) args.push_back(a.data());
-            args.push_back(nullptr);
-            execv(args[0], args.data());
-            _exit(127);
-        }
-        for (int i = 0; i < 500 && !port; ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            std::ifstream f(portfile);
-            f >> port;
-        }
-        if (!port) throw std::runtime_error("server.py did not start");
+        std::tie(pid, port) = start_port_server(argv, portfile, log + ".err");
     }
     ~HttpServer() {
         if (pid > 0) {

@@ -177,9 +177,9 @@ TEST_CASE("Claude Code's Bash tool is stopped at a key, the password hashes and 
     auto post = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == exfil.port; });
     REQUIRE(post);
     // Refused before any packet either way: by the cgroup hook (deny, EPERM) or, since stockade
-    // run applies Landlock (TCP ports, ABI >= 4), by Landlock first (EACCES), an attempt the
-    // daemon then kills for (exfil.accept_now() above: nothing arrived).
-    CHECK((post->verdict == "deny" || (post->verdict == "kill" && post->result == -EACCES)));
+    // run applies Landlock (TCP ports, ABI >= 4), by Landlock first (EACCES): then an attempt,
+    // flagged and not killed (exfil.accept_now() above: nothing arrived).
+    CHECK((post->verdict == "deny" || (post->verdict == "flag" && post->result == -EACCES)));
     CHECK(post->rule == "claude-code.yaml:default-deny");
     CHECK(post->exe == "/usr/bin/curl");
     CHECK(sent.find("\"is_error\":true") != std::string::npos);  // the killed commands' results

@@ -141,9 +141,9 @@ TEST_CASE("Codex CLI's shell is stopped at a key, the password hashes and a fore
     auto post = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == exfil.port; });
     REQUIRE(post);
     // Refused before any packet either way: by the cgroup hook (deny, EPERM) or, since stockade
-    // run applies Landlock (TCP ports, ABI >= 4), by Landlock first (EACCES), an attempt the
-    // daemon then kills for (exfil.accept_now() above: nothing arrived).
-    CHECK((post->verdict == "deny" || (post->verdict == "kill" && post->result == -EACCES)));
+    // run applies Landlock (TCP ports, ABI >= 4), by Landlock first (EACCES): then an attempt,
+    // flagged and not killed (exfil.accept_now() above: nothing arrived).
+    CHECK((post->verdict == "deny" || (post->verdict == "flag" && post->result == -EACCES)));
     CHECK(post->exe == "/usr/bin/curl");
     for (auto& r : bad) CHECK(r.exe.find("/bin/codex") == std::string::npos);  // Codex itself: nothing outside
     CHECK(run.err.find("under rule codex.yaml:ssh-keys") != std::string::npos);

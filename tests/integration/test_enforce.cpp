@@ -343,6 +343,40 @@ TEST_CASE("stockade run --landlock refuses at the syscall what is outside the bo
     CHECK(r->resolved.find("failed with EACCES") != std::string::npos);
 }
 
+TEST_CASE("a connect Landlock refused is an attempt: the enforce agent is not killed for it, nothing arrived",
+          "[enforce][attempts]") {
+    if (stockade::enforce::landlock_abi() < 4) {
+        WARN("SKIP: this kernel's Landlock ABI is below 4 (TCP ports)");
+        return;
+    }
+    ScratchDir d("llconnect");
+    LoopbackListener denied;
+    write_file(d / "agents.d/l.yaml",
+               boundary(d, "llconnect", "enforce", "network:\n  connect:\n    - cidr: 127.0.0.1\n      ports: 1\n"));
+    Daemon daemon(d);
+    daemon.start();
+    std::string script = "import errno, socket\n"
+                         "try:\n    socket.create_connection(('127.0.0.1', " + std::to_string(denied.port) +
+                         "), timeout=2); print('connect ok')\n"
+                         "except OSError as e: print('connect', errno.errorcode[e.errno])\n"
+                         "print('carried on')\n";
+    std::string out;
+    int st = run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--landlock", "--agent", "llconnect", "--",
+                          "/usr/bin/python3", "-c", script},
+                         &out);
+    INFO(out);
+    CHECK(out.find("connect EACCES") != std::string::npos);  // Landlock, before stockade's hook
+    CHECK(out.find("carried on") != std::string::npos);      // not killed for an attempt
+    CHECK((WIFEXITED(st) && WEXITSTATUS(st) == 0));
+    CHECK(denied.accept_now() < 0);  // nothing arrived
+    auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == denied.port; });
+    REQUIRE(r);
+    CHECK(r->verdict == "flag");
+    CHECK(r->result == -EACCES);
+    CHECK(r->rule == "l.yaml:default-deny");
+    CHECK(r->resolved.find("failed with EACCES before anything was sent") != std::string::npos);
+}
+
 TEST_CASE("when every file rule is exact or a directory, an open outside them is killed in the kernel",
           "[enforce]") {
     ScratchDir d("filestrict");

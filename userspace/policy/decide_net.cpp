@@ -2,6 +2,9 @@
 #include <fnmatch.h>
 #include <sys/socket.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "policy/judge.hpp"
 
 namespace stockade::policy {
@@ -59,6 +62,28 @@ Verdict bind(const Judge& j) {
     return j.default_deny("no network.bind rule matched port " + std::to_string(port));
 }
 
+// A connect, send or bind that the kernel refused on this host before anything left (Landlock's
+// EACCES, another LSM's EPERM, an address or route this host does not have) changed nothing: like
+// a failed file syscall, an attempt (failed_syscalls: attempt), journaled with its errno and not
+// killed. Not so a failure that may have put a packet on the wire (ECONNREFUSED, ETIMEDOUT,
+// EHOSTUNREACH: a SYN left), nor stockade's own refusal in the kernel (already enforced there).
+Verdict attempt_only(const Judge& j, Verdict v) {
+    if (j.e.result >= 0 || v.inside() || j.b.failed_syscalls != FailedSyscalls::Attempt ||
+        j.e.kernel_action != KernelAction::None)
+        return v;
+    int err = static_cast<int>(-j.e.result);
+    switch (err) {
+    case EACCES: case EPERM: case EADDRNOTAVAIL: case EAFNOSUPPORT: case ENETUNREACH: case EINVAL:
+    case EBADF: case ENOTSOCK: case EADDRINUSE: break;
+    default: return v;
+    }
+    const char* name = strerrorname_np(err);
+    v.decision = Decision::Flag;
+    v.resolved += std::string("; failed with ") + (name ? name : std::to_string(err).c_str()) +
+                  " before anything was sent: an attempt (failed_syscalls: attempt)";
+    return v;
+}
+
 }  // namespace
 
 Verdict decide_network(const Judge& j) {
@@ -68,7 +93,7 @@ Verdict decide_network(const Judge& j) {
         return j.allow(kAlwaysId, "listen without a port: bind already judged it");
     switch (n.family) {
     case AF_INET:
-    case AF_INET6: return outbound ? connect(j) : bind(j);
+    case AF_INET6: return attempt_only(j, outbound ? connect(j) : bind(j));
     case AF_UNIX: return unix_socket(j);
     case AF_NETLINK: return j.allow(kAlwaysId, "netlink talks to the local kernel, not the network");
     case AF_UNSPEC:

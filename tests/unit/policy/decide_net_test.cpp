@@ -150,3 +150,30 @@ TEST_CASE("bind and listen", "[decide][net]") {
     auto none = load_ok("agent: t\nmatch: { unit: u }\n");  // default: no bind at all
     CHECK_FALSE(decide(*none->find("t"), net_event(Action::Bind, "127.0.0.1", 8080)).inside());
 }
+
+TEST_CASE("a connect refused on this host before anything was sent is an attempt; one that may have left is not",
+          "[decide][net]") {
+    auto set = load_ok(std::string(kNet) + "on_violation: kill\n");
+    const Boundary& b = *set->find("t");
+    auto failed = [](Action a, const char* addr, uint16_t port, int err, KernelAction k = KernelAction::None) {
+        Event e = net_event(a, addr, port);
+        e.result = -err;
+        e.kernel_action = k;
+        return e;
+    };
+    // Landlock's EACCES (it runs before stockade's own hook), an address this host does not have.
+    Verdict v = decide(b, failed(Action::Connect, "192.0.2.1", 443, EACCES));
+    CHECK(v.decision == Decision::Flag);
+    CHECK(v.rule_id == "t.yaml:default-deny");
+    CHECK(v.resolved.find("failed with EACCES before anything was sent") != std::string::npos);
+    CHECK(decide(b, failed(Action::Connect, "10.9.1.1", 80, EADDRNOTAVAIL)).decision == Decision::Flag);  // a deny rule too
+    // A SYN may have left: still the violation.
+    CHECK(decide(b, failed(Action::Connect, "192.0.2.1", 443, ECONNREFUSED)).decision == Decision::Kill);
+    CHECK(decide(b, failed(Action::Connect, "192.0.2.1", 443, ETIMEDOUT)).decision == Decision::Kill);
+    CHECK(decide(b, failed(Action::Connect, "192.0.2.1", 443, EINPROGRESS)).decision == Decision::Kill);
+    // stockade's own refusal in the kernel is the enforcement, not an attempt.
+    CHECK(decide(b, failed(Action::Connect, "192.0.2.1", 443, EPERM, KernelAction::Denied)).decision == Decision::Kill);
+    // failed_syscalls: violation judges it like one that went through.
+    auto strict = load_ok(std::string(kNet) + "failed_syscalls: violation\n");
+    CHECK(decide(*strict->find("t"), failed(Action::Connect, "192.0.2.1", 443, EACCES)).decision == Decision::Kill);
+}
