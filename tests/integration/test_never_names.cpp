@@ -3,6 +3,7 @@
 // (a hard link made beforehand, or one the agent makes, or a rename out of the tree) would not
 // pass that directory. The attacks read the secret through such a name; no byte may arrive.
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "daemon_harness.hpp"
 
@@ -34,10 +35,23 @@ TEST_CASE("a hard link made beforehand to a file below a never directory is that
     ScratchDir d("names-pre");
     write_file(d / "vault/key", "TOPSECRET\n");
     write_file(d / "agents.d/n.yaml", boundary(d));
-    // Made by someone else (root, before the daemon started): a name outside the vault.
-    REQUIRE(link((d / "vault/key").c_str(), (d / "work/innocent.txt").c_str()) == 0);
+    bool before = true;
+    SECTION("made before the daemon started") {}
+    SECTION("made while the daemon runs") { before = false; }
+    // Made by someone else (root): a name outside the vault.
+    auto make_link = [&] { REQUIRE(link((d / "vault/key").c_str(), (d / "work/innocent.txt").c_str()) == 0); };
+    if (before) make_link();
     Daemon daemon(d);
     daemon.start();
+    if (!before) {
+        make_link();  // the vault's link count changed: the daemon plans its tables again
+        bool replanned = false;
+        for (int i = 0; i < 100 && !replanned; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            replanned = Daemon::slurp(daemon.log()).find("kernel tables planned again") != std::string::npos;
+        }
+        REQUIRE(replanned);
+    }
     // Landlock allows the read (work/ is readable); only the kernel's inode table can tell.
     for (bool landlock : {false, true}) {
         INFO("landlock " << landlock);
@@ -93,6 +107,15 @@ TEST_CASE("a never file the agent renames or links keeps being never under its n
     CHECK(read->verdict == "kill");
     CHECK(read->rule == rule);
     CHECK(read->enforcement == "killed-in-kernel");
+    // Deleted (every name of it), the file leaves the tables: its inode number could go to a new file.
+    fs::remove(to);
+    fs::remove(from);
+    bool dropped = false;
+    for (int i = 0; i < 60 && !dropped; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        dropped = Daemon::slurp(daemon.log()).find("pinned never file(s) deleted") != std::string::npos;
+    }
+    CHECK(dropped);
 }
 
 TEST_CASE("renaming an allowed file does not pin it: it stays readable under its new name", "[enforce][names]") {

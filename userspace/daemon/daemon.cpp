@@ -204,7 +204,7 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
     // Kernel first (new allow entries before old ones go), then userspace, so no moment is
     // judged by neither set.
     kernel_state_ = tables_->apply(plan);
-    rule_files_.watch(enforce::inode_named_paths(*set));
+    rule_files_.watch(enforce::inode_named_paths(*set), enforce::denied_trees(*set));
     pipeline_->set_policy(set);
     // Unit names and cgroup paths, for the kernel's mkdir hook (no gap until the next scan).
     std::vector<std::tuple<uint32_t, std::string, uint32_t>> names;

@@ -95,6 +95,7 @@ private:
     void follow_control_socket();
     void install_kernel_tables();
     void keep_never(const Event& e, const std::string& agent, const std::string& rule);
+    void drop_gone_pins();
     void write_metrics();
     control::Response handle_task(const control::Request& req, const std::string* only_agent = nullptr);
     void expire_tasks();
@@ -120,6 +121,7 @@ private:
     std::string saved_text_;                     // the state last written
     std::vector<enforce::AgentKernelState> kernel_state_;
     std::vector<enforce::PinnedInode> pinned_;  // never files renamed or linked (keep_never), oldest first
+    std::vector<int> pinned_fds_;               // an O_PATH descriptor of each: its inode number is not reused
     uint64_t journal_ino_ = 0;  // the live journal file's inode the kernel tables protect
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path
     std::set<std::string> launcher_cgroups_;         // created by `stockade run`

@@ -94,6 +94,7 @@ void Daemon::every_second() {
     save_state_if_changed();
     follow_journal_inode();  // a rotation gave the live journal a new inode: protect it
     follow_control_socket();
+    drop_gone_pins();
 }
 
 // An agent that unlinked or replaced the control socket is killed after the call: bind it again
@@ -131,7 +132,10 @@ void Daemon::run() {
         backlog = probe_->backlog();
         if (fds[1].revents & POLLIN) read_signals();
         if ((fds[3].revents & POLLIN) && rule_files_.changed()) {
-            spdlog::info("a file named by a rule was replaced: kernel tables planned again");
+            spdlog::info("a file named by a rule was replaced, or one in a denied tree changed (a new hard link?): "
+                         "kernel tables planned again");
+            if (auto set = pipeline_->policy())  // new files in a denied tree: watched from now on
+                rule_files_.watch(enforce::inode_named_paths(*set), enforce::denied_trees(*set));
             install_kernel_tables();  // the new inode into the tables, the old one out
         }
         if (fds[4].revents & POLLIN) finish_reload();  // before serve(): its answers go out this turn
