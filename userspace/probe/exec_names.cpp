@@ -1,7 +1,11 @@
 #include "probe/exec_names.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <climits>
-#include <cstdlib>
 #include <string_view>
 
 #include "probe/record.hpp"
@@ -19,10 +23,59 @@ bool takes_argument(std::string_view o) {
 
 bool is_flag(std::string_view o) { return o == "--list" || o == "--verify" || o == "--inhibit-cache"; }
 
-std::string real_path(const std::string& p) {
-    char buf[PATH_MAX];
-    if (!realpath(p.c_str(), buf)) return {};
-    return buf;
+std::vector<std::string> components(std::string_view path) {
+    std::vector<std::string> out;
+    size_t pos = 0;
+    while (pos <= path.size()) {
+        size_t slash = path.find('/', pos);
+        if (slash == std::string_view::npos) slash = path.size();
+        if (slash > pos) out.emplace_back(path.substr(pos, slash - pos));
+        pos = slash + 1;
+    }
+    return out;
+}
+
+// `path` (absolute in the process's view) followed one component at a time, as the kernel
+// would for process `pid`: symlinks are read inside its root (/proc/PID/root), and /proc/self and
+// /proc/thread-self are its own, never the daemon's (realpath() would take them as the daemon's,
+// and a link to /proc/self/fd/N would name one of the daemon's files). None when a component
+// cannot be reached (gone, a deleted file, a pipe) or the links loop.
+std::optional<std::string> follow(uint32_t pid, std::string_view path) {
+    const std::string self = "/proc/" + std::to_string(pid);
+    const std::string root = self + "/root";
+    std::vector<std::string> todo = components(path);
+    std::reverse(todo.begin(), todo.end());
+    std::string done;
+    int links = 0;
+    while (!todo.empty()) {
+        std::string c = std::move(todo.back());
+        todo.pop_back();
+        if (c == ".") continue;
+        if (c == "..") {
+            done.resize(done.empty() ? 0 : done.rfind('/'));
+            continue;
+        }
+        std::string next = done + "/" + c;
+        if (next == "/proc/self" || next == "/proc/thread-self") {
+            done = self;
+            continue;
+        }
+        char buf[PATH_MAX];
+        ssize_t n = readlink((root + next).c_str(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno != EINVAL) return std::nullopt;
+            done = std::move(next);  // not a symlink
+            continue;
+        }
+        if (n == sizeof buf || ++links > 40) return std::nullopt;
+        std::string_view target(buf, static_cast<size_t>(n));
+        if (target.front() == '/') done.clear();
+        auto more = components(target);
+        todo.insert(todo.end(), more.rbegin(), more.rend());
+    }
+    struct stat st {};
+    if (lstat((root + done).c_str(), &st) != 0) return std::nullopt;
+    return done.empty() ? "/" : done;
 }
 
 }  // namespace
@@ -49,18 +102,11 @@ std::optional<std::string> loader_program_arg(const std::vector<std::string>& ar
 }
 
 std::string resolve_exec_name(uint32_t pid, const std::string& cwd, const std::string& name) {
-    std::string lexical = join_normalize(cwd.empty() ? "/" : cwd, name);
-    // Through /proc/PID/root: the process's own root (a container's), with its symlinks.
-    std::string root_link = "/proc/" + std::to_string(pid) + "/root";
-    std::string root = real_path(root_link);
+    std::string base = cwd.empty() ? "/" : cwd;
     // Not the lexical form: ".." after a symlink is the parent of its target, as for the kernel.
-    std::string given = !name.empty() && name.front() == '/' ? name : (cwd.empty() ? "/" : cwd) + "/" + name;
-    std::string full = real_path(root_link + given);
-    if (root.empty() || full.empty()) return lexical;
-    if (root == "/") return full;
-    if (full.size() > root.size() && full.compare(0, root.size(), root) == 0 && full[root.size()] == '/')
-        return full.substr(root.size());
-    return lexical;
+    std::string given = !name.empty() && name.front() == '/' ? name : base + "/" + name;
+    if (auto real = follow(pid, given)) return *real;
+    return join_normalize(base, name);
 }
 
 }  // namespace stockade::probe

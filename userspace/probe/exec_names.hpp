@@ -20,8 +20,9 @@ namespace stockade::probe {
 std::optional<std::string> loader_program_arg(const std::vector<std::string>& argv, bool argv_truncated);
 
 // `name` as the process `pid` would open it: relative to `cwd` (the exec's, as the kernel
-// resolved it) and inside the process's root, symlinks resolved. The lexical join of cwd and
-// name when the file cannot be reached (gone, or the process is).
+// resolved it) and inside the process's root, symlinks resolved, /proc/self and /proc/thread-self
+// (and so /dev/fd/N) as that process's. The lexical join of cwd and name when the file cannot be
+// reached (gone, deleted, or the process is).
 std::string resolve_exec_name(uint32_t pid, const std::string& cwd, const std::string& name);
 
 }  // namespace stockade::probe

@@ -1,5 +1,8 @@
 // The program a dynamic loader run as a program is given, and names resolved as the agent's
 // process would open them (probe/exec_names.hpp).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -59,4 +62,35 @@ TEST_CASE("exec names are resolved from the exec's cwd, symlinks and .. included
     CHECK(resolve_exec_name(pid, t / "work/sub", "../innocent") == real);
     // A name that reaches nothing: the lexical join.
     CHECK(resolve_exec_name(pid, t / "work", "./gone/../x") == std::filesystem::path(t / "work/x").lexically_normal().string());
+}
+
+TEST_CASE("exec names through /proc/self and /dev/fd are the process's own descriptors", "[exec]") {
+    stockade::test::TempDir t;
+    std::string file = t.write("denied/perl", "x");
+    std::string real = std::filesystem::canonical(file).string();
+    std::filesystem::create_directories(t / "work");
+    std::filesystem::create_symlink("/proc/self/fd/100", t / "work/viafd");
+    close(100);  // this process has no descriptor 100: only the child's can be found
+    int ready[2];
+    REQUIRE(pipe(ready) == 0);
+    pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        int fd = open(file.c_str(), O_RDONLY);
+        dup2(fd, 100);
+        (void)!write(ready[1], "r", 1);
+        pause();
+        _exit(0);
+    }
+    char c;
+    REQUIRE(read(ready[0], &c, 1) == 1);
+    auto pid = static_cast<uint32_t>(child);
+    CHECK(resolve_exec_name(pid, "/", "/proc/self/fd/100") == real);
+    CHECK(resolve_exec_name(pid, "/", "/dev/fd/100") == real);
+    CHECK(resolve_exec_name(pid, "/proc/thread-self", "fd/100") == real);
+    CHECK(resolve_exec_name(pid, t / "work", "viafd") == real);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    close(ready[0]);
+    close(ready[1]);
 }
