@@ -72,8 +72,14 @@ TEST_CASE("the dynamic loader run as a program is judged on the program it runs"
         argv.insert(argv.end(), {"--library-path", d / "denied"});
         rule = "builtin:loader-exec";
     }
-    argv.push_back(rule == "builtin:loader-exec" ? "evil-touch" : d / "denied/evil-touch");
-    argv.push_back(d / "allowed/marker");
+    SECTION("the program named through an inherited descriptor (/proc/self/fd/N is the agent's, not the daemon's)") {
+        argv = {"/bin/sh", "-c", "exec 3<" + d / "denied/evil-touch" + "; exec " + kLoader + " /proc/self/fd/3 " +
+                                     d / "allowed/marker"};
+    }
+    if (argv[0] == kLoader) {
+        argv.push_back(rule == "builtin:loader-exec" ? "evil-touch" : d / "denied/evil-touch");
+        argv.push_back(d / "allowed/marker");
+    }
     int st = landlock ? run_landlocked(daemon, "ldagent", argv) : daemon.run_as("ldagent", argv);
     CHECK(killed(st));
     CHECK_FALSE(fs::exists(d / "allowed/marker"));  // the denied program never ran
