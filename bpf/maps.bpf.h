@@ -143,6 +143,16 @@ struct {
 	__type(value, __u8);
 } service_executors SEC(".maps");
 
+/* (0, dev, ino) of the system's dynamic loaders (the PT_INTERP of /usr/bin/env and the known
+ * paths), filled by the daemon at start: an exec of one runs the program its argv names, which
+ * the daemon judges (SK_F_LOADER). Known by inode, never by name. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, struct sk_inode_key);
+	__type(value, __u8);
+} elf_loaders SEC(".maps");
+
 /* cgroup id -> 1: an agent with on_violation: kill-agent whose process the kernel killed. Every
  * task of the cgroup is killed at its next syscall exit, before it returns to user space; the
  * daemon's cgroup.kill (milliseconds later) gets the ones that make no syscall, then clears it. */

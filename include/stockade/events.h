@@ -82,6 +82,10 @@ enum sk_kind {
 				    * the new image for this process (tls_held) */
 #define SK_F_ASK (1u << 15)        /* connect: outside the boundary of an on_violation: ask agent, let
 				    * through by the cgroup hook to be held at the call's exit for a person */
+#define SK_F_SCRIPT (1u << 16)     /* exec: the image is an interpreter (`#!`, binfmt_misc); segment 1
+				    * holds the name the exec was given (bprm->filename), a C string */
+#define SK_F_LOADER (1u << 17)     /* exec: the image is a dynamic loader (map elf_loaders) run as a
+				    * program: argv names the program it runs */
 
 /* sk_event.arg0 of an SK_TLS record */
 #define SK_TLS_READ 0
@@ -115,7 +119,7 @@ struct sk_addr {
  * One record in the ring buffer: this fixed part, then `data_len` bytes of data[].
  * data[] holds up to four segments back to back; seg_len[i] gives each one's size:
  *   seg 0: path 0, components leaf first, each NUL terminated (userspace reverses them)
- *   seg 1: path 1 (rename/link target), same encoding
+ *   seg 1: path 1 (rename/link target), same encoding; exec with SK_F_SCRIPT: the script's name
  *   seg 2: argv (exec, NUL separated) or a user-supplied name (relative path tail, unix path)
  *   seg 3: cwd (exec) or user-supplied name for path 1
  */
@@ -301,6 +305,8 @@ struct sk_inode_rule {
 #define SK_AG_TLS_UNSEEN_DENY (1u << 14) /* ... deny: kill its writer (with SK_AG_ENFORCE) */
 #define SK_AG_ASK (1u << 15)        /* on_violation: ask: what the default deny would kill or refuse (an
 				     * open or exec outside the allow lists, a connect) is held instead */
+#define SK_AG_EXEC_DENY (1u << 16)  /* the boundary has exec.deny rules: a `#!` script's exec is the
+				     * daemon's to judge (its name is a string to the kernel) */
 #define SK_NET_ASKED (1u << 31)     /* net_denied value: the connect was let through to be held (SK_F_ASK) */
 
 struct sk_agent_cfg {

@@ -89,6 +89,11 @@ struct Event {
     uint32_t tls_stack = 0;       // tls: SK_STACK_* of the library whose uprobe saw it
     bool tls_hello = false;       // tls: a ClientHello no uprobe saw (io_data: its bytes, net: the peer)
     bool tls_held = false;        // exec: the kernel stopped the process for its TLS uprobes
+    // exec: what runs besides the image, judged as if it were exec'd (policy/decide.cpp).
+    bool script_exec = false;     // the image is the interpreter of a `#!` script (or binfmt_misc)
+    std::string exec_script;      // that script, resolved; empty: its name was not known
+    bool loader_exec = false;     // the image is a dynamic loader run as a program
+    std::string loader_program;   // the program it runs, resolved; empty: not determined
     NetAddress net;
     uint64_t target_cgroup = 0;   // cgroup mkdir: the new cgroup's id (path: its path)
     uint32_t syscall_nr = 0;      // syscall: its number (i386 numbering when compat)

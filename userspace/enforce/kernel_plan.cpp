@@ -269,6 +269,7 @@ private:
                     (st_.enforce && b_.on_violation == OnViolation::KillAgent ? SK_AG_KILL_AGENT : 0) |
                     (st_.enforce && b_.on_violation == OnViolation::Ask ? SK_AG_ASK : 0) |
                     (b_.io_uring ? SK_AG_IO_URING : 0) | (b_.mount ? SK_AG_MOUNT : 0) |
+                    (!b_.exec.deny.empty() ? SK_AG_EXEC_DENY : 0) |
                     (!st_.userspace_only.empty() ? SK_AG_USER_RULES : 0) | unseen_tls_flags() |
                     // Sequences are judged by the daemon over every action (reads, writes, execs).
                     (st_.user_file || !b_.sequences.empty() ? SK_AG_USER_FILE : 0) |

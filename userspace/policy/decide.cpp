@@ -171,10 +171,48 @@ Verdict decide_files(const Judge& j) {
     }
 }
 
+// A file that runs besides the exec'd image, judged as if it had been exec'd: files.never and
+// exec.deny refuse it; `need_allow`: it must also be in exec.allow (a loader's program is machine
+// code that would otherwise need its own exec; a script is data its interpreter reads, as
+// `sh script` would without any exec, so only the deny rules apply to it).
+std::optional<Verdict> judge_as_exec(const Judge& j, const std::string& path, bool need_allow, const std::string& what) {
+    PathForms p(j.e, path);
+    if (auto v = never_hit(j, p)) return v;
+    if (const PathRule* r = first_hit(j.b.exec.deny, p)) return j.violation(r->id, what + " " + matched(*r, p));
+    if (need_allow && !first_hit(j.b.exec.allow, p))
+        return j.default_deny("no exec.allow rule matched " + what + " " + p.path);
+    return std::nullopt;
+}
+
+// The loader run as a program (`ld.so PROGRAM`, issue 17) and a `#!` script: what really runs.
+std::optional<Verdict> judge_indirect_exec(const Judge& j) {
+    const Event& e = j.e;
+    bool exec_rules = !j.b.exec.allow.empty() || !j.b.exec.deny.empty();
+    if (e.loader_exec && exec_rules) {
+        if (!e.loader_program.empty()) {
+            if (auto v = judge_as_exec(j, e.loader_program, true, "the loader's program")) return v;
+        } else {
+            // What it runs cannot be told: allowed only where exec.allow names this loader exactly.
+            bool named = false;
+            for (const auto& r : j.b.exec.allow) named |= r.kind() == PatternKind::Exact && r.matches(e.path);
+            if (!named)
+                return j.violation(kLoaderExecId, "the dynamic loader " + e.path +
+                                                      " run as a program, its program not determined from its arguments");
+        }
+    }
+    if (e.script_exec && !j.b.exec.deny.empty()) {
+        if (e.exec_script.empty())
+            return j.violation(kScriptExecId, "a script run by " + e.path + " whose name was not known");
+        if (auto v = judge_as_exec(j, e.exec_script, false, "the script")) return v;
+    }
+    return std::nullopt;
+}
+
 Verdict decide_exec(const Judge& j) {
     PathForms p(j.e, j.e.path);
     if (auto v = never_hit(j, p)) return *v;
     if (const PathRule* r = first_hit(j.b.exec.deny, p)) return j.violation(r->id, matched(*r, p));
+    if (auto v = judge_indirect_exec(j)) return *v;
     if (const PathRule* r = first_hit(j.b.exec.allow, p)) return j.allow(r->id, matched(*r, p));
     return j.default_deny("no exec.allow rule matched " + p.path);
 }

@@ -18,6 +18,8 @@ inline constexpr const char* kMountId = "builtin:mount";
 inline constexpr const char* kCompatSyscallId = "builtin:compat-syscall";
 inline constexpr const char* kByHandleId = "builtin:open-by-handle";
 inline constexpr const char* kCrossProcessId = "builtin:cross-process";
+inline constexpr const char* kLoaderExecId = "builtin:loader-exec";  // ld.so run, its program unknown
+inline constexpr const char* kScriptExecId = "builtin:script-exec";  // a `#!` script whose name was cut
 
 struct Judge {
     const Boundary& b;

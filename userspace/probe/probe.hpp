@@ -169,6 +169,7 @@ private:
     ::bpf_link* attach_pinned(const std::string& name, const std::function<::bpf_link*()>& attach);
     void release_link(const std::string& name, ::bpf_link* link);
     void set_service_executors(const std::vector<std::string>& configured);
+    void set_elf_loaders();  // probe_loaders.cpp
     void ensure_syscall_hook();
     void adopt_syscall_hook();
     void attach_tls();

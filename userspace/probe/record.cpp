@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "probe/exec_names.hpp"
 #include "stockade/events.h"
 
 namespace stockade::probe {
@@ -204,6 +205,17 @@ NetAddress net_target(const sk_event& r, std::string_view unix_path) {
     return n;
 }
 
+// What runs besides the image: a `#!` script the kernel names, a dynamic loader's program.
+void exec_targets(Event& e, const sk_event& r, std::string_view script) {
+    e.script_exec = r.flags & SK_F_SCRIPT;
+    if (e.script_exec && !script.empty() && !(r.flags & SK_F_TRUNC_PATH1))
+        e.exec_script = resolve_exec_name(e.pid, e.cwd, std::string(cstr(script)));
+    e.loader_exec = r.flags & SK_F_LOADER;
+    if (e.loader_exec)
+        if (auto prog = loader_program_arg(e.argv, r.flags & SK_F_TRUNC_ARGV))
+            e.loader_program = resolve_exec_name(e.pid, e.cwd, *prog);
+}
+
 }  // namespace
 
 Event decode(const void* data, size_t size) {
@@ -237,6 +249,7 @@ Event decode(const void* data, size_t size) {
         e.argv = split_argv(seg[2]);
         e.cwd = assemble_path(seg[3]);
         e.tls_held = r.flags & SK_F_TLS_HELD;
+        exec_targets(e, r, seg[1]);
         break;
     case Action::Fork:
         e.child_start_ns = r.arg0;

@@ -65,7 +65,8 @@ TEST_CASE("exact files and whole directories become inode entries", "[enforce][p
     CHECK(st.enforce);
     CHECK(st.userspace_only.empty());
     CHECK(p.agent_cfg.at(1).flags ==
-          (SK_AG_ENFORCE | SK_AG_EXEC_STRICT | SK_AG_FILE_STRICT | SK_AG_NET_STRICT | SK_AG_KILL_ON_LOSS));
+          (SK_AG_ENFORCE | SK_AG_EXEC_STRICT | SK_AG_FILE_STRICT | SK_AG_NET_STRICT | SK_AG_KILL_ON_LOSS |
+           SK_AG_EXEC_DENY));  // it has exec.deny rules: a #! script's exec is the daemon's to judge
     CHECK(rules.id(p.agent_cfg.at(1).default_rule) == "t.yaml:default-deny");
 }
 
