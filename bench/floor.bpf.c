@@ -13,6 +13,12 @@
  *
  * The last two price one BPF_CORE_READ against a direct load, to explain the tracked figures.
  * floor_uprobe_noop and floor_uretprobe_noop (at the end) are the floor of the TLS uprobes.
+ *
+ * On tp_btf/sys_enter, attached beside floor_noop: what checking a call before it runs would add
+ * to every task (issue 17: refusing chmod, xattr writes and O_TRUNC opens at entry).
+ *   floor_enter_noop       returns at once: the floor of a second syscall hook
+ *   floor_enter_untracked  the untracked path of an entry-time check of the chmod, xattr and
+ *                          open families (number filter, tgid and cgroup lookups; maps empty)
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -53,6 +59,8 @@ static __always_inline bool hooked(__u64 nr)
 	case NR_process_vm_readv: case NR_process_vm_writev: case NR_pidfd_getfd: case NR_bpf:
 	case NR_read: case NR_write: case NR_recvfrom: case NR_readv: case NR_writev: case NR_recvmsg:
 	case NR_open_by_handle_at: case NR_io_uring_setup: case NR_io_uring_enter: case NR_io_uring_register:
+	case NR_setxattr: case NR_lsetxattr: case NR_fsetxattr: case NR_removexattr: case NR_lremovexattr:
+	case NR_fremovexattr: case NR_setxattrat: case NR_removexattrat:
 		return true;
 	default:
 		return false;
@@ -95,6 +103,43 @@ int BPF_PROG(floor_untracked_direct, struct pt_regs *regs, long ret)
 
 	/* stockade judges every 32-bit syscall of a tracked task (thread_info.status & TS_COMPAT) */
 	if (!(task->thread_info.status & 0x0002) && !hooked(nr))
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if (bpf_map_lookup_elem(&bench_tracked, &tgid))
+		return 0;
+	cg = bpf_get_current_cgroup_id();
+	if (bpf_map_lookup_elem(&bench_cgroups, &cg))
+		sink++;
+	return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(floor_enter_noop, struct pt_regs *regs, long id)
+{
+	return 0;
+}
+
+/* The calls an entry-time check would look at: they change a file before their exit. */
+static __always_inline bool mutating(__u64 nr)
+{
+	switch (nr) {
+	case NR_open: case NR_creat: case NR_openat: case NR_openat2: case NR_truncate: case NR_ftruncate:
+	case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2:
+	case NR_setxattr: case NR_lsetxattr: case NR_fsetxattr: case NR_removexattr: case NR_lremovexattr:
+	case NR_fremovexattr: case NR_setxattrat: case NR_removexattrat:
+		return true;
+	default:
+		return false;
+	}
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(floor_enter_untracked, struct pt_regs *regs, long id)
+{
+	__u32 tgid;
+	__u64 cg;
+
+	if (!mutating(id))
 		return 0;
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (bpf_map_lookup_elem(&bench_tracked, &tgid))

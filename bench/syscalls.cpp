@@ -18,6 +18,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -306,6 +307,7 @@ void bench_syscalls(const Options& o, Report& report) {
             const char* prog;
             const char* label;
             bool reads;  // acts only for the loop's cgroup, getppid loop only
+            bool beside_floor = false;  // a sys_enter program, attached with floor_noop on sys_exit
         };
         const Block blocks[] = {
             {"floor_noop", "floor: no-op", false},
@@ -315,6 +317,10 @@ void bench_syscalls(const Options& o, Report& report) {
              "stockade's whole untracked path (filter, tgid and cgroup lookups), direct loads", false},
             {"floor_reads_core", "16 task-field reads with BPF_CORE_READ (loop's cgroup only)", true},
             {"floor_reads_direct", "the same 16 reads as direct BTF loads (loop's cgroup only)", true},
+            {"floor_enter_noop", "a second hook: a no-op tp_btf/sys_enter beside the sys_exit floor", false, true},
+            {"floor_enter_untracked",
+             "an entry-time check beside the sys_exit floor: chmod/xattr/open filter, tgid and cgroup lookups",
+             false, true},
         };
         const char* loops[] = {"getppid", "open"};
         std::map<std::string, std::map<std::string, std::vector<double>>> bns;  // prog -> loop -> per rep
@@ -326,6 +332,8 @@ void bench_syscalls(const Options& o, Report& report) {
             for (auto& f : wait_for_clean_host(o.quick ? 0 : 20)) bforeign.insert(f.substr(0, f.find('#')));
             for (size_t k = 0; k < std::size(blocks); ++k) {
                 auto& b = blocks[rep % 2 ? std::size(blocks) - 1 - k : k];
+                std::optional<FloorProbe> exit_floor;
+                if (b.beside_floor) exit_floor.emplace("floor_noop", untracked_cg.id());
                 FloorProbe f(b.prog, untracked_cg.id());
                 for (auto* loop : loops) {
                     if (b.reads && std::string(loop) != "getppid") continue;
@@ -336,8 +344,8 @@ void bench_syscalls(const Options& o, Report& report) {
         }
         Section c;
         c.title =
-            "1b. Building blocks of the syscall hook, each alone on tp_btf/sys_exit: ns added per operation "
-            "above the no-op floor (median [min-max])";
+            "1b. Building blocks of the syscall hook, each alone on tp_btf/sys_exit (the sys_enter rows: "
+            "beside the no-op sys_exit floor): ns added per operation above the no-op floor (median [min-max])";
         c.header = {"program (bench/floor.bpf.c)", "getppid loop", "open+close loop"};
         for (auto& b : blocks) {
             if (std::string(b.prog) == "floor_noop") continue;

@@ -501,7 +501,7 @@ FloorProbe::FloorProbe(const std::string& prog, uint64_t target_cgroup) {
         int e = errno;
         bench_floor__destroy(skel_);
         skel_ = nullptr;
-        throw Error("attaching " + prog + " to tp_btf/sys_exit: " + std::strerror(e));
+        throw Error("attaching " + prog + " to its tracepoint: " + std::strerror(e));
     }
     note_own_programs();
 }

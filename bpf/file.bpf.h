@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * File syscalls at their exit (open, unlink, rename, mkdir, chmod, truncate, link, symlink): the
+ * File syscalls at their exit (open, unlink, rename, mkdir, chmod, truncate, link, symlink, the
+ * xattr writes): the
  * record with the result, and the kernel's verdict on an open from the agent's inode rules.
  */
 #ifndef STOCKADE_FILE_BPF_H
@@ -52,6 +53,8 @@ static __always_inline __u16 sk_file_kind(__u64 nr, struct sk_args *a)
 	case NR_truncate: case NR_ftruncate: return SK_TRUNCATE;
 	case NR_link: case NR_linkat: return SK_LINK;
 	case NR_symlink: case NR_symlinkat: return SK_SYMLINK;
+	case NR_setxattr: case NR_lsetxattr: case NR_fsetxattr: case NR_removexattr: case NR_lremovexattr:
+	case NR_fremovexattr: case NR_setxattrat: case NR_removexattrat: return SK_XATTR;
 	}
 	return 0;
 }
@@ -244,6 +247,34 @@ static __always_inline void sk_named_change_record(struct sk_event *e, struct ta
 	}
 }
 
+/*
+ * setxattr/removexattr and their forms: the file (named, or by descriptor; an -at call with an
+ * empty path and AT_EMPTY_PATH names its dirfd, and the empty name resolves to it) and the
+ * attribute's name (seg 3). A write of the file, judged by the daemon like chmod.
+ */
+static __always_inline void sk_xattr_record(struct sk_event *e, struct task_struct *task, __u64 nr,
+					    struct sk_args *a)
+{
+	const char *name = (const char *)a->a[1];
+
+	e->arg0 = nr;
+	e->access = SK_ACC_WRITE;
+	if (nr == NR_fsetxattr || nr == NR_fremovexattr) {
+		struct file *f = sk_fd_file(task, a->a[0]);
+
+		if (f) {
+			struct path fp = BPF_CORE_READ(f, f_path);
+			sk_put_path(e, 0, &fp, 0);
+		}
+	} else if (nr == NR_setxattrat || nr == NR_removexattrat) {
+		name = (const char *)a->a[3];
+		sk_put_named(e, task, 0, (int)a->a[0], (const char *)a->a[1]);
+	} else {
+		sk_put_named(e, task, 0, AT_FDCWD, (const char *)a->a[0]);
+	}
+	sk_put_user_str(e, 3, name);
+}
+
 static __always_inline int sk_file_event(struct task_struct *task, struct sk_track *t, __u64 nr,
 					 struct sk_args *a, long ret)
 {
@@ -263,6 +294,8 @@ static __always_inline int sk_file_event(struct task_struct *task, struct sk_tra
 			return 0;
 	} else if (nr == NR_fchmod || nr == NR_ftruncate) {
 		sk_fd_change_record(e, task, a);
+	} else if (kind == SK_XATTR) {
+		sk_xattr_record(e, task, nr, a);
 	} else {
 		sk_named_change_record(e, task, nr, kind, a);
 	}

@@ -23,6 +23,8 @@ static __always_inline bool sk_hooked_nr(__u64 nr)
 	case NR_rmdir: case NR_rename: case NR_renameat: case NR_renameat2: case NR_mkdir: case NR_mkdirat:
 	case NR_chmod: case NR_fchmod: case NR_fchmodat: case NR_fchmodat2: case NR_truncate:
 	case NR_ftruncate: case NR_link: case NR_linkat: case NR_symlink: case NR_symlinkat:
+	case NR_setxattr: case NR_lsetxattr: case NR_fsetxattr: case NR_removexattr: case NR_lremovexattr:
+	case NR_fremovexattr: case NR_setxattrat: case NR_removexattrat:
 	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_sendmsg: case NR_bind:
 	case NR_listen: case NR_kill: case NR_tkill: case NR_tgkill: case NR_pidfd_send_signal: case NR_ptrace:
 	case NR_process_vm_readv: case NR_process_vm_writev: case NR_pidfd_getfd: case NR_bpf:

@@ -57,7 +57,9 @@ enum sk_kind {
 			  * or pidfd_getfd on a process outside the agent; a mount-family syscall (rule
 			  * SK_RULE_SELF: self-protection). arg0 = its number (i386 for a 32-bit one),
 			  * arg1 = SK_SC_*, arg2 = the target pid */
-	SK_KIND_MAX = 25,
+	SK_XATTR = 25,  /* setxattr/removexattr and their l-, f- and -at forms: a write of the file's
+			 * metadata. arg0 = the syscall number, seg 3 = the attribute's name */
+	SK_KIND_MAX = 26,
 };
 
 /* sk_event.flags */
@@ -98,7 +100,7 @@ enum sk_kind {
 #define SK_IMG_PLAIN 1 /* no TLS stack stockade attaches per process */
 #define SK_IMG_TLS 2   /* Go crypto/tls: each exec by an agent with tools.http waits for its uprobes */
 
-/* sk_event.access (open / truncate / chmod) */
+/* sk_event.access (open / truncate / chmod / xattr) */
 #define SK_ACC_READ (1u << 0)
 #define SK_ACC_WRITE (1u << 1)
 #define SK_ACC_CREATE (1u << 2)

@@ -14,6 +14,9 @@ enum sk_nr {
 	NR_mkdir = 83, NR_mkdirat = 258,
 	NR_chmod = 90, NR_fchmod = 91, NR_fchmodat = 268, NR_fchmodat2 = 452,
 	NR_truncate = 76, NR_ftruncate = 77,
+	NR_setxattr = 188, NR_lsetxattr = 189, NR_fsetxattr = 190,
+	NR_removexattr = 197, NR_lremovexattr = 198, NR_fremovexattr = 199,
+	NR_setxattrat = 463, NR_removexattrat = 466, /* Linux 6.13 */
 	NR_link = 86, NR_linkat = 265, NR_symlink = 88, NR_symlinkat = 266,
 	NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45, NR_sendmsg = 46, NR_bind = 49,
 	NR_listen = 50, NR_accept4 = 288,

@@ -23,7 +23,7 @@ std::optional<Event> event_from_record(const journal::Record& r) {
         {"mkdir", Action::Mkdir},     {"rmdir", Action::Rmdir},     {"chmod", Action::Chmod},
         {"truncate", Action::Truncate}, {"link", Action::Link},     {"symlink", Action::Symlink},
         {"connect", Action::Connect}, {"bind", Action::Bind},       {"listen", Action::Listen},
-        {"accept", Action::Accept},   {"send", Action::Send}};
+        {"accept", Action::Accept},   {"send", Action::Send},       {"xattr", Action::Xattr}};
     auto it = kActions.find(r.action);
     if (it == kActions.end()) return std::nullopt;
     Event e;

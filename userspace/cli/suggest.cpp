@@ -97,7 +97,7 @@ void Observed::add(const journal::Record& r) {
     } else if (a == "rename") {
         put(remove, r.path);
         put(create, r.path2);
-    } else if (a == "chmod" || a == "truncate") {
+    } else if (a == "chmod" || a == "truncate" || a == "xattr") {
         put(write, r.path);
     } else if (a == "exec") {
         put(exec, r.path);

@@ -16,6 +16,7 @@ std::string_view to_string(Action a) {
     case Action::Mkdir: return "mkdir";
     case Action::Rmdir: return "rmdir";
     case Action::Chmod: return "chmod";
+    case Action::Xattr: return "xattr";
     case Action::Truncate: return "truncate";
     case Action::Link: return "link";
     case Action::Symlink: return "symlink";

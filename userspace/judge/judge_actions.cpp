@@ -80,6 +80,7 @@ std::optional<Verdict> Pipeline::self_protection(const Event& e) const {
     }
     bool writes = e.action == Action::Unlink || e.action == Action::Rename || e.action == Action::Mkdir ||
                   e.action == Action::Rmdir || e.action == Action::Chmod || e.action == Action::Truncate ||
+                  e.action == Action::Xattr ||
                   e.action == Action::Link || e.action == Action::Symlink ||
                   (e.action == Action::Open && (e.access & (kWrite | kCreate | kTruncate)));
     if (!writes) return std::nullopt;
@@ -88,7 +89,8 @@ std::optional<Verdict> Pipeline::self_protection(const Event& e) const {
                                (dir.back() == '/' || path[dir.size()] == '/'));
     };
     for (auto& dir : protected_)
-        if (under(e.path, dir) || (!e.path2.empty() && e.action != Action::Symlink && under(e.path2, dir)))
+        if (under(e.path, dir) || (!e.path2.empty() && e.action != Action::Symlink && e.action != Action::Xattr &&
+                                    under(e.path2, dir)))
             return hit("changed stockade's own files or cgroups");
     // Renaming a directory that holds stockade's files moves them (an empty one's rmdir fails).
     if (e.action == Action::Rename && !e.path.empty())

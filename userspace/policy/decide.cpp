@@ -166,6 +166,7 @@ Verdict decide_files(const Judge& j) {
     }
     case Action::Rename: return judge_steps(j, {{Need::Delete, &e.path}, {Need::Create, &e.path2}});
     case Action::Chmod:
+    case Action::Xattr:
     case Action::Truncate: return judge_steps(j, {{Need::Write, &e.path}});
     default: return j.default_deny("not a file action");
     }

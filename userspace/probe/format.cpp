@@ -35,6 +35,9 @@ std::string format_event(const Event& e) {
         body = fmt::format("{}{} target={} result={} {}", e.compat ? "i386 " : "", e.syscall_nr, e.target_pid,
                            e.result, e.path);
         break;
+    case Action::Xattr:
+        body = fmt::format("{} attr={} nr={} result={}", e.path, e.path2, e.syscall_nr, e.result);
+        break;
     case Action::Io: case Action::Tls: {
         // The first line of what was written or read, control bytes shown as '.'.
         std::string line = e.io_data.substr(0, std::min<size_t>(e.io_data.find('\n'), 100));

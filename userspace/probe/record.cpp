@@ -291,6 +291,11 @@ Event decode(const void* data, size_t size) {
         e.target_pid = e.action == Action::Bpf ? 0 : static_cast<uint32_t>(r.arg0);
         e.detail = static_cast<uint32_t>(e.action == Action::Bpf ? r.arg0 : r.arg1);
         break;
+    case Action::Xattr:
+        e.path = path_of(0, SK_F_REL_PATH0);
+        e.path2 = cstr(seg[3]);  // the attribute's name, as written
+        e.syscall_nr = static_cast<uint32_t>(r.arg0);
+        break;
     case Action::Symlink:
         e.path = path_of(0, SK_F_REL_PATH0);
         e.path2 = cstr(seg[3]);  // the link's content, as written

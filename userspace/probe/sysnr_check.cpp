@@ -16,6 +16,11 @@ SK_SAME_NR(chmod); SK_SAME_NR(fchmod); SK_SAME_NR(fchmodat);
 SK_SAME_NR(fchmodat2);
 #endif
 SK_SAME_NR(truncate); SK_SAME_NR(ftruncate);
+SK_SAME_NR(setxattr); SK_SAME_NR(lsetxattr); SK_SAME_NR(fsetxattr);
+SK_SAME_NR(removexattr); SK_SAME_NR(lremovexattr); SK_SAME_NR(fremovexattr);
+#ifdef SYS_setxattrat  // Linux 6.13
+SK_SAME_NR(setxattrat); SK_SAME_NR(removexattrat);
+#endif
 SK_SAME_NR(link); SK_SAME_NR(linkat); SK_SAME_NR(symlink); SK_SAME_NR(symlinkat);
 SK_SAME_NR(connect); SK_SAME_NR(accept); SK_SAME_NR(sendto); SK_SAME_NR(recvfrom); SK_SAME_NR(sendmsg);
 SK_SAME_NR(bind); SK_SAME_NR(listen); SK_SAME_NR(accept4);

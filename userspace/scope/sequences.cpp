@@ -29,7 +29,8 @@ bool is_read(const Event& e) { return e.action == Action::Open && (e.access & kR
 bool is_write(const Event& e) {
     return (e.action == Action::Open && (e.access & (kWrite | kCreate | kTruncate | kAppend))) ||
            e.action == Action::Rename || e.action == Action::Link || e.action == Action::Symlink ||
-           e.action == Action::Mkdir || e.action == Action::Truncate || e.action == Action::Chmod;
+           e.action == Action::Mkdir || e.action == Action::Truncate || e.action == Action::Chmod ||
+           e.action == Action::Xattr;
 }
 bool is_net(const Event& e) { return e.action == Action::Connect || e.action == Action::Send; }
 

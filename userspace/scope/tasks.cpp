@@ -115,7 +115,7 @@ std::vector<std::string> needed_kinds(const Event& e) {
     case Action::Unlink: case Action::Rmdir: return {"delete"};
     case Action::Mkdir: case Action::Symlink: case Action::Link: return {"create"};
     case Action::Rename: return {"delete", "create"};
-    case Action::Chmod: case Action::Truncate: return {"write"};
+    case Action::Chmod: case Action::Truncate: case Action::Xattr: return {"write"};
     case Action::Connect: case Action::Send: return {"connect"};
     default: return {};
     }

@@ -98,6 +98,23 @@ TEST_CASE("builtin system read allows reads only", "[decide]") {
     CHECK(off->find("t")->system_rules.empty());
 }
 
+TEST_CASE("an xattr change is a write of the file: never kills, outside files.write violates", "[decide]") {
+    auto set = load_ok(kRepo);
+    const Boundary& b = *set->find("t");
+    // path2 is the attribute's name: it is not a path and must not be judged as one.
+    Verdict v = decide(b, file_event(Action::Xattr, "/repo/.env", 0, "user.x"));
+    CHECK(v.decision == Decision::Kill);
+    CHECK(v.rule_id == "t.yaml:files.never[1]");
+    v = decide(b, file_event(Action::Xattr, "/home/t/.ssh/id_rsa", 0, "security.selinux"));
+    CHECK(v.rule_id == "t.yaml:files.never[0]");
+    CHECK(decide(b, file_event(Action::Xattr, "/repo/x", 0, "user.x")).rule_id == "t.yaml:files.write[0]");
+    v = decide(b, file_event(Action::Xattr, "/out/x", 0, "user.x"));
+    CHECK_FALSE(v.inside());
+    CHECK(v.resolved == "no files.write rule matched /out/x");
+    // read-only is not enough
+    CHECK_FALSE(decide(b, file_event(Action::Xattr, "/home/t/notes/a.md", 0, "user.x")).inside());
+}
+
 TEST_CASE("path actions map to files sections", "[decide]") {
     auto set = load_ok(kRepo);
     const Boundary& b = *set->find("t");

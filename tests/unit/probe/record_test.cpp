@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "probe/record.hpp"
 #include "stockade/events.h"
+#include "stockade/sysnr.h"
 
 using namespace stockade;
 using namespace stockade::probe;
@@ -235,6 +236,34 @@ TEST_CASE("decode: symlink names the new link, path2 is the content as written",
     CHECK(e.action == Action::Symlink);
     CHECK(e.path == "/work/repo/lnk");
     CHECK(e.path2 == "../../home/coder/.ssh");
+}
+
+TEST_CASE("decode: an xattr write names the file, the attribute and the syscall", "[record]") {
+    RecordBuilder b(SK_XATTR);
+    b.hdr.flags = SK_F_REL_PATH0;
+    b.hdr.arg0 = NR_lsetxattr;
+    b.hdr.access = SK_ACC_WRITE;
+    b.seg[0] = leaf_first({"srv", "hx"});
+    b.seg[2] = "secret/../secret/key.txt\0"s;
+    b.seg[3] = "user.x\0"s;
+    Event e = b.decode();
+    CHECK(e.action == Action::Xattr);
+    CHECK(to_string(e.action) == "xattr");
+    CHECK(e.path == "/srv/hx/secret/key.txt");
+    CHECK(e.path2 == "user.x");
+    CHECK(e.syscall_nr == NR_lsetxattr);
+    CHECK(e.access == kWrite);
+
+    SECTION("by descriptor: the kernel resolved the file, no name was passed") {
+        RecordBuilder f(SK_XATTR);
+        f.hdr.arg0 = NR_fremovexattr;
+        f.seg[0] = leaf_first({"srv", "hx", "secret", "key.txt"});
+        f.seg[3] = "trusted.t\0"s;
+        Event e2 = f.decode();
+        CHECK(e2.path == "/srv/hx/secret/key.txt");
+        CHECK(e2.path2 == "trusted.t");
+        CHECK(e2.syscall_nr == NR_fremovexattr);
+    }
 }
 
 TEST_CASE("decode: connect v4, v6 and unix", "[record]") {
