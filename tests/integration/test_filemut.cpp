@@ -21,7 +21,7 @@ namespace {
 // **/.env a glob only the daemon can judge.
 std::string mut_boundary(const ScratchDir& d, const std::string& name) {
     fs::create_directories(d / "work");
-    return "agent: " + name + "\nmode: enforce\non_violation: kill\nmatch:\n  cgroup: /stockade-it-unused-" + name +
+    return "agent: " + name + "\nmode: enforce\non_violation: kill\njournal_allowed: full\nmatch:\n  cgroup: /stockade-it-unused-" + name +
            "\nfiles:\n  read: [\"" + d / "**" + "\"]\n  write: [\"" + d / "work/**" + "\"]\n  create: [\"" +
            d / "work/**" + "\"]\n  never: [\"" + d / "secret/**" + "\", \"**/.env\"]\nexec:\n  allow: [/usr/bin/python3*]\n";
 }
