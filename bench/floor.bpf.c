@@ -93,24 +93,29 @@ int BPF_PROG(floor_nr_direct, struct pt_regs *regs, long ret)
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(floor_untracked_direct, struct pt_regs *regs, long ret)
+/* The "is it tracked?" question an untracked process pays: by tgid, then by cgroup. */
+static __always_inline int track_lookup(void)
 {
-	__u64 nr = regs->orig_ax;
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 tgid;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 cg;
 
-	/* stockade judges every 32-bit syscall of a tracked task (thread_info.status & TS_COMPAT) */
-	if (!(task->thread_info.status & 0x0002) && !hooked(nr))
-		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
 	if (bpf_map_lookup_elem(&bench_tracked, &tgid))
 		return 0;
 	cg = bpf_get_current_cgroup_id();
 	if (bpf_map_lookup_elem(&bench_cgroups, &cg))
 		sink++;
 	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(floor_untracked_direct, struct pt_regs *regs, long ret)
+{
+	__u64 nr = regs->orig_ax;
+	struct task_struct *task = bpf_get_current_task_btf();
+	/* stockade judges every 32-bit syscall of a tracked task (thread_info.status & TS_COMPAT) */
+	if (!(task->thread_info.status & 0x0002) && !hooked(nr))
+		return 0;
+	return track_lookup();
 }
 
 SEC("tp_btf/sys_enter")
@@ -136,18 +141,9 @@ static __always_inline bool mutating(__u64 nr)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(floor_enter_untracked, struct pt_regs *regs, long id)
 {
-	__u32 tgid;
-	__u64 cg;
-
 	if (!mutating(id))
 		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	if (bpf_map_lookup_elem(&bench_tracked, &tgid))
-		return 0;
-	cg = bpf_get_current_cgroup_id();
-	if (bpf_map_lookup_elem(&bench_cgroups, &cg))
-		sink++;
-	return 0;
+	return track_lookup();
 }
 
 SEC("tp_btf/sys_exit")
