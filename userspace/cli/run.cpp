@@ -20,7 +20,6 @@
 #include "control/protocol.hpp"
 #include "enforce/landlock.hpp"
 #include "journal/reader.hpp"
-#include "policy/policy.hpp"
 
 namespace stockade::cli {
 
@@ -57,34 +56,18 @@ void forward_signal(int sig) {
     _exit(127);
 }
 
-// The agent a run is for: --agent, or the agent of --task (asked of the daemon).
-std::string agent_of(const std::string& socket, const std::string& agent, const std::string& task) {
-    if (!agent.empty() || task.empty()) return agent;
+// The Landlock ruleset of the agent's boundary in force: the daemon plans it from the boundary it
+// enforces (never from a file read here, which may have been moved or edited since), and it is
+// built here, outside the agent's scope: inside it, opening the ruleset's paths would be the
+// agent's own actions, judged (and in enforce mode killed) by that boundary. Throws stockade::Error.
+int landlock_ruleset(const std::string& socket, const std::string& agent, const std::string& task) {
     control::Request req;
-    req.op = "task-list";
+    req.op = "landlock";
+    req.agent = agent;
+    req.task = task;
     auto resp = control::call(socket, req);
-    if (resp.ok)
-        for (auto& t : control::decode_tasks(resp.body))
-            if (t.id == task) return t.agent;
-    return "";
-}
-
-// The Landlock ruleset of the agent's boundary in force, built here, outside the agent's scope:
-// inside it, reading the boundary file and opening the ruleset's paths would be the agent's own
-// actions, judged (and in enforce mode killed) by that boundary. Throws stockade::Error.
-int landlock_ruleset(const std::string& socket, const std::string& agent) {
-    control::Request req;
-    req.op = "agents";
-    auto resp = control::call(socket, req);
-    std::string file;
-    if (resp.ok)
-        for (auto& a : control::decode_status(resp.body).agents)
-            if (a.name == agent) file = a.file;
-    auto loaded = file.empty() ? policy::LoadResult{} : policy::load_boundaries({file});
-    const policy::Boundary* b = loaded.set ? loaded.set->find(agent) : nullptr;
-    if (!b) throw Error("cannot read the boundary of agent \"" + agent + "\" for its Landlock ruleset" +
-                        (file.empty() ? std::string(": the daemon has no such agent") : " from " + file));
-    return enforce::build_landlock_ruleset(enforce::plan_landlock(*b, enforce::landlock_abi()));
+    if (!resp.ok) throw Error(resp.error);
+    return enforce::build_landlock_ruleset(enforce::decode_plan(resp.body));
 }
 
 bool stopped(const journal::Record& r) {
@@ -173,22 +156,23 @@ void explain_stop(const std::string& socket, const std::string& agent, const std
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
-// The Landlock ruleset of the run (-1: none), or nullopt when --landlock required one that could
-// not be built (said on stderr). By default a ruleset that cannot be built is skipped with a note:
-// the probes and the daemon still stop what is outside the boundary.
+// The Landlock ruleset of the run (-1: none), or nullopt when the run must not start (said on
+// stderr). Fail closed: on a kernel with Landlock, a ruleset that cannot be had stops the run
+// unless --no-landlock says so; only a kernel without Landlock runs without it by default.
 std::optional<int> run_ruleset(const std::string& socket, const std::string& agent, const std::string& task,
                                LandlockUse use) {
     if (use == LandlockUse::Off) return -1;
-    try {
-        if (use == LandlockUse::Default && enforce::landlock_abi() == 0) throw Error("this kernel has no Landlock");
-        return landlock_ruleset(socket, agent_of(socket, agent, task));
-    } catch (const Error& e) {
-        if (use == LandlockUse::Required) {
-            std::fprintf(stderr, "stockade run: %s\n", e.what());
-            return std::nullopt;
-        }
-        std::fprintf(stderr, "stockade run: no Landlock layer (%s); --no-landlock says that is intended\n", e.what());
+    if (use == LandlockUse::Default && enforce::landlock_abi() == 0) {
+        std::fprintf(stderr, "stockade run: this kernel has no Landlock; the probes and the daemon alone stop what "
+                             "is outside the boundary\n");
         return -1;
+    }
+    try {
+        return landlock_ruleset(socket, agent, task);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "stockade run: no Landlock ruleset for the run (%s); not started (--no-landlock runs "
+                             "it without one)\n", e.what());
+        return std::nullopt;
     }
 }
 

@@ -11,7 +11,7 @@
 namespace stockade::control {
 
 struct Request {
-    std::string op;  // status | agents | run | reload | task-begin | task-end | task-list | approvals | approve | deny
+    std::string op;  // status | agents | landlock | run | reload | task-begin | task-end | task-list | approvals | approve | deny
     std::string agent;
     std::string task;
     uint32_t pid = 0;  // run: the launcher's own pid, moved into the agent's scope

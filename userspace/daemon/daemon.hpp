@@ -98,6 +98,8 @@ private:
     void drop_gone_pins();
     void write_metrics();
     control::Response handle_task(const control::Request& req, const std::string* only_agent = nullptr);
+    control::Response landlock_plan(const control::Request& req);
+    std::string unknown_agent(const std::string& agent) const;  // the refusal, naming the agents in force
     void expire_tasks();
     // Restart (daemon_state.cpp): what the previous daemon left, taken over.
     void restore_agent_ids();

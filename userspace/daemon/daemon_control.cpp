@@ -14,6 +14,7 @@
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
+#include "enforce/landlock.hpp"
 #include "enforce/stop_timing.hpp"
 #include "policy/policy.hpp"
 
@@ -187,6 +188,29 @@ control::Status Daemon::status() const {
     return s;
 }
 
+std::string Daemon::unknown_agent(const std::string& agent) const {
+    std::string known;
+    for (auto& a : table_.agents()) known += (known.empty() ? "" : ", ") + a.name;
+    return "unknown agent \"" + agent + "\" (agents in force: " + (known.empty() ? "none" : known) + ")";
+}
+
+// The Landlock plan of an agent's boundary in force (of --agent, or of the task's agent), for
+// `stockade run`: planned here from what is enforced, not from a file the launcher would read.
+control::Response Daemon::landlock_plan(const control::Request& req) {
+    control::Response resp;
+    std::string agent = req.agent;
+    if (agent.empty() && !req.task.empty())
+        if (const Task* t = tasks_.find(req.task)) agent = t->agent;
+    const policy::Boundary* b = pipeline_->policy()->find(agent);
+    if (!b) {
+        resp.ok = false;
+        resp.error = agent.empty() ? "no live task \"" + req.task + "\" (stockade task list)" : unknown_agent(agent);
+        return resp;
+    }
+    resp.body = enforce::encode_plan(enforce::plan_landlock(*b, enforce::landlock_abi()));
+    return resp;
+}
+
 std::optional<control::Response> Daemon::handle(const control::Request& req, const ControlServer::Peer& peer,
                                                 uint64_t ticket) {
     control::Response resp;
@@ -216,6 +240,7 @@ std::optional<control::Response> Daemon::handle(const control::Request& req, con
             return refuse(e.what());
         }
     }
+    if (req.op == "landlock") return landlock_plan(req);
     if (req.op == "run") {
         std::string agent = req.agent;
         uint32_t kernel_id = 0;
@@ -228,13 +253,7 @@ std::optional<control::Response> Daemon::handle(const control::Request& req, con
             agent = t->agent;
             kernel_id = t->kernel_id;
         }
-        const identity::AgentMatch* m = table_.agent_by_name(agent);
-        if (!m) {
-            std::string known;
-            for (auto& a : table_.agents()) known += (known.empty() ? "" : ", ") + a.name;
-            return refuse("unknown agent \"" + agent + "\" (agents in force: " + (known.empty() ? "none" : known) +
-                          ")");
-        }
+        if (!table_.agent_by_name(agent)) return refuse(unknown_agent(agent));
         std::string rel = cfg_.cgroup_base + "/" + agent + "/" + (req.task.empty() ? "" : req.task + "-") + "run-" +
                           std::to_string(req.pid);
         try {

@@ -32,6 +32,13 @@ struct LandlockPlan {
 // Builds the plan for this kernel's Landlock ABI (0 = none: an empty plan).
 LandlockPlan plan_landlock(const policy::Boundary& b, int abi);
 
+// The plan as one line of JSON and back: the daemon plans from the boundary in force and
+// `stockade run` builds the ruleset from it, so the launcher never depends on reading a boundary
+// file that may have been moved, edited or made unreadable since it was loaded. decode_plan
+// throws stockade::Error on a malformed document.
+std::string encode_plan(const LandlockPlan& plan);
+LandlockPlan decode_plan(const std::string& json);
+
 // Restricts the calling process (and what it execs). Throws stockade::Error.
 void apply_landlock(const LandlockPlan& plan);
 // The same in two steps: the ruleset (it opens every path of the plan), then the restriction

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "common/error.hpp"
 #include "enforce/landlock.hpp"
 #include "helpers.hpp"
 
@@ -161,4 +162,29 @@ TEST_CASE("on_violation: ask: Landlock leaves files, execs and connects to the h
     CHECK(ask.scope_signal);
     REQUIRE_FALSE(ask.notes.empty());
     CHECK(ask.notes.back().find("on_violation: ask") != std::string::npos);
+}
+
+TEST_CASE("a plan crosses the control socket unchanged, and a malformed one is an error") {
+    TempDir d;
+    d.write("data/a");
+    d.write("out/x.txt");
+    LandlockPlan p = plan_of(boundary(d, "network:\n  connect:\n    - { cidr: 127.0.0.1/32, ports: [ 8080 ] }\n"), 6);
+    REQUIRE_FALSE(p.paths.empty());
+    LandlockPlan back = decode_plan(encode_plan(p));
+    CHECK(back.abi == p.abi);
+    CHECK(back.handled_fs == p.handled_fs);
+    REQUIRE(back.paths.size() == p.paths.size());
+    for (size_t i = 0; i < p.paths.size(); ++i) {
+        CHECK(back.paths[i].path == p.paths[i].path);
+        CHECK(back.paths[i].access == p.paths[i].access);
+    }
+    CHECK(back.handle_connect == p.handle_connect);
+    CHECK(back.connect_ports == p.connect_ports);
+    CHECK(back.bind_ports == p.bind_ports);
+    CHECK(back.scope_signal == p.scope_signal);
+    CHECK(back.notes == p.notes);
+    const std::string wrong_type = R"({"plan": {"abi": "six"}})";
+    const std::string not_json = "not json";
+    CHECK_THROWS_AS(decode_plan(wrong_type), stockade::Error);
+    CHECK_THROWS_AS(decode_plan(not_json), stockade::Error);
 }
