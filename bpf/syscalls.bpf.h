@@ -14,6 +14,7 @@
 #include "self.bpf.h"
 #include "hold.bpf.h"
 #include "track.bpf.h"
+#include "taint.bpf.h"
 
 /* The x86_64 syscalls sk_sys_exit looks at; every other one returns at once (self.bpf.h: the mount family). */
 static __always_inline bool sk_hooked_nr(__u64 nr)
@@ -61,8 +62,17 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	/* A 32-bit syscall numbers its calls differently: every one of a tracked task is judged. */
 	task = bpf_get_current_task_btf();
 	compat = sk_in_compat_syscall(task);
-	if (!compat && !sk_hooked_nr(nr))
+	if (!compat && !sk_hooked_nr(nr)) {
+		/* pwrite, splice ...: only a labelled writer has anything to do (taint.bpf.h). */
+		if (sk_taint_nr(nr) && labels_live) {
+			__s64 in, out;
+
+			sk_read_args(regs, &a);
+			if (sk_taint_fds(nr, &a, ret, &in, &out))
+				sk_taint_global(-1, out);
+		}
 		return 0;
+	}
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	t = sk_tracked(tgid, task);
 	if (!t)
@@ -72,6 +82,12 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	if (compat)
 		return sk_channel_global(nr, 0, 0, ret, 1);
 	sk_read_args(regs, &a);
+	if (labels_live) { /* labels through pipes, sockets and files (taint.bpf.h) */
+		__s64 in, out;
+
+		if (sk_taint_fds(nr, &a, ret, &in, &out))
+			sk_taint_global(in, out);
+	}
 	if (nr == NR_ptrace && ret >= 0)
 		sk_hold_ptrace(a.a[0], a.a[1], tgid);
 	/* Data on a pipe or a connection: one call site, so the verifier walks sk_io_event once. */
