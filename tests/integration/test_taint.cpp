@@ -3,6 +3,7 @@
 // them, which then cannot send them, although it is no child of the labelled one. Real cat and
 // curl against a loopback listener; what arrives there is the measure.
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -48,6 +49,27 @@ std::string received(const LoopbackListener& l) {
 
 std::string curl_post(const std::string& data_arg, const LoopbackListener& l) {
     return "curl -sS -m 1 -o /dev/null --data-binary " + data_arg + " http://127.0.0.1:" + std::to_string(l.port) + "/";
+}
+
+// `stockade run --agent AGENT -- sh -c CMD` with descriptor `fd` as its stdin (fd_no 0) or stdout
+// (1); returns its pid. Two of these share nothing but what the test gives them.
+pid_t run_with_fd(const Daemon& daemon, const std::string& agent, const std::string& cmd, int fd, int fd_no) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fd, fd_no);
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, fd_no == 0 ? 1 : 0);
+        for (int i = 3; i < 64; ++i) close(i);
+        std::vector<std::string> argv{bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--agent",
+                                      agent, "--", "/bin/sh", "-c", cmd};
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    return pid;
 }
 
 }  // namespace
@@ -148,4 +170,44 @@ TEST_CASE("through: [process] keeps a label on the process line only", "[taint]"
     CHECK_FALSE(daemon.wait_record([](const Record& r) { return r.type == "label" && !r.resolved.empty(); }, 300));
     // cat itself carries the label: a connect of its own would be refused.
     CHECK(daemon.wait_record([&](const Record& r) { return r.type == "label" && r.path == d / "data/creds.txt"; }));
+}
+
+TEST_CASE("labels pass through a unix socket: the process at the other end cannot send what it read", "[taint]") {
+    ScratchDir d("taint-sock");
+    write_data(d);
+    write_file(d / "agents.d/s.yaml", taint_boundary(d, "sockagent", ""));
+    LoopbackListener l;
+    Daemon daemon(d);
+    daemon.start();
+    // Two separate launches joined by a socket pair the test made: cat writes one end, curl reads
+    // the other (stdin) and posts what it read.
+    auto exchange = [&](const std::string& file) {
+        int sv[2];
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+        pid_t reader = run_with_fd(daemon, "sockagent", "sleep 0.3; " + curl_post("@-", l), sv[0], 0);
+        pid_t writer = run_with_fd(daemon, "sockagent", "cat " + d / ("data/" + file), sv[1], 1);
+        close(sv[0]);
+        close(sv[1]);
+        int st = 0;
+        waitpid(writer, &st, 0);
+        waitpid(reader, &st, 0);
+        return st;
+    };
+    int st = exchange("public.txt");
+    CHECK(received(l).find(kPublic) != std::string::npos);  // the control: unlabelled bytes go through
+    CHECK_FALSE(WIFSIGNALED(st));
+    CHECK_FALSE(daemon.wait_record([](const Record& r) { return r.type == "label" && !r.resolved.empty(); }, 300));
+
+    exchange("creds.txt");
+    CHECK(received(l).empty());
+    auto label = daemon.wait_record([](const Record& r) {
+        return r.type == "label" && r.resolved.rfind("label via socket:[", 0) == 0;
+    });
+    REQUIRE(label);
+    CHECK(label->rule == "s.yaml:creds-then-net");
+    CHECK(label->exe == "/usr/bin/curl");
+    auto refused = daemon.wait_record([](const Record& r) { return r.action == "connect" && r.verdict != "allow"; });
+    REQUIRE(refused);
+    CHECK(refused->rule == "s.yaml:creds-then-net");
+    CHECK(refused->enforcement == "denied-in-kernel");
 }
