@@ -62,17 +62,8 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	/* A 32-bit syscall numbers its calls differently: every one of a tracked task is judged. */
 	task = bpf_get_current_task_btf();
 	compat = sk_in_compat_syscall(task);
-	if (!compat && !sk_hooked_nr(nr)) {
-		/* pwrite, splice ...: only a labelled writer has anything to do (taint.bpf.h). */
-		if (sk_taint_nr(nr) && labels_live) {
-			__s64 in, out;
-
-			sk_read_args(regs, &a);
-			if (sk_taint_fds(nr, &a, ret, &in, &out))
-				sk_taint_global(-1, out);
-		}
-		return 0;
-	}
+	if (!compat && !sk_hooked_nr(nr))
+		return sk_taint_unhooked(regs, nr, ret); /* pwrite, splice ...: labelled writers only */
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	t = sk_tracked(tgid, task);
 	if (!t)
@@ -82,12 +73,8 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	if (compat)
 		return sk_channel_global(nr, 0, 0, ret, 1);
 	sk_read_args(regs, &a);
-	if (labels_live) { /* labels through pipes, sockets and files (taint.bpf.h) */
-		__s64 in, out;
-
-		if (sk_taint_fds(nr, &a, ret, &in, &out))
-			sk_taint_global(in, out);
-	}
+	if (labels_live) /* labels through pipes, sockets and files (taint.bpf.h) */
+		sk_taint_call(nr, &a, ret, true);
 	if (nr == NR_ptrace && ret >= 0)
 		sk_hold_ptrace(a.a[0], a.a[1], tgid);
 	/* Data on a pipe or a connection: one call site, so the verifier walks sk_io_event once. */

@@ -196,4 +196,27 @@ __noinline int sk_taint_global(__s64 in, __s64 out)
 	return 0;
 }
 
+/* sk_sys_exit's labels step for a data call; `tracked`: the caller is known to be tracked (only
+ * then is the read side looked at: an untracked caller pays no lookup for it). */
+static __always_inline void sk_taint_call(__u64 nr, struct sk_args *a, long ret, bool tracked)
+{
+	__s64 in, out;
+
+	if (sk_taint_fds(nr, a, ret, &in, &out))
+		sk_taint_global(tracked ? in : -1, out);
+}
+
+/* A call sk_hooked_nr() leaves alone: pwrite, splice ... matter only once some process is
+ * labelled, and then only for a labelled writer (sk_taint_global looks up `labels` first). */
+static __always_inline int sk_taint_unhooked(struct pt_regs *regs, __u64 nr, long ret)
+{
+	struct sk_args a;
+
+	if (!sk_taint_nr(nr) || !labels_live)
+		return 0;
+	sk_read_args(regs, &a);
+	sk_taint_call(nr, &a, ret, false);
+	return 0;
+}
+
 #endif
