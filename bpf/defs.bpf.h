@@ -28,6 +28,7 @@
 #define O_PATH 010000000
 #define O_ACCMODE 3
 #define AT_FDCWD -100
+#define FMODE_READ 0x1
 #define FMODE_CREATED 0x100000
 #define S_IFMT 0170000
 #define S_IFIFO 0010000

@@ -124,9 +124,11 @@ static __always_inline void sk_open_verdict(struct sk_event *e, struct file *f, 
 {
 	if (w->label_rule && (e->access & SK_ACC_READ)) {
 		/* The first step of a sequence: from now on its connects are limited. */
-		struct sk_label lb = {.rule = w->label_rule};
+		struct sk_label lb = {.rule = w->label_rule, .through = w->label_through};
 		__u32 tgid = e->pid;
 		bpf_map_update_elem(&labels, &tgid, &lb, BPF_NOEXIST);
+		if (!labels_live)
+			labels_live = 1;
 	}
 	if ((w->protect_rule && (e->access & (SK_ACC_WRITE | SK_ACC_CREATE | SK_ACC_TRUNC))) ||
 	    sk_self_proc_open(e, f)) {

@@ -117,8 +117,8 @@ static __always_inline bool sk_kernel_allow_final(struct sk_event *e, struct sk_
 }
 
 /*
- * Whether a record carries an action the daemon still has to judge: not process lifecycle (no
- * verdict), not inet connects and sends (the cgroup hooks decided them, and refuse them while the
+ * Whether a record carries an action the daemon still has to judge: not process lifecycle nor a
+ * label passed through data (no verdict: the kernel already applied it), not inet connects and sends (the cgroup hooks decided them, and refuse them while the
  * daemon is gone), not a failed call (it did nothing), not what the kernel refused or killed.
  */
 static __always_inline bool sk_awaits_verdict(struct sk_event *e)
@@ -126,7 +126,7 @@ static __always_inline bool sk_awaits_verdict(struct sk_event *e)
 	/* A connect let through to be asked about: held, also while a non-blocking one is under way. */
 	if ((e->flags & SK_F_ASK) && (e->ret >= 0 || e->ret == -115 /* EINPROGRESS */))
 		return true;
-	if (e->kind == SK_FORK || e->kind == SK_EXIT || e->kind == SK_CGROUP || e->ret < 0 ||
+	if (e->kind == SK_FORK || e->kind == SK_EXIT || e->kind == SK_CGROUP || e->kind == SK_LABEL || e->ret < 0 ||
 	    (e->flags & (SK_F_KILLED | SK_F_DENIED)))
 		return false;
 	return !((e->kind == SK_CONNECT || e->kind == SK_SEND) &&

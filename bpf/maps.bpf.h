@@ -105,6 +105,24 @@ struct {
 	__type(value, struct sk_label);
 } labels SEC(".maps");
 
+/* Non-zero once a process carried a sequence label (set where a label is written, never
+ * cleared): until then no hook spends a lookup on labels flowing through data (taint.bpf.h). */
+__u64 labels_live = 0;
+/* Non-zero once a labelled process wrote a pipe, unix socket or file (map `taints`): until then
+ * a tracked reader looks nothing up. */
+__u64 taints_live = 0;
+
+/* (agent, dev, ino) of a pipe, unix socket (the reading end) or regular file a labelled process
+ * wrote -> its label (taint.bpf.h). LRU: under pressure the oldest entry goes, and with it the
+ * taint (docs/boundary.md says so). An entry outlives the object (an inode number can be reused:
+ * then a new object starts tainted, which errs on the strict side). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct sk_inode_key);
+	__type(value, struct sk_taint);
+} taints SEC(".maps");
+
 /* (tgid << 32 | fd) of a write stream with a JSON-RPC message still open (its last write did
  * not end the message): later writes on it pass the first-byte prefilter. The same for a read
  * stream, with SK_IO_READ_STREAM (bit 31) set in the key. */

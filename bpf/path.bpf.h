@@ -34,6 +34,7 @@ struct sk_walk {
 	__u32 exec_deny_rule; /* first EXEC_DENY rule met */
 	__u32 protect_rule;   /* first PROTECT rule met */
 	__u32 label_rule;     /* first LABEL rule met */
+	__u32 label_through;  /* its SK_THROUGH_* */
 };
 
 static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bool leaf)
@@ -52,8 +53,10 @@ static __always_inline void sk_walk_rule(struct sk_walk *w, struct dentry *d, bo
 		return;
 	if ((r->flags & SK_IR_FILE_DENY) && !w->deny_rule)
 		w->deny_rule = r->rule;
-	if ((r->flags & SK_IR_LABEL) && !w->label_rule)
+	if ((r->flags & SK_IR_LABEL) && !w->label_rule) {
 		w->label_rule = r->label;
+		w->label_through = r->label_through;
+	}
 	if ((r->flags & SK_IR_PROTECT) && !w->protect_rule)
 		w->protect_rule = r->rule;
 	if ((r->flags & SK_IR_EXEC_DENY) && !w->exec_deny_rule)

@@ -14,6 +14,7 @@
 #include "self.bpf.h"
 #include "hold.bpf.h"
 #include "track.bpf.h"
+#include "taint.bpf.h"
 
 /* The x86_64 syscalls sk_sys_exit looks at; every other one returns at once (self.bpf.h: the mount family). */
 static __always_inline bool sk_hooked_nr(__u64 nr)
@@ -62,7 +63,7 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	task = bpf_get_current_task_btf();
 	compat = sk_in_compat_syscall(task);
 	if (!compat && !sk_hooked_nr(nr))
-		return 0;
+		return sk_taint_unhooked(regs, nr, ret); /* pwrite, splice ...: labelled writers only */
 	tgid = bpf_get_current_pid_tgid() >> 32;
 	t = sk_tracked(tgid, task);
 	if (!t)
@@ -72,6 +73,8 @@ int BPF_PROG(sk_sys_exit, struct pt_regs *regs, long ret)
 	if (compat)
 		return sk_channel_global(nr, 0, 0, ret, 1);
 	sk_read_args(regs, &a);
+	if (labels_live) /* labels through pipes, sockets and files (taint.bpf.h) */
+		sk_taint_call(nr, &a, ret, true);
 	if (nr == NR_ptrace && ret >= 0)
 		sk_hold_ptrace(a.a[0], a.a[1], tgid);
 	/* Data on a pipe or a connection: one call site, so the verifier walks sk_io_event once. */

@@ -59,7 +59,11 @@ enum sk_kind {
 			  * arg1 = SK_SC_*, arg2 = the target pid */
 	SK_XATTR = 25,  /* setxattr/removexattr and their l-, f- and -at forms: a write of the file's
 			 * metadata. arg0 = the syscall number, seg 3 = the attribute's name */
-	SK_KIND_MAX = 26,
+	SK_LABEL = 26,  /* a sequence's label passed to this process through data (bpf/taint.bpf.h): it read
+			 * a pipe, unix socket or file a labelled process of its agent wrote. rule = the
+			 * sequence, arg0 = SK_THROUGH_* of the object, arg1 = the writer's tgid, arg2 = the
+			 * object's inode; seg 0 = a file's path */
+	SK_KIND_MAX = 27,
 };
 
 /* sk_event.flags */
@@ -273,11 +277,25 @@ struct sk_inode_key {
 #define SK_IR_READ_ALLOW (1u << 6)  /* files.read (and builtin system reads): exact or subtree */
 #define SK_IR_WRITE_ALLOW (1u << 7) /* files.write / files.create: exact or subtree */
 
+/* What a sequence's label passes through besides fork (boundary `through:`): objects a labelled
+ * process writes carry the label to the processes of its agent that read them (bpf/taint.bpf.h). */
+#define SK_THROUGH_PIPE (1u << 0)   /* pipes and FIFOs */
+#define SK_THROUGH_SOCKET (1u << 1) /* connected unix sockets (the peer's end) */
+#define SK_THROUGH_FILE (1u << 2)   /* regular files */
+
 /* A process's sequence label (map `labels`, by tgid): its connects are limited to the LPM
  * entries filed under SK_NET_LOCK_ID(rule) in net_allow. */
 struct sk_label {
 	__u32 rule;
-	__u32 pad0;
+	__u32 through; /* SK_THROUGH_* */
+};
+
+/* A pipe, unix socket or file a labelled process wrote (map `taints`, by (agent, dev, ino)). */
+struct sk_taint {
+	__u32 rule;    /* the sequence */
+	__u32 through; /* SK_THROUGH_* of the writer's label */
+	__u32 writer;  /* its tgid, for the journal */
+	__u32 kind;    /* SK_THROUGH_* of the object */
 };
 #define SK_NET_LOCK_ID(rule) (0x40000000u | (rule))
 
@@ -285,7 +303,7 @@ struct sk_inode_rule {
 	__u32 flags;
 	__u32 rule;  /* rule id reported back in sk_event.rule */
 	__u32 label; /* with SK_IR_LABEL: the sequence whose label a read attaches */
-	__u32 pad0;
+	__u32 label_through; /* with SK_IR_LABEL: SK_THROUGH_* of that sequence */
 };
 
 /* Per agent switches, indexed by agent id. */

@@ -25,6 +25,8 @@ enum sk_nr {
 	NR_pidfd_getfd = 438,
 	NR_read = 0, NR_write = 1, NR_readv = 19, NR_writev = 20, NR_recvmsg = 47,
 	NR_open_by_handle_at = 304,
+	NR_pwrite64 = 18, NR_pwritev = 296, NR_pwritev2 = 328, NR_sendfile = 40, NR_splice = 275, NR_tee = 276,
+	NR_vmsplice = 278, NR_copy_file_range = 326,
 	NR_io_uring_setup = 425, NR_io_uring_enter = 426, NR_io_uring_register = 427,
 	NR_rt_sigqueueinfo = 129, NR_rt_tgsigqueueinfo = 297, NR_pidfd_open = 434,
 	NR_mount = 165, NR_umount2 = 166, NR_pivot_root = 155, NR_open_tree = 428, NR_move_mount = 429,

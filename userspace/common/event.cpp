@@ -17,6 +17,7 @@ std::string_view to_string(Action a) {
     case Action::Rmdir: return "rmdir";
     case Action::Chmod: return "chmod";
     case Action::Xattr: return "xattr";
+    case Action::Label: return "label";
     case Action::Truncate: return "truncate";
     case Action::Link: return "link";
     case Action::Symlink: return "symlink";

@@ -24,9 +24,11 @@ enum class Action : uint16_t {
     CgroupMkdir = SK_CGROUP,  // a cgroup named like an agent's unit or cgroup path was made (now tracked)
     Syscall = SK_SYSCALL,     // a channel around the hooked syscalls: io_uring, 32-bit, by handle, cross-process
     Xattr = SK_XATTR,         // setxattr/removexattr (any form): path2 holds the attribute's name
+    Label = SK_LABEL,         // a sequence label passed through data: path = the file or "pipe:[ino]",
+                              // target_pid = the labelled writer, detail = SK_THROUGH_* of the object
 };
 // A kind added to sk_kind without its Action stops the build here.
-static_assert(static_cast<uint16_t>(Action::Xattr) + 1 == SK_KIND_MAX, "every sk_kind needs its Action");
+static_assert(static_cast<uint16_t>(Action::Label) + 1 == SK_KIND_MAX, "every sk_kind needs its Action");
 
 std::string_view to_string(Action a);
 

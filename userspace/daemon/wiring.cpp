@@ -48,9 +48,9 @@ Actuator Daemon::make_actuator() {
     };
     act.kernel_rule_id = [this](uint32_t n) { return tables_->rule_id(n); };
     act.now_boot_ns = boot_ns;
-    act.label_process = [this](uint32_t pid, const std::string& sequence) {
+    act.label_process = [this](uint32_t pid, const std::string& sequence, uint32_t through) {
         try {
-            probe_->label_process(pid, tables_->kernel_rule(sequence));
+            probe_->label_process(pid, tables_->kernel_rule(sequence), through);
         } catch (const Error& e) {
             spdlog::warn("labelling pid {}: {}", pid, e.what());
         }

@@ -219,7 +219,10 @@ private:
                 if (!inode_of(r.dir(), id_, key)) continue;
                 auto& v = plan_.inode_rules[key];
                 v.flags |= SK_IR_LABEL | (r.kind() == policy::PatternKind::Subtree ? SK_IR_SUBTREE : 0);
-                if (!v.label) v.label = seq_rule;
+                if (!v.label) {
+                    v.label = seq_rule;
+                    v.label_through = s.through;
+                }
             }
         }
     }

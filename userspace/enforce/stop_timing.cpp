@@ -70,7 +70,8 @@ std::vector<StopLine> enforce_lines(const policy::Boundary& b, const AgentKernel
     if (!b.sequences.empty())
         out.push_back({"sequence (its last step)", StopWhen::AtExit,
                        "held at the last step's syscall exit until the daemon's verdict; a connect after a read "
-                       "the kernel labels is refused before it happens (EPERM)",
+                       "the kernel labels is refused before it happens (EPERM), also by a process of the agent "
+                       "that read a pipe, socket or file a labelled process wrote (through:)",
                        ""});
     if (!b.io_uring)
         out.push_back({"io_uring", StopWhen::AtExit,

@@ -25,7 +25,7 @@ struct Actuator {
     std::function<std::string(uint32_t kernel_rule)> kernel_rule_id;  // "" if unknown
     std::function<uint64_t()> now_boot_ns;                            // CLOCK_BOOTTIME
     // Tells the kernel a process carries a sequence's label (optional: tests may leave it empty).
-    std::function<void(uint32_t pid, const std::string& sequence_id)> label_process;
+    std::function<void(uint32_t pid, const std::string& sequence_id, uint32_t through)> label_process;
     // The kernel tracked a cgroup made with an agent's unit or cgroup name (optional).
     std::function<void(const std::string& path, uint32_t agent_id, uint64_t cgroup_id)> cgroup_created;
     // Holds (optional: without them a held process is never released, so tests of holds set all

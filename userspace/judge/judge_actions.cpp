@@ -180,8 +180,34 @@ void Pipeline::attach_labels(const Event& e, const identity::Process& p, const p
         l.hash = r.hash;
         l.step = r.action + " " + (r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path);
         sequences_.add_label(p.key, std::move(l));
-        if (s->forbid_connect && act_.label_process) act_.label_process(e.pid, s->id);
+        if (s->forbid_connect && act_.label_process) act_.label_process(e.pid, s->id, s->through);
     }
+}
+
+// A label the kernel passed to this process through data that a labelled process of its agent
+// wrote (bpf/taint.bpf.h): the kernel already limits its connects; the journal says where the
+// label came from, and the sequence's other forbids now judge this process too.
+void Pipeline::label_from_data(const Event& e, const identity::Process& p, const policy::Boundary& b) {
+    std::string id = act_.kernel_rule_id ? act_.kernel_rule_id(e.kernel_rule) : "";
+    auto s = std::find_if(b.sequences.begin(), b.sequences.end(), [&](auto& q) { return q.id == id; });
+    std::string via = "label via " + e.path + " written by pid " + std::to_string(e.target_pid);
+    auto r = record_for(e, p);
+    r.type = "label";
+    r.verdict = "allow";
+    r.rule = id.empty() ? "kernel rule " + std::to_string(e.kernel_rule) : id;
+    r.resolved = via;
+    r.detail = via + (s == b.sequences.end() ? " (a sequence the boundary no longer has)"
+                                             : ": later actions are judged by " + s->id);
+    act_.journal(r);
+    if (s == b.sequences.end()) return;
+    scope::Label l;
+    l.sequence = s->id;
+    l.at_ns = e.ktime_ns;
+    l.time = r.time;
+    l.seq = r.seq;
+    l.hash = r.hash;
+    l.step = via;
+    sequences_.add_label(p.key, std::move(l));
 }
 
 std::string Pipeline::chain_for(const identity::Process& p, const std::string& sequence_id) const {

@@ -75,7 +75,9 @@ void Pipeline::judge_event(const Event& e, const identity::Process& p) {
         intents_.exited(e.pid);
         return;
     }
-    if (e.action == Action::Tls && e.tls_hello) {
+    if (e.action == Action::Label) {
+        label_from_data(e, p, *b);
+    } else if (e.action == Action::Tls && e.tls_hello) {
         judge_unseen_tls(e, p, *b);
     } else if (e.action == Action::Tls || (e.action == Action::Io && is_http(e))) {
         if (e.action == Action::Tls) count_tls_stack(e, c);

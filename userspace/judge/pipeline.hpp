@@ -81,6 +81,7 @@ private:
                    std::string& grant, std::string& chain);
     void count_action(const Event& e, const Verdict& v, AgentCounters& c) const;
     void attach_labels(const Event& e, const identity::Process& p, const policy::Boundary& b);
+    void label_from_data(const Event& e, const identity::Process& p, const policy::Boundary& b);
     std::string chain_for(const identity::Process& p, const std::string& sequence_id) const;
     std::string note_grant(const identity::Process& p, const scope::Task& t, scope::Grant& g);
     Verdict task_call_overlay(const identity::Process& p, const policy::Boundary& b, const std::string& kind,

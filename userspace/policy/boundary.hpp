@@ -18,6 +18,7 @@
 #include "common/verdict.hpp"
 #include "policy/glob.hpp"
 #include "policy/net.hpp"
+#include "stockade/events.h"
 
 namespace stockade::policy {
 
@@ -71,6 +72,10 @@ struct SequenceRule : RuleOrigin {
     std::vector<PathRule> forbid_read, forbid_write, forbid_exec, write_except;
     bool forbid_connect = false;          // any connect, except connect_except
     std::vector<NetRule> connect_except;  // with forbid_connect
+    // `through:` what the label passes through besides fork, as SK_THROUGH_* bits: objects a
+    // labelled process writes label the processes of its agent that read them. Default: all.
+    uint32_t through = kThroughAll;
+    static constexpr uint32_t kThroughAll = SK_THROUGH_PIPE | SK_THROUGH_SOCKET | SK_THROUGH_FILE;
     std::vector<PathRule> count_read;
     uint32_t distinct = 0;
     uint64_t within_ms = 0;

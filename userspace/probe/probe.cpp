@@ -275,9 +275,11 @@ void Probe::track_process(uint32_t tgid, uint32_t agent_id, uint64_t start_ns) {
     check_update(bpf_map__update_elem(skel_->maps.tracked, &tgid, sizeof tgid, &t, sizeof t, BPF_ANY), "tracked");
 }
 
-void Probe::label_process(uint32_t tgid, uint32_t rule) {
+void Probe::label_process(uint32_t tgid, uint32_t rule, uint32_t through) {
     sk_label l{};
     l.rule = rule;
+    l.through = through;
+    __atomic_store_n(&skel_->bss->labels_live, 1, __ATOMIC_RELEASE);  // before the label: hooks look
     check_update(bpf_map__update_elem(skel_->maps.labels, &tgid, sizeof tgid, &l, sizeof l, BPF_NOEXIST) == 0 ||
                          errno == EEXIST
                      ? 0

@@ -116,8 +116,9 @@ public:
     void set_cgroup_names(const std::vector<std::tuple<uint32_t, std::string, uint32_t>>& names);
     // The daemon killed the cgroup (cgroup.kill): the kernel stops dooming its tasks.
     void clear_doomed(uint64_t cgroup_id);
-    // Attaches a sequence label (kernel rule number of the sequence) to a process.
-    void label_process(uint32_t tgid, uint32_t rule);
+    // Attaches a sequence label (kernel rule number of the sequence) to a process; `through`: the
+    // SK_THROUGH_* objects its writes pass the label through (bpf/taint.bpf.h).
+    void label_process(uint32_t tgid, uint32_t rule, uint32_t through);
 
     // Kernel rule tables (callers build the full content; see enforce/kernel_tables).
     void set_agent_config(uint32_t agent_id, const sk_agent_cfg& cfg);

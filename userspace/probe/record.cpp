@@ -39,6 +39,8 @@ static_assert(sizeof(sk_net_key) == 28);
 static_assert(sizeof(sk_port_span) == 12);
 static_assert(sizeof(sk_net_rule) == 8 + 12 * SK_NET_SPANS_MAX);
 static_assert(sizeof(sk_track) == 16);
+static_assert(sizeof(sk_label) == 8);
+static_assert(sizeof(sk_taint) == 16);
 static_assert(sizeof(sk_hold) == 24);
 static_assert(sizeof(sk_agent_cfg) == 16);
 static_assert(sizeof(sk_http_key) == 24);
@@ -295,6 +297,13 @@ Event decode(const void* data, size_t size) {
         e.path = path_of(0, SK_F_REL_PATH0);
         e.path2 = cstr(seg[3]);  // the attribute's name, as written
         e.syscall_nr = static_cast<uint32_t>(r.arg0);
+        break;
+    case Action::Label:  // a pipe or socket has no path: named the way /proc/PID/fd names it
+        e.detail = static_cast<uint32_t>(r.arg0);
+        e.target_pid = static_cast<uint32_t>(r.arg1);
+        e.io_inode = r.arg2;
+        e.path = r.seg_len[0] ? assemble_path(seg[0])
+                              : (r.arg0 == SK_THROUGH_PIPE ? "pipe:[" : "socket:[") + std::to_string(r.arg2) + "]";
         break;
     case Action::Symlink:
         e.path = path_of(0, SK_F_REL_PATH0);

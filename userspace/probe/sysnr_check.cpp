@@ -29,6 +29,8 @@ SK_SAME_NR(ptrace); SK_SAME_NR(process_vm_readv); SK_SAME_NR(process_vm_writev);
 SK_SAME_NR(pidfd_getfd);
 SK_SAME_NR(read); SK_SAME_NR(write); SK_SAME_NR(readv); SK_SAME_NR(writev); SK_SAME_NR(recvmsg);
 SK_SAME_NR(open_by_handle_at);
+SK_SAME_NR(pwrite64); SK_SAME_NR(pwritev); SK_SAME_NR(pwritev2); SK_SAME_NR(sendfile); SK_SAME_NR(splice);
+SK_SAME_NR(tee); SK_SAME_NR(vmsplice); SK_SAME_NR(copy_file_range);
 SK_SAME_NR(io_uring_setup); SK_SAME_NR(io_uring_enter); SK_SAME_NR(io_uring_register);
 SK_SAME_NR(rt_sigqueueinfo); SK_SAME_NR(rt_tgsigqueueinfo); SK_SAME_NR(pidfd_open);
 SK_SAME_NR(mount); SK_SAME_NR(umount2); SK_SAME_NR(pivot_root); SK_SAME_NR(open_tree); SK_SAME_NR(move_mount);

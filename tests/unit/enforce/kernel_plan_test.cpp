@@ -278,3 +278,29 @@ TEST_CASE("inodes the daemon pinned are denied for their agent and its tasks, un
     }
     CHECK(p.inode_rules.count(InodeKey{1, 1, 2}) == 0);  // another agent's pin is not this one's
 }
+
+TEST_CASE("a sequence's kernel label carries what it passes through (through:)", "[enforce][plan]") {
+    TempDir d;
+    d.write("data/creds.txt");
+    d.write("data/keys.txt");
+    auto plan = [&](const std::string& through) {
+        auto set = load_ok("agent: t\nmode: enforce\nsystem_read: false\nmatch: { cgroup: /stockade/t }\n"
+                           "sequences:\n  - name: creds\n    after: { read: [ " + d / "data/creds.txt" + " ] }\n"
+                           "    forbid: { connect: any }\n" + through +
+                           "  - name: keys\n    after: { read: [ " + d / "data/keys.txt" + " ] }\n"
+                           "    forbid: { connect: any }\n    through: [process]\n");
+        RuleNumbers rules;
+        KernelPlan p = plan_for(*set, rules);
+        REQUIRE(p.problems.empty());
+        auto* creds = entry(p, 1, d / "data/creds.txt");
+        auto* keys = entry(p, 1, d / "data/keys.txt");
+        REQUIRE(creds);
+        REQUIRE(keys);
+        CHECK((creds->flags & SK_IR_LABEL));
+        CHECK(rules.id(creds->label) == "t.yaml:creds");
+        CHECK(keys->label_through == 0);  // the process line only
+        return creds->label_through;
+    };
+    CHECK(plan("") == (SK_THROUGH_PIPE | SK_THROUGH_SOCKET | SK_THROUGH_FILE));
+    CHECK(plan("    through: [process, file]\n") == SK_THROUGH_FILE);
+}
