@@ -48,15 +48,15 @@ inline std::string shell(const std::string& cmd) { return cmd + "; echo rc=$?"; 
 inline std::optional<stockade::journal::Record> http_record(const Daemon& daemon, const std::string& method,
                                                             const std::string& path, int timeout_ms = 5000) {
     return daemon.wait_record(
-        [&](const stockade::journal::Record& r) { return r.type == "tool" && r.action == method && r.path == path; },
+        [&](const stockade::journal::Record& r) { return r.type == stockade::journal::RecordType::Tool && r.action == method && r.path == path; },
         timeout_ms);
 }
 
 inline std::string dump_tools(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
-        if (r.type == "tool" || !r.verdict.empty())
-            s += r.action + " " + r.address + " " + r.path + " " + r.verdict + " " + r.rule + " [" + r.enforcement +
+        if (r.type == stockade::journal::RecordType::Tool || r.verdict != stockade::journal::Verdict::None)
+            s += r.action + " " + r.address + " " + r.path + " " + std::string(stockade::journal::to_string(r.verdict)) + " " + r.rule + " [" + std::string(stockade::journal::to_string(r.enforcement)) +
                  "] " + r.detail + "\n";
     return s;
 }

@@ -28,7 +28,7 @@ void Daemon::expire_tasks() {
     for (Task* t : expired)
         for (auto& g : t->grants) {
             journal::Record r;
-            r.type = "grant";
+            r.type = journal::RecordType::Grant;
             r.agent = t->agent;
             r.task = t->id;
             r.grant = g.id;
@@ -83,7 +83,7 @@ control::Response Daemon::handle_task(const control::Request& req, const std::st
     Task& t = tasks_.begin(*b, req.grants, req.confines, req.ttl_ms * 1'000'000, req.label, now);
     for (auto& g : t.grants) {
         journal::Record r;
-        r.type = "grant";
+        r.type = journal::RecordType::Grant;
         r.agent = t.agent;
         r.task = t.id;
         r.grant = g.id;

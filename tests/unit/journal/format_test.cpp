@@ -10,7 +10,7 @@ namespace {
 Record sample(const std::string& verdict) {
     Record r = jtest::decision("claude", verdict, "/etc/shadow");
     r.time = "2026-11-25T09:24:10.123456Z";
-    r.enforcement = verdict == "deny" ? "denied-in-kernel" : "";
+    if (verdict == "deny") r.enforcement = Enforcement::DeniedInKernel;
     return r;
 }
 }  // namespace
@@ -74,7 +74,7 @@ TEST_CASE("format_text shows network objects and neutralises terminal control", 
 
 TEST_CASE("format_text shows the type and detail of other records", "[journal][format]") {
     Record t;
-    t.type = "torn";
+    t.type = RecordType::Torn;
     t.detail = "set aside 12 bytes";
     std::string line = format_text(t, false);
     CHECK_THAT(line, Contains("torn"));
