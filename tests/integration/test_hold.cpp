@@ -123,7 +123,7 @@ TEST_CASE("hold: an MCP call denied only by a glob never runs: the server is hel
     CHECK(fs::exists(d / "markers/echo"));
     CHECK_FALSE(fs::exists(d / "markers/delete_all"));  // the denied one never ran
     auto r = daemon.wait_record([](const Record& r) {
-        return r.type == stockade::journal::RecordType::Tool && r.path == "delete_all" && r.verdict == stockade::journal::Verdict::Kill;
+        return r.type == stockade::journal::RecordType::Tool && r.tool == "delete_all" && r.verdict == stockade::journal::Verdict::Kill;
     });
     REQUIRE(r);
     CHECK(r->rule == "j.yaml:test-server");

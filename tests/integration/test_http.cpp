@@ -170,7 +170,11 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         REQUIRE(echo);
         CHECK(echo->verdict == stockade::journal::Verdict::Allow);
         CHECK(echo->rule == "web.yaml:remote-tools");
-        CHECK(echo->detail.find("outcome: result") != std::string::npos);
+        CHECK(echo->outcome == "result");
+        CHECK(echo->server == server.base(true) + "/v1/mcp");
+        CHECK(echo->path == "/v1/mcp");
+        CHECK(echo->args_digest.size() == 64);
+        CHECK_FALSE(echo->request_id.empty());
         CHECK(echo->detail.find("secret-argument") == std::string::npos);
         daemon.run_as("web", {"/usr/bin/python3", "-I", client, server.base(true), "POST", "/v1/mcp?tool=delete_all"},
                       &out);

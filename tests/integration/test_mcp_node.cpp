@@ -37,7 +37,7 @@ std::string dump(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
         if (r.verdict != stockade::journal::Verdict::None)
-            s += std::string(stockade::journal::to_string(r.type)) + " " + r.action + " " + r.path + " " + std::string(stockade::journal::to_string(r.verdict)) + " " + r.rule + " [" + std::string(stockade::journal::to_string(r.enforcement)) + "] " +
+            s += std::string(stockade::journal::to_string(r.type)) + " " + r.action + " " + r.path + r.tool + " " + std::string(stockade::journal::to_string(r.verdict)) + " " + r.rule + " [" + std::string(stockade::journal::to_string(r.enforcement)) + "] " +
                  r.detail.substr(0, 160) + "\n";
     return s;
 }
@@ -73,13 +73,13 @@ TEST_CASE("a Node host's server on socket pairs is found by its server glob, in 
     CHECK(WEXITSTATUS(st) == 0);
     CHECK(out.find("echo ok") != std::string::npos);
     CHECK(fs::exists(d / "markers/echo"));
-    auto allowed = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.path == "echo"; });
+    auto allowed = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == "echo"; });
     REQUIRE(allowed);
     CHECK(allowed->verdict == stockade::journal::Verdict::Allow);
     CHECK(allowed->rule == "n.yaml:test-server");  // the server glob matched, not the default deny
-    CHECK(allowed->detail.find("server.py") != std::string::npos);
+    CHECK(allowed->server.find("server.py") != std::string::npos);
     auto framed = daemon.wait_record([](const Record& r) {
-        return r.type == stockade::journal::RecordType::Tool && r.path == "echo" && r.detail.find("id 11") != std::string::npos;
+        return r.type == stockade::journal::RecordType::Tool && r.tool == "echo" && r.request_id == "11";
     });
     REQUIRE(framed);
     CHECK(framed->rule == "n.yaml:test-server");
@@ -90,11 +90,11 @@ TEST_CASE("a Node host's server on socket pairs is found by its server glob, in 
     INFO(out << dump(daemon));
     CHECK_FALSE(fs::exists(d / "markers/delete_all"));
     auto caller = daemon.wait_record([](const Record& r) {
-        return r.type == stockade::journal::RecordType::Tool && r.path == "delete_all" && r.enforcement != stockade::journal::Enforcement::ServerKilledInKernel;
+        return r.type == stockade::journal::RecordType::Tool && r.tool == "delete_all" && r.enforcement != stockade::journal::Enforcement::ServerKilledInKernel;
     });
     REQUIRE(caller);
     CHECK(caller->verdict == stockade::journal::Verdict::Kill);
-    CHECK(caller->detail.find("server.py") != std::string::npos);
+    CHECK(caller->server.find("server.py") != std::string::npos);
     CHECK(caller->detail.find("not seen yet") == std::string::npos);
 }
 
@@ -129,11 +129,11 @@ TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-file
     CHECK(kills(daemon) == 0);  // the clean run: nothing stopped, nothing flagged
     INFO(describe(violations(daemon, "mcp-filesystem")));
     CHECK(violations(daemon, "mcp-filesystem").empty());
-    auto first = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.path == "list_allowed_directories"; });
+    auto first = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == "list_allowed_directories"; });
     REQUIRE(first);
     CHECK(first->verdict == stockade::journal::Verdict::Allow);
     CHECK(first->rule == "mcp-filesystem.yaml:fs");
-    CHECK(first->detail.find("server-filesystem") != std::string::npos);
+    CHECK(first->server.find("server-filesystem") != std::string::npos);
     // Every offered tool was read from the (~13 KB) answer, none of it cut.
     size_t at = out.find("offered ");
     REQUIRE(at != std::string::npos);
@@ -157,7 +157,7 @@ TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-file
     CHECK(fs::exists(d / "work/notes.txt"));
     CHECK_FALSE(fs::exists(d / "work/moved.txt"));
     auto denied = daemon.wait_record([](const Record& r) {
-        return r.type == stockade::journal::RecordType::Tool && r.path == "move_file" && r.enforcement != stockade::journal::Enforcement::ServerKilledInKernel;
+        return r.type == stockade::journal::RecordType::Tool && r.tool == "move_file" && r.enforcement != stockade::journal::Enforcement::ServerKilledInKernel;
     });
     REQUIRE(denied);
     CHECK(denied->verdict == stockade::journal::Verdict::Kill);

@@ -25,28 +25,31 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
     CHECK(fs::exists(d / "markers/echo"));  // monitor mode: every call ran
 
     auto call = [&](const std::string& tool) {
-        return daemon.wait_record([&](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.path == tool; });
+        return daemon.wait_record([&](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == tool; });
     };
     auto echo = call("echo");
     REQUIRE(echo);
     CHECK(echo->agent == "mcpagent");
     CHECK(echo->action == "tools/call");
-    CHECK(echo->address == "stdio");
-    CHECK(echo->detail.find("server.py") != std::string::npos);      // the server's identity
-    CHECK(echo->detail.find("outcome: result") != std::string::npos);
-    CHECK(echo->detail.find("arguments sha256 ") != std::string::npos);
+    CHECK(echo->protocol == "stdio");
+    CHECK(echo->path.empty());
+    CHECK(echo->address.empty());
+    CHECK(echo->server.find("server.py") != std::string::npos);      // the server's identity
+    CHECK(echo->outcome == "result");
+    CHECK(echo->args_digest.size() == 64);
+    CHECK_FALSE(echo->request_id.empty());
     CHECK(echo->detail.find("secret-argument") == std::string::npos);  // a digest, never the arguments
     CHECK(echo->exe.find("python3") != std::string::npos);               // the caller
     auto bad = call("nosuch");
     REQUIRE(bad);
-    CHECK(bad->detail.find("outcome: error -32602") != std::string::npos);
+    CHECK(bad->outcome.rfind("error -32602", 0) == 0);
     auto framed = call("delete_all");  // Content-Length framed
     REQUIRE(framed);
-    CHECK(framed->detail.find("outcome: result") != std::string::npos);
+    CHECK(framed->outcome == "result");
     auto listed = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.action == "tools/list"; });
     std::string tools_seen;
     for (auto& r : daemon.records())
-        if (r.type == stockade::journal::RecordType::Tool) tools_seen += r.action + " " + r.path + " | " + r.detail + "\n";
+        if (r.type == stockade::journal::RecordType::Tool) tools_seen += r.action + " " + r.tool + " | " + r.detail + "\n";
     INFO(tools_seen);
     REQUIRE(listed);
     CHECK(listed->detail.find("offers 2 tools") != std::string::npos);
@@ -77,12 +80,12 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo", "delete_all"}, &out);
         CHECK(fs::exists(d / "markers/echo"));
         CHECK(fs::exists(d / "markers/delete_all"));
-        auto denied = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.path == "delete_all"; });
+        auto denied = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == "delete_all"; });
         REQUIRE(denied);
         CHECK(denied->verdict == stockade::journal::Verdict::WouldDeny);
         CHECK(denied->rule == "j.yaml:test-server");
         CHECK(denied->detail.find("secret-argument") != std::string::npos);  // `arguments: full`
-        auto allowed = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.path == "echo"; });
+        auto allowed = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == "echo"; });
         REQUIRE(allowed);
         CHECK(allowed->verdict == stockade::journal::Verdict::Allow);
         CHECK(allowed->rule == "j.yaml:test-server");
@@ -104,12 +107,13 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
             return r.type == stockade::journal::RecordType::Tool && r.enforcement == stockade::journal::Enforcement::ServerKilledInKernel;
         });
         REQUIRE(server);
-        CHECK(server->path == "delete_all");
+        CHECK(server->tool == "delete_all");
+        CHECK(server->server.find("server.py") != std::string::npos);
         CHECK(server->rule == "j.yaml:test-server");
         CHECK(server->argv.size() >= 2);
         CHECK(server->argv[2].find("server.py") != std::string::npos);
         auto caller = daemon.wait_record([](const Record& r) {
-            return r.type == stockade::journal::RecordType::Tool && r.path == "delete_all" && r.enforcement != stockade::journal::Enforcement::ServerKilledInKernel;
+            return r.type == stockade::journal::RecordType::Tool && r.tool == "delete_all" && r.enforcement != stockade::journal::Enforcement::ServerKilledInKernel;
         });
         REQUIRE(caller);
         CHECK(caller->verdict == stockade::journal::Verdict::Kill);
