@@ -51,7 +51,7 @@ inline std::optional<stockade::journal::Record> http_record(const Daemon& daemon
     return daemon.wait_record(
         [&](const stockade::journal::Record& r) {
             const std::string& object = method == "tools/call" ? r.tool : r.path;
-            return r.type == stockade::journal::RecordType::Tool && r.action == method && object == path_or_tool;
+            return r.type == jr::RecordType::Tool && r.action == method && object == path_or_tool;
         },
         timeout_ms);
 }
@@ -59,8 +59,8 @@ inline std::optional<stockade::journal::Record> http_record(const Daemon& daemon
 inline std::string dump_tools(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
-        if (r.type == stockade::journal::RecordType::Tool || r.verdict != stockade::journal::Verdict::None)
-            s += r.action + " " + r.address + " " + r.path + " " + r.tool + " " + std::string(stockade::journal::to_string(r.verdict)) + " " + r.rule + " [" + std::string(stockade::journal::to_string(r.enforcement)) +
+        if (r.type == jr::RecordType::Tool || r.verdict != jr::Verdict::None)
+            s += r.action + " " + r.address + " " + r.path + " " + r.tool + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" + std::string(jr::to_string(r.enforcement)) +
                  "] " + r.detail + "\n";
     return s;
 }

@@ -25,7 +25,7 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
     CHECK(fs::exists(d / "markers/echo"));  // monitor mode: every call ran
 
     auto call = [&](const std::string& tool) {
-        return daemon.wait_record([&](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == tool; });
+        return daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == tool; });
     };
     auto echo = call("echo");
     REQUIRE(echo);
@@ -46,14 +46,14 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
     auto framed = call("delete_all");  // Content-Length framed
     REQUIRE(framed);
     CHECK(framed->outcome == "result");
-    auto listed = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.action == "tools/list"; });
+    auto listed = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "tools/list"; });
     std::string tools_seen;
     for (auto& r : daemon.records())
-        if (r.type == stockade::journal::RecordType::Tool) tools_seen += r.action + " " + r.tool + " | " + r.detail + "\n";
+        if (r.type == jr::RecordType::Tool) tools_seen += r.action + " " + r.tool + " | " + r.detail + "\n";
     INFO(tools_seen);
     REQUIRE(listed);
     CHECK(listed->detail.find("offers 2 tools") != std::string::npos);
-    auto init = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.action == "initialize"; });
+    auto init = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "initialize"; });
     CHECK(init);  // split across two writes, reassembled
 
     run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
@@ -80,14 +80,14 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo", "delete_all"}, &out);
         CHECK(fs::exists(d / "markers/echo"));
         CHECK(fs::exists(d / "markers/delete_all"));
-        auto denied = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == "delete_all"; });
+        auto denied = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "delete_all"; });
         REQUIRE(denied);
-        CHECK(denied->verdict == stockade::journal::Verdict::WouldDeny);
+        CHECK(denied->verdict == jr::Verdict::WouldDeny);
         CHECK(denied->rule == "j.yaml:test-server");
         CHECK(denied->detail.find("secret-argument") != std::string::npos);  // `arguments: full`
-        auto allowed = daemon.wait_record([](const Record& r) { return r.type == stockade::journal::RecordType::Tool && r.tool == "echo"; });
+        auto allowed = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo"; });
         REQUIRE(allowed);
-        CHECK(allowed->verdict == stockade::journal::Verdict::Allow);
+        CHECK(allowed->verdict == jr::Verdict::Allow);
         CHECK(allowed->rule == "j.yaml:test-server");
     }
     SECTION("enforce: the denied call never runs; the server dies at the read that delivers it") {
@@ -104,7 +104,7 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         CHECK(fs::exists(d / "markers/echo"));
         CHECK_FALSE(fs::exists(d / "markers/delete_all"));  // killed in the kernel before it ran
         auto server = daemon.wait_record([](const Record& r) {
-            return r.type == stockade::journal::RecordType::Tool && r.enforcement == stockade::journal::Enforcement::ServerKilledInKernel;
+            return r.type == jr::RecordType::Tool && r.enforcement == jr::Enforcement::ServerKilledInKernel;
         });
         REQUIRE(server);
         CHECK(server->tool == "delete_all");
@@ -113,10 +113,10 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         CHECK(server->argv.size() >= 2);
         CHECK(server->argv[2].find("server.py") != std::string::npos);
         auto caller = daemon.wait_record([](const Record& r) {
-            return r.type == stockade::journal::RecordType::Tool && r.tool == "delete_all" && r.enforcement != stockade::journal::Enforcement::ServerKilledInKernel;
+            return r.type == jr::RecordType::Tool && r.tool == "delete_all" && r.enforcement != jr::Enforcement::ServerKilledInKernel;
         });
         REQUIRE(caller);
-        CHECK(caller->verdict == stockade::journal::Verdict::Kill);
+        CHECK(caller->verdict == jr::Verdict::Kill);
         CHECK(caller->enforcement.find("server-stopped-in-kernel") != std::string::npos);
     }
 }
