@@ -225,7 +225,8 @@ void bench_latency(const Options& o, Report& report) {
         daemon_sliced_us.clear();
         kernel_records = 0;
         for (auto& r : stockade::journal::read_last(d.journal(), 1000000, stockade::journal::Filter{})) {
-            bool by_daemon = r.enforcement == journal::Enforcement::KilledByDaemon || r.enforcement == journal::Enforcement::KilledWhileHeld;
+            bool by_daemon = r.enforcement == journal::Enforcement::KilledByDaemon ||
+                             r.enforcement == journal::Enforcement::KilledWhileHeld;
             if (by_daemon && want.count(r.pid) && r.latency_us >= 0)
                 daemon_us.push_back(static_cast<double>(r.latency_us));
             if (by_daemon && want_niced.count(r.pid) && r.latency_us >= 0)

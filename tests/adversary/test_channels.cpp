@@ -46,7 +46,8 @@ std::string run_agent(Daemon& daemon, const std::string& agent, const std::strin
 std::string journaled(const Daemon& daemon) {
     std::string out;
     for (auto& r : daemon.records())
-        out += r.action + " " + r.path + " " + r.rule + " " + std::string(jr::to_string(r.enforcement)) + " " + r.resolved + "\n";
+        out += r.action + " " + r.path + " " + r.rule + " " + std::string(jr::to_string(r.enforcement)) + " " +
+               r.resolved + "\n";
     return out;
 }
 
@@ -234,8 +235,9 @@ TEST_CASE("sendfile and splice from a protected file: the open they need is kill
     CHECK(out.find("rc=137") != std::string::npos);
     // The O_PATH open locates and reads nothing: only flagged (builtin:path-only, see
     // docs/boundary.md). The read open through its /proc name is the one killed.
-    auto r = daemon.wait_record(
-        [&](const Record& r) { return r.action == "open" && r.path == d / "secret/key" && r.verdict == jr::Verdict::Kill; });
+    auto r = daemon.wait_record([&](const Record& r) {
+        return r.action == "open" && r.path == d / "secret/key" && r.verdict == jr::Verdict::Kill;
+    });
     REQUIRE(r);
     CHECK(r->rule == "s.yaml:files.never[0]");
     CHECK(r->enforcement == jr::Enforcement::KilledInKernel);

@@ -165,7 +165,8 @@ TEST_CASE("self-protection with --landlock: SIGKILL, ptrace, /proc/PID/mem, moun
         check_daemon_serves(daemon);
     }
     CHECK(fs::exists(file));
-    auto r = daemon.wait_record([](const Record& r) { return r.action == "signal" && r.enforcement == jr::Enforcement::DeniedInKernel; });
+    auto r = daemon.wait_record(
+        [](const Record& r) { return r.action == "signal" && r.enforcement == jr::Enforcement::DeniedInKernel; });
     REQUIRE(r);
     CHECK(r->rule == "builtin:self-protection");
     check_still_enforcing(daemon, d, "llagent");

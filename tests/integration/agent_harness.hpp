@@ -208,7 +208,8 @@ inline std::vector<stockade::journal::Record> violations(const Daemon& daemon, c
 inline std::string describe(const std::vector<stockade::journal::Record>& records) {
     std::string s;
     for (auto& r : records) {
-        s += std::string(jr::to_string(r.type)) + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " " + r.exe + " " + r.action + " " + r.access + " " + r.path + r.tool +
+        s += std::string(jr::to_string(r.type)) + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " " +
+             r.exe + " " + r.action + " " + r.access + " " + r.path + r.tool +
              (r.address.empty() ? "" : " " + r.address + ":" + std::to_string(r.port)) + " result " +
              std::to_string(r.result) + " [" + std::string(jr::to_string(r.enforcement)) + "]\n";
     }

@@ -60,8 +60,9 @@ inline std::string dump_tools(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
         if (r.type == jr::RecordType::Tool || r.verdict != jr::Verdict::None)
-            s += r.action + " " + r.address + " " + r.path + " " + r.tool + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" + std::string(jr::to_string(r.enforcement)) +
-                 "] " + r.detail + "\n";
+            s += r.action + " " + r.address + " " + r.path + " " + r.tool + " " +
+                 std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" +
+                 std::string(jr::to_string(r.enforcement)) + "] " + r.detail + "\n";
     return s;
 }
 

@@ -170,7 +170,8 @@ TEST_CASE("Claude Code's Bash tool is stopped at a key, the password hashes and 
     });
     REQUIRE(key);
     CHECK(key->rule == "claude-code.yaml:ssh-keys");
-    auto hashes = daemon.wait_record([&](const Record& r) { return r.verdict == jr::Verdict::Kill && r.path == "/etc/shadow"; });
+    auto hashes =
+        daemon.wait_record([&](const Record& r) { return r.verdict == jr::Verdict::Kill && r.path == "/etc/shadow"; });
     REQUIRE(hashes);
     CHECK(hashes->exe == "/usr/bin/cat");
     CHECK(hashes->rule == "claude-code.yaml:password-hashes");

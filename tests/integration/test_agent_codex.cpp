@@ -135,7 +135,8 @@ TEST_CASE("Codex CLI's shell is stopped at a key, the password hashes and a fore
     });
     REQUIRE(key);
     CHECK(key->rule == "codex.yaml:ssh-keys");
-    auto hashes = daemon.wait_record([&](const Record& r) { return r.verdict == jr::Verdict::Kill && r.path == "/etc/shadow"; });
+    auto hashes =
+        daemon.wait_record([&](const Record& r) { return r.verdict == jr::Verdict::Kill && r.path == "/etc/shadow"; });
     REQUIRE(hashes);
     CHECK(hashes->rule == "codex.yaml:password-hashes");
     auto post = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == exfil.port; });

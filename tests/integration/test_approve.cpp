@@ -131,13 +131,15 @@ TEST_CASE("ask: a held write waits for a person; stockade approve releases it an
     CHECK(WEXITSTATUS(st) == 0);
     CHECK(agent.output().find("wrote") != std::string::npos);
     CHECK(Daemon::slurp(d / "outside/notes") == "CHANGEDL\n");  // "ORIGINAL\n" overwritten from byte 0
-    auto r = daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
     REQUIRE(r);
     CHECK(r->verdict == jr::Verdict::Allow);
     CHECK(r->enforcement == jr::Enforcement::ReleasedByApprover);
     CHECK(r->approver.find("uid=0 pid=") == 0);
     CHECK(r->approver.find("exe=" + bin("stockade")) != std::string::npos);
-    auto ask = daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Decision && r.approval == a->id; });
+    auto ask =
+        daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Decision && r.approval == a->id; });
     REQUIRE(ask);
     CHECK(ask->verdict == jr::Verdict::Ask);
     CHECK(ask->enforcement == jr::Enforcement::HeldForApproval);
@@ -158,7 +160,8 @@ TEST_CASE("ask: stockade deny kills a held write where it stopped: the file is u
     REQUIRE(st != -1);
     CHECK(agent.output().find("wrote") == std::string::npos);
     CHECK(Daemon::slurp(d / "outside/notes") == "ORIGINAL\n");
-    auto r = daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
     REQUIRE(r);
     CHECK(r->verdict == jr::Verdict::Kill);
     CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
@@ -195,7 +198,8 @@ TEST_CASE("ask: a held connect: approve lets the bytes through, deny refuses it 
         char buf[16] = {};
         ssize_t n = recv(c, buf, sizeof buf, MSG_DONTWAIT);
         close(c);
-        auto r = daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
+        auto r = daemon.wait_record(
+            [&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
         REQUIRE(r);
         if (approve) {
             CHECK(out.find("sent") != std::string::npos);

@@ -31,8 +31,8 @@ std::string dump(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
         if (r.verdict != jr::Verdict::None && r.verdict != jr::Verdict::Allow)
-            s += r.action + " " + r.path + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" + std::string(jr::to_string(r.enforcement)) + "] " +
-                 std::to_string(r.result) + " " + r.resolved + "\n";
+            s += r.action + " " + r.path + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" +
+                 std::string(jr::to_string(r.enforcement)) + "] " + std::to_string(r.result) + " " + r.resolved + "\n";
     return s;
 }
 

@@ -190,11 +190,14 @@ TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in f
     Daemon daemon(d);
     daemon.start();
     daemon.run_as("reloader", {"/usr/bin/cat", d / "data/file"});
-    REQUIRE(daemon.wait_record([&](const Record& r) { return r.path == d / "data/file" && r.verdict == jr::Verdict::WouldDeny; }));
+    REQUIRE(daemon.wait_record(
+        [&](const Record& r) { return r.path == d / "data/file" && r.verdict == jr::Verdict::WouldDeny; }));
 
     // A broken edit: refused, journaled, and the old boundary still judges.
     write_file(d / "agents.d/r.yaml", boundary(d, "reloader", "monitor") + "files:\n  bogus: 1\n");
-    auto refused = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Daemon && r.detail.find("refused") != std::string::npos; });
+    auto refused = daemon.wait_record([](const Record& r) {
+        return r.type == jr::RecordType::Daemon && r.detail.find("refused") != std::string::npos;
+    });
     REQUIRE(refused);
     CHECK(refused->detail.find("r.yaml:") != std::string::npos);  // names the file and line
     daemon.run_as("reloader", {"/bin/sh", "-c", "cat " + d / "data/file" + " >/dev/null"});
@@ -204,9 +207,12 @@ TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in f
     b.replace(b.find("read: [\""), 8, "read: [\"" + d / "data/**" + "\", \"");
     write_file(d / "agents.d/r.yaml.tmp", b);
     fs::rename(d / "agents.d/r.yaml.tmp", d / "agents.d/r.yaml");
-    REQUIRE(daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Daemon && r.detail.find("reloaded") != std::string::npos; }));
+    REQUIRE(daemon.wait_record([](const Record& r) {
+        return r.type == jr::RecordType::Daemon && r.detail.find("reloaded") != std::string::npos;
+    }));
     daemon.run_as("reloader", {"/usr/bin/cat", d / "data/file"});
-    auto allowed = daemon.wait_record([&](const Record& r) { return r.path == d / "data/file" && r.verdict == jr::Verdict::Allow; });
+    auto allowed = daemon.wait_record(
+        [&](const Record& r) { return r.path == d / "data/file" && r.verdict == jr::Verdict::Allow; });
     REQUIRE(allowed);
     CHECK(allowed->rule == "r.yaml:files.read[0]");
     size_t denied = 0;

@@ -96,8 +96,10 @@ TEST_CASE("suggest from a monitored git session, enforce it, replay an edited bo
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::string violations;
     for (auto& r : daemon.records())
-        if (r.seq > mark && r.agent == "learner" && r.type == jr::RecordType::Decision && r.verdict != jr::Verdict::Allow)
-            violations += r.action + " " + r.access + " " + r.path + r.address + " -> " + std::string(jr::to_string(r.verdict)) + "\n";
+        if (r.seq > mark && r.agent == "learner" && r.type == jr::RecordType::Decision &&
+            r.verdict != jr::Verdict::Allow)
+            violations += r.action + " " + r.access + " " + r.path + r.address + " -> " +
+                          std::string(jr::to_string(r.verdict)) + "\n";
     CHECK(violations.empty());
 
     // 3. A step outside what was learned: reading a file never read before is a kill. The shell

@@ -118,7 +118,8 @@ TEST_CASE("with on_loss: flag the agent runs on and its loss is journaled", "[lo
     Daemon daemon(d, "ring_buffer_bytes: 4096\n");
     daemon.start();
     Agent agent = start_agent(daemon, "flagged", d / "work/f", 4);
-    auto rec = daemon.wait_record([](auto& r) { return r.type == jr::RecordType::Lost && r.agent == "flagged"; }, 10000);
+    auto rec =
+        daemon.wait_record([](auto& r) { return r.type == jr::RecordType::Lost && r.agent == "flagged"; }, 10000);
     REQUIRE(rec);
     CHECK(rec->enforcement.empty());
     CHECK(rec->detail.find("on_loss: flag") != std::string::npos);

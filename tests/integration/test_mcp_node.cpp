@@ -37,8 +37,9 @@ std::string dump(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
         if (r.verdict != jr::Verdict::None)
-            s += std::string(jr::to_string(r.type)) + " " + r.action + " " + r.path + r.tool + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" + std::string(jr::to_string(r.enforcement)) + "] " +
-                 r.detail.substr(0, 160) + "\n";
+            s += std::string(jr::to_string(r.type)) + " " + r.action + " " + r.path + r.tool + " " +
+                 std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" +
+                 std::string(jr::to_string(r.enforcement)) + "] " + r.detail.substr(0, 160) + "\n";
     return s;
 }
 
@@ -73,14 +74,14 @@ TEST_CASE("a Node host's server on socket pairs is found by its server glob, in 
     CHECK(WEXITSTATUS(st) == 0);
     CHECK(out.find("echo ok") != std::string::npos);
     CHECK(fs::exists(d / "markers/echo"));
-    auto allowed = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo"; });
+    auto allowed =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo"; });
     REQUIRE(allowed);
     CHECK(allowed->verdict == jr::Verdict::Allow);
     CHECK(allowed->rule == "n.yaml:test-server");  // the server glob matched, not the default deny
     CHECK(allowed->server.find("server.py") != std::string::npos);
-    auto framed = daemon.wait_record([](const Record& r) {
-        return r.type == jr::RecordType::Tool && r.tool == "echo" && r.request_id == "11";
-    });
+    auto framed = daemon.wait_record(
+        [](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo" && r.request_id == "11"; });
     REQUIRE(framed);
     CHECK(framed->rule == "n.yaml:test-server");
     CHECK(kills(daemon) == 0);
@@ -90,7 +91,8 @@ TEST_CASE("a Node host's server on socket pairs is found by its server glob, in 
     INFO(out << dump(daemon));
     CHECK_FALSE(fs::exists(d / "markers/delete_all"));
     auto caller = daemon.wait_record([](const Record& r) {
-        return r.type == jr::RecordType::Tool && r.tool == "delete_all" && r.enforcement != jr::Enforcement::ServerKilledInKernel;
+        return r.type == jr::RecordType::Tool && r.tool == "delete_all" &&
+               r.enforcement != jr::Enforcement::ServerKilledInKernel;
     });
     REQUIRE(caller);
     CHECK(caller->verdict == jr::Verdict::Kill);
@@ -129,7 +131,8 @@ TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-file
     CHECK(kills(daemon) == 0);  // the clean run: nothing stopped, nothing flagged
     INFO(describe(violations(daemon, "mcp-filesystem")));
     CHECK(violations(daemon, "mcp-filesystem").empty());
-    auto first = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "list_allowed_directories"; });
+    auto first = daemon.wait_record(
+        [](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "list_allowed_directories"; });
     REQUIRE(first);
     CHECK(first->verdict == jr::Verdict::Allow);
     CHECK(first->rule == "mcp-filesystem.yaml:fs");
@@ -139,7 +142,8 @@ TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-file
     REQUIRE(at != std::string::npos);
     int offered = std::stoi(out.substr(at + 8));
     CHECK(offered >= 10);
-    auto list = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "tools/list"; });
+    auto list =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "tools/list"; });
     REQUIRE(list);
     CHECK(list->detail.find("offers " + std::to_string(offered) + " tools") != std::string::npos);
     for (auto& r : daemon.records()) CHECK(r.rule != "builtin:tools-truncated");
@@ -157,7 +161,8 @@ TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-file
     CHECK(fs::exists(d / "work/notes.txt"));
     CHECK_FALSE(fs::exists(d / "work/moved.txt"));
     auto denied = daemon.wait_record([](const Record& r) {
-        return r.type == jr::RecordType::Tool && r.tool == "move_file" && r.enforcement != jr::Enforcement::ServerKilledInKernel;
+        return r.type == jr::RecordType::Tool && r.tool == "move_file" &&
+               r.enforcement != jr::Enforcement::ServerKilledInKernel;
     });
     REQUIRE(denied);
     CHECK(denied->verdict == jr::Verdict::Kill);

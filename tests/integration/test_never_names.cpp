@@ -24,7 +24,8 @@ std::string dump(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
         if (r.verdict != jr::Verdict::None && r.verdict != jr::Verdict::Allow)
-            s += r.action + " " + r.path + " -> " + r.path2 + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" + std::string(jr::to_string(r.enforcement)) + "]\n";
+            s += r.action + " " + r.path + " -> " + r.path2 + " " + std::string(jr::to_string(r.verdict)) + " " +
+                 r.rule + " [" + std::string(jr::to_string(r.enforcement)) + "]\n";
     return s;
 }
 

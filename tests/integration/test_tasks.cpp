@@ -123,11 +123,14 @@ TEST_CASE("grants the kernel decides are installed in its tables and removed on 
     CHECK(out.find("exec-in 0") != std::string::npos);
     CHECK(out.find("connect-after EPERM") != std::string::npos);  // refused in the kernel: the entry is gone
     CHECK(out.find("exec-after -9") != std::string::npos);        // killed at exec in the kernel
-    auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict == jr::Verdict::Deny; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict == jr::Verdict::Deny; });
     REQUIRE(r);
     CHECK(r->enforcement == jr::Enforcement::DeniedInKernel);
     CHECK(r->task == task);
-    auto x = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == d / "work/tool" && r.verdict == jr::Verdict::Kill; });
+    auto x = daemon.wait_record([&](const Record& r) {
+        return r.action == "exec" && r.path == d / "work/tool" && r.verdict == jr::Verdict::Kill;
+    });
     REQUIRE(x);
     CHECK(x->enforcement == jr::Enforcement::KilledInKernel);
 }
@@ -147,7 +150,8 @@ TEST_CASE("a confined task may do less than its agent", "[tasks]") {
     REQUIRE(r);
     CHECK(r->verdict == jr::Verdict::Kill);
     CHECK(r->rule == "task:" + task + "/confine");
-    CHECK_FALSE(daemon.wait_record([&](const Record& r) { return r.path == d / "work/docs/a.md" && r.verdict != jr::Verdict::Allow; }, 300));
+    CHECK_FALSE(daemon.wait_record(
+        [&](const Record& r) { return r.path == d / "work/docs/a.md" && r.verdict != jr::Verdict::Allow; }, 300));
     // Outside the task the agent may still read src/.
     daemon.run_as("ctasker", {"/usr/bin/cat", d / "work/src/b.c"}, &out);
     CHECK(out.find("b") != std::string::npos);
@@ -189,11 +193,13 @@ TEST_CASE("a sequence: after reading a secret, a connect outside the short list 
     CHECK(out.find("connect EPERM") != std::string::npos);
     CHECK(l.accept_now() < 0);
 
-    auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict != jr::Verdict::Allow; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict != jr::Verdict::Allow; });
     REQUIRE(r);
     CHECK(r->rule == "s.yaml:secret-then-network");
     CHECK(r->enforcement == jr::Enforcement::DeniedInKernel);
-    auto label = daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Label && r.path == d / "secrets/token"; });
+    auto label = daemon.wait_record(
+        [&](const Record& r) { return r.type == jr::RecordType::Label && r.path == d / "secrets/token"; });
     REQUIRE(label);
     // The chain names its first step by journal seq and hash.
     CHECK(r->detail.find(d / "secrets/token") != std::string::npos);

@@ -34,7 +34,7 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
     CHECK(echo->protocol == "stdio");
     CHECK(echo->path.empty());
     CHECK(echo->address.empty());
-    CHECK(echo->server.find("server.py") != std::string::npos);      // the server's identity
+    CHECK(echo->server.find("server.py") != std::string::npos);  // the server's identity
     CHECK(echo->outcome == "result");
     CHECK(echo->args_digest.size() == 64);
     CHECK_FALSE(echo->request_id.empty());
@@ -46,14 +46,16 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
     auto framed = call("delete_all");  // Content-Length framed
     REQUIRE(framed);
     CHECK(framed->outcome == "result");
-    auto listed = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "tools/list"; });
+    auto listed =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "tools/list"; });
     std::string tools_seen;
     for (auto& r : daemon.records())
         if (r.type == jr::RecordType::Tool) tools_seen += r.action + " " + r.tool + " | " + r.detail + "\n";
     INFO(tools_seen);
     REQUIRE(listed);
     CHECK(listed->detail.find("offers 2 tools") != std::string::npos);
-    auto init = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "initialize"; });
+    auto init =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "initialize"; });
     CHECK(init);  // split across two writes, reassembled
 
     run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
@@ -80,12 +82,14 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo", "delete_all"}, &out);
         CHECK(fs::exists(d / "markers/echo"));
         CHECK(fs::exists(d / "markers/delete_all"));
-        auto denied = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "delete_all"; });
+        auto denied = daemon.wait_record(
+            [](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "delete_all"; });
         REQUIRE(denied);
         CHECK(denied->verdict == jr::Verdict::WouldDeny);
         CHECK(denied->rule == "j.yaml:test-server");
         CHECK(denied->detail.find("secret-argument") != std::string::npos);  // `arguments: full`
-        auto allowed = daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo"; });
+        auto allowed =
+            daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo"; });
         REQUIRE(allowed);
         CHECK(allowed->verdict == jr::Verdict::Allow);
         CHECK(allowed->rule == "j.yaml:test-server");
@@ -113,7 +117,8 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         CHECK(server->argv.size() >= 2);
         CHECK(server->argv[2].find("server.py") != std::string::npos);
         auto caller = daemon.wait_record([](const Record& r) {
-            return r.type == jr::RecordType::Tool && r.tool == "delete_all" && r.enforcement != jr::Enforcement::ServerKilledInKernel;
+            return r.type == jr::RecordType::Tool && r.tool == "delete_all" &&
+                   r.enforcement != jr::Enforcement::ServerKilledInKernel;
         });
         REQUIRE(caller);
         CHECK(caller->verdict == jr::Verdict::Kill);

@@ -1,4 +1,6 @@
 // Never pins on files in a temporary directory: no privileges needed.
+#include "enforce/never_pins.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,14 +9,15 @@
 #include <filesystem>
 
 #include "../temp_dir.hpp"
-#include "enforce/never_pins.hpp"
 #include "probe/file_id.hpp"
 
 using stockade::enforce::NeverPins;
 
 namespace {
 
-bool is_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+bool is_open(int fd) {
+    return fcntl(fd, F_GETFD) != -1;
+}
 
 }  // namespace
 

@@ -32,8 +32,8 @@ Record random_record(std::mt19937& rng) {
     r.port = static_cast<uint16_t>(rng());
     r.result = rng() % 2 ? -static_cast<int64_t>(rng()) : INT64_MIN;
     r.latency_us = rng() % 2 ? -1 : INT64_MAX;
-    for (std::string* s : {&r.time, &r.host, &r.agent, &r.task, &r.exe, &r.path, &r.path2, &r.address, &r.rule,
-                           &r.resolved, &r.detail})
+    for (std::string* s :
+         {&r.time, &r.host, &r.agent, &r.task, &r.exe, &r.path, &r.path2, &r.address, &r.rule, &r.resolved, &r.detail})
         *s = random_string(rng);
     r.type = static_cast<RecordType>(rng() % (size_t(RecordType::Approval) + 1));
     r.verdict = static_cast<Verdict>(rng() % (size_t(Verdict::Ask) + 1));

@@ -3,7 +3,6 @@
 // fields, serialise to the same bytes and verify. A record built with the typed fields serialises
 // to exactly the line main wrote for it.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <map>
 
@@ -103,8 +102,9 @@ std::map<uint64_t, Record> typed_records() {
     r.action = "tools/call", r.path = "write_file", r.address = "stdio", r.verdict = Verdict::Kill;
     r.rule = "coder.yaml:tools.mcp[1]", r.enforcement = {E::ServerKilledByDaemon, E::KilledByDaemon};
     r.latency_us = 150;
-    r.detail = "server: /usr/bin/node server.js (pid 4300); id 7; arguments sha256 "
-               "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    r.detail =
+        "server: /usr/bin/node server.js (pid 4300); id 7; arguments sha256 "
+        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     m[12] = r;
     r = base(RecordType::Label);
     r.action = "open", r.path = "/home/u/.ssh/id_rsa", r.verdict = Verdict::Allow;

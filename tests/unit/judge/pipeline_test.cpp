@@ -181,7 +181,8 @@ TEST_CASE("kill-agent after a kernel kill kills the cgroup, or nothing without o
     CHECK(h.cgroup_kills == std::vector<std::string>{kCgroup});
     CHECK(h.kills.empty());  // the process itself is already dead
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == journal::Enforcements{journal::Enforcement::KilledInKernel, journal::Enforcement::AgentKilledByDaemon});
+    CHECK(h.journal[0].enforcement ==
+          journal::Enforcements{journal::Enforcement::KilledInKernel, journal::Enforcement::AgentKilledByDaemon});
 
     SECTION("a process attributed by the kernel tag alone has no cgroup path") {
         Event t = open_event(kSecret);

@@ -59,7 +59,8 @@ TEST_CASE("a denied tool call stops the server, then the caller, and measures th
     CHECK(r.server.find("(pid " + std::to_string(kServer) + ")") != std::string::npos);
     CHECK(r.verdict == journal::Verdict::Kill);
     CHECK(r.rule == "coder.yaml:fs");
-    CHECK(r.enforcement == journal::Enforcements{journal::Enforcement::ServerKilledByDaemon, journal::Enforcement::KilledByDaemon});
+    CHECK(r.enforcement ==
+          journal::Enforcements{journal::Enforcement::ServerKilledByDaemon, journal::Enforcement::KilledByDaemon});
     CHECK(r.latency_us == 300);
     REQUIRE(h.kills.size() == 2);
     CHECK(h.kills[0].pid == kServer);
@@ -75,7 +76,8 @@ TEST_CASE("a tool the kernel refuses at the server's read: only the caller is ki
     h.pipe.on_event(server_read());
     h.pipe.on_event(call("drop_db", 2));
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == journal::Enforcements{journal::Enforcement::ServerStoppedInKernel, journal::Enforcement::KilledByDaemon});
+    CHECK(h.journal[0].enforcement ==
+          journal::Enforcements{journal::Enforcement::ServerStoppedInKernel, journal::Enforcement::KilledByDaemon});
     REQUIRE(h.kills.size() == 1);
     CHECK(h.kills[0].pid == kPid);
 }
@@ -89,7 +91,8 @@ TEST_CASE("a tool call one process repeats goes through the repeat limit", "[jud
         h.pipe.on_event(e);
     }
     size_t one_by_one = 0;
-    for (auto& r : h.journal) one_by_one += r.type == journal::RecordType::Tool && r.verdict == journal::Verdict::WouldDeny;
+    for (auto& r : h.journal)
+        one_by_one += r.type == journal::RecordType::Tool && r.verdict == journal::Verdict::WouldDeny;
     CHECK(one_by_one == 20);
     CHECK(h.kills.empty());
     h.pipe.flush_summaries();
