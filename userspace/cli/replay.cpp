@@ -124,7 +124,8 @@ int cmd_replay(const ReplayOptions& o) {
     for (auto& c : rr.changes)
         std::printf("  seq %llu %s %s %s: %s (%s) -> %s (%s)\n", (unsigned long long)c.record.seq,
                     c.record.time.c_str(), c.record.action.c_str(), object(c.record).c_str(),
-                    std::string(journal::to_string(c.record.verdict)).c_str(), c.record.rule.c_str(), std::string(to_string(c.now.decision)).c_str(),
+                    std::string(journal::to_string(c.record.verdict)).c_str(), c.record.rule.c_str(),
+                    std::string(to_string(c.now.decision)).c_str(),
                     c.now.rule_id.c_str());
     return rr.newly_denied() ? kExitNo : kExitOk;
 }

@@ -194,7 +194,8 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
         matches.push_back(to_match(*b, it->second));
     }
     // Throws, before anything changes, if the kernel tables cannot hold the set.
-    auto plan = tables_->plan({set.get(), agent_ids_, protected_paths(), tasks_.kernel_grants(boot_ns()), never_pins_.pinned()});
+    auto plan = tables_->plan(
+        {set.get(), agent_ids_, protected_paths(), tasks_.kernel_grants(boot_ns()), never_pins_.pinned()});
     {
         std::lock_guard lk(resolve_mu_);
         resolve_set_ = set;

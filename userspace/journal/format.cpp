@@ -49,6 +49,9 @@ void column(std::string& out, std::string_view text, size_t width) {
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : terminal_safe(s); }
 
 std::string object_of(const Record& r) {
+    // An MCP call: the tool and its server (older tool records held the tool in path, the rest in detail).
+    if (r.type == RecordType::Tool && !r.tool.empty())
+        return terminal_safe(r.tool + (r.server.empty() ? "" : " on " + r.server));
     if (r.type != RecordType::Decision) return terminal_safe(r.detail.empty() ? r.path : r.detail);
     if (!r.address.empty()) {
         std::string a = terminal_safe(r.address);

@@ -52,7 +52,8 @@ bool Conclusion::conclude(Judged& j) {
                                                                           : journal::verdict_of(v.decision);
     if (!journal_violation(j.event, r)) return false;  // a repeat beyond the limit: counted, journaled in sum
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", j.process.agent,
-                 j.process.task.empty() ? "-" : j.process.task, j.event.pid, r.action, object_of(r), journal::to_string(r.verdict), r.rule,
+                 j.process.task.empty() ? "-" : j.process.task, j.event.pid, r.action, object_of(r),
+                 journal::to_string(r.verdict), r.rule,
                  r.enforcement.empty() ? "" : " " + journal::to_string(r.enforcement));
     return true;
 }
@@ -240,7 +241,8 @@ size_t Conclusion::expire_approvals(uint64_t now_ns) {
 }
 
 void Conclusion::process_ended(const Event& e, const std::string& why) {
-    for (Approval& a : approvals_.take_process(e.pid, e.start_ns)) journal_decision(a, journal::Verdict::Kill, "", journal::Enforcement::EndedWhileHeld, why);
+    for (Approval& a : approvals_.take_process(e.pid, e.start_ns))
+        journal_decision(a, journal::Verdict::Kill, "", journal::Enforcement::EndedWhileHeld, why);
 }
 
 void Conclusion::journal_decision(Approval& a, journal::Verdict verdict, const std::string& approver,
@@ -277,9 +279,9 @@ void Conclusion::stop_server(Judged& j) {
 // the rest are counted and journaled as one `repeat` record when the second is over (or at the
 // next flush). Every decision is still in the journal, as a record or in a count.
 bool Conclusion::journal_violation(const Event& e, journal::Record& r) {
-    std::string key = std::to_string(e.pid) + '\0' + std::to_string(e.start_ns) + '\0' + r.rule + '\0' + std::to_string(int(r.verdict)) +
-                      '\0' + r.action + '\0' + r.path + '\0' + r.path2 + '\0' + r.address + ':' + std::to_string(r.port) +
-                      '\0' + r.tool;
+    std::string key = std::to_string(e.pid) + '\0' + std::to_string(e.start_ns) + '\0' + r.rule + '\0' +
+                      std::to_string(int(r.verdict)) + '\0' + r.action + '\0' + r.path + '\0' + r.path2 + '\0' +
+                      r.address + ':' + std::to_string(r.port) + '\0' + r.tool;
     auto it = repeats_.find(key);
     if (it == repeats_.end()) {
         if (repeats_.size() >= kMaxRepeatKeys) {

@@ -80,3 +80,17 @@ TEST_CASE("format_text shows the type and detail of other records", "[journal][f
     CHECK_THAT(line, Contains("torn"));
     CHECK_THAT(line, Contains("set aside 12 bytes"));
 }
+
+TEST_CASE("format_text names an MCP call by its tool and server", "[journal][format]") {
+    Record r;
+    r.type = RecordType::Tool;
+    r.action = "tools/call";
+    r.tool = "delete_all";
+    r.server = "/usr/bin/node server.js (pid 7)";
+    r.verdict = Verdict::Kill;
+    r.enforcement = {Enforcement::ServerKilledByDaemon, Enforcement::KilledByDaemon};
+    std::string line = format_text(r, false);
+    CHECK_THAT(line, Contains("delete_all on /usr/bin/node server.js (pid 7)"));
+    CHECK_THAT(line, Contains("server-killed-by-daemon, killed-by-daemon"));
+    CHECK_THAT(line, Contains("tool "));  // the type stands for the action of records that are not decisions
+}
