@@ -127,7 +127,9 @@ TEST_CASE("hold: an MCP call denied only by a glob never runs: the server is hel
     });
     REQUIRE(r);
     CHECK(r->rule == "j.yaml:test-server");
-    CHECK(r->enforcement.find("while-held") != std::string::npos);
+    using E = jr::Enforcement;
+    CHECK((r->enforcement.has(E::ServerKilledWhileHeld) || r->enforcement.has(E::KilledWhileHeld) ||
+           r->enforcement.has(E::AgentKilledWhileHeld)));
 }
 
 TEST_CASE("hold: a sibling that sends SIGCONT to a held process gets it killed, never released", "[hold]") {

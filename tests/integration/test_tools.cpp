@@ -122,6 +122,6 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         });
         REQUIRE(caller);
         CHECK(caller->verdict == jr::Verdict::Kill);
-        CHECK(caller->enforcement.find("server-stopped-in-kernel") != std::string::npos);
+        CHECK(caller->enforcement.has(jr::Enforcement::ServerStoppedInKernel));
     }
 }
