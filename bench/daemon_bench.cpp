@@ -225,14 +225,15 @@ void bench_latency(const Options& o, Report& report) {
         daemon_sliced_us.clear();
         kernel_records = 0;
         for (auto& r : stockade::journal::read_last(d.journal(), 1000000, stockade::journal::Filter{})) {
-            bool by_daemon = r.enforcement == "killed-by-daemon" || r.enforcement == "killed-while-held";
+            bool by_daemon = r.enforcement == stockade::journal::Enforcement::KilledByDaemon ||
+                             r.enforcement == stockade::journal::Enforcement::KilledWhileHeld;
             if (by_daemon && want.count(r.pid) && r.latency_us >= 0)
                 daemon_us.push_back(static_cast<double>(r.latency_us));
             if (by_daemon && want_niced.count(r.pid) && r.latency_us >= 0)
                 daemon_niced_us.push_back(static_cast<double>(r.latency_us));
             if (by_daemon && want_sliced.count(r.pid) && r.latency_us >= 0)
                 daemon_sliced_us.push_back(static_cast<double>(r.latency_us));
-            if (r.enforcement == "killed-in-kernel" && kpids.count(r.pid)) ++kernel_records;
+            if (r.enforcement == stockade::journal::Enforcement::KilledInKernel && kpids.count(r.pid)) ++kernel_records;
         }
         if (daemon_us.size() >= static_cast<size_t>(glob.killed) &&
             daemon_niced_us.size() >= static_cast<size_t>(niced.killed) &&

@@ -38,7 +38,7 @@ journal::Record typical_record() {
     r.access = "read";
     r.path = "/srv/agents/coder/repo/src/journal/writer.cpp";
     r.result = 5;
-    r.verdict = "allow";
+    r.verdict = stockade::journal::Verdict::Allow;
     r.rule = "coder.yaml:repo-read";
     r.resolved = "matched /srv/agents/coder/repo/** (files.read[0])";
     return r;

@@ -46,7 +46,8 @@ std::string run_agent(Daemon& daemon, const std::string& agent, const std::strin
 std::string journaled(const Daemon& daemon) {
     std::string out;
     for (auto& r : daemon.records())
-        out += r.action + " " + r.path + " " + r.rule + " " + r.enforcement + " " + r.resolved + "\n";
+        out += r.action + " " + r.path + " " + r.rule + " " + std::string(jr::to_string(r.enforcement)) + " " +
+               r.resolved + "\n";
     return out;
 }
 
@@ -66,7 +67,7 @@ TEST_CASE("io_uring: a ring is refused at io_uring_setup unless the boundary all
         auto r = daemon.wait_record([](const Record& r) { return r.action == "syscall"; });
         REQUIRE(r);
         CHECK(r->rule == "builtin:io_uring");
-        CHECK(r->enforcement == "killed-in-kernel");
+        CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
         CHECK(r->resolved.find("io_uring_setup") != std::string::npos);
     }
     SECTION("io_uring: true: the same program reads through the ring (the channel is real)") {
@@ -101,7 +102,7 @@ TEST_CASE("32-bit syscalls (int 0x80) of a tracked task are killed", "[adversary
     auto r = daemon.wait_record([](const Record& r) { return r.action == "syscall"; });
     REQUIRE(r);
     CHECK(r->rule == "builtin:compat-syscall");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
 }
 
 TEST_CASE("open_by_handle_at: a file opened by handle is killed at the open", "[adversary]") {
@@ -117,7 +118,7 @@ TEST_CASE("open_by_handle_at: a file opened by handle is killed at the open", "[
     auto r = daemon.wait_record([](const Record& r) { return r.action == "syscall"; });
     REQUIRE(r);
     CHECK(r->rule == "builtin:open-by-handle");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
 }
 
 namespace {
@@ -167,7 +168,7 @@ TEST_CASE("ptrace of a process outside the agent is killed at the attach, before
     auto r = daemon.wait_record([](const Record& r) { return r.action == "syscall"; });
     REQUIRE(r);
     CHECK(r->rule == "builtin:cross-process");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(r->detail.find("target pid " + std::to_string(victim.pid)) != std::string::npos);
 }
 
@@ -190,7 +191,7 @@ TEST_CASE("process_vm_readv of a process outside the agent: killed before the by
     INFO(journaled(daemon));
     REQUIRE(r);
     CHECK(r->rule == "builtin:cross-process");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(r->resolved.find("process_vm_readv") != std::string::npos);
 }
 
@@ -212,7 +213,7 @@ TEST_CASE("memfd_create + execveat: an image outside exec.allow is killed at exe
     INFO(journaled(daemon));
     REQUIRE(r);
     CHECK(r->rule == "m.yaml:default-deny");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
 }
 
 TEST_CASE("sendfile and splice from a protected file: the open they need is killed", "[adversary]") {
@@ -234,10 +235,11 @@ TEST_CASE("sendfile and splice from a protected file: the open they need is kill
     CHECK(out.find("rc=137") != std::string::npos);
     // The O_PATH open locates and reads nothing: only flagged (builtin:path-only, see
     // docs/boundary.md). The read open through its /proc name is the one killed.
-    auto r = daemon.wait_record(
-        [&](const Record& r) { return r.action == "open" && r.path == d / "secret/key" && r.verdict == "kill"; });
+    auto r = daemon.wait_record([&](const Record& r) {
+        return r.action == "open" && r.path == d / "secret/key" && r.verdict == jr::Verdict::Kill;
+    });
     REQUIRE(r);
     CHECK(r->rule == "s.yaml:files.never[0]");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(r->access == "read");
 }

@@ -38,7 +38,7 @@ TEST_CASE("self-protection: a root agent's signals to stockaded, by every route,
     auto r = daemon.wait_record([](const Record& r) { return r.action == "signal" && r.detail.find("signal/cmd 19") != std::string::npos; });
     REQUIRE(r);
     CHECK(r->rule == "builtin:self-protection");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(cgroup_hooks_attached(daemon.pid()) == 4);
     check_still_enforcing(daemon, d, "sigagent");
 }
@@ -73,7 +73,7 @@ TEST_CASE("self-protection: ptrace, memory, /proc and descriptors of stockaded a
     }
     auto r = daemon.wait_record([](const Record& r) { return r.action == "ptrace" && r.rule == "builtin:self-protection"; });
     REQUIRE(r);
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(Daemon::slurp(daemon.journal()).find("forged\n") == std::string::npos);
     CHECK(cgroup_hooks_attached(dpid) == 4);
     // Reading its status (what ps does) is no attack.

@@ -51,7 +51,7 @@ TEST_CASE("self-protection: a mount over agents_dir kills the agent and no reloa
     check_daemon_serves(daemon);
     auto r = daemon.wait_record([](const Record& r) { return r.action == "syscall" && r.rule == "builtin:self-protection"; });
     REQUIRE(r);
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     // The mount ran before the kill (the kernel cannot refuse it): even an operator's reload now
     // refuses to read the empty tmpfs in place of the boundaries.
     std::string out;
@@ -90,7 +90,7 @@ TEST_CASE("self-protection: renaming or unlinking a boundary file or agents_dir 
         auto r = daemon.wait_record([&](const Record& r) { return r.action == c.args[0] && r.path == c.args[1]; });
         REQUIRE(r);
         CHECK(r->rule == "builtin:self-protection");
-        CHECK(r->verdict == "kill");
+        CHECK(r->verdict == jr::Verdict::Kill);
         std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past the automatic reload's settling
         CHECK(in_force(daemon, "renameagent"));
         check_still_enforcing(daemon, d, "renameagent");
@@ -165,7 +165,8 @@ TEST_CASE("self-protection with --landlock: SIGKILL, ptrace, /proc/PID/mem, moun
         check_daemon_serves(daemon);
     }
     CHECK(fs::exists(file));
-    auto r = daemon.wait_record([](const Record& r) { return r.action == "signal" && r.enforcement == "denied-in-kernel"; });
+    auto r = daemon.wait_record(
+        [](const Record& r) { return r.action == "signal" && r.enforcement == jr::Enforcement::DeniedInKernel; });
     REQUIRE(r);
     CHECK(r->rule == "builtin:self-protection");
     check_still_enforcing(daemon, d, "llagent");
@@ -184,7 +185,7 @@ TEST_CASE("self-protection: an agent that unlinks the control socket is killed, 
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "unlink" && r.path == daemon.socket(); });
     REQUIRE(r);
     CHECK(r->rule == "builtin:self-protection");
-    CHECK(r->verdict == "kill");
+    CHECK(r->verdict == jr::Verdict::Kill);
     // The unlink ran (without Landlock nothing refuses it first); within the daemon's next
     // once-a-second turn its socket is there again and operators reach it.
     bool back = false;

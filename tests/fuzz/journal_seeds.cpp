@@ -24,7 +24,8 @@ WriterOptions options(const std::string& path) {
 }
 
 Record sample(int i) {
-    static const char* const kTypes[] = {"decision", "lost", "summary", "grant", "daemon", "tool"};
+    static const RecordType kTypes[] = {RecordType::Decision, RecordType::Lost,   RecordType::Summary,
+                                        RecordType::Grant,    RecordType::Daemon, RecordType::Tool};
     Record r;
     r.type = kTypes[i % 6];
     r.agent = "coder";
@@ -32,7 +33,7 @@ Record sample(int i) {
     r.action = i % 3 ? "open" : "exec";
     r.path = "/home/agent/repo/file \"" + std::to_string(i) + "\"\t\u00e9";
     r.argv = {"/usr/bin/cat", "-n", std::string("a\nb")};
-    r.verdict = i % 2 ? "deny" : "allow";
+    r.verdict = i % 2 ? Verdict::Deny : Verdict::Allow;
     r.address = "127.0.0.1";
     r.port = static_cast<uint16_t>(8000 + i);
     r.count = static_cast<uint64_t>(i) * 1000;

@@ -201,16 +201,17 @@ inline AgentRun run_agent(const Daemon& daemon, const std::string& agent, const 
 inline std::vector<stockade::journal::Record> violations(const Daemon& daemon, const std::string& agent) {
     std::vector<stockade::journal::Record> out;
     for (auto& r : daemon.records())
-        if (r.agent == agent && !r.verdict.empty() && r.verdict != "allow") out.push_back(r);
+        if (r.agent == agent && r.verdict != jr::Verdict::None && r.verdict != jr::Verdict::Allow) out.push_back(r);
     return out;
 }
 
 inline std::string describe(const std::vector<stockade::journal::Record>& records) {
     std::string s;
     for (auto& r : records) {
-        s += r.type + " " + r.verdict + " " + r.rule + " " + r.exe + " " + r.action + " " + r.access + " " + r.path +
+        s += std::string(jr::to_string(r.type)) + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " " +
+             r.exe + " " + r.action + " " + r.access + " " + r.path + r.tool +
              (r.address.empty() ? "" : " " + r.address + ":" + std::to_string(r.port)) + " result " +
-             std::to_string(r.result) + " [" + r.enforcement + "]\n";
+             std::to_string(r.result) + " [" + std::string(jr::to_string(r.enforcement)) + "]\n";
     }
     return s;
 }

@@ -28,6 +28,9 @@
 #include "journal/reader.hpp"
 #include "journal/record.hpp"
 
+// The journal's record kinds (RecordType, Verdict, Enforcement), compared in every test.
+namespace jr = stockade::journal;
+
 namespace sktest {
 
 namespace fs = std::filesystem;

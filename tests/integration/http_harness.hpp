@@ -45,19 +45,24 @@ struct HttpServer {
 // `sh -c 'CMD; echo rc=$?'`: the shell reports how its child ended (137 = SIGKILL).
 inline std::string shell(const std::string& cmd) { return cmd + "; echo rc=$?"; }
 
+// The tool record of a request: by its URL path, or for a tools/call (MCP over HTTP) by its tool.
 inline std::optional<stockade::journal::Record> http_record(const Daemon& daemon, const std::string& method,
-                                                            const std::string& path, int timeout_ms = 5000) {
+                                                            const std::string& path_or_tool, int timeout_ms = 5000) {
     return daemon.wait_record(
-        [&](const stockade::journal::Record& r) { return r.type == "tool" && r.action == method && r.path == path; },
+        [&](const stockade::journal::Record& r) {
+            const std::string& object = method == "tools/call" ? r.tool : r.path;
+            return r.type == jr::RecordType::Tool && r.action == method && object == path_or_tool;
+        },
         timeout_ms);
 }
 
 inline std::string dump_tools(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
-        if (r.type == "tool" || !r.verdict.empty())
-            s += r.action + " " + r.address + " " + r.path + " " + r.verdict + " " + r.rule + " [" + r.enforcement +
-                 "] " + r.detail + "\n";
+        if (r.type == jr::RecordType::Tool || r.verdict != jr::Verdict::None)
+            s += r.action + " " + r.address + " " + r.path + " " + r.tool + " " +
+                 std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" +
+                 std::string(jr::to_string(r.enforcement)) + "] " + r.detail + "\n";
     return s;
 }
 

@@ -155,7 +155,7 @@ TEST_CASE("Claude Code's Bash tool is stopped at a key, the password hashes and 
     // Claude Code resolves a command's paths before it runs it (O_PATH opens): flagged, not
     // stopped. Only the commands were stopped.
     for (auto& r : bad)
-        if (r.exe == fs::canonical(claude).string()) CHECK((r.verdict == "flag" && r.access == "path"));
+        if (r.exe == fs::canonical(claude).string()) CHECK((r.verdict == jr::Verdict::Flag && r.access == "path"));
     // Zero harm: the key and the hashes never reached the model API nor the output, and nothing
     // reached the other host.
     CHECK(sent.find(p.secret) == std::string::npos);
@@ -166,11 +166,12 @@ TEST_CASE("Claude Code's Bash tool is stopped at a key, the password hashes and 
     CHECK(exfil.accept_now() < 0);
     // Each command was stopped under the rule that forbids it, and the model was told it failed.
     auto key = daemon.wait_record([&](const Record& r) {
-        return r.verdict == "kill" && r.path == p.home + "/.ssh/id_ed25519" && r.exe == "/usr/bin/cat";
+        return r.verdict == jr::Verdict::Kill && r.path == p.home + "/.ssh/id_ed25519" && r.exe == "/usr/bin/cat";
     });
     REQUIRE(key);
     CHECK(key->rule == "claude-code.yaml:ssh-keys");
-    auto hashes = daemon.wait_record([&](const Record& r) { return r.verdict == "kill" && r.path == "/etc/shadow"; });
+    auto hashes =
+        daemon.wait_record([&](const Record& r) { return r.verdict == jr::Verdict::Kill && r.path == "/etc/shadow"; });
     REQUIRE(hashes);
     CHECK(hashes->exe == "/usr/bin/cat");
     CHECK(hashes->rule == "claude-code.yaml:password-hashes");
@@ -179,7 +180,7 @@ TEST_CASE("Claude Code's Bash tool is stopped at a key, the password hashes and 
     // Refused before any packet either way: by the cgroup hook (deny, EPERM) or, since stockade
     // run applies Landlock (TCP ports, ABI >= 4), by Landlock first (EACCES): then an attempt,
     // flagged and not killed (exfil.accept_now() above: nothing arrived).
-    CHECK((post->verdict == "deny" || (post->verdict == "flag" && post->result == -EACCES)));
+    CHECK((post->verdict == jr::Verdict::Deny || (post->verdict == jr::Verdict::Flag && post->result == -EACCES)));
     CHECK(post->rule == "claude-code.yaml:default-deny");
     CHECK(post->exe == "/usr/bin/curl");
     CHECK(sent.find("\"is_error\":true") != std::string::npos);  // the killed commands' results
@@ -223,7 +224,7 @@ TEST_CASE("Claude Code's model calls are llm records; the command the model aske
     REQUIRE(uname);
     std::vector<Record> llm;
     for (auto& r : daemon.records())
-        if (r.type == "llm") llm.push_back(r);
+        if (r.type == jr::RecordType::Llm) llm.push_back(r);
     INFO("model calls journaled: " << llm.size() << ", answers sent: " << answers.size());
     CHECK(llm.size() == answers.size());
     std::string tool_use_id;

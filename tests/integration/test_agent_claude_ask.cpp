@@ -103,12 +103,14 @@ TEST_CASE("Claude Code's held connects: stockade approve lets one through, stock
     CHECK(bytes_at(second).empty());
     CHECK(sent.find("curl-exit=") != std::string::npos);  // the commands' results went back to the model
     auto refused = daemon.wait_record([&](const Record& r) {
-        return r.type == "approval" && r.port == second.port && r.enforcement == "refused-while-held";
+        return r.type == jr::RecordType::Approval && r.port == second.port &&
+               r.enforcement == jr::Enforcement::RefusedWhileHeld;
     });
     REQUIRE(refused);
     CHECK(refused->approver.find("uid=0 ") == 0);
     auto released = daemon.wait_record([&](const Record& r) {
-        return r.type == "approval" && r.port == first.port && r.enforcement == "released-by-approver";
+        return r.type == jr::RecordType::Approval && r.port == first.port &&
+               r.enforcement == jr::Enforcement::ReleasedByApprover;
     });
     CHECK(released);
 }

@@ -131,11 +131,12 @@ TEST_CASE("Codex CLI's shell is stopped at a key, the password hashes and a fore
     CHECK(sent.find(shadow.substr(0, shadow.find('\n'))) == std::string::npos);
     CHECK(exfil.accept_now() < 0);
     auto key = daemon.wait_record([&](const Record& r) {
-        return r.verdict == "kill" && r.path == p.home + "/.ssh/id_ed25519" && r.exe == "/usr/bin/cat";
+        return r.verdict == jr::Verdict::Kill && r.path == p.home + "/.ssh/id_ed25519" && r.exe == "/usr/bin/cat";
     });
     REQUIRE(key);
     CHECK(key->rule == "codex.yaml:ssh-keys");
-    auto hashes = daemon.wait_record([&](const Record& r) { return r.verdict == "kill" && r.path == "/etc/shadow"; });
+    auto hashes =
+        daemon.wait_record([&](const Record& r) { return r.verdict == jr::Verdict::Kill && r.path == "/etc/shadow"; });
     REQUIRE(hashes);
     CHECK(hashes->rule == "codex.yaml:password-hashes");
     auto post = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == exfil.port; });
@@ -143,7 +144,7 @@ TEST_CASE("Codex CLI's shell is stopped at a key, the password hashes and a fore
     // Refused before any packet either way: by the cgroup hook (deny, EPERM) or, since stockade
     // run applies Landlock (TCP ports, ABI >= 4), by Landlock first (EACCES): then an attempt,
     // flagged and not killed (exfil.accept_now() above: nothing arrived).
-    CHECK((post->verdict == "deny" || (post->verdict == "flag" && post->result == -EACCES)));
+    CHECK((post->verdict == jr::Verdict::Deny || (post->verdict == jr::Verdict::Flag && post->result == -EACCES)));
     CHECK(post->exe == "/usr/bin/curl");
     for (auto& r : bad) CHECK(r.exe.find("/bin/codex") == std::string::npos);  // Codex itself: nothing outside
     CHECK(run.err.find("under rule codex.yaml:ssh-keys") != std::string::npos);

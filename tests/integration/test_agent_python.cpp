@@ -35,8 +35,9 @@ TEST_CASE("a Python research agent runs clean under rules/researcher.yaml", "[ag
     CHECK(seen.find("GET /v2/documents/1") != std::string::npos);
     CHECK(bad.empty());
     // Both calls were judged against the boundary's HTTP rules, and allowed.
-    auto search = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "/v2/search"; });
+    auto search =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.path == "/v2/search"; });
     REQUIRE(search);
-    CHECK(search->verdict == "allow");
+    CHECK(search->verdict == jr::Verdict::Allow);
     CHECK(search->rule == "researcher.yaml:search-read");
 }

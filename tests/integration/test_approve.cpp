@@ -131,16 +131,18 @@ TEST_CASE("ask: a held write waits for a person; stockade approve releases it an
     CHECK(WEXITSTATUS(st) == 0);
     CHECK(agent.output().find("wrote") != std::string::npos);
     CHECK(Daemon::slurp(d / "outside/notes") == "CHANGEDL\n");  // "ORIGINAL\n" overwritten from byte 0
-    auto r = daemon.wait_record([&](const Record& r) { return r.type == "approval" && r.approval == a->id; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
     REQUIRE(r);
-    CHECK(r->verdict == "allow");
-    CHECK(r->enforcement == "released-by-approver");
+    CHECK(r->verdict == jr::Verdict::Allow);
+    CHECK(r->enforcement == jr::Enforcement::ReleasedByApprover);
     CHECK(r->approver.find("uid=0 pid=") == 0);
     CHECK(r->approver.find("exe=" + bin("stockade")) != std::string::npos);
-    auto ask = daemon.wait_record([&](const Record& r) { return r.type == "decision" && r.approval == a->id; });
+    auto ask =
+        daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Decision && r.approval == a->id; });
     REQUIRE(ask);
-    CHECK(ask->verdict == "ask");
-    CHECK(ask->enforcement == "held-for-approval");
+    CHECK(ask->verdict == jr::Verdict::Ask);
+    CHECK(ask->enforcement == jr::Enforcement::HeldForApproval);
 }
 
 TEST_CASE("ask: stockade deny kills a held write where it stopped: the file is unchanged", "[approve]") {
@@ -158,10 +160,11 @@ TEST_CASE("ask: stockade deny kills a held write where it stopped: the file is u
     REQUIRE(st != -1);
     CHECK(agent.output().find("wrote") == std::string::npos);
     CHECK(Daemon::slurp(d / "outside/notes") == "ORIGINAL\n");
-    auto r = daemon.wait_record([&](const Record& r) { return r.type == "approval" && r.approval == a->id; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
-    CHECK(r->enforcement == "killed-while-held");
+    CHECK(r->verdict == jr::Verdict::Kill);
+    CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
     CHECK(r->approver.find("uid=0 ") == 0);
     CHECK(approvals(daemon).empty());
     CHECK(decide(daemon, "approve", a->id) != 0);  // decided once
@@ -195,17 +198,18 @@ TEST_CASE("ask: a held connect: approve lets the bytes through, deny refuses it 
         char buf[16] = {};
         ssize_t n = recv(c, buf, sizeof buf, MSG_DONTWAIT);
         close(c);
-        auto r = daemon.wait_record([&](const Record& r) { return r.type == "approval" && r.approval == a->id; });
+        auto r = daemon.wait_record(
+            [&](const Record& r) { return r.type == jr::RecordType::Approval && r.approval == a->id; });
         REQUIRE(r);
         if (approve) {
             CHECK(out.find("sent") != std::string::npos);
             CHECK(std::string(buf, n > 0 ? n : 0) == "HELLO");
-            CHECK(r->enforcement == "released-by-approver");
+            CHECK(r->enforcement == jr::Enforcement::ReleasedByApprover);
         } else {
             CHECK(out.find("refused 32") != std::string::npos);  // EPIPE: the socket was shut down
             CHECK(n <= 0);                                        // no byte reached the listener
-            CHECK(r->verdict == "deny");
-            CHECK(r->enforcement == "refused-while-held");
+            CHECK(r->verdict == jr::Verdict::Deny);
+            CHECK(r->enforcement == jr::Enforcement::RefusedWhileHeld);
         }
     }
 }
@@ -262,10 +266,10 @@ TEST_CASE("ask: the approval_timeout denies what nobody decided", "[approve]") {
     INFO(agent.output());
     REQUIRE(st != -1);
     CHECK(Daemon::slurp(d / "outside/notes") == "ORIGINAL\n");
-    auto r = daemon.wait_record([&](const Record& r) { return r.type == "approval"; });
+    auto r = daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Approval; });
     REQUIRE(r);
     CHECK(r->approver == "timeout");
-    CHECK(r->enforcement == "killed-while-held");
+    CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
     CHECK(r->held_us >= 1'000'000);
 }
 
@@ -292,6 +296,6 @@ TEST_CASE("refuse: a connect outside the boundary fails with EPERM and the clien
     CHECK(listener.accept_now() < 0);  // not even a handshake
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == listener.port; });
     REQUIRE(r);
-    CHECK(r->verdict == "deny");
-    CHECK(r->enforcement == "refused-in-kernel");
+    CHECK(r->verdict == jr::Verdict::Deny);
+    CHECK(r->enforcement == jr::Enforcement::RefusedInKernel);
 }

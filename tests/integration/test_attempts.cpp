@@ -23,16 +23,16 @@ std::string boundary(const ScratchDir& d) {
 
 size_t kills(const Daemon& daemon) {
     size_t n = 0;
-    for (auto& r : daemon.records()) n += r.verdict == "kill";
+    for (auto& r : daemon.records()) n += r.verdict == jr::Verdict::Kill;
     return n;
 }
 
 std::string dump(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
-        if (!r.verdict.empty() && r.verdict != "allow")
-            s += r.action + " " + r.path + " " + r.verdict + " " + r.rule + " [" + r.enforcement + "] " +
-                 std::to_string(r.result) + " " + r.resolved + "\n";
+        if (r.verdict != jr::Verdict::None && r.verdict != jr::Verdict::Allow)
+            s += r.action + " " + r.path + " " + std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" +
+                 std::string(jr::to_string(r.enforcement)) + "] " + std::to_string(r.result) + " " + r.resolved + "\n";
     return s;
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("a failed open is an attempt; a denied existing file is stopped before
     CHECK(WEXITSTATUS(st) == 1);
     auto tried = daemon.wait_record([&](const Record& r) { return r.path == s.d / "elsewhere/missing.txt"; });
     REQUIRE(tried);
-    CHECK(tried->verdict == "flag");
+    CHECK(tried->verdict == jr::Verdict::Flag);
     CHECK(tried->result == -ENOENT);
     CHECK(tried->resolved.find("ENOENT") != std::string::npos);
     CHECK(kills(daemon) == 0);
@@ -83,8 +83,8 @@ TEST_CASE("a failed open is an attempt; a denied existing file is stopped before
     CHECK(out.find("TOKEN-8f3a") == std::string::npos);  // zero harm: no byte of it came out
     auto stopped = daemon.wait_record([&](const Record& r) { return r.path == s.d / "secret/token.txt"; });
     REQUIRE(stopped);
-    CHECK(stopped->verdict == "kill");
-    CHECK(stopped->enforcement == "killed-in-kernel");
+    CHECK(stopped->verdict == jr::Verdict::Kill);
+    CHECK(stopped->enforcement == jr::Enforcement::KilledInKernel);
     // stockade run says which process was stopped, for which action, under which rule.
     CHECK(out.find("stockade run: agent tries: pid " + std::to_string(stopped->pid) + " (/usr/bin/cat") !=
           std::string::npos);

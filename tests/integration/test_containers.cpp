@@ -194,17 +194,17 @@ TEST_CASE("an agent in a podman container is stopped and journaled with its cont
     auto read = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == "/workspace/secret/key"; });
     REQUIRE(read);
     CHECK(in_coder(*read));
-    CHECK(read->verdict == "kill");
+    CHECK(read->verdict == jr::Verdict::Kill);
     CHECK(read->rule == "ctr.yaml:files.never[0]");
     auto conn = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == coder_port.port; });
     REQUIRE(conn);
     CHECK(in_coder(*conn));
-    CHECK(conn->verdict == "deny");
-    CHECK(conn->enforcement == "denied-in-kernel");
+    CHECK(conn->verdict == jr::Verdict::Deny);
+    CHECK(conn->enforcement == jr::Enforcement::DeniedInKernel);
     auto exec = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == "/usr/bin/id"; });
     REQUIRE(exec);
     CHECK(in_coder(*exec));
-    CHECK(exec->verdict == "kill");
+    CHECK(exec->verdict == jr::Verdict::Kill);
     CHECK(exec->rule == "ctr.yaml:default-deny");
 
     // The container no boundary selects: everything it did worked, nothing of it was journaled.

@@ -59,8 +59,8 @@ TEST_CASE("a denied exec is killed in the kernel before its first instruction", 
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == d / "evil-touch"; });
     REQUIRE(r);
     CHECK(r->agent == "execagent");
-    CHECK(r->verdict == "kill");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->verdict == jr::Verdict::Kill);
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(r->rule == "t.yaml:default-deny");
 
     // The allowed tool still runs.
@@ -82,8 +82,8 @@ TEST_CASE("a denied open is killed at syscall exit before the data can be used",
 
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "secret/key"; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->verdict == jr::Verdict::Kill);
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(r->rule == "t.yaml:files.never[0]");
     CHECK(r->exe == "/usr/bin/cat");
 }
@@ -102,8 +102,8 @@ TEST_CASE("a glob-only violation is killed by the daemon while the kernel holds 
     CHECK_FALSE(fs::exists(d / "allowed/after"));
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "allowed/server.pem"; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
-    CHECK(r->enforcement == "killed-while-held");
+    CHECK(r->verdict == jr::Verdict::Kill);
+    CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
     CHECK(r->rule == "t.yaml:files.never[1]");
     CHECK(r->latency_us >= 0);
     CHECK(r->held_us >= 0);
@@ -132,8 +132,8 @@ TEST_CASE("network: a denied destination gets EPERM and nothing reaches it", "[e
     CHECK(bad.accept_now() < 0);  // nothing ever arrived
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == bad_port; });
     REQUIRE(r);
-    CHECK(r->verdict == "deny");
-    CHECK(r->enforcement == "denied-in-kernel");
+    CHECK(r->verdict == jr::Verdict::Deny);
+    CHECK(r->enforcement == jr::Enforcement::DeniedInKernel);
     CHECK(r->address == "127.0.0.1");
     CHECK(r->rule == "t.yaml:default-deny");
 }
@@ -155,9 +155,9 @@ TEST_CASE("monitor mode lets everything run and journals what enforce would have
     auto exec = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == d / "evil-touch"; });
     REQUIRE(open);
     REQUIRE(exec);
-    CHECK(open->verdict == "would-deny");
+    CHECK(open->verdict == jr::Verdict::WouldDeny);
     CHECK(open->enforcement.empty());
-    CHECK(exec->verdict == "would-deny");
+    CHECK(exec->verdict == jr::Verdict::WouldDeny);
 }
 
 TEST_CASE("two agents, two boundaries: the same action is allowed for one and a violation for the other",
@@ -177,8 +177,8 @@ TEST_CASE("two agents, two boundaries: the same action is allowed for one and a 
     auto rb = daemon.wait_record([&](const Record& r) { return r.agent == "beta" && r.path == d / "data/file"; });
     REQUIRE(ra);
     REQUIRE(rb);
-    CHECK(ra->verdict == "would-deny");
-    CHECK(rb->verdict == "allow");
+    CHECK(ra->verdict == jr::Verdict::WouldDeny);
+    CHECK(rb->verdict == jr::Verdict::Allow);
     CHECK(rb->rule == "b.yaml:files.read[0]");
     CHECK(ra->cgroup != rb->cgroup);
 }
@@ -190,11 +190,14 @@ TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in f
     Daemon daemon(d);
     daemon.start();
     daemon.run_as("reloader", {"/usr/bin/cat", d / "data/file"});
-    REQUIRE(daemon.wait_record([&](const Record& r) { return r.path == d / "data/file" && r.verdict == "would-deny"; }));
+    REQUIRE(daemon.wait_record(
+        [&](const Record& r) { return r.path == d / "data/file" && r.verdict == jr::Verdict::WouldDeny; }));
 
     // A broken edit: refused, journaled, and the old boundary still judges.
     write_file(d / "agents.d/r.yaml", boundary(d, "reloader", "monitor") + "files:\n  bogus: 1\n");
-    auto refused = daemon.wait_record([](const Record& r) { return r.type == "daemon" && r.detail.find("refused") != std::string::npos; });
+    auto refused = daemon.wait_record([](const Record& r) {
+        return r.type == jr::RecordType::Daemon && r.detail.find("refused") != std::string::npos;
+    });
     REQUIRE(refused);
     CHECK(refused->detail.find("r.yaml:") != std::string::npos);  // names the file and line
     daemon.run_as("reloader", {"/bin/sh", "-c", "cat " + d / "data/file" + " >/dev/null"});
@@ -204,13 +207,16 @@ TEST_CASE("a changed boundary file is reloaded; a broken one leaves the set in f
     b.replace(b.find("read: [\""), 8, "read: [\"" + d / "data/**" + "\", \"");
     write_file(d / "agents.d/r.yaml.tmp", b);
     fs::rename(d / "agents.d/r.yaml.tmp", d / "agents.d/r.yaml");
-    REQUIRE(daemon.wait_record([](const Record& r) { return r.type == "daemon" && r.detail.find("reloaded") != std::string::npos; }));
+    REQUIRE(daemon.wait_record([](const Record& r) {
+        return r.type == jr::RecordType::Daemon && r.detail.find("reloaded") != std::string::npos;
+    }));
     daemon.run_as("reloader", {"/usr/bin/cat", d / "data/file"});
-    auto allowed = daemon.wait_record([&](const Record& r) { return r.path == d / "data/file" && r.verdict == "allow"; });
+    auto allowed = daemon.wait_record(
+        [&](const Record& r) { return r.path == d / "data/file" && r.verdict == jr::Verdict::Allow; });
     REQUIRE(allowed);
     CHECK(allowed->rule == "r.yaml:files.read[0]");
     size_t denied = 0;
-    for (auto& r : daemon.records()) denied += r.path == d / "data/file" && r.verdict == "would-deny";
+    for (auto& r : daemon.records()) denied += r.path == d / "data/file" && r.verdict == jr::Verdict::WouldDeny;
     CHECK(denied == 2);  // the first run and the run under the refused edit
 
     // `stockade reload` asks for the same over the control socket and reports the outcome.
@@ -253,7 +259,7 @@ TEST_CASE("self-protection: signalling the daemon, bpf(), writing boundaries or 
         CHECK_FALSE(fs::exists(d / ("allowed/after-" + c.name)));
         auto r = daemon.wait_record([&](const Record& r) { return r.action == c.action && r.rule == "builtin:self-protection"; });
         REQUIRE(r);
-        CHECK(r->verdict == "kill");
+        CHECK(r->verdict == jr::Verdict::Kill);
         CHECK(!r->enforcement.empty());
     }
     CHECK(kill(daemon.pid(), 0) == 0);  // the daemon is alive
@@ -276,7 +282,7 @@ TEST_CASE("on_violation: kill-agent kills every process of the agent at once", "
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
     auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "allowed/x.pem"; });
     REQUIRE(r);
-    CHECK(r->enforcement == "agent-killed-while-held");  // the violator was held at its open
+    CHECK(r->enforcement == jr::Enforcement::AgentKilledWhileHeld);  // the violator was held at its open
     // The scope empties: the sleeping sibling died with it (cgroup.kill takes a moment to finish).
     std::string procs = "?";
     for (int i = 0; i < 200 && !procs.empty(); ++i) {
@@ -334,11 +340,11 @@ TEST_CASE("stockade run --landlock refuses at the syscall what is outside the bo
     auto sig = daemon.wait_record([&](const Record& r) { return r.action == "signal"; });
     REQUIRE(sig);
     CHECK(sig->rule == "builtin:self-protection");
-    CHECK(sig->enforcement == "denied-in-kernel");
+    CHECK(sig->enforcement == jr::Enforcement::DeniedInKernel);
     // The daemon still saw and judged the refused attempt.
     auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "outside.txt"; });
     REQUIRE(r);
-    CHECK(r->verdict == "flag");  // refused, so an attempt (failed_syscalls: attempt)
+    CHECK(r->verdict == jr::Verdict::Flag);  // refused, so an attempt (failed_syscalls: attempt)
     CHECK(r->result == -EACCES);
     CHECK(r->resolved.find("failed with EACCES") != std::string::npos);
 }
@@ -371,7 +377,7 @@ TEST_CASE("a connect Landlock refused is an attempt: the enforce agent is not ki
     CHECK(denied.accept_now() < 0);  // nothing arrived
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == denied.port; });
     REQUIRE(r);
-    CHECK(r->verdict == "flag");
+    CHECK(r->verdict == jr::Verdict::Flag);
     CHECK(r->result == -EACCES);
     CHECK(r->rule == "l.yaml:default-deny");
     CHECK(r->resolved.find("failed with EACCES before anything was sent") != std::string::npos);
@@ -395,8 +401,8 @@ TEST_CASE("when every file rule is exact or a directory, an open outside them is
     CHECK(fs::file_size(d / "allowed/copy") == 0);  // cat died in its open: not one byte read
     auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "outside/data"; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->verdict == jr::Verdict::Kill);
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(r->rule == "t.yaml:default-deny");
     // Reads inside the boundary (and the builtin system reads) are untouched.
     std::string out;
@@ -465,18 +471,18 @@ TEST_CASE("a cgroup made after start-up with an agent's cgroup path is tracked f
         auto r = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == first; });
         REQUIRE(r);
         CHECK(r->agent == "fresh");
-        CHECK(r->enforcement == "killed-in-kernel");
+        CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
         for (auto& rec : daemon.records()) CHECK(rec.path != d / "secret/key");  // cat never ran
         return;
     }
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "secret/key"; });
     REQUIRE(r);
     CHECK(r->agent == "fresh");  // attributed: the mkdir record came first and named the cgroup
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(r->cgroup == path);
     for (auto& rec : daemon.records()) {
         CHECK(rec.path != d / "systemd-executor");
-        CHECK(!(rec.action == "exec" && rec.verdict == "kill"));  // the memfd exec: not judged
+        CHECK(!(rec.action == "exec" && rec.verdict == jr::Verdict::Kill));  // the memfd exec: not judged
     }
 }
 
@@ -496,7 +502,7 @@ TEST_CASE("kill-agent: after a kernel kill the rest of the agent dies at its nex
     CHECK(killed(st));
     auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "secret/key"; });
     REQUIRE(r);
-    CHECK(r->enforcement == "killed-in-kernel, agent-killed-by-daemon");
+    CHECK(r->enforcement == jr::Enforcements{jr::Enforcement::KilledInKernel, jr::Enforcement::AgentKilledByDaemon});
     // The kill record's time is when the doom became visible (sk_kill). The sibling checks the
     // doom at each syscall exit before it takes its own record's time, so at most the one open
     // whose check came just before the doom can carry a later time; a second one would mean it

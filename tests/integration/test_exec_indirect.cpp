@@ -85,8 +85,8 @@ TEST_CASE("the dynamic loader run as a program is judged on the program it runs"
     CHECK_FALSE(fs::exists(d / "allowed/marker"));  // the denied program never ran
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.rule == rule; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
-    CHECK(r->enforcement == "killed-while-held");
+    CHECK(r->verdict == jr::Verdict::Kill);
+    CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
     CHECK(r->path == "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2");
 
     // An allowed program through the loader, and the loader's own listing, still run.
@@ -115,8 +115,8 @@ TEST_CASE("a denied #! script is judged by its own path, not only its interprete
     CHECK_FALSE(fs::exists(d / "allowed/script-marker"));
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.rule == "t.yaml:exec.deny[1]"; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
-    CHECK(r->enforcement == "killed-while-held");
+    CHECK(r->verdict == jr::Verdict::Kill);
+    CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
     CHECK(r->path == "/usr/bin/dash");  // the image is the interpreter; the verdict is the script's
 
     // A script outside exec.deny runs (a script need not be in exec.allow: its interpreter is).

@@ -91,9 +91,9 @@ TEST_CASE("filemut: setxattr and removexattr of a never file are journaled and k
             CHECK(state_of(a.path).content == a.before.content);
             auto r = a.record("xattr");
             REQUIRE(r);
-            CHECK(r->verdict == "kill");
+            CHECK(r->verdict == jr::Verdict::Kill);
             CHECK(r->rule == (std::string(rel) == "work/.env" ? "m.yaml:files.never[1]" : "m.yaml:files.never[0]"));
-            CHECK(r->enforcement == "killed-while-held");
+            CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
         }
     }
 }
@@ -109,7 +109,7 @@ TEST_CASE("filemut: chmod and an O_TRUNC open of a never file are journaled and 
             CHECK_FALSE(fs::exists(a.d / "work/marker"));
             auto r = a.record("chmod");
             REQUIRE(r);
-            CHECK(r->verdict == "kill");
+            CHECK(r->verdict == jr::Verdict::Kill);
             CHECK(r->rule == (std::string(rel) == "work/.env" ? "m.yaml:files.never[1]" : "m.yaml:files.never[0]"));
         }
         Attempt t("filemut-trunc", rel);
@@ -118,7 +118,7 @@ TEST_CASE("filemut: chmod and an O_TRUNC open of a never file are journaled and 
         CHECK(state_of(t.path).content.find("pwned") == std::string::npos);  // never written
         auto o = t.record("open");
         REQUIRE(o);
-        CHECK(o->verdict == "kill");
+        CHECK(o->verdict == jr::Verdict::Kill);
         CHECK(o->rule == (std::string(rel) == "work/.env" ? "m.yaml:files.never[1]" : "m.yaml:files.never[0]"));
     }
 }
@@ -136,7 +136,7 @@ TEST_CASE("filemut: setxattr, chmod and O_TRUNC on a writable file still work (n
     CHECK(after.xattr == "again");
     auto r = a.record("xattr");
     REQUIRE(r);
-    CHECK(r->verdict == "allow");
+    CHECK(r->verdict == jr::Verdict::Allow);
 }
 
 // The known gap on a tracepoint-only kernel: the change lands, then the process dies.

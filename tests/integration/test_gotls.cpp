@@ -87,9 +87,9 @@ TEST_CASE("HTTPS from Go: a denied POST dies in crypto/tls before encryption, an
     auto denied = http_record(daemon, "POST", "/denied/upload");
     INFO(dump_tools(daemon));
     REQUIRE(denied);
-    CHECK(denied->verdict == "kill");
+    CHECK(denied->verdict == jr::Verdict::Kill);
     CHECK(denied->rule == "web.yaml:api");
-    CHECK(denied->enforcement == "killed-in-kernel");
+    CHECK(denied->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(denied->exe == client);
     CHECK(denied->address == "https://localhost");
     CHECK(denied->detail.find("killed in Go's crypto/tls Write before encryption") != std::string::npos);
@@ -101,7 +101,7 @@ TEST_CASE("HTTPS from Go: a denied POST dies in crypto/tls before encryption, an
     CHECK(out.find("GET /allowed/more 200") != std::string::npos);
     auto ok = http_record(daemon, "GET", "/allowed/more");
     REQUIRE(ok);
-    CHECK(ok->verdict == "allow");
+    CHECK(ok->verdict == jr::Verdict::Allow);
     CHECK(ok->rule == "web.yaml:api");
 
     // OpenSSL under the same deny: curl's handshake is seen (SSL_do_handshake), so it runs.
@@ -149,8 +149,8 @@ TEST_CASE("Unseen TLS: a Go client stockade does not probe is killed at its Clie
         auto r = daemon.wait_record([](const Record& r) { return r.rule == "builtin:unseen-tls"; });
         INFO(dump_tools(daemon));
         REQUIRE(r);
-        CHECK(r->verdict == "kill");
-        CHECK(r->enforcement == "killed-in-kernel");
+        CHECK(r->verdict == jr::Verdict::Kill);
+        CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
         CHECK(r->action == "tls-handshake");
         CHECK(r->hostname == "localhost");  // the server name of the hello
         CHECK(r->exe == client);
@@ -171,7 +171,7 @@ TEST_CASE("Unseen TLS: a Go client stockade does not probe is killed at its Clie
         auto r = daemon.wait_record([](const Record& r) { return r.rule == "builtin:unseen-tls"; });
         INFO(dump_tools(daemon));
         REQUIRE(r);
-        CHECK(r->verdict == "flag");
+        CHECK(r->verdict == jr::Verdict::Flag);
         CHECK(r->enforcement.empty());
         CHECK(!http_record(daemon, "POST", "/denied/x", 300));  // the request itself was not seen
     }

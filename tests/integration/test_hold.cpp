@@ -76,9 +76,9 @@ TEST_CASE("hold: a rename out of a glob-denied tree is killed where it stopped, 
     CHECK_FALSE(fs::exists(d / "allowed/copy"));    // nor read what it moved
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "rename" && r.path == d / "vault1/key"; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
+    CHECK(r->verdict == jr::Verdict::Kill);
     CHECK(r->rule == "h.yaml:files.never[0]");
-    CHECK(r->enforcement == "killed-while-held");
+    CHECK(r->enforcement == jr::Enforcement::KilledWhileHeld);
     CHECK(r->held_us >= 0);
     std::printf("hold: rename held %lld us until its kill\n", (long long)r->held_us);
 }
@@ -101,7 +101,7 @@ TEST_CASE("hold: an action the boundary allows is held, released, and completes"
     CHECK(fs::exists(d / "allowed/marker"));
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "rename" && r.path == d / "allowed/in/key"; });
     REQUIRE(r);
-    CHECK(r->verdict == "allow");
+    CHECK(r->verdict == jr::Verdict::Allow);
     CHECK(r->held_us >= 0);  // held, then released
     std::printf("hold: allowed rename held %lld us until its release\n", (long long)r->held_us);
 }
@@ -123,11 +123,13 @@ TEST_CASE("hold: an MCP call denied only by a glob never runs: the server is hel
     CHECK(fs::exists(d / "markers/echo"));
     CHECK_FALSE(fs::exists(d / "markers/delete_all"));  // the denied one never ran
     auto r = daemon.wait_record([](const Record& r) {
-        return r.type == "tool" && r.path == "delete_all" && r.verdict == "kill";
+        return r.type == jr::RecordType::Tool && r.tool == "delete_all" && r.verdict == jr::Verdict::Kill;
     });
     REQUIRE(r);
     CHECK(r->rule == "j.yaml:test-server");
-    CHECK(r->enforcement.find("while-held") != std::string::npos);
+    using E = jr::Enforcement;
+    CHECK((r->enforcement.has(E::ServerKilledWhileHeld) || r->enforcement.has(E::KilledWhileHeld) ||
+           r->enforcement.has(E::AgentKilledWhileHeld)));
 }
 
 TEST_CASE("hold: a sibling that sends SIGCONT to a held process gets it killed, never released", "[hold]") {
@@ -147,7 +149,7 @@ TEST_CASE("hold: a sibling that sends SIGCONT to a held process gets it killed, 
         CHECK_FALSE(fs::exists(d / "allowed/copy"));
         // Killed by the daemon's verdict, or by the kernel because the sibling released it first.
         auto r = daemon.wait_record([&](const Record& r) {
-            return (r.action == "rename" && r.verdict == "kill") || r.rule == "builtin:hold-release";
+            return (r.action == "rename" && r.verdict == jr::Verdict::Kill) || r.rule == "builtin:hold-release";
         });
         REQUIRE(r);
     }
@@ -174,7 +176,7 @@ TEST_CASE("hold: a sibling that sends SIGCONT to a held process gets it killed, 
         });
         REQUIRE(r);
         CHECK(r->action == "rename");
-        CHECK(r->enforcement == "killed-in-kernel");
+        CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     }
 }
 
@@ -212,7 +214,7 @@ TEST_CASE("hold: a traced process is never held (its tracer could resume it): it
     auto r = daemon.wait_record([&](const Record& r) { return r.rule == "builtin:hold-release"; });
     REQUIRE(r);
     CHECK(r->action == "rename");
-    CHECK(r->enforcement == "killed-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
 }
 
 TEST_CASE("stockade run applies Landlock by default: a rename out of a protected tree fails before it happens",

@@ -56,7 +56,7 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         auto ok = http_record(daemon, "GET", "/v1/items");
         INFO(dump_tools(daemon));
         REQUIRE(ok);
-        CHECK(ok->verdict == "allow");
+        CHECK(ok->verdict == jr::Verdict::Allow);
         CHECK(ok->rule == "web.yaml:api");
         CHECK(ok->address == "https://localhost");
         CHECK(ok->protocol == "https");
@@ -70,9 +70,9 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         auto denied = http_record(daemon, "GET", "/v1/admin/keys");
         INFO(dump_tools(daemon));
         REQUIRE(denied);
-        CHECK(denied->verdict == "kill");
+        CHECK(denied->verdict == jr::Verdict::Kill);
         CHECK(denied->rule == "web.yaml:api");
-        CHECK(denied->enforcement == "killed-in-kernel");
+        CHECK(denied->enforcement == jr::Enforcement::KilledInKernel);
         CHECK(denied->detail.find("hunter2") == std::string::npos);  // the query is kept as a digest only
         CHECK(denied->detail.find("query sha256") != std::string::npos);
 
@@ -81,8 +81,8 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         CHECK(out.find("rc=137") != std::string::npos);
         auto del = http_record(daemon, "DELETE", "/v1/items/7");
         REQUIRE(del);
-        CHECK(del->verdict == "kill");
-        CHECK(del->enforcement == "killed-in-kernel");
+        CHECK(del->verdict == jr::Verdict::Kill);
+        CHECK(del->enforcement == jr::Enforcement::KilledInKernel);
 
         // Percent-escapes and "//" do not get around a deny route.
         daemon.run_as("web", {"/bin/sh", "-c", shell(curl + "--path-as-is " + server.base(true) + "//v1/%61dmin/x")}, &out);
@@ -91,9 +91,9 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         daemon.run_as("web", {"/bin/sh", "-c", shell(curl + server.base(true) + "/v1/x/secret")}, &out);
         auto glob = http_record(daemon, "GET", "/v1/x/secret");
         REQUIRE(glob);
-        CHECK(glob->verdict == "kill");
+        CHECK(glob->verdict == jr::Verdict::Kill);
         CHECK(glob->rule == "web.yaml:no-secrets");
-        CHECK(glob->enforcement != "killed-in-kernel");
+        CHECK(glob->enforcement != jr::Enforcement::KilledInKernel);
 
         std::string seen = server.seen();
         INFO(seen);
@@ -126,7 +126,7 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         auto del = http_record(daemon, "DELETE", "/v1/items/7");
         INFO(dump_tools(daemon));
         REQUIRE(del);
-        CHECK(del->verdict == "allow");
+        CHECK(del->verdict == jr::Verdict::Allow);
         CHECK(del->task == task);
         CHECK(del->grant == task + "/grant[0]");
         CHECK(server.seen().find("DELETE /v1/items/7") != std::string::npos);
@@ -150,8 +150,8 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         auto put = http_record(daemon, "PUT", "/v1/a");  // http.client writes the head first: killed there
         INFO(dump_tools(daemon));
         REQUIRE(put);
-        CHECK(put->verdict == "kill");
-        CHECK(put->enforcement == "killed-in-kernel");
+        CHECK(put->verdict == jr::Verdict::Kill);
+        CHECK(put->enforcement == jr::Enforcement::KilledInKernel);
         CHECK(put->detail.find("request PUT https://localhost/v1/a") != std::string::npos);
         std::string seen = server.seen();
         INFO(seen);
@@ -168,15 +168,19 @@ TEST_CASE("HTTPS: a denied request is killed in SSL_write and never reaches the 
         auto echo = http_record(daemon, "tools/call", "echo");
         INFO(dump_tools(daemon));
         REQUIRE(echo);
-        CHECK(echo->verdict == "allow");
+        CHECK(echo->verdict == jr::Verdict::Allow);
         CHECK(echo->rule == "web.yaml:remote-tools");
-        CHECK(echo->detail.find("outcome: result") != std::string::npos);
+        CHECK(echo->outcome == "result");
+        CHECK(echo->server == "https://localhost/v1/mcp");  // the address holds no port
+        CHECK(echo->path == "/v1/mcp");
+        CHECK(echo->args_digest.size() == 64);
+        CHECK_FALSE(echo->request_id.empty());
         CHECK(echo->detail.find("secret-argument") == std::string::npos);
         daemon.run_as("web", {"/usr/bin/python3", "-I", client, server.base(true), "POST", "/v1/mcp?tool=delete_all"},
                       &out);
         auto bad = http_record(daemon, "tools/call", "delete_all");
         REQUIRE(bad);
-        CHECK(bad->verdict == "kill");
+        CHECK(bad->verdict == jr::Verdict::Kill);
         CHECK(bad->rule == "web.yaml:remote-tools");
     }
 }
@@ -200,7 +204,7 @@ TEST_CASE("HTTPS in monitor mode: every request runs, the denied ones are journa
     auto r = http_record(daemon, "GET", "/v1/admin/keys");
     INFO(dump_tools(daemon));
     REQUIRE(r);
-    CHECK(r->verdict == "would-deny");
+    CHECK(r->verdict == jr::Verdict::WouldDeny);
     CHECK(r->rule == "web.yaml:api");
     CHECK(r->enforcement.empty());
     CHECK(server.seen().find("GET /v1/admin/keys") != std::string::npos);
@@ -220,7 +224,7 @@ TEST_CASE("Plain HTTP: a denied request is killed at the exit of its write", "[h
     auto ok = http_record(daemon, "GET", "/v1/items");
     INFO(dump_tools(daemon));
     REQUIRE(ok);
-    CHECK(ok->verdict == "allow");
+    CHECK(ok->verdict == jr::Verdict::Allow);
     CHECK(ok->address == "http://localhost");
     CHECK(ok->result == 200);
 
@@ -230,8 +234,8 @@ TEST_CASE("Plain HTTP: a denied request is killed at the exit of its write", "[h
     CHECK(out.find("200") == std::string::npos);  // curl never read the answer
     auto denied = http_record(daemon, "GET", "/v1/admin/keys");
     REQUIRE(denied);
-    CHECK(denied->verdict == "kill");
-    CHECK(denied->enforcement == "killed-in-kernel");
+    CHECK(denied->verdict == jr::Verdict::Kill);
+    CHECK(denied->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(denied->detail.find("peer may have received") != std::string::npos);
 
     // writev and sendmsg carry requests too: both are judged like write.
@@ -246,7 +250,7 @@ TEST_CASE("Plain HTTP: a denied request is killed at the exit of its write", "[h
     }
     auto vec = http_record(daemon, "GET", "/v1/admin/vec");
     REQUIRE(vec);
-    CHECK(vec->enforcement == "killed-in-kernel");
+    CHECK(vec->enforcement == jr::Enforcement::KilledInKernel);
 }
 
 TEST_CASE("HTTPS from Node: its OpenSSL (system or bundled) is probed too", "[http]") {
@@ -276,14 +280,14 @@ TEST_CASE("HTTPS from Node: its OpenSSL (system or bundled) is probed too", "[ht
     auto ok = http_record(daemon, "GET", "/v1/items");
     INFO(dump_tools(daemon));
     REQUIRE(ok);
-    CHECK(ok->verdict == "allow");
+    CHECK(ok->verdict == jr::Verdict::Allow);
     auto [st, out] = get("/v1/admin/keys");
     INFO(out);
     CHECK(out.find("status") == std::string::npos);
     CHECK((WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) == 137)));
     auto denied = http_record(daemon, "GET", "/v1/admin/keys");
     REQUIRE(denied);
-    CHECK(denied->enforcement == "killed-in-kernel");
+    CHECK(denied->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(server.seen().find("admin") == std::string::npos);
 }
 
@@ -308,8 +312,8 @@ TEST_CASE("tls_libraries adds to the system libssl: curl's denied POST is still 
     auto denied = http_record(daemon, "POST", "/v1/admin/upload");
     INFO(dump_tools(daemon));
     REQUIRE(denied);
-    CHECK(denied->verdict == "kill");
-    CHECK(denied->enforcement == "killed-in-kernel");
+    CHECK(denied->verdict == jr::Verdict::Kill);
+    CHECK(denied->enforcement == jr::Enforcement::KilledInKernel);
     // Zero harm: the request never reached the server.
     CHECK(server.seen().find("admin") == std::string::npos);
     CHECK(server.seen().find("stolen") == std::string::npos);

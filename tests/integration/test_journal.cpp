@@ -44,7 +44,7 @@ TEST_CASE("stockade tail -n 1 --json shows the violation with its agent, rule an
     CHECK(WEXITSTATUS(st) == 0);
     Record r = stockade::journal::from_json_line(out.substr(0, out.find('\n')));
     CHECK(r.agent == "tailagent");
-    CHECK(r.verdict == "would-deny");
+    CHECK(r.verdict == jr::Verdict::WouldDeny);
     CHECK(r.rule == "j.yaml:default-deny");
     CHECK(r.action == "open");
     CHECK(r.path == "/etc/hostname");
@@ -117,7 +117,7 @@ TEST_CASE("SIGKILL of a writer mid-burst never loses an acknowledged record nor 
             for (uint64_t i = 0;; ++i) {
                 Record r;
                 r.agent = "burst";
-                r.verdict = "flag";
+                r.verdict = jr::Verdict::Flag;
                 r.path = "/burst/" + std::to_string(i);
                 uint64_t seq = w.append(r);
                 if (write(p[1], &seq, sizeof seq) != sizeof seq) _exit(1);  // the acknowledgement

@@ -96,8 +96,10 @@ TEST_CASE("suggest from a monitored git session, enforce it, replay an edited bo
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     std::string violations;
     for (auto& r : daemon.records())
-        if (r.seq > mark && r.agent == "learner" && r.type == "decision" && r.verdict != "allow")
-            violations += r.action + " " + r.access + " " + r.path + r.address + " -> " + r.verdict + "\n";
+        if (r.seq > mark && r.agent == "learner" && r.type == jr::RecordType::Decision &&
+            r.verdict != jr::Verdict::Allow)
+            violations += r.action + " " + r.access + " " + r.path + r.address + " -> " +
+                          std::string(jr::to_string(r.verdict)) + "\n";
     CHECK(violations.empty());
 
     // 3. A step outside what was learned: reading a file never read before is a kill. The shell
@@ -108,7 +110,7 @@ TEST_CASE("suggest from a monitored git session, enforce it, replay an edited bo
     CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
     auto killed = daemon.wait_record([&](const Record& r) { return r.seq > mark && r.path == d / "work/secret.txt"; });
     REQUIRE(killed);
-    CHECK(killed->verdict == "kill");
+    CHECK(killed->verdict == jr::Verdict::Kill);
     CHECK(killed->rule == "learner.yaml:default-deny");
 
     // 4. Replay: the suggestion itself changes nothing it decided; without its rule for cat,
@@ -167,7 +169,7 @@ TEST_CASE("suggest learns nothing from violations: a secret read and a denied co
         REQUIRE(daemon.wait_record([&](const Record& r) { return r.path == d / "secret/key.pem"; }));
         auto connect = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.port == listener.port; });
         REQUIRE(connect);
-        CHECK(connect->verdict == "would-deny");
+        CHECK(connect->verdict == jr::Verdict::WouldDeny);
         CHECK(connect->rule == "l.yaml:network.deny[0]");
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
     }

@@ -97,7 +97,7 @@ TEST_CASE("a lost record kills the enforce agent's process in the kernel and is 
     CHECK(WIFSIGNALED(*st));
     CHECK(WTERMSIG(*st) == SIGKILL);
 
-    auto rec = daemon.wait_record([](auto& r) { return r.type == "lost" && r.agent == "lossy"; }, 5000);
+    auto rec = daemon.wait_record([](auto& r) { return r.type == jr::RecordType::Lost && r.agent == "lossy"; }, 5000);
     double took = ms_since(died);
     REQUIRE(rec);
     std::printf("loss: lost record for the agent %.0f ms after its kill; %llu records lost\n", took,
@@ -105,10 +105,10 @@ TEST_CASE("a lost record kills the enforce agent's process in the kernel and is 
     std::fflush(stdout);
     CHECK(took < 2500);  // checked once a second; the target is 1 s
     CHECK(rec->count > 0);
-    CHECK(rec->enforcement == "killed-in-kernel");
+    CHECK(rec->enforcement == jr::Enforcement::KilledInKernel);
     CHECK(rec->detail.find("on_loss: kill") != std::string::npos);
     // nothing else killed it: no violation of the agent was journaled
-    for (auto& r : daemon.records()) CHECK_FALSE((r.agent == "lossy" && r.verdict == "kill"));
+    for (auto& r : daemon.records()) CHECK_FALSE((r.agent == "lossy" && r.verdict == jr::Verdict::Kill));
 }
 
 TEST_CASE("with on_loss: flag the agent runs on and its loss is journaled", "[loss]") {
@@ -118,7 +118,8 @@ TEST_CASE("with on_loss: flag the agent runs on and its loss is journaled", "[lo
     Daemon daemon(d, "ring_buffer_bytes: 4096\n");
     daemon.start();
     Agent agent = start_agent(daemon, "flagged", d / "work/f", 4);
-    auto rec = daemon.wait_record([](auto& r) { return r.type == "lost" && r.agent == "flagged"; }, 10000);
+    auto rec =
+        daemon.wait_record([](auto& r) { return r.type == jr::RecordType::Lost && r.agent == "flagged"; }, 10000);
     REQUIRE(rec);
     CHECK(rec->enforcement.empty());
     CHECK(rec->detail.find("on_loss: flag") != std::string::npos);

@@ -36,15 +36,16 @@ std::string npm_cache() {
 std::string dump(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
-        if (!r.verdict.empty())
-            s += r.type + " " + r.action + " " + r.path + " " + r.verdict + " " + r.rule + " [" + r.enforcement + "] " +
-                 r.detail.substr(0, 160) + "\n";
+        if (r.verdict != jr::Verdict::None)
+            s += std::string(jr::to_string(r.type)) + " " + r.action + " " + r.path + r.tool + " " +
+                 std::string(jr::to_string(r.verdict)) + " " + r.rule + " [" +
+                 std::string(jr::to_string(r.enforcement)) + "] " + r.detail.substr(0, 160) + "\n";
     return s;
 }
 
 size_t kills(const Daemon& daemon) {
     size_t n = 0;
-    for (auto& r : daemon.records()) n += r.verdict == "kill";
+    for (auto& r : daemon.records()) n += r.verdict == jr::Verdict::Kill;
     return n;
 }
 
@@ -73,14 +74,14 @@ TEST_CASE("a Node host's server on socket pairs is found by its server glob, in 
     CHECK(WEXITSTATUS(st) == 0);
     CHECK(out.find("echo ok") != std::string::npos);
     CHECK(fs::exists(d / "markers/echo"));
-    auto allowed = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "echo"; });
+    auto allowed =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo"; });
     REQUIRE(allowed);
-    CHECK(allowed->verdict == "allow");
+    CHECK(allowed->verdict == jr::Verdict::Allow);
     CHECK(allowed->rule == "n.yaml:test-server");  // the server glob matched, not the default deny
-    CHECK(allowed->detail.find("server.py") != std::string::npos);
-    auto framed = daemon.wait_record([](const Record& r) {
-        return r.type == "tool" && r.path == "echo" && r.detail.find("id 11") != std::string::npos;
-    });
+    CHECK(allowed->server.find("server.py") != std::string::npos);
+    auto framed = daemon.wait_record(
+        [](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo" && r.request_id == "11"; });
     REQUIRE(framed);
     CHECK(framed->rule == "n.yaml:test-server");
     CHECK(kills(daemon) == 0);
@@ -90,11 +91,12 @@ TEST_CASE("a Node host's server on socket pairs is found by its server glob, in 
     INFO(out << dump(daemon));
     CHECK_FALSE(fs::exists(d / "markers/delete_all"));
     auto caller = daemon.wait_record([](const Record& r) {
-        return r.type == "tool" && r.path == "delete_all" && r.enforcement != "server-killed-in-kernel";
+        return r.type == jr::RecordType::Tool && r.tool == "delete_all" &&
+               r.enforcement != jr::Enforcement::ServerKilledInKernel;
     });
     REQUIRE(caller);
-    CHECK(caller->verdict == "kill");
-    CHECK(caller->detail.find("server.py") != std::string::npos);
+    CHECK(caller->verdict == jr::Verdict::Kill);
+    CHECK(caller->server.find("server.py") != std::string::npos);
     CHECK(caller->detail.find("not seen yet") == std::string::npos);
 }
 
@@ -129,17 +131,19 @@ TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-file
     CHECK(kills(daemon) == 0);  // the clean run: nothing stopped, nothing flagged
     INFO(describe(violations(daemon, "mcp-filesystem")));
     CHECK(violations(daemon, "mcp-filesystem").empty());
-    auto first = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "list_allowed_directories"; });
+    auto first = daemon.wait_record(
+        [](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "list_allowed_directories"; });
     REQUIRE(first);
-    CHECK(first->verdict == "allow");
+    CHECK(first->verdict == jr::Verdict::Allow);
     CHECK(first->rule == "mcp-filesystem.yaml:fs");
-    CHECK(first->detail.find("server-filesystem") != std::string::npos);
+    CHECK(first->server.find("server-filesystem") != std::string::npos);
     // Every offered tool was read from the (~13 KB) answer, none of it cut.
     size_t at = out.find("offered ");
     REQUIRE(at != std::string::npos);
     int offered = std::stoi(out.substr(at + 8));
     CHECK(offered >= 10);
-    auto list = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.action == "tools/list"; });
+    auto list =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "tools/list"; });
     REQUIRE(list);
     CHECK(list->detail.find("offers " + std::to_string(offered) + " tools") != std::string::npos);
     for (auto& r : daemon.records()) CHECK(r.rule != "builtin:tools-truncated");
@@ -157,10 +161,11 @@ TEST_CASE("the reference filesystem server under the real SDK and rules/mcp-file
     CHECK(fs::exists(d / "work/notes.txt"));
     CHECK_FALSE(fs::exists(d / "work/moved.txt"));
     auto denied = daemon.wait_record([](const Record& r) {
-        return r.type == "tool" && r.path == "move_file" && r.enforcement != "server-killed-in-kernel";
+        return r.type == jr::RecordType::Tool && r.tool == "move_file" &&
+               r.enforcement != jr::Enforcement::ServerKilledInKernel;
     });
     REQUIRE(denied);
-    CHECK(denied->verdict == "kill");
+    CHECK(denied->verdict == jr::Verdict::Kill);
     CHECK(denied->rule == "mcp-filesystem.yaml:fs");
     run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show", "mcp-filesystem"},
                 &out);

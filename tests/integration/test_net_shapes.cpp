@@ -93,8 +93,8 @@ void check_shape(Daemon& daemon, const std::vector<Try>& tries, LoopbackListener
         auto r = daemon.wait_record([&](const Record& r) { return r.action == action && r.port == port; });
         INFO(action);
         REQUIRE(r);
-        CHECK(r->verdict == "deny");
-        CHECK(r->enforcement == "denied-in-kernel");
+        CHECK(r->verdict == jr::Verdict::Deny);
+        CHECK(r->enforcement == jr::Enforcement::DeniedInKernel);
         CHECK(r->rule == deny_rule);
     }
 }
@@ -182,7 +182,9 @@ TEST_CASE("a boundary the kernel tables cannot hold is refused at reload and the
     for (int i = 0; i < SK_NET_SPANS_MAX; ++i) ports += ", " + std::to_string(40000 + 2 * i);
     write_file(agent + ".tmp", boundary(d, "  connect:\n    - { cidr: 127.0.0.1, ports: [ " + ports + " ] }\n"));
     fs::rename(agent + ".tmp", agent);
-    auto refused = daemon.wait_record([](const Record& r) { return r.type == "daemon" && r.detail.find("refused") != std::string::npos; });
+    auto refused = daemon.wait_record([](const Record& r) {
+        return r.type == jr::RecordType::Daemon && r.detail.find("refused") != std::string::npos;
+    });
     REQUIRE(refused);
     CHECK(refused->detail.find("shapes: 127.0.0.1/32 in net_allow needs 33 port ranges") != std::string::npos);
     std::string out;

@@ -23,8 +23,9 @@ std::string boundary(const ScratchDir& d) {
 std::string dump(const Daemon& daemon) {
     std::string s;
     for (auto& r : daemon.records())
-        if (!r.verdict.empty() && r.verdict != "allow")
-            s += r.action + " " + r.path + " -> " + r.path2 + " " + r.verdict + " " + r.rule + " [" + r.enforcement + "]\n";
+        if (r.verdict != jr::Verdict::None && r.verdict != jr::Verdict::Allow)
+            s += r.action + " " + r.path + " -> " + r.path2 + " " + std::string(jr::to_string(r.verdict)) + " " +
+                 r.rule + " [" + std::string(jr::to_string(r.enforcement)) + "]\n";
     return s;
 }
 
@@ -65,9 +66,9 @@ TEST_CASE("a hard link made beforehand to a file below a never directory is that
         auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == d / "work/innocent.txt"; });
         INFO(dump(daemon));
         REQUIRE(r);
-        CHECK(r->verdict == "kill");
+        CHECK(r->verdict == jr::Verdict::Kill);
         CHECK(r->rule == "n.yaml:files.never[0]");
-        CHECK(r->enforcement == "killed-in-kernel");
+        CHECK(r->enforcement == jr::Enforcement::KilledInKernel);
     }
 }
 
@@ -101,12 +102,12 @@ TEST_CASE("a never file the agent renames or links keeps being never under its n
     });
     REQUIRE(moved);
     CHECK(moved->rule == rule);
-    CHECK(moved->verdict == "kill");
+    CHECK(moved->verdict == jr::Verdict::Kill);
     auto read = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == to; });
     REQUIRE(read);
-    CHECK(read->verdict == "kill");
+    CHECK(read->verdict == jr::Verdict::Kill);
     CHECK(read->rule == rule);
-    CHECK(read->enforcement == "killed-in-kernel");
+    CHECK(read->enforcement == jr::Enforcement::KilledInKernel);
     // Deleted (every name of it), the file leaves the tables: its inode number could go to a new file.
     fs::remove(to);
     fs::remove(from);

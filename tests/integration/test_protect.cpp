@@ -32,7 +32,7 @@ TEST_CASE("self-protection: the journal is protected and its directory's other f
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "open" && r.path == daemon.journal(); });
     REQUIRE(r);
     CHECK(r->rule == "builtin:self-protection");
-    CHECK(r->verdict == "kill");
+    CHECK(r->verdict == jr::Verdict::Kill);
     // Not one byte was appended: every line is still a record (the script's own text, with
     // "forged", is in its exec record's argv).
     std::string text = Daemon::slurp(daemon.journal());

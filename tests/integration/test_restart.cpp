@@ -143,8 +143,9 @@ std::string records_after(const Daemon& daemon, uint64_t seq) {
     std::string out;
     for (auto& r : daemon.records())
         if (r.seq > seq)
-            out += std::to_string(r.seq) + " " + r.type + " " + r.agent + " task=" + r.task + " " + r.action + " " +
-                   r.path + " " + r.verdict + " " + r.rule + " " + r.detail.substr(0, 80) + "\n";
+            out += std::to_string(r.seq) + " " + std::string(jr::to_string(r.type)) + " " + r.agent +
+                   " task=" + r.task + " " + r.action + " " + r.path + " " + std::string(jr::to_string(r.verdict)) +
+                   " " + r.rule + " " + r.detail.substr(0, 80) + "\n";
     return out.substr(out.size() > 6000 ? out.size() - 6000 : 0);
 }
 
@@ -173,9 +174,12 @@ TEST_CASE("SIGKILLed daemon: the kernel keeps refusing, the restarted daemon tra
     std::string task = begin_task(daemon);
     LoopingAgent agent(daemon, task, s.args());
     // Tracked, in its task: a refused open journaled with the task.
-    REQUIRE(daemon.wait_record([&](const Record& r) {
-        return r.agent == "keeper" && r.task == task && r.path == s.d / "secret.txt" && r.verdict == "kill";
-    }, 10000));
+    REQUIRE(daemon.wait_record(
+        [&](const Record& r) {
+            return r.agent == "keeper" && r.task == task && r.path == s.d / "secret.txt" &&
+                   r.verdict == jr::Verdict::Kill;
+        },
+        10000));
 
     double down = now_s();
     daemon.kill9();
@@ -203,10 +207,12 @@ TEST_CASE("SIGKILLed daemon: the kernel keeps refusing, the restarted daemon tra
             if (std::uncaught_exceptions()) std::printf("%s\n", Daemon::slurp(d.log()).c_str());
         }
     } log_on_failure{daemon};
-    auto again = daemon.wait_record([&](const Record& r) {
-        return r.seq > seq_before && r.agent == "keeper" && r.task == task && r.path == s.d / "secret.txt" &&
-               r.verdict == "kill";
-    }, 10000);
+    auto again = daemon.wait_record(
+        [&](const Record& r) {
+            return r.seq > seq_before && r.agent == "keeper" && r.task == task && r.path == s.d / "secret.txt" &&
+                   r.verdict == jr::Verdict::Kill;
+        },
+        10000);
     if (!again) FAIL(records_after(daemon, seq_before) + "\nagent:\n" + agent.text.substr(agent.text.size() > 1500 ? agent.text.size() - 1500 : 0));
     // The glob the daemon judges, refused by the kernel while it was gone: journaled on restart
     // from the pinned ring, under the builtin rule that says why.
@@ -228,7 +234,8 @@ TEST_CASE("a daemon of another build replaces the pinned programs with no gap; -
     daemon.start();
     std::string task = begin_task(daemon);
     LoopingAgent agent(daemon, task, s.args());
-    REQUIRE(daemon.wait_record([&](const Record& r) { return r.task == task && r.verdict == "kill"; }, 10000));
+    REQUIRE(
+        daemon.wait_record([&](const Record& r) { return r.task == task && r.verdict == jr::Verdict::Kill; }, 10000));
     std::vector<std::string> old_builds;
     for (auto& e : fs::directory_iterator(daemon.pin_dir())) old_builds.push_back(e.path().string());
     REQUIRE(old_builds.size() == 1);
@@ -243,9 +250,12 @@ TEST_CASE("a daemon of another build replaces the pinned programs with no gap; -
     CHECK(log.find("removed: this daemon's programs replaced them") != std::string::npos);
     CHECK_FALSE(fs::exists(old_builds[0]));
     size_t seq_before = daemon.records().back().seq;
-    if (!daemon.wait_record([&](const Record& r) {
-            return r.seq > seq_before && r.task == task && r.path == s.d / "secret.txt" && r.verdict == "kill";
-        }, 10000))
+    if (!daemon.wait_record(
+            [&](const Record& r) {
+                return r.seq > seq_before && r.task == task && r.path == s.d / "secret.txt" &&
+                       r.verdict == jr::Verdict::Kill;
+            },
+            10000))
         FAIL(records_after(daemon, seq_before));
     check_no_harm(agent, s.d, s.l);
 

@@ -117,7 +117,8 @@ TEST_CASE("under a violation flood, status answers, idle connections block no on
     // daemon runs (it used to wait for the shutdown: the stalled loop never reached the check).
     uint64_t lost = status_of(daemon, took).lost;
     if (lost > 0) {
-        auto rec = daemon.wait_record([](const stockade::journal::Record& r) { return r.type == "lost"; }, 3000);
+        auto rec =
+            daemon.wait_record([](const stockade::journal::Record& r) { return r.type == jr::RecordType::Lost; }, 3000);
         report("flood: %llu events lost in the kernel; a lost record %s in the journal while running\n",
                     static_cast<unsigned long long>(lost), rec ? "is" : "is NOT");
         CHECK(rec);
@@ -184,7 +185,7 @@ TEST_CASE("a journal whose last line nests a million levels deep is set aside at
         Daemon daemon(d);
         daemon.start();  // throws with the log if it exits at start-up
         auto torn = daemon.wait_record(
-            [&](const stockade::journal::Record& r) { return r.type == "torn" && r.seq > torn_before; });
+            [&](const stockade::journal::Record& r) { return r.type == jr::RecordType::Torn && r.seq > torn_before; });
         REQUIRE(torn);
         torn_before = torn->seq;
         CHECK(Daemon::slurp(torn->path) == tail);  // the exact bytes, kept aside

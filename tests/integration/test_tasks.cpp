@@ -63,14 +63,14 @@ TEST_CASE("a 2-second read grant opens a window that closes by itself", "[tasks]
     CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
 
     auto allowed = daemon.wait_record([&](const Record& r) {
-        return r.type == "decision" && r.path == d / "data/report.txt" && r.verdict == "allow";
+        return r.type == jr::RecordType::Decision && r.path == d / "data/report.txt" && r.verdict == jr::Verdict::Allow;
     });
     REQUIRE(allowed);
     CHECK(allowed->task == task);
     CHECK(allowed->grant == task + "/grant[0]");
     CHECK(allowed->rule == "task:" + task + "/grant[0]");
     auto denied = daemon.wait_record([&](const Record& r) {
-        return r.type == "decision" && r.path == d / "data/report.txt" && r.verdict == "kill";
+        return r.type == jr::RecordType::Decision && r.path == d / "data/report.txt" && r.verdict == jr::Verdict::Kill;
     });
     REQUIRE(denied);
     CHECK(denied->task == task);
@@ -79,7 +79,7 @@ TEST_CASE("a 2-second read grant opens a window that closes by itself", "[tasks]
     // The window's life, for the audit: issued, used, expired.
     for (std::string what : {"issued", "used", "expired"}) {
         auto g = daemon.wait_record([&](const Record& r) {
-            return r.type == "grant" && r.task == task && r.detail.rfind(what, 0) == 0;
+            return r.type == jr::RecordType::Grant && r.task == task && r.detail.rfind(what, 0) == 0;
         });
         INFO(what);
         CHECK(g);
@@ -123,13 +123,16 @@ TEST_CASE("grants the kernel decides are installed in its tables and removed on 
     CHECK(out.find("exec-in 0") != std::string::npos);
     CHECK(out.find("connect-after EPERM") != std::string::npos);  // refused in the kernel: the entry is gone
     CHECK(out.find("exec-after -9") != std::string::npos);        // killed at exec in the kernel
-    auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict == "deny"; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict == jr::Verdict::Deny; });
     REQUIRE(r);
-    CHECK(r->enforcement == "denied-in-kernel");
+    CHECK(r->enforcement == jr::Enforcement::DeniedInKernel);
     CHECK(r->task == task);
-    auto x = daemon.wait_record([&](const Record& r) { return r.action == "exec" && r.path == d / "work/tool" && r.verdict == "kill"; });
+    auto x = daemon.wait_record([&](const Record& r) {
+        return r.action == "exec" && r.path == d / "work/tool" && r.verdict == jr::Verdict::Kill;
+    });
     REQUIRE(x);
-    CHECK(x->enforcement == "killed-in-kernel");
+    CHECK(x->enforcement == jr::Enforcement::KilledInKernel);
 }
 
 TEST_CASE("a confined task may do less than its agent", "[tasks]") {
@@ -145,9 +148,10 @@ TEST_CASE("a confined task may do less than its agent", "[tasks]") {
                 &out);
     auto r = daemon.wait_record([&](const Record& r) { return r.path == d / "work/src/b.c"; });
     REQUIRE(r);
-    CHECK(r->verdict == "kill");
+    CHECK(r->verdict == jr::Verdict::Kill);
     CHECK(r->rule == "task:" + task + "/confine");
-    CHECK_FALSE(daemon.wait_record([&](const Record& r) { return r.path == d / "work/docs/a.md" && r.verdict != "allow"; }, 300));
+    CHECK_FALSE(daemon.wait_record(
+        [&](const Record& r) { return r.path == d / "work/docs/a.md" && r.verdict != jr::Verdict::Allow; }, 300));
     // Outside the task the agent may still read src/.
     daemon.run_as("ctasker", {"/usr/bin/cat", d / "work/src/b.c"}, &out);
     CHECK(out.find("b") != std::string::npos);
@@ -189,11 +193,13 @@ TEST_CASE("a sequence: after reading a secret, a connect outside the short list 
     CHECK(out.find("connect EPERM") != std::string::npos);
     CHECK(l.accept_now() < 0);
 
-    auto r = daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict != "allow"; });
+    auto r =
+        daemon.wait_record([&](const Record& r) { return r.action == "connect" && r.verdict != jr::Verdict::Allow; });
     REQUIRE(r);
     CHECK(r->rule == "s.yaml:secret-then-network");
-    CHECK(r->enforcement == "denied-in-kernel");
-    auto label = daemon.wait_record([&](const Record& r) { return r.type == "label" && r.path == d / "secrets/token"; });
+    CHECK(r->enforcement == jr::Enforcement::DeniedInKernel);
+    auto label = daemon.wait_record(
+        [&](const Record& r) { return r.type == jr::RecordType::Label && r.path == d / "secrets/token"; });
     REQUIRE(label);
     // The chain names its first step by journal seq and hash.
     CHECK(r->detail.find(d / "secrets/token") != std::string::npos);
@@ -218,6 +224,6 @@ TEST_CASE("a count sequence: more than N distinct secret files within the window
     auto r = daemon.wait_record([&](const Record& r) { return r.rule == "c.yaml:bulk-keys"; });
     REQUIRE(r);
     CHECK(r->path == d / "work/k3.pem");  // the fourth distinct file
-    CHECK(r->verdict == "kill");
+    CHECK(r->verdict == jr::Verdict::Kill);
     CHECK(r->detail.find("4 distinct files") != std::string::npos);
 }

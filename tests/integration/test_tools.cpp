@@ -25,32 +25,37 @@ TEST_CASE("MCP tool calls over stdio are journaled with tool, server, digest and
     CHECK(fs::exists(d / "markers/echo"));  // monitor mode: every call ran
 
     auto call = [&](const std::string& tool) {
-        return daemon.wait_record([&](const Record& r) { return r.type == "tool" && r.path == tool; });
+        return daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == tool; });
     };
     auto echo = call("echo");
     REQUIRE(echo);
     CHECK(echo->agent == "mcpagent");
     CHECK(echo->action == "tools/call");
-    CHECK(echo->address == "stdio");
-    CHECK(echo->detail.find("server.py") != std::string::npos);      // the server's identity
-    CHECK(echo->detail.find("outcome: result") != std::string::npos);
-    CHECK(echo->detail.find("arguments sha256 ") != std::string::npos);
+    CHECK(echo->protocol == "stdio");
+    CHECK(echo->path.empty());
+    CHECK(echo->address.empty());
+    CHECK(echo->server.find("server.py") != std::string::npos);  // the server's identity
+    CHECK(echo->outcome == "result");
+    CHECK(echo->args_digest.size() == 64);
+    CHECK_FALSE(echo->request_id.empty());
     CHECK(echo->detail.find("secret-argument") == std::string::npos);  // a digest, never the arguments
     CHECK(echo->exe.find("python3") != std::string::npos);               // the caller
     auto bad = call("nosuch");
     REQUIRE(bad);
-    CHECK(bad->detail.find("outcome: error -32602") != std::string::npos);
+    CHECK(bad->outcome.rfind("error -32602", 0) == 0);
     auto framed = call("delete_all");  // Content-Length framed
     REQUIRE(framed);
-    CHECK(framed->detail.find("outcome: result") != std::string::npos);
-    auto listed = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.action == "tools/list"; });
+    CHECK(framed->outcome == "result");
+    auto listed =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "tools/list"; });
     std::string tools_seen;
     for (auto& r : daemon.records())
-        if (r.type == "tool") tools_seen += r.action + " " + r.path + " | " + r.detail + "\n";
+        if (r.type == jr::RecordType::Tool) tools_seen += r.action + " " + r.tool + " | " + r.detail + "\n";
     INFO(tools_seen);
     REQUIRE(listed);
     CHECK(listed->detail.find("offers 2 tools") != std::string::npos);
-    auto init = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.action == "initialize"; });
+    auto init =
+        daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.action == "initialize"; });
     CHECK(init);  // split across two writes, reassembled
 
     run_command({bin("stockade"), "--socket", daemon.socket(), "--journal", daemon.journal(), "agents", "show",
@@ -77,14 +82,16 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         daemon.run_as("judged", {"/usr/bin/python3", "-I", mcp + "/client.py", d / "markers", "echo", "delete_all"}, &out);
         CHECK(fs::exists(d / "markers/echo"));
         CHECK(fs::exists(d / "markers/delete_all"));
-        auto denied = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "delete_all"; });
+        auto denied = daemon.wait_record(
+            [](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "delete_all"; });
         REQUIRE(denied);
-        CHECK(denied->verdict == "would-deny");
+        CHECK(denied->verdict == jr::Verdict::WouldDeny);
         CHECK(denied->rule == "j.yaml:test-server");
         CHECK(denied->detail.find("secret-argument") != std::string::npos);  // `arguments: full`
-        auto allowed = daemon.wait_record([](const Record& r) { return r.type == "tool" && r.path == "echo"; });
+        auto allowed =
+            daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Tool && r.tool == "echo"; });
         REQUIRE(allowed);
-        CHECK(allowed->verdict == "allow");
+        CHECK(allowed->verdict == jr::Verdict::Allow);
         CHECK(allowed->rule == "j.yaml:test-server");
     }
     SECTION("enforce: the denied call never runs; the server dies at the read that delivers it") {
@@ -101,18 +108,20 @@ TEST_CASE("MCP tool calls are judged by the boundary's tools section", "[tools]"
         CHECK(fs::exists(d / "markers/echo"));
         CHECK_FALSE(fs::exists(d / "markers/delete_all"));  // killed in the kernel before it ran
         auto server = daemon.wait_record([](const Record& r) {
-            return r.type == "tool" && r.enforcement == "server-killed-in-kernel";
+            return r.type == jr::RecordType::Tool && r.enforcement == jr::Enforcement::ServerKilledInKernel;
         });
         REQUIRE(server);
-        CHECK(server->path == "delete_all");
+        CHECK(server->tool == "delete_all");
+        CHECK(server->server.find("server.py") != std::string::npos);
         CHECK(server->rule == "j.yaml:test-server");
         CHECK(server->argv.size() >= 2);
         CHECK(server->argv[2].find("server.py") != std::string::npos);
         auto caller = daemon.wait_record([](const Record& r) {
-            return r.type == "tool" && r.path == "delete_all" && r.enforcement != "server-killed-in-kernel";
+            return r.type == jr::RecordType::Tool && r.tool == "delete_all" &&
+                   r.enforcement != jr::Enforcement::ServerKilledInKernel;
         });
         REQUIRE(caller);
-        CHECK(caller->verdict == "kill");
-        CHECK(caller->enforcement.find("server-stopped-in-kernel") != std::string::npos);
+        CHECK(caller->verdict == jr::Verdict::Kill);
+        CHECK(caller->enforcement.has(jr::Enforcement::ServerStoppedInKernel));
     }
 }

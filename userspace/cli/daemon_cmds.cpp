@@ -229,9 +229,13 @@ int cmd_agents(const std::string& socket, const std::string& journal, const std:
             f.agent = a.name;
             std::printf("recent violations:\n");
             for (auto& r : journal::read_last(journal, 20, f)) {
-                if ((r.type != "decision" && r.type != "tool") || r.verdict == "allow" || r.verdict.empty()) continue;
-                std::string object = r.path.empty() ? r.address + ":" + std::to_string(r.port) : r.path;
-                std::printf("  %s %-10s %-7s %s%s  %s\n", r.time.c_str(), r.verdict.c_str(), r.action.c_str(),
+                bool action = r.type == journal::RecordType::Decision || r.type == journal::RecordType::Tool;
+                if (!action || r.verdict == journal::Verdict::Allow || r.verdict == journal::Verdict::None) continue;
+                std::string object = !r.tool.empty() ? r.tool
+                                     : r.path.empty() ? r.address + ":" + std::to_string(r.port)
+                                                      : r.path;
+                std::string verdict(journal::to_string(r.verdict));
+                std::printf("  %s %-10s %-7s %s%s  %s\n", r.time.c_str(), verdict.c_str(), r.action.c_str(),
                             object.c_str(), r.exe.empty() ? "" : (" by " + r.exe).c_str(), r.rule.c_str());
             }
             return kExitOk;

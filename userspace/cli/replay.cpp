@@ -65,8 +65,8 @@ ReplayResult replay(const policy::Boundary& b, const std::vector<journal::Record
     for (auto& h : b.hosts())
         if (auto it = hosts.find(h); it != hosts.end()) b.set_resolved(h, it->second);
     for (auto& r : records) {
-        if (r.type == "summary") out.counted += r.count;
-        if (r.type != "decision") continue;
+        if (r.type == journal::RecordType::Summary) out.counted += r.count;
+        if (r.type != journal::RecordType::Decision) continue;
         auto e = event_from_record(r);
         if (!e || !r.grant.empty() || r.rule.starts_with("task:") || r.rule == "builtin:self-protection") {
             ++out.skipped;
@@ -76,7 +76,7 @@ ReplayResult replay(const policy::Boundary& b, const std::vector<journal::Record
         Verdict v = policy::decide(b, *e);
         auto& counts = out.by_rule[v.rule_id];
         (v.inside() ? counts.first : counts.second) += 1;
-        bool was = r.verdict == "allow";
+        bool was = r.verdict == journal::Verdict::Allow;
         if (was != v.inside()) out.changes.push_back({r, was, v});
     }
     return out;
@@ -124,7 +124,8 @@ int cmd_replay(const ReplayOptions& o) {
     for (auto& c : rr.changes)
         std::printf("  seq %llu %s %s %s: %s (%s) -> %s (%s)\n", (unsigned long long)c.record.seq,
                     c.record.time.c_str(), c.record.action.c_str(), object(c.record).c_str(),
-                    c.record.verdict.c_str(), c.record.rule.c_str(), std::string(to_string(c.now.decision)).c_str(),
+                    std::string(journal::to_string(c.record.verdict)).c_str(), c.record.rule.c_str(),
+                    std::string(to_string(c.now.decision)).c_str(),
                     c.now.rule_id.c_str());
     return rr.newly_denied() ? kExitNo : kExitOk;
 }

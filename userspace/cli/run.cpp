@@ -71,13 +71,13 @@ int landlock_ruleset(const std::string& socket, const std::string& agent, const 
 }
 
 bool stopped(const journal::Record& r) {
-    return r.verdict == "kill" && r.enforcement.find("already-killed") == std::string::npos &&
-           r.enforcement.find("kill-failed") == std::string::npos;
+    return r.verdict == journal::Verdict::Kill && !r.enforcement.has(journal::Enforcement::AlreadyKilled) &&
+           !r.enforcement.has(journal::Enforcement::KillFailed);
 }
 
 // An attempt outside the boundary that the kernel refused (Landlock: EACCES, EXDEV, EPERM).
 bool refused(const journal::Record& r) {
-    return r.verdict == "flag" && (r.result == -EACCES || r.result == -EXDEV || r.result == -EPERM);
+    return r.verdict == journal::Verdict::Flag && (r.result == -EACCES || r.result == -EXDEV || r.result == -EPERM);
 }
 
 // An argument as shown in one line: newlines as spaces, a long one (`-c` code) cut.
@@ -91,13 +91,15 @@ std::string describe_stop(const journal::Record& r) {
     for (size_t i = 1; i < r.argv.size() && i < 4; ++i) cmd += " " + short_arg(r.argv[i]);
     std::string what = r.action;
     if (!r.access.empty()) what += " (" + r.access + ")";
-    if (!r.path.empty())
+    if (!r.tool.empty())
+        what += " " + r.tool;
+    else if (!r.path.empty())
         what += " " + (r.address.rfind("http", 0) == 0 ? r.address + r.path : r.path);
     else if (!r.address.empty())
         what += " " + r.address + (r.port ? ":" + std::to_string(r.port) : "");
     std::string how = refused(r) ? std::string("before it happened: ") + strerrorname_np(static_cast<int>(-r.result)) +
                                        " at the syscall"
-                                 : r.enforcement;
+                                 : journal::to_string(r.enforcement);
     std::string s = "pid " + std::to_string(r.pid) + " (" + cmd + ") was stopped (" + how + ") for " + what +
                     " under rule " + r.rule;
     if (!r.resolved.empty()) s += ": " + r.resolved;

@@ -63,16 +63,16 @@ bool under(const std::string& path, const std::string& dir) {
 
 bool learnable(const journal::Record& r) {
     if (r.rule == "builtin:self-protection") return false;
-    if (r.verdict == "allow") return true;
+    if (r.verdict == journal::Verdict::Allow) return true;
     // Outside the boundary: only what ran because no rule allowed it yet (monitor mode, flag,
     // and a failed attempt, which enforce mode flags too: git probing a missing ~/.gitconfig).
     bool unlisted = r.rule.size() > 13 && r.rule.ends_with(":default-deny");
-    return unlisted && (r.verdict == "would-deny" || r.verdict == "flag");
+    return unlisted && (r.verdict == journal::Verdict::WouldDeny || r.verdict == journal::Verdict::Flag);
 }
 
 void Observed::add(const journal::Record& r) {
-    if (r.type == "summary") counted += r.count;
-    if (r.type != "decision") return;
+    if (r.type == journal::RecordType::Summary) counted += r.count;
+    if (r.type != journal::RecordType::Decision) return;
     if (!learnable(r)) {
         ++violations;
         return;

@@ -20,7 +20,11 @@ int cmd_tail(const TailOptions& o) {
     journal::Filter f;
     f.agent = o.agent;
     f.task = o.task;
-    f.verdict = o.verdict;
+    if (o.verdict) {
+        f.verdict = journal::verdict_from(*o.verdict);
+        if (!f.verdict || *f.verdict == journal::Verdict::None)
+            throw Error("--verdict " + *o.verdict + ": not a verdict (allow, flag, deny, kill, would-deny, ask)");
+    }
     if (o.since) f.since = journal::parse_since(*o.since);
     bool color = o.color.value_or(isatty(STDOUT_FILENO) != 0);
     auto print = [&](const journal::Record& r) {

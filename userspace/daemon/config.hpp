@@ -25,7 +25,7 @@ struct Config {
     // bpffs directory of the pinned maps and links: the kernel keeps enforcing while no daemon
     // runs, and a restarted daemon takes over (probe/pins.hpp). "" = nothing pinned.
     std::string bpf_pin_dir = "/sys/fs/bpf/stockade";
-    // What a restarted daemon restores: tasks with their grants, agent kernel ids (daemon/state.hpp).
+    // What a restarted daemon restores: tasks with their grants, agent kernel ids (scope/saved_state.hpp).
     std::string state_dir = "/var/lib/stockade";
     journal::WriterOptions journal;    // path, rotation, retention, fsync, group, mirror
 };

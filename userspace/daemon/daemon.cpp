@@ -93,7 +93,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     tables_ = std::make_unique<enforce::KernelTables>(*probe_);
 
     pipeline_ = std::make_unique<Pipeline>(table_, make_actuator());
-    timed_ = std::make_unique<LatencySink>(*pipeline_, latency_);
+    timed_ = std::make_unique<judge::LatencySink>(*pipeline_, latency_);
     pipeline_->set_tasks(&tasks_);
     restore_agent_ids();  // the pinned tables and tracked processes carry them
     install_policy(set);
@@ -103,7 +103,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     control_ = std::make_unique<ControlServer>(cfg_.socket_path, cfg_.socket_group,
                                                [this](const control::Request& req, const ControlServer::Peer& peer,
                                                       uint64_t ticket) { return handle(req, peer, ticket); });
-    loader_ = std::make_unique<BoundaryLoader>(cfg_.agents_dir);
+    loader_ = std::make_unique<policy::BoundaryLoader>(cfg_.agents_dir);
     install_kernel_tables();  // the socket exists now (and the tasks are back): protect its inode
     follow_journal_inode();
     readopt_launcher_scopes();
@@ -173,7 +173,7 @@ void Daemon::remove_launcher_cgroup(const std::string& rel) {
 
 void Daemon::journal_daemon(const std::string& detail) {
     journal::Record r;
-    r.type = "daemon";
+    r.type = journal::RecordType::Daemon;
     r.detail = detail;
     try {
         writer_->append(r);
@@ -194,7 +194,8 @@ void Daemon::install_policy(std::shared_ptr<const policy::PolicySet> set) {
         matches.push_back(to_match(*b, it->second));
     }
     // Throws, before anything changes, if the kernel tables cannot hold the set.
-    auto plan = tables_->plan({set.get(), agent_ids_, protected_paths(), tasks_.kernel_grants(boot_ns()), pinned_});
+    auto plan = tables_->plan(
+        {set.get(), agent_ids_, protected_paths(), tasks_.kernel_grants(boot_ns()), never_pins_.pinned()});
     {
         std::lock_guard lk(resolve_mu_);
         resolve_set_ = set;
@@ -240,7 +241,7 @@ void Daemon::write_metrics() {
 void Daemon::install_kernel_tables() {
     try {
         kernel_state_ = tables_->install(*pipeline_->policy(), agent_ids_, protected_paths(),
-                                         tasks_.kernel_grants(boot_ns()), pinned_);
+                                         tasks_.kernel_grants(boot_ns()), never_pins_.pinned());
     } catch (const Error& e) {
         spdlog::error("kernel tables unchanged: {}", e.what());
         journal_daemon(std::string("kernel tables unchanged: ") + e.what());
@@ -285,9 +286,9 @@ void Daemon::follow_journal_inode() {
 }
 
 // Asks the loader thread to read agents_dir again; finish_reload() installs what it read.
-void Daemon::reload(BoundaryLoader::Job job) {
+void Daemon::reload(policy::BoundaryLoader::Job job) {
     if (agents_dir_replaced()) {
-        BoundaryLoader::Done done{std::move(job), {}};
+        policy::BoundaryLoader::Done done{std::move(job), {}};
         return conclude_reload(done, "agents_dir " + cfg_.agents_dir +
                                          " is no longer the directory stockaded started with (mounted over, renamed or "
                                          "replaced); restart stockaded to load what is there now");
@@ -321,7 +322,7 @@ void Daemon::finish_reload() {
 }
 
 // `refused`: why the boundaries in force stay ("" when the read set is now in force).
-void Daemon::conclude_reload(const BoundaryLoader::Done& done, const std::string& refused) {
+void Daemon::conclude_reload(const policy::BoundaryLoader::Done& done, const std::string& refused) {
     const auto& job = done.job;
     control::Response resp;
     if (refused.empty()) {

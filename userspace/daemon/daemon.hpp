@@ -14,19 +14,20 @@
 #include <string>
 
 #include "control/protocol.hpp"
-#include "daemon/boundary_loader.hpp"
+#include "policy/boundary_loader.hpp"
 #include "daemon/config.hpp"
 #include "daemon/control_server.hpp"
 #include "control/metrics.hpp"
-#include "daemon/latency_sink.hpp"
+#include "judge/latency_sink.hpp"
 #include "enforce/rule_files.hpp"
-#include "daemon/state.hpp"
+#include "scope/saved_state.hpp"
 #include "enforce/kernel_tables.hpp"
 #include "identity/process_table.hpp"
 #include "journal/writer.hpp"
 #include "judge/pipeline.hpp"
 #include "probe/probe.hpp"
 #include "scope/tasks.hpp"
+#include "enforce/never_pins.hpp"
 
 namespace stockade::daemon {
 
@@ -55,11 +56,11 @@ public:
 
 private:
     Actuator make_actuator();  // daemon/wiring.cpp
-    // Reloads run in two halves: the files are read off the loop (BoundaryLoader), then installed.
+    // Reloads run in two halves: the files are read off the loop (policy::BoundaryLoader), then installed.
     // An operator's request (SIGHUP, `stockade reload`) alone may remove agents.
-    void reload(BoundaryLoader::Job job);
+    void reload(policy::BoundaryLoader::Job job);
     void finish_reload();
-    void conclude_reload(const BoundaryLoader::Done& done, const std::string& refused);
+    void conclude_reload(const policy::BoundaryLoader::Done& done, const std::string& refused);
     void install_policy(std::shared_ptr<const policy::PolicySet> set);
     void discover_cgroups();
     void register_cgroup(const std::string& rel, const std::string& agent, const std::string& task, bool launcher,
@@ -116,19 +117,18 @@ private:
     TaskRegistry tasks_;
     std::unique_ptr<Pipeline> pipeline_;
     control::LatencyHistogram latency_;
-    std::unique_ptr<LatencySink> timed_;  // the pipeline, with its verdict latency observed
+    std::unique_ptr<judge::LatencySink> timed_;  // the pipeline, with its verdict latency observed
     bool metrics_warned_ = false;
     std::map<std::string, uint32_t> agent_ids_;  // stable across reloads and restarts (state_dir)
-    std::optional<SavedState> restored_;         // what the previous daemon saved, until applied
+    std::optional<scope::SavedState> restored_;         // what the previous daemon saved, until applied
     std::string saved_text_;                     // the state last written
     std::vector<enforce::AgentKernelState> kernel_state_;
-    std::vector<enforce::PinnedInode> pinned_;  // never files renamed or linked (keep_never), oldest first
-    std::vector<int> pinned_fds_;               // an O_PATH descriptor of each: its inode number is not reused
+    enforce::NeverPins never_pins_;  // never files renamed or linked (keep_never)
     uint64_t journal_ino_ = 0;  // the live journal file's inode the kernel tables protect
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path
     std::set<std::string> launcher_cgroups_;         // created by `stockade run`
     std::unique_ptr<ControlServer> control_;
-    std::unique_ptr<BoundaryLoader> loader_;
+    std::unique_ptr<policy::BoundaryLoader> loader_;
     int signal_fd_ = -1;
     int inotify_fd_ = -1;
     enforce::RuleFileWatch rule_files_;  // files the kernel tables hold by inode, followed when replaced

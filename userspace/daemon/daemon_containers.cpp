@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <filesystem>
 
 #include "common/cgroup.hpp"
 #include "common/container.hpp"
@@ -15,47 +14,16 @@
 
 namespace stockade::daemon {
 
-namespace fs = std::filesystem;
-
-namespace {
-
-// The container runtime's own init (runc's "runc init", crun), which sets the container up
-// before it execs the container's program: not the agent's code, never adopted.
-bool is_runtime_init(const identity::Process& p) {
-    auto named = [](const std::string& s) { return s.find("runc") != std::string::npos || s.find("crun") != std::string::npos; };
-    return named(p.exe) || (!p.argv.empty() && named(fs::path(p.argv[0]).filename().string()));
-}
-
-// The cgroup is a container's own (not a cgroup below one: those are found through it).
-bool is_container_root(const std::string& rel) {
-    return container::of_cgroup(rel) && !container::of_cgroup(fs::path(rel).parent_path().string());
-}
-
-}  // namespace
-
 bool Daemon::wants_containers() const {
     return std::any_of(table_.agents().begin(), table_.agents().end(),
                        [](const identity::AgentMatch& m) { return m.container.has_value(); });
 }
 
-// Containers live up to five levels down (kubepods.slice/kubepods-burstable.slice/
-// kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope).
 void Daemon::discover_containers() {
     bool want = wants_containers();
     probe_->report_cgroup_mkdirs(want);
     if (!want || cgroup::root().empty()) return;
-    const std::string& root = cgroup::root();
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
-         it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) break;
-        if (it.depth() >= 5) it.disable_recursion_pending();
-        if (!it->is_directory(ec)) continue;
-        std::string rel = it->path().string().substr(root.size());
-        if (!is_container_root(rel)) continue;
-        it.disable_recursion_pending();
-        container_cgroup_seen(rel);
-    }
+    for (const std::string& rel : identity::container_cgroups(cgroup::root())) container_cgroup_seen(rel);
 }
 
 // A container's cgroup, just made or found by the scan: tracked if a boundary selects it.
@@ -77,7 +45,7 @@ void Daemon::container_cgroup_seen(const std::string& rel) {
     // What already runs there (a container older than the daemon, or one the scan found late):
     // its processes are the agent's, except the runtime's init still setting the container up.
     for (auto& p : identity::read_cgroup_procs(rel)) {
-        if (is_runtime_init(p)) continue;
+        if (identity::is_runtime_init(p)) continue;
         p.cgroup_id = id;
         const auto& got = table_.adopt(p);
         if (got.agent == m->name) probe_->track_process(p.key.pid, m->id, p.start_ns);

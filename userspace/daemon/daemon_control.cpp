@@ -29,7 +29,7 @@ void Daemon::expire_tasks() {
     for (Task* t : expired)
         for (auto& g : t->grants) {
             journal::Record r;
-            r.type = "grant";
+            r.type = journal::RecordType::Grant;
             r.agent = t->agent;
             r.task = t->id;
             r.grant = g.id;
@@ -84,7 +84,7 @@ control::Response Daemon::handle_task(const control::Request& req, const std::st
     Task& t = tasks_.begin(*b, req.grants, req.confines, req.ttl_ms * 1'000'000, req.label, now);
     for (auto& g : t.grants) {
         journal::Record r;
-        r.type = "grant";
+        r.type = journal::RecordType::Grant;
         r.agent = t.agent;
         r.task = t.id;
         r.grant = g.id;
@@ -102,6 +102,35 @@ control::Response Daemon::handle_task(const control::Request& req, const std::st
     resp.body = control::encode(std::vector<control::TaskInfo>{i});
     return resp;
 }
+
+namespace {
+
+// One agent's counters as `stockade status` and `agents show` report them.
+void fill_counts(control::AgentStatus& a, const judge::AgentCounters& c) {
+    a.events = c.events;
+    a.allowed = c.allowed;
+    a.violations = c.violations;
+    a.kills = c.kills;
+    a.denies = c.denies;
+    a.tools_invoked = c.tools_invoked.counts;
+    a.tools_denied = c.tools_denied.counts;
+    a.files = c.files.counts;
+    a.files_denied = c.files_denied.counts;
+    a.destinations = c.destinations.counts;
+    a.destinations_denied = c.destinations_denied.counts;
+    a.rules = c.rules.counts;
+    a.mcp_offered = c.mcp_offered.counts;
+    a.mcp_called = c.mcp_called.counts;
+    a.mcp_denied = c.mcp_denied.counts;
+    a.http_calls = c.http_calls.counts;
+    a.http_denied = c.http_denied.counts;
+    a.tls_stacks = c.tls_stacks.counts;
+    a.actions = c.actions.counts;
+    a.grants_used = c.grants_used.counts;
+    a.llm = c.llm.counts;
+}
+
+}  // namespace
 
 control::Status Daemon::status() const {
     control::Status s;
@@ -142,29 +171,8 @@ control::Status Daemon::status() const {
         a.file = b->file;
         a.on_violation = std::string(to_string(b->on_violation));
         a.tracked = table_.tracked_count(b->name);
-        if (auto it = pipeline_->counters().find(b->name); it != pipeline_->counters().end()) {
-            a.events = it->second.events;
-            a.allowed = it->second.allowed;
-            a.violations = it->second.violations;
-            a.kills = it->second.kills;
-            a.denies = it->second.denies;
-            a.tools_invoked = it->second.tools_invoked.counts;
-            a.tools_denied = it->second.tools_denied.counts;
-            a.files = it->second.files.counts;
-            a.files_denied = it->second.files_denied.counts;
-            a.destinations = it->second.destinations.counts;
-            a.destinations_denied = it->second.destinations_denied.counts;
-            a.rules = it->second.rules.counts;
-            a.mcp_offered = it->second.mcp_offered.counts;
-            a.mcp_called = it->second.mcp_called.counts;
-            a.mcp_denied = it->second.mcp_denied.counts;
-            a.http_calls = it->second.http_calls.counts;
-            a.http_denied = it->second.http_denied.counts;
-            a.tls_stacks = it->second.tls_stacks.counts;
-            a.actions = it->second.actions.counts;
-            a.grants_used = it->second.grants_used.counts;
-            a.llm = it->second.llm.counts;
-        }
+        if (auto it = pipeline_->counters().find(b->name); it != pipeline_->counters().end())
+            fill_counts(a, it->second);
         for (auto& k : kernel_state_)
             if (k.agent == b->name) {
                 a.exec_in_kernel = k.enforce && k.exec_strict;

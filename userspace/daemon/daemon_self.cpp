@@ -101,9 +101,9 @@ void Daemon::journal_self(const std::string& agent, uint32_t pid, const std::str
     r.agent = agent;
     r.pid = pid;
     r.action = action;
-    r.verdict = "deny";
+    r.verdict = journal::Verdict::Deny;
     r.rule = "builtin:self-protection";
-    r.enforcement = "refused-by-daemon";
+    r.enforcement = journal::Enforcement::RefusedByDaemon;
     r.detail = detail;
     try {
         writer_->append(r);

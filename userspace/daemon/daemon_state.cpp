@@ -32,7 +32,7 @@ std::optional<std::string> launcher_task(const std::string& leaf) {
 }  // namespace
 
 void Daemon::restore_agent_ids() {
-    restored_ = load_state(cfg_.state_dir);
+    restored_ = scope::load_state(cfg_.state_dir);
     if (!restored_) return;
     for (auto& [name, id] : restored_->agent_ids)
         if (id > 0 && id < 512) agent_ids_[name] = id;  // task ids start at 512 (scope/tasks.hpp)
@@ -109,15 +109,15 @@ void Daemon::finish_takeover() {
 
 void Daemon::save_state_if_changed() {
     if (cfg_.state_dir.empty()) return;
-    SavedState s;
-    s.boot_id = current_boot_id();
+    scope::SavedState s;
+    s.boot_id = scope::current_boot_id();
     s.agent_ids = agent_ids_;
     s.rule_ids = tables_->rule_ids();
     for (auto& [id, t] : tasks_.tasks()) s.tasks.push_back(scope::TaskRegistry::save(t));
-    std::string text = encode_state(s);
+    std::string text = scope::encode_state(s);
     if (text == saved_text_) return;
     try {
-        save_state(cfg_.state_dir, s);
+        scope::save_state(cfg_.state_dir, s);
         saved_text_ = text;
     } catch (const Error& e) {
         spdlog::error("{}: a restarted daemon would not find these tasks", e.what());

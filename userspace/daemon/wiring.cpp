@@ -2,20 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
-#include <optional>
 
 #include "common/cgroup.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "daemon/daemon.hpp"
 #include "enforce/kill.hpp"
-#include "probe/file_id.hpp"
 
 namespace stockade::daemon {
 
@@ -103,34 +97,15 @@ Actuator Daemon::make_actuator() {
 // A never file the agent renamed or linked: the kernel table gets its inode (a directory: its
 // tree), under the agent's id and its tasks', before the caller kills the process. The syscall
 // ran, so the new name exists; it is looked up through the process's root (a container's view).
-// The daemon keeps the file open (O_PATH) while it is pinned: were it deleted and its inode
-// number given to a new file, that file would be killed for. A pin whose file has no name left
-// is dropped (drop_gone_pins). At most kMaxPinned are kept: the oldest goes first.
 void Daemon::keep_never(const Event& e, const std::string& agent, const std::string& rule) {
-    constexpr size_t kMaxPinned = 4096;
     const std::string& name = e.path2.empty() ? e.path : e.path2;
-    std::string via_root = "/proc/" + std::to_string(e.pid) + "/root" + name;
-    int fd = open(via_root.c_str(), O_PATH | O_CLOEXEC);
-    if (fd < 0) fd = open(name.c_str(), O_PATH | O_CLOEXEC);
-    struct stat sb {};
-    std::optional<probe::KernelFileId> id;
-    if (fd >= 0 && fstat(fd, &sb) == 0) id = probe::kernel_file_id("/proc/self/fd/" + std::to_string(fd));
-    if (!id) {
-        if (fd >= 0) close(fd);
+    enforce::NeverPins::Released evicted;  // closed once the tables without it are in force
+    if (!never_pins_.pin("/proc/" + std::to_string(e.pid) + "/root", name, agent, rule, evicted)) {
         spdlog::warn("agent={} pid={}: {} ({}) not found under its new name {}: not kept out by inode", agent, e.pid,
                      e.path, rule, name);
         return;
     }
-    int evicted = -1;
-    if (pinned_.size() >= kMaxPinned) {
-        pinned_.erase(pinned_.begin());
-        evicted = pinned_fds_.front();
-        pinned_fds_.erase(pinned_fds_.begin());
-    }
-    pinned_.push_back({agent, id->dev, id->ino, S_ISDIR(sb.st_mode), rule});
-    pinned_fds_.push_back(fd);
     install_kernel_tables();
-    if (evicted >= 0) close(evicted);  // out of the tables now: its inode number may be reused
     spdlog::warn("agent={} pid={}: {} ({}) now also named {}: kept out by its inode under every name", agent, e.pid,
                  e.path, rule, name);
 }
@@ -138,17 +113,9 @@ void Daemon::keep_never(const Event& e, const std::string& agent, const std::str
 // Pinned files with no name left (deleted): out of the tables first, then their descriptor closed
 // (only then can the inode number go to a new file).
 void Daemon::drop_gone_pins() {
-    std::vector<int> gone;
-    for (size_t i = pinned_.size(); i-- > 0;) {
-        struct stat sb {};
-        if (fstat(pinned_fds_[i], &sb) == 0 && sb.st_nlink > 0) continue;
-        gone.push_back(pinned_fds_[i]);
-        pinned_.erase(pinned_.begin() + static_cast<std::ptrdiff_t>(i));
-        pinned_fds_.erase(pinned_fds_.begin() + static_cast<std::ptrdiff_t>(i));
-    }
+    enforce::NeverPins::Released gone = never_pins_.drop_gone();
     if (gone.empty()) return;
     install_kernel_tables();
-    for (int fd : gone) close(fd);
     spdlog::info("{} pinned never file(s) deleted: out of the kernel tables", gone.size());
 }
 

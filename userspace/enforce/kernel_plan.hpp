@@ -115,7 +115,7 @@ struct KernelCapacity {
 };
 
 // A file that had a files.never rule's name when the agent gave it another (rename, link; the
-// daemon killed it for that): kept out under every name by its inode (Daemon::keep_never).
+// daemon killed it for that): kept out under every name by its inode (enforce/never_pins.hpp, Daemon::keep_never).
 struct PinnedInode {
     std::string agent;
     uint64_t dev = 0, ino = 0;  // dev in the kernel's encoding

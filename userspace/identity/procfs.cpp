@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/cgroup.hpp"
+#include "common/container.hpp"
 
 namespace stockade::identity {
 
@@ -77,6 +79,34 @@ std::vector<Process> read_cgroup_procs(const std::string& cgroup_rel) {
     while (f >> pid)
         if (auto p = read_proc(pid)) out.push_back(std::move(*p));
     return out;
+}
+
+std::vector<std::string> container_cgroups(const std::string& root) {
+    namespace fs = std::filesystem;
+    // A container's own cgroup: not one below a container's (those are found through it).
+    auto is_container_root = [](const std::string& rel) {
+        return container::of_cgroup(rel) && !container::of_cgroup(fs::path(rel).parent_path().string());
+    };
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (ec) break;
+        if (it.depth() >= 5) it.disable_recursion_pending();
+        if (!it->is_directory(ec)) continue;
+        std::string rel = it->path().string().substr(root.size());
+        if (!is_container_root(rel)) continue;
+        it.disable_recursion_pending();
+        out.push_back(rel);
+    }
+    return out;
+}
+
+bool is_runtime_init(const Process& p) {
+    auto named = [](const std::string& s) {
+        return s.find("runc") != std::string::npos || s.find("crun") != std::string::npos;
+    };
+    return named(p.exe) || (!p.argv.empty() && named(std::filesystem::path(p.argv[0]).filename().string()));
 }
 
 }  // namespace stockade::identity

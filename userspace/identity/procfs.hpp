@@ -21,4 +21,13 @@ std::optional<uint64_t> read_proc_start(uint32_t pid);
 // Every process in a cgroup (relative to the v2 root), read from cgroup.procs and /proc.
 std::vector<Process> read_cgroup_procs(const std::string& cgroup_rel);
 
+// The cgroups (relative to `root`, the cgroup2 mount) that are a container's own, not one below
+// a container's. Containers live up to five levels down (kubepods.slice/kubepods-burstable.slice/
+// kubepods-burstable-pod<uid>.slice/cri-containerd-<id>.scope).
+std::vector<std::string> container_cgroups(const std::string& root);
+
+// The container runtime's own init (runc's "runc init", crun), which sets the container up
+// before it execs the container's program: not the agent's code, never adopted.
+bool is_runtime_init(const Process& p);
+
 }  // namespace stockade::identity

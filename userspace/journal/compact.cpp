@@ -4,7 +4,7 @@ namespace stockade::journal {
 
 namespace {
 
-bool allowed_decision(const Record& r) { return r.type == "decision" && r.verdict == "allow"; }
+bool allowed_decision(const Record& r) { return r.type == RecordType::Decision && r.verdict == Verdict::Allow; }
 
 }  // namespace
 

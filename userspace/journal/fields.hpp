@@ -18,15 +18,17 @@ namespace stockade::journal {
 inline bool is_optional_field(std::string_view name) {
     for (std::string_view f : {"held_us", "provider", "model", "tokens_in", "tokens_out", "prompt_sha256", "prompt",
                                "truncated", "tool_uses", "intent", "intent_seq", "container",
-                               "container_name", "container_image", "approval", "approver"})
+                               "container_name", "container_image", "approval", "approver", "tool", "server",
+                               "request_id", "args_digest", "outcome"})
         if (name == f) return true;
     return false;
 }
 
 // Whether a field holds the value a default Record has (json_test checks these against Record{}).
-inline bool is_default(std::string_view name, const std::string& v) {
-    return name == "type" ? v == "decision" : v.empty();
-}
+inline bool is_default(std::string_view, const std::string& v) { return v.empty(); }
+inline bool is_default(std::string_view, RecordType v) { return v == RecordType::Decision; }
+inline bool is_default(std::string_view, Verdict v) { return v == Verdict::None; }
+inline bool is_default(std::string_view, const Enforcements& v) { return v.empty(); }
 inline bool is_default(std::string_view name, int64_t v) {
     bool minus_one = name == "latency_us" || name == "held_us" || name == "tokens_in" || name == "tokens_out";
     return v == (minus_one ? -1 : 0);
@@ -94,6 +96,11 @@ void for_each_field(R& r, F&& f) {
     f("intent_seq", r.intent_seq);
     f("approval", r.approval);  // optional
     f("approver", r.approver);  // optional
+    f("tool", r.tool);          // optional, and the four after it
+    f("server", r.server);
+    f("request_id", r.request_id);
+    f("args_digest", r.args_digest);
+    f("outcome", r.outcome);
 }
 
 }  // namespace stockade::journal

@@ -49,7 +49,10 @@ void column(std::string& out, std::string_view text, size_t width) {
 std::string or_dash(const std::string& s) { return s.empty() ? "-" : terminal_safe(s); }
 
 std::string object_of(const Record& r) {
-    if (r.type != "decision") return terminal_safe(r.detail.empty() ? r.path : r.detail);
+    // An MCP call: the tool and its server (older tool records held the tool in path, the rest in detail).
+    if (r.type == RecordType::Tool && !r.tool.empty())
+        return terminal_safe(r.tool + (r.server.empty() ? "" : " on " + r.server));
+    if (r.type != RecordType::Decision) return terminal_safe(r.detail.empty() ? r.path : r.detail);
     if (!r.address.empty()) {
         std::string a = terminal_safe(r.address);
         if (r.protocol == "unix" || r.port == 0) return a;
@@ -61,10 +64,16 @@ std::string object_of(const Record& r) {
     return o;
 }
 
-const char* color_of(const std::string& verdict) {
-    if (verdict == "deny" || verdict == "kill") return "\x1b[31m";
-    if (verdict == "flag" || verdict == "would-deny") return "\x1b[33m";
-    if (verdict == "allow") return "\x1b[32m";
+const char* color_of(Verdict verdict) {
+    switch (verdict) {
+    case Verdict::Deny:
+    case Verdict::Kill: return "\x1b[31m";
+    case Verdict::Flag:
+    case Verdict::WouldDeny: return "\x1b[33m";
+    case Verdict::Allow: return "\x1b[32m";
+    case Verdict::None:
+    case Verdict::Ask: return nullptr;
+    }
     return nullptr;
 }
 
@@ -106,7 +115,7 @@ std::string format_text(const Record& r, bool color) {
     column(out, or_dash(r.agent), 12);
     column(out, or_dash(r.task), 12);
 
-    std::string verdict = or_dash(r.verdict);
+    std::string verdict = or_dash(std::string(to_string(r.verdict)));
     const char* c = color ? color_of(r.verdict) : nullptr;
     if (c) out += c + verdict + "\x1b[0m";
     else out += verdict;
@@ -114,11 +123,11 @@ std::string format_text(const Record& r, bool color) {
     out.append(w < 10 ? 10 - w : 0, ' ');
     out += "  ";
 
-    column(out, or_dash(r.type == "decision" ? r.action : r.type), 8);
+    column(out, or_dash(r.type == RecordType::Decision ? r.action : std::string(to_string(r.type))), 8);
     std::string object = object_of(r);
     column(out, object.empty() ? "-" : object, 40);
     column(out, or_dash(r.rule), 16);
-    out += or_dash(r.enforcement);
+    out += or_dash(to_string(r.enforcement));
     // Which model call asked for it (agents that call models): "intent toolu_01 (llm #41)" or "intent none".
     if (!r.intent.empty())
         out += "  intent " + terminal_safe(r.intent) +

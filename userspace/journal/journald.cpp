@@ -14,9 +14,9 @@ namespace {
 
 // syslog priorities: what deserves an operator's attention is above "info".
 int priority_of(const Record& r) {
-    if (r.type == "torn" || r.type == "lost") return 4;                // warning
-    if (r.verdict == "deny" || r.verdict == "kill") return 4;          // warning
-    if (r.verdict == "flag" || r.verdict == "would-deny") return 5;    // notice
+    if (r.type == RecordType::Torn || r.type == RecordType::Lost) return 4;          // warning
+    if (r.verdict == Verdict::Deny || r.verdict == Verdict::Kill) return 4;          // warning
+    if (r.verdict == Verdict::Flag || r.verdict == Verdict::WouldDeny) return 5;     // notice
     return 6;                                                          // info
 }
 
@@ -45,10 +45,10 @@ void mirror_to_journald(const Record& r, std::string_view line) {
             "MESSAGE=stockade: " + format_text(r, false),
             "PRIORITY=" + std::to_string(priority_of(r)),
             "SYSLOG_IDENTIFIER=stockade",
-            "STOCKADE_TYPE=" + r.type,
+            "STOCKADE_TYPE=" + std::string(to_string(r.type)),
             "STOCKADE_AGENT=" + r.agent,
             "STOCKADE_TASK=" + r.task,
-            "STOCKADE_VERDICT=" + r.verdict,
+            "STOCKADE_VERDICT=" + std::string(to_string(r.verdict)),
             "STOCKADE_RULE=" + r.rule,
             "STOCKADE_ACTION=" + r.action,
             "STOCKADE_PATH=" + r.path,

@@ -50,6 +50,10 @@ struct DepthLimit : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, DepthLimit> 
 using JsonWriter = rapidjson::Writer<rapidjson::StringBuffer>;
 
 void put(JsonWriter& w, const std::string& v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); }
+void put(JsonWriter& w, std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); }
+void put(JsonWriter& w, RecordType v) { put(w, to_string(v)); }
+void put(JsonWriter& w, Verdict v) { put(w, to_string(v)); }
+void put(JsonWriter& w, const Enforcements& v) { put(w, to_string(v)); }
 void put(JsonWriter& w, uint64_t v) { w.Uint64(v); }
 void put(JsonWriter& w, int64_t v) { w.Int64(v); }
 void put(JsonWriter& w, uint32_t v) { w.Uint(v); }
@@ -84,6 +88,33 @@ bool always_written(std::string_view name) { return name == "seq" || name == "pr
 void get(const rapidjson::Value& v, const char* name, std::string& out) {
     if (!v.IsString()) wrong_type(name, "a string");
     out.assign(v.GetString(), v.GetStringLength());
+}
+[[noreturn]] void unknown_value(const char* name, std::string_view text, const std::string& why = "") {
+    throw Error("journal line field \"" + std::string(name) + "\" has a value no journal holds: \"" +
+                std::string(text) + "\"" + (why.empty() ? "" : " (" + why + ")"));
+}
+void get(const rapidjson::Value& v, const char* name, RecordType& out) {
+    std::string text;
+    get(v, name, text);
+    auto t = record_type_from(text);
+    if (!t) unknown_value(name, text);
+    out = *t;
+}
+void get(const rapidjson::Value& v, const char* name, Verdict& out) {
+    std::string text;
+    get(v, name, text);
+    auto verdict = verdict_from(text);
+    if (!verdict) unknown_value(name, text);
+    out = *verdict;
+}
+void get(const rapidjson::Value& v, const char* name, Enforcements& out) {
+    std::string text;
+    get(v, name, text);
+    try {
+        out = enforcements_from(text);
+    } catch (const Error& e) {
+        unknown_value(name, text, e.what());
+    }
 }
 void get(const rapidjson::Value& v, const char* name, uint64_t& out) {
     if (!v.IsUint64()) wrong_type(name, "an unsigned integer");

@@ -29,9 +29,13 @@ std::string to_json_line_cereal(const Record& r) {
         cereal::JSONOutputArchive ar(os, cereal::JSONOutputArchive::Options::NoIndent());
         for_each_field(r, [&](const char* name, const auto& v) {
             if (omitted(name, v)) return;
-            if constexpr (std::is_same_v<std::decay_t<decltype(v)>, uint16_t>) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, uint16_t>) {
                 uint32_t wide = v;
                 ar(cereal::make_nvp(name, wide));
+            } else if constexpr (std::is_enum_v<T> || std::is_same_v<T, Enforcements>) {
+                std::string text(to_string(v));
+                ar(cereal::make_nvp(name, text));
             } else {
                 ar(cereal::make_nvp(name, v));
             }

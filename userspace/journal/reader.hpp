@@ -15,7 +15,8 @@
 namespace stockade::journal {
 
 struct Filter {
-    std::optional<std::string> agent, task, verdict;
+    std::optional<std::string> agent, task;
+    std::optional<Verdict> verdict;
     std::optional<std::chrono::system_clock::time_point> since;  // records at or after
     bool matches(const Record& r) const;
 };

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "journal/kinds.hpp"
+
 namespace stockade::journal {
 
 // A tool the model asked for in one model call (an `llm` record's tool_uses).
@@ -30,13 +32,8 @@ struct Record {
     uint64_t mono_ns = 0; // CLOCK_BOOTTIME ns of the kernel event (or of the record if none)
     std::string host;
 
-    // --- what kind of record ---
-    // "decision" (an action judged), "tool" (an MCP tool call or an HTTP request judged),
-    // "label" (an allowed action that began a sequence), "repeat" (violations past the repeat
-    // limit, counted), "lost" (kernel events lost), "torn" (a torn journal tail set aside),
-    // "summary" (allowed actions counted), "grant" (a task begun or expired, a grant first used),
-    // "daemon" (start/stop/reload), "llm" (a model API call: provider ... tool_uses below)
-    std::string type = "decision";
+    // --- what kind of record (kinds.hpp lists them) ---
+    RecordType type = RecordType::Decision;
 
     // --- who ---
     std::string agent;
@@ -66,11 +63,10 @@ struct Record {
     int64_t result = 0;    // syscall result as the kernel returned it
 
     // --- decision ---
-    std::string verdict;    // allow, flag, deny, kill, would-deny
+    Verdict verdict = Verdict::None;
     std::string rule;       // rule id that decided
     std::string resolved;   // how the rule resolved
-    std::string enforcement;  // "", "denied-in-kernel", "killed-in-kernel", "killed-by-daemon",
-                              // "agent-killed-by-daemon", "killed-while-held" ...
+    Enforcements enforcement;  // what was done, step by step (kinds.hpp); empty: nothing
     int64_t latency_us = -1;  // kernel event to enforcement, -1 = not measured
     // The kernel held the process at this action until the daemon's verdict (a SIGSTOP before
     // it ran one more instruction): how long, to the verdict. -1 = not held (then not stored).
@@ -96,6 +92,15 @@ struct Record {
     std::vector<ToolUse> tool_uses;  // llm: the tools the model asked for
     std::string intent;         // exec/tool records of agents that call models: tool-use id, or "none"
     uint64_t intent_seq = 0;    // with an intent: seq of the llm record that asked for it
+
+    // --- tool calls (type "tool"); stored only when set ---
+    // Journals written before these fields held them in other places: the tool in `path`, the
+    // transport ("stdio") in `address`, the rest in `detail`; those lines still read and verify.
+    std::string tool;         // MCP: the tool called (tools/call's params.name)
+    std::string server;       // MCP: the server: "exe args (pid N)" over stdio, the URL over HTTP
+    std::string request_id;   // MCP: the JSON-RPC id as it was written ("7", "\"a1\"")
+    std::string args_digest;  // MCP: hex SHA-256 of the arguments as compact JSON
+    std::string outcome;      // MCP: "result", or "error <code>: <message>"
 
     // Not stored: the record was read from a line in the full form (every field written, as
     // journals were before compact records), so re-serialising it for `verify` writes that form.

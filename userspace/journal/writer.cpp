@@ -236,7 +236,7 @@ Record Writer::set_aside(uint64_t from, const std::string& why) {
     size_ = from;
 
     Record torn;
-    torn.type = "torn";
+    torn.type = RecordType::Torn;
     torn.path = name;
     torn.count = bytes.size();
     torn.detail = "set aside " + std::to_string(bytes.size()) + " bytes from offset " +
@@ -348,7 +348,7 @@ uint64_t Writer::append(Record& r) {
     last_hash_ = rec.hash;
 
     bool sync_now = opt_.fsync == FsyncPolicy::EveryRecord ||
-                    (opt_.fsync == FsyncPolicy::Interval && opt_.fsync_unless_allow && rec.verdict != "allow");
+                    (opt_.fsync == FsyncPolicy::Interval && opt_.fsync_unless_allow && rec.verdict != Verdict::Allow);
     if (sync_now) {
         if (fdatasync_retry(fd) != 0)  // the record is written; report, do not un-acknowledge it
             spdlog::error("journal {}: fdatasync failed: {}", opt_.path, std::strerror(errno));
@@ -361,7 +361,7 @@ uint64_t Writer::append(Record& r) {
     lk.unlock();
 
     ContextOnce::put_back(rec, std::move(known));  // the caller's record keeps its context
-    if (opt_.mirror == MirrorPolicy::All || (opt_.mirror == MirrorPolicy::UnlessAllow && rec.verdict != "allow"))
+    if (opt_.mirror == MirrorPolicy::All || (opt_.mirror == MirrorPolicy::UnlessAllow && rec.verdict != Verdict::Allow))
         mirror_to_journald(rec, line);
     r = std::move(rec);
     return r.seq;

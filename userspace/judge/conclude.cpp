@@ -13,6 +13,7 @@ namespace {
 
 // What the log line names as the object: a path, a tool, or an address.
 std::string object_of(const journal::Record& r) {
+    if (!r.tool.empty() && r.address.empty()) return "tool " + r.tool;  // over stdio
     if (!r.path.empty() && r.address.rfind("http", 0) == 0) return r.address + r.path;
     if (!r.path.empty()) return r.path;
     return r.address + ":" + std::to_string(r.port);
@@ -38,7 +39,7 @@ bool Conclusion::conclude(Judged& j) {
         ++c.allowed;
         r.rule = v.rule_id;
         r.resolved = v.resolved;
-        r.verdict = "allow";
+        r.verdict = journal::Verdict::Allow;
         if (j.if_allowed == IfAllowed::Journal) act_.journal(r);
         return true;
     }
@@ -46,13 +47,14 @@ bool Conclusion::conclude(Judged& j) {
     r.resolved = v.resolved;
     ++c.violations;
     enforce(j, c);
-    r.verdict = r.approval                               ? "ask"
-                : r.enforcement == "refused-while-held" ? "deny"
-                                                        : std::string(to_string(v.decision));
+    r.verdict = r.approval                                                ? journal::Verdict::Ask
+                : r.enforcement == journal::Enforcement::RefusedWhileHeld ? journal::Verdict::Deny
+                                                                          : journal::verdict_of(v.decision);
     if (!journal_violation(j.event, r)) return false;  // a repeat beyond the limit: counted, journaled in sum
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", j.process.agent,
-                 j.process.task.empty() ? "-" : j.process.task, j.event.pid, r.action, object_of(r), r.verdict, r.rule,
-                 r.enforcement.empty() ? "" : " " + r.enforcement);
+                 j.process.task.empty() ? "-" : j.process.task, j.event.pid, r.action, object_of(r),
+                 journal::to_string(r.verdict), r.rule,
+                 r.enforcement.empty() ? "" : " " + journal::to_string(r.enforcement));
     return true;
 }
 
@@ -70,21 +72,22 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
     const policy::Boundary& b = j.boundary;
     journal::Record& r = j.record;
     if (e.kernel_action == KernelAction::Killed) {
-        r.enforcement = "killed-in-kernel";
+        r.enforcement = journal::Enforcement::KilledInKernel;
         r.latency_us = 0;
         ++c.kills;
         note_killed(e);
         // The process is dead already: only the rest of the agent (its cgroup) is left to kill.
         if (b.on_violation != OnViolation::KillAgent || p.cgroup.empty()) return;
     } else if (e.kernel_action == KernelAction::Denied) {
-        r.enforcement = b.on_violation == OnViolation::Refuse ? "refused-in-kernel" : "denied-in-kernel";
+        r.enforcement = b.on_violation == OnViolation::Refuse ? journal::Enforcement::RefusedInKernel
+                                                              : journal::Enforcement::DeniedInKernel;
         r.latency_us = 0;
         ++c.denies;
         return;
     }
     if (j.verdict.decision != Decision::Kill) return;
     if (e.kernel_action == KernelAction::None && already_killed(e)) {
-        r.enforcement = "already-killed";  // an earlier violation's kill is under way or done
+        r.enforcement = journal::Enforcement::AlreadyKilled;  // an earlier violation's kill is under way or done
         return;
     }
     if (ask(j, c) || refuse_held_connect(j, c)) return;
@@ -92,17 +95,18 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
     if ((e.action == Action::Rename || e.action == Action::Link) && act_.keep_never &&
         j.verdict.rule_id.find(":files.never[") != std::string::npos)
         act_.keep_never(e, p.agent, j.verdict.rule_id);
-    std::string err, done;
+    std::string err;
+    journal::Enforcement done;
     bool ok;
     // A held process is killed where the kernel stopped it: the action did no harm.
     if (b.on_violation == OnViolation::KillAgent && !p.cgroup.empty()) {
         ok = act_.kill_cgroup(p.cgroup, err);
-        done = e.held ? "agent-killed-while-held" : "agent-killed-by-daemon";
+        done = e.held ? journal::Enforcement::AgentKilledWhileHeld : journal::Enforcement::AgentKilledByDaemon;
     } else {
         ok = act_.kill_process(e.pid, e.start_ns, err);
-        done = e.held ? "killed-while-held" : "killed-by-daemon";
+        done = e.held ? journal::Enforcement::KilledWhileHeld : journal::Enforcement::KilledByDaemon;
     }
-    if (ok) r.enforcement += (r.enforcement.empty() ? "" : ", ") + done;
+    if (ok) r.enforcement.add(done);
     uint64_t now = act_.now_boot_ns();
     if (r.latency_us < 0) r.latency_us = now > e.ktime_ns ? static_cast<int64_t>((now - e.ktime_ns) / 1000) : 0;
     if (ok) {
@@ -110,9 +114,9 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
         note_killed(e);
     } else if (err.find(std::strerror(ESRCH)) != std::string::npos) {
         // Gone before the kill: it exited (or died) between its action and this verdict.
-        r.enforcement += (r.enforcement.empty() ? "" : ", ") + std::string("exited-before-kill");
+        r.enforcement.add(journal::Enforcement::ExitedBeforeKill);
     } else {
-        r.enforcement = "kill-failed";
+        r.enforcement = journal::Enforcement::KillFailed;
         r.detail = r.detail.empty() ? err : r.detail + "; " + err;
         spdlog::error("agent={} pid={}: could not kill: {}", p.agent, e.pid, err);
     }
@@ -154,8 +158,8 @@ bool Conclusion::ask(Judged& j, AgentCounters& c) {
     a.asked_ns = act_.now_boot_ns();
     a.deadline_ns = a.asked_ns + uint64_t(b.approval_timeout_s) * 1'000'000'000;
     a.record = r;
-    a.record.enforcement = "held-for-approval";
-    a.record.verdict = "ask";
+    a.record.enforcement = journal::Enforcement::HeldForApproval;
+    a.record.verdict = journal::Verdict::Ask;
     uint64_t id = approvals_.add(std::move(a));
     if (!id) {
         r.detail = "approval queue full (" + std::to_string(ApprovalQueue::kMaxPending) + " waiting): not asked";
@@ -163,7 +167,7 @@ bool Conclusion::ask(Judged& j, AgentCounters& c) {
     }
     ++c.asks;
     r.approval = id;
-    r.enforcement = "held-for-approval";
+    r.enforcement = journal::Enforcement::HeldForApproval;
     r.detail = "held until `stockade approve " + std::to_string(id) + "` or `stockade deny " + std::to_string(id) +
                "`; denied after " + std::to_string(b.approval_timeout_s) + " s";
     return true;
@@ -181,7 +185,7 @@ bool Conclusion::refuse_held_connect(Judged& j, AgentCounters& c) {
         j.record.detail = "could not refuse the connect (" + err + "): killed instead";
         return false;
     }
-    j.record.enforcement = "refused-while-held";
+    j.record.enforcement = journal::Enforcement::RefusedWhileHeld;
     ++c.denies;
     return true;
 }
@@ -202,13 +206,14 @@ std::string Conclusion::decide(uint64_t id, bool approve, const std::string& app
     if (approve) {
         ++c.allowed;
         std::string why = release();
-        journal_decision(*a, "allow", approver, why.empty() ? "released-by-approver" : "approved", why);
+        journal_decision(*a, journal::Verdict::Allow, approver,
+                         why.empty() ? journal::Enforcement::ReleasedByApprover : journal::Enforcement::Approved, why);
         return "";
     }
     if (a->socket_fd >= 0 && act_.refuse_connect && act_.refuse_connect(a->pid, a->start_ns, a->socket_fd, err)) {
         ++c.denies;
         std::string why = release();
-        journal_decision(*a, "deny", approver, "refused-while-held",
+        journal_decision(*a, journal::Verdict::Deny, approver, journal::Enforcement::RefusedWhileHeld,
                          "its socket was shut down before it sent a byte" + (why.empty() ? ", then released" : "; " + why));
         return "";
     }
@@ -219,11 +224,13 @@ std::string Conclusion::decide(uint64_t id, bool approve, const std::string& app
         ++c.kills;
         killed_.insert({a->pid, a->start_ns});
     }
-    journal_decision(*a, "kill", approver, killed ? "killed-while-held" : "kill-failed",
+    journal_decision(*a, journal::Verdict::Kill, approver,
+                     killed ? journal::Enforcement::KilledWhileHeld : journal::Enforcement::KillFailed,
                      (refuse_err.empty() ? "" : "could not refuse the connect: " + refuse_err + "; ") + err);
     if (killed)
         for (Approval& o : approvals_.take_process(a->pid, a->start_ns))
-            journal_decision(o, "kill", approver, "killed-while-held", "killed for approval " + std::to_string(id));
+            journal_decision(o, journal::Verdict::Kill, approver, journal::Enforcement::KilledWhileHeld,
+                             "killed for approval " + std::to_string(id));
     return "";
 }
 
@@ -234,13 +241,14 @@ size_t Conclusion::expire_approvals(uint64_t now_ns) {
 }
 
 void Conclusion::process_ended(const Event& e, const std::string& why) {
-    for (Approval& a : approvals_.take_process(e.pid, e.start_ns)) journal_decision(a, "kill", "", "ended-while-held", why);
+    for (Approval& a : approvals_.take_process(e.pid, e.start_ns))
+        journal_decision(a, journal::Verdict::Kill, "", journal::Enforcement::EndedWhileHeld, why);
 }
 
-void Conclusion::journal_decision(Approval& a, const std::string& verdict, const std::string& approver,
-                                  const std::string& enforcement, const std::string& detail) {
+void Conclusion::journal_decision(Approval& a, journal::Verdict verdict, const std::string& approver,
+                                  journal::Enforcement enforcement, const std::string& detail) {
     journal::Record r = a.record;
-    r.type = "approval";
+    r.type = journal::RecordType::Approval;
     r.verdict = verdict;
     r.approver = approver;
     r.enforcement = enforcement;
@@ -248,8 +256,8 @@ void Conclusion::journal_decision(Approval& a, const std::string& verdict, const
     uint64_t now = act_.now_boot_ns();
     r.held_us = now > r.mono_ns ? static_cast<int64_t>((now - r.mono_ns) / 1000) : 0;
     r.latency_us = -1;
-    spdlog::info("agent={} pid={} approval {}: {} by {} ({})", r.agent, r.pid, a.id, verdict,
-                 approver.empty() ? "-" : approver, enforcement);
+    spdlog::info("agent={} pid={} approval {}: {} by {} ({})", r.agent, r.pid, a.id, journal::to_string(verdict),
+                 approver.empty() ? "-" : approver, journal::to_string(enforcement));
     act_.journal(r);
 }
 
@@ -258,11 +266,11 @@ void Conclusion::journal_decision(Approval& a, const std::string& verdict, const
 void Conclusion::stop_server(Judged& j) {
     std::string err;
     if (j.server_stopped_in_kernel)
-        j.record.enforcement = "server-stopped-in-kernel";
+        j.record.enforcement = journal::Enforcement::ServerStoppedInKernel;
     else if (j.server_stopped_while_held)
-        j.record.enforcement = "server-killed-while-held";
+        j.record.enforcement = journal::Enforcement::ServerKilledWhileHeld;
     else if (j.server && act_.kill_process(j.server->key.pid, j.server->start_ns, err))
-        j.record.enforcement = "server-killed-by-daemon";
+        j.record.enforcement = journal::Enforcement::ServerKilledByDaemon;
 }
 
 // A process that repeats the same violation (monitor mode, flag: nothing stops it) would write
@@ -271,8 +279,9 @@ void Conclusion::stop_server(Judged& j) {
 // the rest are counted and journaled as one `repeat` record when the second is over (or at the
 // next flush). Every decision is still in the journal, as a record or in a count.
 bool Conclusion::journal_violation(const Event& e, journal::Record& r) {
-    std::string key = std::to_string(e.pid) + '\0' + std::to_string(e.start_ns) + '\0' + r.rule + '\0' + r.verdict +
-                      '\0' + r.action + '\0' + r.path + '\0' + r.path2 + '\0' + r.address + ':' + std::to_string(r.port);
+    std::string key = std::to_string(e.pid) + '\0' + std::to_string(e.start_ns) + '\0' + r.rule + '\0' +
+                      std::to_string(int(r.verdict)) + '\0' + r.action + '\0' + r.path + '\0' + r.path2 + '\0' +
+                      r.address + ':' + std::to_string(r.port) + '\0' + r.tool;
     auto it = repeats_.find(key);
     if (it == repeats_.end()) {
         if (repeats_.size() >= kMaxRepeatKeys) {
@@ -300,7 +309,7 @@ bool Conclusion::journal_violation(const Event& e, journal::Record& r) {
 void Conclusion::flush_repeat(Repeat& rep) {
     if (!rep.suppressed) return;
     journal::Record s = rep.first;
-    s.type = "repeat";
+    s.type = journal::RecordType::Repeat;
     s.count = rep.suppressed;
     s.latency_us = -1;
     s.detail = std::to_string(rep.suppressed) + " more of this violation by this process within " +

@@ -77,8 +77,8 @@ private:
     void enforce(Judged& j, AgentCounters& c);
     bool ask(Judged& j, AgentCounters& c);
     bool refuse_held_connect(Judged& j, AgentCounters& c);
-    void journal_decision(Approval& a, const std::string& verdict, const std::string& approver,
-                          const std::string& enforcement, const std::string& detail);
+    void journal_decision(Approval& a, journal::Verdict verdict, const std::string& approver,
+                          journal::Enforcement enforcement, const std::string& detail);
     void stop_server(Judged& j);
     bool journal_violation(const Event& e, journal::Record& r);
 

@@ -135,7 +135,7 @@ std::string Pipeline::note_grant(const identity::Process& p, const scope::Task& 
     if (!g.used) {
         g.used = true;
         journal::Record u;
-        u.type = "grant";
+        u.type = journal::RecordType::Grant;
         u.agent = p.agent;
         u.task = t.id;
         u.grant = g.id;
@@ -167,8 +167,8 @@ void Pipeline::attach_labels(const Event& e, const identity::Process& p, const p
             if (std::any_of(have->begin(), have->end(), [&](const scope::Label& l) { return l.sequence == s->id; }))
                 continue;
         auto r = record_for(e, p);
-        r.type = "label";
-        r.verdict = "allow";
+        r.type = journal::RecordType::Label;
+        r.verdict = journal::Verdict::Allow;
         r.rule = s->id;
         r.detail = "label " + s->name + " attached: later actions are judged by " + s->id;
         act_.journal(r);

@@ -51,7 +51,7 @@ void Pipeline::answer_http(const Event& e, const identity::Process& p, HttpConn&
     r.result = resp.status;
     r.detail += "; status " + std::to_string(resp.status) + (resp.reason.empty() ? "" : " " + resp.reason);
     if (auto m = tools::parse_jsonrpc(tools::json_body_of(resp)); m && m->is_response) {
-        r.detail += "; outcome: " + m->outcome;
+        r.outcome = m->outcome;
         auto& c = counters_[p.agent];
         for (auto& t : m->tools_listed) c.mcp_offered.add(r.address + r.path + ": " + t);
     }
@@ -65,7 +65,7 @@ journal::Record Pipeline::http_record(const Event& e, const identity::Process& p
                                       const tools::HttpRequest& req) const {
     std::string scheme = tls ? "https://" : "http://";
     journal::Record r = record_for(e, p);
-    r.type = "tool";
+    r.type = journal::RecordType::Tool;
     r.action = req.http2 ? "http2" : req.method;
     r.path = tools::path_of(req.target);
     r.address = scheme + req.host;
@@ -102,10 +102,11 @@ void Pipeline::judge_http_tool_call(const identity::Process& p, const policy::Bo
     auto m = tools::parse_jsonrpc(req.body);
     if (!m || m->is_response) return;
     r.action = m->method;
-    r.detail += "; json-rpc " + m->method + " id " + m->id;
+    r.request_id = m->id;
     if (m->method != "tools/call") return;
-    r.path = m->tool;
-    r.detail += "; tool " + m->tool + "; arguments sha256 " + m->args_sha256 + "; server " + url;
+    r.tool = m->tool;
+    r.server = url;
+    r.args_digest = m->args_sha256;
     if (policy::full_arguments(b, url)) r.detail += "; arguments " + m->args_json;
     counters_[p.agent].add_tool(&AgentCounters::mcp_called, p.task, url + ": " + m->tool);
     if (v.inside() && !b.mcp_tools.empty()) {
@@ -130,7 +131,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     // is an action with or without an intent.
     auto llm = tools::parse_llm_request(req);
     if (!llm && intents_.calls_models(p.agent))
-        mark_intent(r, intents_.for_http(p.agent, e.pid, req.host, r.path), c);
+        mark_intent(r, intents_.for_http(p.agent, e.pid, req.host, r.tool.empty() ? r.path : r.tool), c);
     if (v.inside()) {
         c.add_tool(&AgentCounters::http_calls, p.task, req.method + " " + url);
         Judged j{e, p, *b, v, std::move(r), IfAllowed::Hold};
@@ -142,7 +143,7 @@ void Pipeline::judge_http(const Event& e, const identity::Process& p, HttpConn& 
     }
     c.add_tool(&AgentCounters::http_denied, p.task, req.method + " " + url);
     count_intent_denied(r, v, c);
-    if (r.action == "tools/call") c.add_tool(&AgentCounters::mcp_denied, p.task, url + ": " + r.path);
+    if (r.action == "tools/call") c.add_tool(&AgentCounters::mcp_denied, p.task, url + ": " + r.tool);
     if (e.kernel_action == KernelAction::Killed) {
         // The kernel's own tables decided: name what it used when the daemon's view differs.
         std::string kid = act_.kernel_rule_id(e.kernel_rule);

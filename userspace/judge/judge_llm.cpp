@@ -44,9 +44,9 @@ void Pipeline::journal_llm(const identity::Process& p, const PendingHttp& pend,
     const tools::LlmRequest& req = *pend.llm;
     tools::LlmAnswer a = tools::parse_llm_response(req.api, resp);
     journal::Record r = http;  // the process, the endpoint (address, path), the status
-    r.type = "llm";
+    r.type = journal::RecordType::Llm;
     r.action = api_name(req.api);
-    r.verdict.clear();
+    r.verdict = journal::Verdict::None;
     r.rule.clear();
     r.resolved.clear();
     r.grant.clear();

@@ -27,7 +27,7 @@ void Pipeline::judge_unseen_tls(const Event& e, const identity::Process& p, cons
     c.tls_stacks.add(kUnseenTls);
     if (b.http_tools.empty() || b.unseen_tls == policy::UnseenTls::Allow) return;  // reloaded since
     journal::Record r = record_for(e, p);
-    r.type = "tool";
+    r.type = journal::RecordType::Tool;
     r.action = "tls-handshake";
     r.hostname = tools::tls_server_name(e.io_data);
     r.path = "";

@@ -15,15 +15,26 @@ std::string describe(const identity::Process& proc) {
     return s;
 }
 
-// A tool call's record: the call in the fields decisions use for an action (the tool in `path`,
-// its transport in `address`); a record of the process's context (record_for) goes in.
+// "exe arg1 arg2 arg3 (pid N)": a server in a tool record.
+std::string server_of(const std::string& described, uint32_t pid) {
+    return described + " (pid " + std::to_string(pid) + ")";
+}
+
+// A tool call's record: the call in the tool fields, its transport in `protocol`; a record of
+// the process's context (record_for) goes in.
 journal::Record tool_record(journal::Record r, const tools::McpMessage& m) {
-    r.type = "tool";
+    r.type = journal::RecordType::Tool;
     r.action = m.method;
-    r.path = m.tool;
     r.access = "";
-    r.address = "stdio";
+    r.protocol = "stdio";
+    r.tool = m.tool;
+    r.request_id = m.id;
+    r.args_digest = m.args_sha256;
     return r;
+}
+
+void add_detail(journal::Record& r, const std::string& part) {
+    if (!part.empty()) r.detail += (r.detail.empty() ? "" : "; ") + part;
 }
 
 }  // namespace
@@ -46,10 +57,10 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
     auto msgs = mcp_.feed(e, truncated);
     for (auto& why : truncated) {
         journal::Record r = record_for(e, p);
-        r.type = "tool";
+        r.type = journal::RecordType::Tool;
         r.action = "tool-call";
-        r.address = "stdio";
-        r.verdict = "flag";
+        r.protocol = "stdio";
+        r.verdict = journal::Verdict::Flag;
         r.rule = "builtin:tools-truncated";
         r.detail = "message truncated, not decoded: " + why;
         act_.journal(r);
@@ -74,16 +85,16 @@ void Pipeline::handle_io(const Event& e, const identity::Process& p) {
 // The kernel refused a denied tool as this server read it: the call never ran.
 void Pipeline::server_killed_in_kernel(const Event& e, const identity::Process& p) {
     journal::Record r = record_for(e, p);
-    r.type = "tool";
+    r.type = journal::RecordType::Tool;
     r.action = "tools/call";
-    r.address = "stdio";
-    r.verdict = "kill";
+    r.protocol = "stdio";
+    r.verdict = journal::Verdict::Kill;
     r.rule = act_.kernel_rule_id(e.kernel_rule);
-    r.enforcement = "server-killed-in-kernel";
+    r.enforcement = journal::Enforcement::ServerKilledInKernel;
     r.latency_us = 0;
-    r.path = tools::tool_name_in(e.io_data);
-    r.detail = "server: " + describe(p) + " (pid " + std::to_string(e.pid) +
-               ") killed at the read that delivered the call, before it could run it";
+    r.tool = tools::tool_name_in(e.io_data);
+    r.server = server_of(describe(p), e.pid);
+    r.detail = "the server was killed at the read that delivered the call, before it could run it";
     ++counters_[p.agent].kills;
     act_.journal(r);
 }
@@ -97,28 +108,28 @@ void Pipeline::answer_tool_call(const Event& e, const identity::Process& p, cons
     auto& c = counters_[p.agent];
     auto reader = pipe_readers_.find(pc.request.inode);
     bool known = reader != pipe_readers_.end();
-    std::string server = known ? reader->second.second + " (pid " + std::to_string(reader->second.first) + ")"
+    std::string server = known ? server_of(reader->second.second, reader->second.first)
                                : "pid " + std::to_string(e.pid);
     std::string server_exe = known ? reader->second.second : describe(p);
     for (auto& t : m.tools_listed) c.mcp_offered.add(server_exe + ": " + t);
     auto judged = judged_.find(key);
-    bool allowed = judged == judged_.end() || judged->second.first == "allow";
+    bool allowed = judged == judged_.end() || judged->second.first == journal::Verdict::Allow;
     // A denied call is counted as denied (judge_tool_call), never also as called.
     if (!pc.request.tool.empty() && allowed)
         c.add_tool(&AgentCounters::mcp_called, p.task, server_exe + ": " + pc.request.tool);
     journal::Record r = tool_record(pc.base, pc.request);
     if (!pc.request.tool.empty() && intents_.calls_models(p.agent))
         mark_intent(r, intents_.for_tool(p.agent, pc.pid, pc.request.tool), c);
-    r.verdict = judged != judged_.end() ? judged->second.first : "allow";
+    r.verdict = judged != judged_.end() ? judged->second.first : journal::Verdict::Allow;
     r.rule = judged != judged_.end() ? judged->second.second : "builtin:tools-not-judged";
     if (judged != judged_.end()) judged_.erase(judged);
     r.result = m.outcome == "result" ? 0 : -1;
     const policy::Boundary* b = set_ ? set_->find(p.agent) : nullptr;
     bool full = !pc.request.tool.empty() && b && policy::full_arguments(*b, server_exe);
-    r.detail = "server: " + server + "; id " + pc.request.id +
-               (pc.request.args_sha256.empty() ? "" : "; arguments sha256 " + pc.request.args_sha256) +
-               (full ? "; arguments " + pc.request.args_json : "") + "; outcome: " + m.outcome +
-               (m.tools_listed.empty() ? "" : "; offers " + std::to_string(m.tools_listed.size()) + " tools");
+    r.server = server;
+    r.outcome = m.outcome;
+    if (full) add_detail(r, "arguments " + pc.request.args_json);
+    if (!m.tools_listed.empty()) add_detail(r, "offers " + std::to_string(m.tools_listed.size()) + " tools");
     r.latency_us = e.ktime_ns > pc.at_ns ? static_cast<int64_t>((e.ktime_ns - pc.at_ns) / 1000) : 0;
     act_.journal(r);
     pending_calls_.erase(it);
@@ -135,7 +146,7 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
     std::string server = reader != pipe_readers_.end() ? reader->second.second : "";
     std::string grant;
     Verdict v = task_call_overlay(p, *b, "tool", "", "", m.tool, policy::decide_tool(*b, server, m.tool), grant);
-    judged_[{p.agent, m.id}] = {v.inside() ? "allow" : std::string(to_string(v.decision)), v.rule_id};
+    judged_[{p.agent, m.id}] = {journal::verdict_of(v.decision), v.rule_id};
     if (judged_.size() > 1024) judged_.erase(judged_.begin());
     if (v.inside()) return;  // journaled with its response
     counters_[p.agent].add_tool(&AgentCounters::mcp_denied, p.task,
@@ -145,9 +156,9 @@ void Pipeline::judge_tool_call(const Event& e, const identity::Process& p, const
         mark_intent(r, intents_.for_tool(p.agent, e.pid, m.tool), counters_[p.agent]);
         count_intent_denied(r, v, counters_[p.agent]);
     }
-    r.detail = "server: " + (server.empty() ? std::string("(not seen yet)") : server) + "; id " + m.id +
-               "; arguments sha256 " + m.args_sha256;
-    if (policy::full_arguments(*b, server)) r.detail += "; arguments " + m.args_json;
+    if (reader != pipe_readers_.end()) r.server = server_of(server, reader->second.first);
+    else r.detail = "server not seen yet";
+    if (policy::full_arguments(*b, server)) add_detail(r, "arguments " + m.args_json);
     Judged j{e, p, *b, v, std::move(r)};
     for (auto& [name, rule] : enforce::KernelTables::kernel_denied_tools(*b))
         j.server_stopped_in_kernel = j.server_stopped_in_kernel || name == m.tool;
@@ -170,7 +181,7 @@ void Pipeline::judge_read_calls(const Event& e, const identity::Process& p) {
     for (auto& m : mcp_reads_.feed(bytes, truncated)) {
         if (m.is_response || m.method != "tools/call" || m.tool.empty() || m.id.empty()) continue;
         auto judged = judged_.find({p.agent, m.id});
-        if (judged != judged_.end() && judged->second.first == "allow") continue;
+        if (judged != judged_.end() && judged->second.first == journal::Verdict::Allow) continue;
         Verdict v;
         std::string grant;
         if (judged != judged_.end()) {
@@ -179,13 +190,13 @@ void Pipeline::judge_read_calls(const Event& e, const identity::Process& p) {
         } else {
             v = task_call_overlay(p, *b, "tool", "", "", m.tool, policy::decide_tool(*b, describe(p), m.tool), grant);
             if (v.inside()) continue;
-            judged_[{p.agent, m.id}] = {std::string(to_string(v.decision)), v.rule_id};
+            judged_[{p.agent, m.id}] = {journal::verdict_of(v.decision), v.rule_id};
             calls_stopped_at_read_.insert({p.agent, m.id});
             if (calls_stopped_at_read_.size() > 1024) calls_stopped_at_read_.erase(calls_stopped_at_read_.begin());
         }
         journal::Record r = tool_record(record_for(e, p), m);
-        r.detail = "server: " + describe(p) + " (pid " + std::to_string(e.pid) + ") held at the read that delivered " +
-                   "call id " + m.id + ", judged before it could run it";
+        r.server = server_of(describe(p), e.pid);
+        r.detail = "the server was held at the read that delivered the call, judged before it could run it";
         Judged j{e, p, *b, v, std::move(r)};
         conclusion_.conclude(j);
     }

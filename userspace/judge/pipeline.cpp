@@ -8,7 +8,7 @@ Pipeline::Pipeline(identity::ProcessTable& table, Actuator act) : table_(table),
 
 journal::Record Pipeline::record_for(const Event& e, const identity::Process& p) const {
     journal::Record r;
-    r.type = "decision";
+    r.type = journal::RecordType::Decision;
     r.mono_ns = e.ktime_ns;
     r.agent = p.agent;
     r.task = p.task;
@@ -104,9 +104,9 @@ void Pipeline::settle_hold(const Event& e, const identity::Process& p) {
                                          ", not by the daemon: killed in the kernel");
     if (h.state == HoldInfo::Broken) {
         journal::Record r = record_for(e, p);
-        r.verdict = "kill";
+        r.verdict = journal::Verdict::Kill;
         r.rule = "builtin:hold-release";
-        r.enforcement = "killed-in-kernel";
+        r.enforcement = journal::Enforcement::KilledInKernel;
         r.latency_us = 0;
         r.detail = h.breaker ? "held for this action, then released by pid " + std::to_string(h.breaker) +
                                    " (SIGCONT or ptrace), not by the daemon: killed in the kernel, it ran no further"
@@ -135,10 +135,10 @@ void Pipeline::flush_summaries() {
         for (auto& [action, n] : c.allowed_by_action) {
             if (!n) continue;
             journal::Record r;
-            r.type = "summary";
+            r.type = journal::RecordType::Summary;
             r.agent = agent;
             r.action = action;
-            r.verdict = "allow";
+            r.verdict = journal::Verdict::Allow;
             r.count = n;
             act_.journal(r);
         }
@@ -165,21 +165,21 @@ void Pipeline::journal_lost(uint64_t total, const std::vector<AgentLoss>& per_ag
         if (!loss.count) continue;
         attributed += loss.count;
         journal::Record r;
-        r.type = "lost";
+        r.type = journal::RecordType::Lost;
         r.agent = loss.agent;
         r.task = loss.task;
         r.count = loss.count;
         const policy::Boundary* b = set_ ? set_->find(loss.agent) : nullptr;
         r.detail = "kernel events of this agent lost (ring buffer full), never judged; " + loss_consequence(b);
         if (b && b->mode == Mode::Enforce && b->effective_on_loss() == policy::OnLoss::Kill)
-            r.enforcement = "killed-in-kernel";
+            r.enforcement = journal::Enforcement::KilledInKernel;
         act_.journal(r);
         spdlog::error("agent={}{} {} kernel events lost: {}", loss.agent, loss.task.empty() ? "" : " task=" + loss.task,
                       loss.count, r.detail);
     }
     if (total <= attributed) return;
     journal::Record r;
-    r.type = "lost";
+    r.type = journal::RecordType::Lost;
     r.count = total - attributed;
     r.detail = "kernel events lost (ring buffer full) that no agent accounts for";
     act_.journal(r);

@@ -104,7 +104,8 @@ private:
     void judge_read_calls(const Event& e, const identity::Process& p);
     std::map<uint64_t, std::pair<uint32_t, std::string>> pipe_readers_;  // inode -> reader pid, "exe argv"
     std::map<std::pair<std::string, std::string>, PendingCall> pending_calls_;  // (agent, id)
-    std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> judged_;  // -> verdict, rule
+    // (agent, request id) -> verdict, rule
+    std::map<std::pair<std::string, std::string>, std::pair<journal::Verdict, std::string>> judged_;
     std::set<std::pair<std::string, std::string>> calls_stopped_at_read_;  // (agent, id) denied at a held read
 
     // HTTP requests (judge_http.cpp), by (pid, tls, socket inode or SSL object).

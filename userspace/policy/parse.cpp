@@ -163,6 +163,20 @@ void parse_journal_keys(Reader& r, const std::map<std::string, Field>& top, Boun
         if (auto m = r.choice<bool>(it->second, {{"digest", false}, {"full", true}})) b.model_prompts = *m;
 }
 
+// The top-level switches: system_read, io_uring, mount, failed_syscalls.
+void parse_switches(Reader& r, const std::map<std::string, Field>& top, Boundary& b) {
+    if (auto it = top.find("system_read"); it != top.end())
+        if (auto s = r.boolean(it->second)) b.system_read = *s;
+    if (auto it = top.find("io_uring"); it != top.end())
+        if (auto s = r.boolean(it->second)) b.io_uring = *s;
+    if (auto it = top.find("mount"); it != top.end())
+        if (auto s = r.boolean(it->second)) b.mount = *s;
+    if (auto it = top.find("failed_syscalls"); it != top.end())
+        if (auto f = r.choice<FailedSyscalls>(it->second, {{"attempt", FailedSyscalls::Attempt},
+                                                           {"violation", FailedSyscalls::Violation}}))
+            b.failed_syscalls = *f;
+}
+
 }  // namespace
 
 ParsedBoundary parse_boundary(const std::string& path, const std::string& text, std::vector<Diagnostic>& diags) {
@@ -224,16 +238,7 @@ ParsedBoundary parse_boundary(const std::string& path, const std::string& text, 
     if (auto it = top.find("on_loss"); it != top.end())
         if (auto v = r.choice<OnLoss>(it->second, {{"kill", OnLoss::Kill}, {"flag", OnLoss::Flag}})) b->on_loss = *v;
     parse_journal_keys(r, top, *b);
-    if (auto it = top.find("system_read"); it != top.end())
-        if (auto s = r.boolean(it->second)) b->system_read = *s;
-    if (auto it = top.find("io_uring"); it != top.end())
-        if (auto s = r.boolean(it->second)) b->io_uring = *s;
-    if (auto it = top.find("mount"); it != top.end())
-        if (auto s = r.boolean(it->second)) b->mount = *s;
-    if (auto it = top.find("failed_syscalls"); it != top.end())
-        if (auto f = r.choice<FailedSyscalls>(it->second, {{"attempt", FailedSyscalls::Attempt},
-                                                           {"violation", FailedSyscalls::Violation}}))
-            b->failed_syscalls = *f;
+    parse_switches(r, top, *b);
 
     if (auto it = top.find("match"); it == top.end()) r.error(root.Mark(), "missing required key \"match\"");
     else parse_match(c, it->second);

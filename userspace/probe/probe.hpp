@@ -56,7 +56,7 @@ struct KernelCounters {
 };
 
 // Receives decoded events: judge::Pipeline implements it (identity, then the judge for the
-// event's kind); the daemon wraps it to time each verdict (daemon/latency_sink.hpp).
+// event's kind); the daemon wraps it to time each verdict (judge/latency_sink.hpp).
 class EventSink {
 public:
     virtual ~EventSink() = default;

@@ -218,6 +218,23 @@ void exec_targets(Event& e, const sk_event& r, std::string_view script) {
             e.loader_program = resolve_exec_name(e.pid, e.cwd, *prog);
 }
 
+// Bytes a process wrote or read (pipes, sockets) or handed to a TLS library.
+void io_fields(Event& e, const sk_event& r, std::string_view data) {
+    e.io_write = r.arg0 != 0;
+    e.fd = static_cast<int>(r.arg1);
+    e.io_inode = r.arg2;
+    e.io_data.assign(data.data(), data.size());
+    e.io_more = r.flags & SK_F_IO_MORE;
+    e.io_offset = e.io_more ? r.access : 0;
+    e.access = 0;
+    if (r.addr.family == AF_UNIX) std::memcpy(&e.io_peer_inode, r.addr.addr, sizeof e.io_peer_inode);
+    if (e.action == Action::Tls) {
+        e.tls_stack = r.access;
+        e.tls_hello = r.arg0 == SK_TLS_HELLO;
+        if (e.tls_hello) e.net = net_target(r, {});
+    }
+}
+
 }  // namespace
 
 Event decode(const void* data, size_t size) {
@@ -265,19 +282,7 @@ Event decode(const void* data, size_t size) {
         e.fd = static_cast<int>(r.arg1);  // the socket (accept: the new one)
         break;
     case Action::Io: case Action::Tls:
-        e.io_write = r.arg0 != 0;
-        e.fd = static_cast<int>(r.arg1);
-        e.io_inode = r.arg2;
-        e.io_data.assign(seg[2].data(), seg[2].size());
-        e.io_more = r.flags & SK_F_IO_MORE;
-        e.io_offset = e.io_more ? r.access : 0;
-        e.access = 0;
-        if (r.addr.family == AF_UNIX) std::memcpy(&e.io_peer_inode, r.addr.addr, sizeof e.io_peer_inode);
-        if (e.action == Action::Tls) {
-            e.tls_stack = r.access;
-            e.tls_hello = r.arg0 == SK_TLS_HELLO;
-            if (e.tls_hello) e.net = net_target(r, {});
-        }
+        io_fields(e, r, seg[2]);
         break;
     case Action::CgroupMkdir:
         e.path = std::string(cstr(seg[2]));

@@ -47,7 +47,7 @@ struct Task {
 };
 
 
-// A task as the daemon saves it across restarts (daemon/state.hpp): grants as their specs.
+// A task as the daemon saves it across restarts (scope/saved_state.hpp): grants as their specs.
 struct SavedTask {
     std::string id, agent, label, token;
     uint32_t kernel_id = 0;

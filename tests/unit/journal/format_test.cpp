@@ -10,7 +10,7 @@ namespace {
 Record sample(const std::string& verdict) {
     Record r = jtest::decision("claude", verdict, "/etc/shadow");
     r.time = "2026-11-25T09:24:10.123456Z";
-    r.enforcement = verdict == "deny" ? "denied-in-kernel" : "";
+    if (verdict == "deny") r.enforcement = Enforcement::DeniedInKernel;
     return r;
 }
 }  // namespace
@@ -74,9 +74,23 @@ TEST_CASE("format_text shows network objects and neutralises terminal control", 
 
 TEST_CASE("format_text shows the type and detail of other records", "[journal][format]") {
     Record t;
-    t.type = "torn";
+    t.type = RecordType::Torn;
     t.detail = "set aside 12 bytes";
     std::string line = format_text(t, false);
     CHECK_THAT(line, Contains("torn"));
     CHECK_THAT(line, Contains("set aside 12 bytes"));
+}
+
+TEST_CASE("format_text names an MCP call by its tool and server", "[journal][format]") {
+    Record r;
+    r.type = RecordType::Tool;
+    r.action = "tools/call";
+    r.tool = "delete_all";
+    r.server = "/usr/bin/node server.js (pid 7)";
+    r.verdict = Verdict::Kill;
+    r.enforcement = {Enforcement::ServerKilledByDaemon, Enforcement::KilledByDaemon};
+    std::string line = format_text(r, false);
+    CHECK_THAT(line, Contains("delete_all on /usr/bin/node server.js (pid 7)"));
+    CHECK_THAT(line, Contains("server-killed-by-daemon, killed-by-daemon"));
+    CHECK_THAT(line, Contains("tool "));  // the type stands for the action of records that are not decisions
 }

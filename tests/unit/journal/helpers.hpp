@@ -63,7 +63,7 @@ inline stockade::journal::Record decision(const std::string& agent, const std::s
     r.action = "open";
     r.access = "read";
     r.path = path;
-    r.verdict = verdict;
+    r.verdict = stockade::journal::verdict_from(verdict).value();
     r.rule = "fs.read";
     r.pid = 42;
     return r;

@@ -32,9 +32,13 @@ Record random_record(std::mt19937& rng) {
     r.port = static_cast<uint16_t>(rng());
     r.result = rng() % 2 ? -static_cast<int64_t>(rng()) : INT64_MIN;
     r.latency_us = rng() % 2 ? -1 : INT64_MAX;
-    for (std::string* s : {&r.time, &r.host, &r.type, &r.agent, &r.task, &r.exe, &r.path, &r.path2, &r.address,
-                           &r.verdict, &r.rule, &r.resolved, &r.enforcement, &r.detail})
+    for (std::string* s :
+         {&r.time, &r.host, &r.agent, &r.task, &r.exe, &r.path, &r.path2, &r.address, &r.rule, &r.resolved, &r.detail})
         *s = random_string(rng);
+    r.type = static_cast<RecordType>(rng() % (size_t(RecordType::Approval) + 1));
+    r.verdict = static_cast<Verdict>(rng() % (size_t(Verdict::Ask) + 1));
+    for (unsigned i = rng() % 3; i > 0; --i)
+        r.enforcement.add(static_cast<Enforcement>(1 + rng() % size_t(Enforcement::ServerKilledByDaemon)));
     int args = static_cast<int>(rng() % 4);
     for (int i = 0; i < args; ++i) r.argv.push_back(random_string(rng));
     return r;
@@ -83,7 +87,7 @@ TEST_CASE("compact lines read back to the record they were written from") {
     std::mt19937 rng(31337);
     for (int i = 0; i < 2000; ++i) {
         Record r = random_record(rng);
-        if (rng() % 2) r.type = "decision";  // at its default: left out
+        if (rng() % 2) r.type = RecordType::Decision;  // at its default: left out
         if (rng() % 2) r.latency_us = -1;
         std::string line = to_json_line(r);
         REQUIRE(line.size() <= to_json_line_cereal(r).size());
@@ -114,7 +118,7 @@ TEST_CASE("seal_to_line serialises once and yields the sealed record's canonical
 
 TEST_CASE("llm records and intents: stored only when set, read back whole, verified in the chain", "[llm]") {
     Record llm;
-    llm.type = "llm";
+    llm.type = RecordType::Llm;
     llm.agent = "claude-code";
     llm.action = "messages";
     llm.provider = "anthropic";

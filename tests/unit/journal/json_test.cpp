@@ -15,7 +15,7 @@ Record full_record() {
     r.time = "2026-11-25T09:24:10.123456Z";
     r.mono_ns = 123456789012345;
     r.host = "build-07";
-    r.type = "decision";
+    r.type = RecordType::Decision;
     r.agent = "claude \"the\" agent";
     r.task = "task\nwith newline\tand tab\r";
     r.grant = "grant-\\backslash\\";
@@ -35,10 +35,10 @@ Record full_record() {
     r.protocol = "tcp";
     r.hostname = "example.org";
     r.result = -13;
-    r.verdict = "deny";
+    r.verdict = Verdict::Deny;
     r.rule = "net.egress";
     r.resolved = "deny by rule net.egress (line 12)";
-    r.enforcement = "denied-in-kernel";
+    r.enforcement = Enforcement::DeniedInKernel;
     r.latency_us = -1;
     r.count = 7;
     r.detail = "some {\"json\": [1,2]} text";
@@ -104,7 +104,7 @@ TEST_CASE("the JSON line is compact: fields at their default are left out, the r
     require_equal(back, r);
     CHECK_FALSE(back.full_form);
     r.agent = " a  b ";  // spaces inside strings survive
-    r.type = "tool";
+    r.type = RecordType::Tool;
     r.latency_us = 0;  // not the default -1: written
     r.port = 443;
     CHECK(to_json_line(r) ==

@@ -85,7 +85,7 @@ TEST_CASE("a writer opening a journal whose last line is deeply nested sets it a
     auto now = lines_of(read_file(path));
     REQUIRE(now.size() == 5);
     Record t = from_json_line(now[4]);
-    CHECK(t.type == "torn");
+    CHECK(t.type == RecordType::Torn);
     CHECK(read_file(t.path) == bad);
     CHECK(verify(path).ok);
 }

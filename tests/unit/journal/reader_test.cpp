@@ -53,7 +53,7 @@ TEST_CASE("read_last returns the newest matching records oldest first", "[journa
     CHECK(seqs(read_last(path, 3, agent_b)) == std::vector<uint64_t>{5, 8, 11});
 
     Filter denied;
-    denied.verdict = "deny";
+    denied.verdict = Verdict::Deny;
     CHECK(seqs(read_last(path, 10, denied)) == std::vector<uint64_t>{4, 8, 12});
 
     Filter since;
@@ -62,7 +62,7 @@ TEST_CASE("read_last returns the newest matching records oldest first", "[journa
 
     Filter combined;
     combined.agent = "c";
-    combined.verdict = "deny";
+    combined.verdict = Verdict::Deny;
     combined.since = parse_since("2026-11-25T09:05:00Z");
     CHECK(seqs(read_last(path, 10, combined)) == std::vector<uint64_t>{12});
 

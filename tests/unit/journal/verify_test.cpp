@@ -59,7 +59,7 @@ TEST_CASE("verify names the first broken record", "[journal][verify]") {
         auto l = lines;
         auto pos = l[4].find("\"verdict\":\"allow\"");
         REQUIRE(pos != std::string::npos);
-        l[4].replace(pos, 17, "\"verdict\":\"flag!\"");
+        l[4].replace(pos, 17, "\"verdict\":\"kill\"");
         auto res = verify_lines(path, l);
         REQUIRE_FALSE(res.ok);
         REQUIRE(res.broken);
@@ -99,7 +99,7 @@ TEST_CASE("verify names the first broken record", "[journal][verify]") {
     SECTION("an inserted record with a made-up hash") {
         auto l = lines;
         Record forged = from_json_line(l[2]);
-        forged.verdict = "allow";
+        forged.verdict = Verdict::Allow;
         forged.hash = std::string(64, '0');
         l.insert(l.begin() + 3, to_json_line(forged));
         auto res = verify_lines(path, l);

@@ -117,7 +117,7 @@ TEST_CASE("a torn last line is set aside, recorded and the chain still verifies"
         REQUIRE(lines.size() == 5);
         for (int i = 0; i < 4; ++i) CHECK(lines[i] == good_lines[i]);  // untouched
         Record t = from_json_line(lines[4]);
-        CHECK(t.type == "torn");
+        CHECK(t.type == RecordType::Torn);
         CHECK(t.seq == 5);
         CHECK(t.count == torn.size());
         CHECK(t.prev == from_json_line(good_lines[3]).hash);
@@ -146,7 +146,7 @@ TEST_CASE("a torn last line is set aside, recorded and the chain still verifies"
         auto now = lines_of(read_file(path));
         REQUIRE(now.size() == 4);
         Record t = from_json_line(now[3]);
-        CHECK(t.type == "torn");
+        CHECK(t.type == RecordType::Torn);
         CHECK(t.seq == 4);  // continues from seq 3, the last good record
         CHECK(t.prev == from_json_line(good_lines[2]).hash);
         CHECK(read_file(t.path) == edited + "\n");
@@ -158,7 +158,7 @@ TEST_CASE("a torn last line is set aside, recorded and the chain still verifies"
         auto now = lines_of(read_file(path));
         REQUIRE(now.size() == 1);
         Record t = from_json_line(now[0]);
-        CHECK(t.type == "torn");
+        CHECK(t.type == RecordType::Torn);
         CHECK(t.seq == 1);
         CHECK(t.prev.empty());
         CHECK(verify(path).ok);
@@ -318,14 +318,14 @@ TEST_CASE("an allowed decision carries its process's context only the first time
             ++records;
             INFO(f << " line " << i << ": " << lines[i]);
             // The first record of the process in each file, and every violation, hold the context.
-            bool full = i == 0 || r.verdict != "allow";
+            bool full = i == 0 || r.verdict != Verdict::Allow;
             CHECK((r.exe == "/usr/bin/python3") == full);
             CHECK((r.argv.size() == 3) == full);
             CHECK((r.cgroup == "/stockade/coder/run-41") == full);
             CHECK((r.uid == 1000) == full);
             CHECK(r.exec_id == "b00t-42-7-1");
             CHECK(r.path.rfind("/srv/f", 0) == 0);
-            CHECK(r.resolved.empty() == (r.verdict == "allow"));
+            CHECK(r.resolved.empty() == (r.verdict == Verdict::Allow));
         }
     }
     CHECK(records == verdicts.size());

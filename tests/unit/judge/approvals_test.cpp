@@ -53,8 +53,8 @@ TEST_CASE("ask: a held open outside the allow lists waits, and approve releases 
     CHECK(h.kills.empty());
     CHECK(h.releases.empty());  // still held: waits for a person
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "ask");
-    CHECK(h.journal[0].enforcement == "held-for-approval");
+    CHECK(h.journal[0].verdict == journal::Verdict::Ask);
+    CHECK(h.journal[0].enforcement == journal::Enforcement::HeldForApproval);
     CHECK(h.journal[0].approval == 1);
     CHECK(h.journal[0].rule == "coder.yaml:default-deny");
     REQUIRE(h.ask_pipe.approvals().pending().size() == 1);
@@ -70,9 +70,9 @@ TEST_CASE("ask: a held open outside the allow lists waits, and approve releases 
     REQUIRE(h.releases.size() == 1);
     CHECK(h.releases[0].second == 2);  // the process's last hold
     REQUIRE(h.journal.size() == 2);
-    CHECK(h.journal[1].type == "approval");
-    CHECK(h.journal[1].verdict == "allow");
-    CHECK(h.journal[1].enforcement == "released-by-approver");
+    CHECK(h.journal[1].type == journal::RecordType::Approval);
+    CHECK(h.journal[1].verdict == journal::Verdict::Allow);
+    CHECK(h.journal[1].enforcement == journal::Enforcement::ReleasedByApprover);
     CHECK(h.journal[1].approver == "uid=0 pid=77 exe=/usr/bin/stockade");
     CHECK(h.journal[1].approval == 1);
     CHECK(h.ask_pipe.approvals().pending().empty());
@@ -86,8 +86,8 @@ TEST_CASE("ask: deny kills a held open where it stopped; an explicit never rule 
     REQUIRE(h.kills.size() == 1);
     CHECK(h.releases.empty());
     REQUIRE(h.journal.size() == 2);
-    CHECK(h.journal[1].verdict == "kill");
-    CHECK(h.journal[1].enforcement == "killed-while-held");
+    CHECK(h.journal[1].verdict == journal::Verdict::Kill);
+    CHECK(h.journal[1].enforcement == journal::Enforcement::KilledWhileHeld);
     CHECK(h.journal[1].approver == "uid=0 pid=78 exe=/bin/x");
 
     AskHarness n(ask_yaml());
@@ -95,7 +95,7 @@ TEST_CASE("ask: deny kills a held open where it stopped; an explicit never rule 
     CHECK(n.ask_pipe.approvals().pending().empty());
     CHECK(n.kills.size() == 1);
     REQUIRE(n.journal.size() == 1);
-    CHECK(n.journal[0].verdict == "kill");
+    CHECK(n.journal[0].verdict == journal::Verdict::Kill);
 }
 
 TEST_CASE("ask: deny of a held connect refuses it (socket shut down) and lets the process run on", "[approvals]") {
@@ -108,8 +108,8 @@ TEST_CASE("ask: deny of a held connect refuses it (socket shut down) and lets th
     CHECK(h.refused_fds == std::vector<int>{5});
     CHECK(h.kills.empty());
     REQUIRE(h.releases.size() == 1);
-    CHECK(h.journal.back().verdict == "deny");
-    CHECK(h.journal.back().enforcement == "refused-while-held");
+    CHECK(h.journal.back().verdict == journal::Verdict::Deny);
+    CHECK(h.journal.back().enforcement == journal::Enforcement::RefusedWhileHeld);
 
     // When the socket cannot be shut down, deny kills.
     AskHarness k(ask_yaml());
@@ -117,7 +117,7 @@ TEST_CASE("ask: deny of a held connect refuses it (socket shut down) and lets th
     k.ask_pipe.on_event(c);
     CHECK(k.ask_pipe.decide(1, false, "op") == "");
     CHECK(k.kills.size() == 1);
-    CHECK(k.journal.back().enforcement == "killed-while-held");
+    CHECK(k.journal.back().enforcement == journal::Enforcement::KilledWhileHeld);
 }
 
 TEST_CASE("ask: the approval_timeout denies, an ended process drops its approvals", "[approvals]") {
@@ -128,7 +128,7 @@ TEST_CASE("ask: the approval_timeout denies, an ended process drops its approval
     CHECK(h.ask_pipe.expire_approvals(35 * kSec) == 1);
     REQUIRE(h.kills.size() == 1);
     CHECK(h.journal.back().approver == "timeout");
-    CHECK(h.journal.back().enforcement == "killed-while-held");
+    CHECK(h.journal.back().enforcement == journal::Enforcement::KilledWhileHeld);
 
     AskHarness e(ask_yaml());
     e.ask_pipe.on_event(held(open_event("/nonexistent-stockade/elsewhere/a"), 1));
@@ -136,8 +136,8 @@ TEST_CASE("ask: the approval_timeout denies, an ended process drops its approval
     exit.exit_signal = 9;
     e.ask_pipe.on_event(exit);
     CHECK(e.ask_pipe.approvals().pending().empty());
-    CHECK(e.journal.back().type == "approval");
-    CHECK(e.journal.back().enforcement == "ended-while-held");
+    CHECK(e.journal.back().type == journal::RecordType::Approval);
+    CHECK(e.journal.back().enforcement == journal::Enforcement::EndedWhileHeld);
 }
 
 TEST_CASE("ask is only for held actions of an enforce agent; refuse shuts a held connect down", "[approvals]") {
@@ -154,8 +154,8 @@ TEST_CASE("ask is only for held actions of an enforce agent; refuse shuts a held
     CHECK(r.kills.empty());
     CHECK(r.releases.size() == 1);
     REQUIRE(r.journal.size() == 1);
-    CHECK(r.journal[0].verdict == "deny");
-    CHECK(r.journal[0].enforcement == "refused-while-held");
+    CHECK(r.journal[0].verdict == journal::Verdict::Deny);
+    CHECK(r.journal[0].enforcement == journal::Enforcement::RefusedWhileHeld);
 }
 
 TEST_CASE("the approval queue numbers, orders, expires and drops by process", "[approvals]") {

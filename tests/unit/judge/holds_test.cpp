@@ -44,7 +44,7 @@ TEST_CASE("a held allowed action is released for its hold; its record says how l
     CHECK(h.releases[0].first == kPid);
     CHECK(h.releases[0].second == 7);
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "allow");
+    CHECK(h.journal[0].verdict == journal::Verdict::Allow);
     CHECK(h.journal[0].held_us == 250);
     CHECK(h.kills.empty());
 }
@@ -59,7 +59,7 @@ TEST_CASE("a held violation is killed where it stopped and never released", "[ho
     CHECK(h.releases.empty());
     REQUIRE(h.kills.size() == 1);
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == "killed-while-held");
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledWhileHeld);
     CHECK(h.journal[0].held_us == 90);
 }
 
@@ -89,8 +89,8 @@ TEST_CASE("a hold another process released is journaled as the kernel's kill, na
     CHECK(h.releases.empty());
     REQUIRE(h.journal.size() == 1);
     CHECK(h.journal[0].rule == "builtin:hold-release");
-    CHECK(h.journal[0].verdict == "kill");
-    CHECK(h.journal[0].enforcement == "killed-in-kernel");
+    CHECK(h.journal[0].verdict == journal::Verdict::Kill);
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledInKernel);
     CHECK(h.journal[0].detail.find("pid 4600777 ") != std::string::npos);
     CHECK(h.forgotten == std::vector<uint32_t>{kPid});
     // Its later records are the dead process's: no second kill.

@@ -68,7 +68,7 @@ Event exec(uint32_t pid, uint32_t ppid, const std::string& path, std::vector<std
     return e;
 }
 
-const journal::Record* find(const Harness& h, const std::string& type, const std::string& exe_or_action) {
+const journal::Record* find(const Harness& h, journal::RecordType type, const std::string& exe_or_action) {
     for (auto& r : h.journal)
         if (r.type == type && (r.exe == exe_or_action || r.action == exe_or_action)) return &r;
     return nullptr;
@@ -84,7 +84,7 @@ TEST_CASE("a streamed model call is one llm record; the command it asked for car
     CHECK(h.journal.empty());
 
     model_call(h, "cat " + file + " | head -1");
-    const journal::Record* llm = find(h, "llm", "messages");
+    const journal::Record* llm = find(h, journal::RecordType::Llm, "messages");
     REQUIRE(llm);
     CHECK(llm->provider == "anthropic");
     CHECK(llm->model == "claude-sonnet-4-5");
@@ -112,14 +112,14 @@ TEST_CASE("a streamed model call is one llm record; the command it asked for car
     h.pipe.on_event(exec(kChild, kShell, "/usr/bin/head", {"head", "-1"}));  // a child: inherits
     h.pipe.on_event(exec(kStray, kPid, "/nonexistent-stockade/bin/git", {"git", "status"}));  // nobody asked
 
-    const journal::Record* shell = find(h, "decision", "/usr/bin/bash");
+    const journal::Record* shell = find(h, journal::RecordType::Decision, "/usr/bin/bash");
     REQUIRE(shell);
     CHECK(shell->intent == "toolu_fake0001");
     CHECK(shell->intent_seq == llm_seq);
-    const journal::Record* child = find(h, "decision", "/usr/bin/head");
+    const journal::Record* child = find(h, journal::RecordType::Decision, "/usr/bin/head");
     REQUIRE(child);
     CHECK(child->intent == "toolu_fake0001");
-    const journal::Record* stray = find(h, "decision", "/nonexistent-stockade/bin/git");
+    const journal::Record* stray = find(h, journal::RecordType::Decision, "/nonexistent-stockade/bin/git");
     REQUIRE(stray);
     CHECK(stray->intent == "none");
     CHECK(stray->intent_seq == 0);
@@ -146,7 +146,7 @@ TEST_CASE("model_prompts: full keeps the prompt; a cut answer says so and has no
     }
     Event exit = base_event(Action::Exit);
     h.pipe.on_event(exit);  // the process exits: what there is of the answer is decoded
-    const journal::Record* llm = find(h, "llm", "messages");
+    const journal::Record* llm = find(h, journal::RecordType::Llm, "messages");
     REQUIRE(llm);
     CHECK(llm->prompt == kBody);
     CHECK(llm->truncated == "response");

@@ -16,12 +16,12 @@ TEST_CASE("a process is killed once: its later violations are journaled as alrea
     h.pipe.on_event(again);
     h.pipe.on_event(open_event("/nonexistent-stockade/other"));
     REQUIRE(h.journal.size() == 3);
-    CHECK(h.journal[0].enforcement == "killed-by-daemon");
-    CHECK(h.journal[1].enforcement == "already-killed");
-    CHECK(h.journal[2].enforcement == "already-killed");
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledByDaemon);
+    CHECK(h.journal[1].enforcement == journal::Enforcement::AlreadyKilled);
+    CHECK(h.journal[2].enforcement == journal::Enforcement::AlreadyKilled);
     CHECK(h.kills.size() == 1);
     CHECK(h.pipe.counters().at("coder").kills == 1);
-    for (auto& r : h.journal) CHECK(r.enforcement.find("kill-failed") == std::string::npos);
+    for (auto& r : h.journal) CHECK_FALSE(r.enforcement.has(journal::Enforcement::KillFailed));
 }
 
 TEST_CASE("a kernel kill counts too: the daemon does not try again", "[pipeline]") {
@@ -31,8 +31,8 @@ TEST_CASE("a kernel kill counts too: the daemon does not try again", "[pipeline]
     h.pipe.on_event(k);
     h.pipe.on_event(open_event("/nonexistent-stockade/other"));
     REQUIRE(h.journal.size() == 2);
-    CHECK(h.journal[0].enforcement == "killed-in-kernel");
-    CHECK(h.journal[1].enforcement == "already-killed");
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledInKernel);
+    CHECK(h.journal[1].enforcement == journal::Enforcement::AlreadyKilled);
     CHECK(h.kills.empty());
 }
 
@@ -42,8 +42,8 @@ TEST_CASE("a process gone before its kill is journaled as exited-before-kill", "
     h.kill_error = std::string("pidfd_open(4600001): ") + std::strerror(ESRCH);
     h.pipe.on_event(open_event(kSecret));
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == "exited-before-kill");
-    CHECK(h.journal[0].verdict == "kill");
+    CHECK(h.journal[0].enforcement == journal::Enforcement::ExitedBeforeKill);
+    CHECK(h.journal[0].verdict == journal::Verdict::Kill);
 }
 
 TEST_CASE("a failed open outside the boundary is journaled with its errno and not killed", "[pipeline]") {
@@ -52,7 +52,7 @@ TEST_CASE("a failed open outside the boundary is journaled with its errno and no
     e.result = -ENOENT;
     h.pipe.on_event(e);
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "flag");
+    CHECK(h.journal[0].verdict == journal::Verdict::Flag);
     CHECK(h.journal[0].result == -ENOENT);
     CHECK(h.journal[0].resolved.find("ENOENT") != std::string::npos);
     CHECK(h.kills.empty());

@@ -25,9 +25,9 @@ TEST_CASE("summary mode counts allowed actions and journals them only at flush",
     REQUIRE(h.journal.size() == 2);
     std::map<std::string, uint64_t> by_action;
     for (const auto& r : h.journal) {
-        CHECK(r.type == "summary");
+        CHECK(r.type == journal::RecordType::Summary);
         CHECK(r.agent == "coder");
-        CHECK(r.verdict == "allow");
+        CHECK(r.verdict == journal::Verdict::Allow);
         by_action[r.action] = r.count;
     }
     CHECK(by_action == std::map<std::string, uint64_t>{{"exec", 1}, {"open", 2}});
@@ -47,8 +47,8 @@ TEST_CASE("journal_allowed: full journals each allowed action", "[pipeline]") {
     h.pipe.on_event(open_event(kRepoFile));
     REQUIRE(h.journal.size() == 1);
     const auto& r = h.journal[0];
-    CHECK(r.type == "decision");
-    CHECK(r.verdict == "allow");
+    CHECK(r.type == journal::RecordType::Decision);
+    CHECK(r.verdict == journal::Verdict::Allow);
     CHECK(r.rule == "coder.yaml:files.read[0]");
     CHECK(r.action == "open");
     CHECK(r.access == "read");
@@ -81,9 +81,9 @@ TEST_CASE("a never path in enforce mode kills the process by (pid, start time)",
     CHECK(h.cgroup_kills.empty());
     REQUIRE(h.journal.size() == 1);
     const auto& r = h.journal[0];
-    CHECK(r.type == "decision");
-    CHECK(r.verdict == "kill");
-    CHECK(r.enforcement == "killed-by-daemon");
+    CHECK(r.type == journal::RecordType::Decision);
+    CHECK(r.verdict == journal::Verdict::Kill);
+    CHECK(r.enforcement == journal::Enforcement::KilledByDaemon);
     CHECK(r.rule == "coder.yaml:files.never[0]");
     CHECK(r.latency_us == 2500);
     CHECK(r.path == kSecret);
@@ -105,8 +105,8 @@ TEST_CASE("on_violation kill-agent kills the process's cgroup", "[pipeline]") {
     CHECK(h.cgroup_kills[0] == kCgroup);
     CHECK(h.kills.empty());
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "kill");
-    CHECK(h.journal[0].enforcement == "agent-killed-by-daemon");
+    CHECK(h.journal[0].verdict == journal::Verdict::Kill);
+    CHECK(h.journal[0].enforcement == journal::Enforcement::AgentKilledByDaemon);
     CHECK(h.journal[0].rule == "coder.yaml:default-deny");
     CHECK(h.journal[0].address == "10.1.2.3");
     CHECK(h.journal[0].port == 443);
@@ -121,11 +121,11 @@ TEST_CASE("monitor mode never kills and journals would-deny", "[pipeline]") {
     CHECK(h.kills.empty());
     CHECK(h.cgroup_kills.empty());
     REQUIRE(h.journal.size() == 2);
-    CHECK(h.journal[0].verdict == "would-deny");
+    CHECK(h.journal[0].verdict == journal::Verdict::WouldDeny);
     CHECK(h.journal[0].rule == "coder.yaml:files.never[0]");
     CHECK(h.journal[0].enforcement.empty());
     CHECK(h.journal[0].latency_us == -1);
-    CHECK(h.journal[1].verdict == "would-deny");
+    CHECK(h.journal[1].verdict == journal::Verdict::WouldDeny);
     CHECK(h.journal[1].rule == "coder.yaml:default-deny");
     CHECK(h.pipe.counters().at("coder").kills == 0);
 }
@@ -135,7 +135,7 @@ TEST_CASE("on_violation flag journals a flag and does not kill", "[pipeline]") {
     h.pipe.on_event(open_event(kSecret));
     CHECK(h.kills.empty());
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "flag");
+    CHECK(h.journal[0].verdict == journal::Verdict::Flag);
     CHECK(h.journal[0].enforcement.empty());
 }
 
@@ -153,8 +153,8 @@ TEST_CASE("an event the kernel already killed is journaled with the kernel's rul
     CHECK(h.kills.empty());
     CHECK(h.cgroup_kills.empty());
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "kill");
-    CHECK(h.journal[0].enforcement == "killed-in-kernel");
+    CHECK(h.journal[0].verdict == journal::Verdict::Kill);
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledInKernel);
     CHECK(h.journal[0].rule == "coder.yaml:exec.deny[3]");
     CHECK(h.journal[0].latency_us == 0);
     CHECK(h.pipe.counters().at("coder").kills == 1);
@@ -166,7 +166,7 @@ TEST_CASE("an event the kernel already killed is journaled with the kernel's rul
         h.pipe.on_event(s);
         REQUIRE(h.journal.size() == 2);
         CHECK(h.journal[1].rule == "coder.yaml:files.never[0]");
-        CHECK(h.journal[1].enforcement == "killed-in-kernel");
+        CHECK(h.journal[1].enforcement == journal::Enforcement::KilledInKernel);
         CHECK(h.kills.empty());
     }
 }
@@ -181,7 +181,8 @@ TEST_CASE("kill-agent after a kernel kill kills the cgroup, or nothing without o
     CHECK(h.cgroup_kills == std::vector<std::string>{kCgroup});
     CHECK(h.kills.empty());  // the process itself is already dead
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == "killed-in-kernel, agent-killed-by-daemon");
+    CHECK(h.journal[0].enforcement ==
+          journal::Enforcements{journal::Enforcement::KilledInKernel, journal::Enforcement::AgentKilledByDaemon});
 
     SECTION("a process attributed by the kernel tag alone has no cgroup path") {
         Event t = open_event(kSecret);
@@ -195,8 +196,8 @@ TEST_CASE("kill-agent after a kernel kill kills the cgroup, or nothing without o
         CHECK(h.cgroup_kills.size() == 1);
         REQUIRE(h.journal.size() == 2);
         CHECK(h.journal[1].agent == "coder");
-        CHECK(h.journal[1].verdict == "kill");
-        CHECK(h.journal[1].enforcement == "killed-in-kernel");
+        CHECK(h.journal[1].verdict == journal::Verdict::Kill);
+        CHECK(h.journal[1].enforcement == journal::Enforcement::KilledInKernel);
     }
 }
 
@@ -212,8 +213,8 @@ TEST_CASE("a connect the kernel denied is journaled deny / denied-in-kernel", "[
     CHECK(h.cgroup_kills.empty());
     REQUIRE(h.journal.size() == 1);
     const auto& r = h.journal[0];
-    CHECK(r.verdict == "deny");
-    CHECK(r.enforcement == "denied-in-kernel");
+    CHECK(r.verdict == journal::Verdict::Deny);
+    CHECK(r.enforcement == journal::Enforcement::DeniedInKernel);
     CHECK(r.rule == "coder.yaml:network.deny[0]");
     CHECK(r.action == "connect");
     CHECK(r.address == "10.0.0.1");
@@ -232,8 +233,8 @@ TEST_CASE("a kill that fails journals kill-failed with the error", "[pipeline]")
     h.pipe.on_event(open_event(kSecret));
     REQUIRE(h.kills.size() == 1);
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "kill");
-    CHECK(h.journal[0].enforcement == "kill-failed");
+    CHECK(h.journal[0].verdict == journal::Verdict::Kill);
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KillFailed);
     CHECK(h.journal[0].detail == h.kill_error);
     CHECK(h.journal[0].latency_us == 1);
     CHECK(h.pipe.counters().at("coder").kills == 0);
@@ -277,11 +278,11 @@ TEST_CASE("journal_lost writes one lost record per agent, saying what on_loss di
     Harness h(boundary_yaml("enforce", "kill", "summary"));
     h.pipe.journal_lost(20, {{"coder", "", 12}, {"coder", "t-1a2b", 5}});
     REQUIRE(h.journal.size() == 3);
-    CHECK(h.journal[0].type == "lost");
+    CHECK(h.journal[0].type == journal::RecordType::Lost);
     CHECK(h.journal[0].agent == "coder");
     CHECK(h.journal[0].task.empty());
     CHECK(h.journal[0].count == 12);
-    CHECK(h.journal[0].enforcement == "killed-in-kernel");  // enforce, kill: on_loss defaults to kill
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledInKernel);  // enforce, kill: on_loss defaults to kill
     CHECK(h.journal[0].detail.find("on_loss: kill") != std::string::npos);
     CHECK(h.journal[1].task == "t-1a2b");
     CHECK(h.journal[1].count == 5);
@@ -326,14 +327,14 @@ TEST_CASE("self-protection kills a write below stockade's directories even in mo
     CHECK(h.kills[0].pid == kPid);
     REQUIRE(h.journal.size() == 1);
     CHECK(h.journal[0].rule == "builtin:self-protection");
-    CHECK(h.journal[0].verdict == "kill");
-    CHECK(h.journal[0].enforcement == "killed-by-daemon");
+    CHECK(h.journal[0].verdict == journal::Verdict::Kill);
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledByDaemon);
 
     // Reading there, or writing to a sibling with the same prefix, is judged by the boundary.
     h.pipe.on_event(open_event("/nonexistent-stockade/state-other/x", kWrite));
     REQUIRE(h.journal.size() == 2);
     CHECK(h.journal[1].rule == "coder.yaml:default-deny");
-    CHECK(h.journal[1].verdict == "would-deny");
+    CHECK(h.journal[1].verdict == journal::Verdict::WouldDeny);
     CHECK(h.kills.size() == 1);
 }
 
@@ -347,7 +348,7 @@ TEST_CASE("self-protection: moving a directory that holds stockade's files, or a
     h.pipe.on_event(mv);
     REQUIRE(h.journal.size() == 1);
     CHECK(h.journal[0].rule == "builtin:self-protection");
-    CHECK(h.journal[0].verdict == "kill");
+    CHECK(h.journal[0].verdict == journal::Verdict::Kill);
     CHECK(h.kills.size() == 1);
     // A sibling that holds none of them is the boundary's business (monitor: reported only).
     mv.path = "/nonexistent-stockade/other";
@@ -363,7 +364,7 @@ TEST_CASE("self-protection: moving a directory that holds stockade's files, or a
     h.pipe.on_event(m);
     REQUIRE(h.journal.size() == 3);
     CHECK(h.journal[2].rule == "builtin:self-protection");
-    CHECK(h.journal[2].verdict == "kill");
+    CHECK(h.journal[2].verdict == journal::Verdict::Kill);
 }
 
 // ---- HTTP requests (judge_http.cpp), as the TLS uprobes deliver them ------------------------
@@ -393,7 +394,7 @@ Event answer(int status) {
 
 const journal::Record* find_tool(const Harness& h, const std::string& path) {
     for (auto& r : h.journal)
-        if (r.type == "tool" && r.path == path) return &r;
+        if (r.type == journal::RecordType::Tool && r.path == path) return &r;
     return nullptr;
 }
 
@@ -404,7 +405,7 @@ TEST_CASE("HTTP: responses pair with their requests in order, also after a would
     h.pipe.on_event(get("/v1/admin/keys?token=abc"));  // would-deny: journaled at once
     h.pipe.on_event(get("/v1/items"));                 // allowed: journaled with its response
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "would-deny");
+    CHECK(h.journal[0].verdict == journal::Verdict::WouldDeny);
     CHECK(h.journal[0].rule == "coder.yaml:api");
     CHECK(h.journal[0].detail.find("token=abc") == std::string::npos);
     h.pipe.on_event(answer(403));  // the admin request's answer
@@ -412,7 +413,7 @@ TEST_CASE("HTTP: responses pair with their requests in order, also after a would
     h.pipe.on_event(answer(200));
     auto* items = find_tool(h, "/v1/items");
     REQUIRE(items);
-    CHECK(items->verdict == "allow");
+    CHECK(items->verdict == journal::Verdict::Allow);
     CHECK(items->result == 200);
     CHECK(items->address == "https://api.example.com");
     CHECK(h.kills.empty());
@@ -426,7 +427,7 @@ TEST_CASE("HTTP: the kernel's kill is journaled as such, a glob route is killed 
     h.kernel_rules[7] = "coder.yaml:api";
     h.pipe.on_event(killed);
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == "killed-in-kernel");
+    CHECK(h.journal[0].enforcement == journal::Enforcement::KilledInKernel);
     CHECK(h.journal[0].detail.find("before encryption") != std::string::npos);
     CHECK(h.kills.empty());  // already dead
 
@@ -436,7 +437,7 @@ TEST_CASE("HTTP: the kernel's kill is journaled as such, a glob route is killed 
     h.pipe.on_event(glob);
     REQUIRE(h.journal.size() == 2);
     CHECK(h.journal[1].rule == "coder.yaml:no-secret");
-    CHECK(h.journal[1].enforcement == "killed-by-daemon");
+    CHECK(h.journal[1].enforcement == journal::Enforcement::KilledByDaemon);
     REQUIRE(h.kills.size() == 1);
     CHECK(h.kills[0].pid == kPid + 7);
 }
@@ -449,7 +450,7 @@ TEST_CASE("HTTP: a request without a response is journaled when its process exit
     h.pipe.on_event(exit);
     auto* slow = find_tool(h, "/v1/slow");
     REQUIRE(slow);
-    CHECK(slow->verdict == "allow");
+    CHECK(slow->verdict == journal::Verdict::Allow);
     CHECK(slow->detail.find("no response seen") != std::string::npos);
 }
 
@@ -464,7 +465,7 @@ TEST_CASE("a violation one process repeats is journaled 20 times a second, the r
     other.ktime_ns = 20 * kSec + 200'000'000ull;
     h.pipe.on_event(other);
     size_t full = 0;
-    for (auto& r : h.journal) full += r.type == "decision" && r.path == kSecret;
+    for (auto& r : h.journal) full += r.type == journal::RecordType::Decision && r.path == kSecret;
     CHECK(full == 20);
     CHECK(h.journal.back().path == kSecret + "2");
     // The next second starts a new window and journals what the last one counted.
@@ -473,12 +474,12 @@ TEST_CASE("a violation one process repeats is journaled 20 times a second, the r
     h.pipe.on_event(later);
     const journal::Record* rep = nullptr;
     for (auto& r : h.journal)
-        if (r.type == "repeat") rep = &r;
+        if (r.type == journal::RecordType::Repeat) rep = &r;
     REQUIRE(rep);
     CHECK(rep->count == 80);
     CHECK(rep->path == kSecret);
-    CHECK(rep->verdict == "would-deny");
-    CHECK(h.journal.back().type == "decision");  // the new window's first one, in full
+    CHECK(rep->verdict == journal::Verdict::WouldDeny);
+    CHECK(h.journal.back().type == journal::RecordType::Decision);  // the new window's first one, in full
     // A flush journals counts still open.
     for (int i = 0; i < 30; ++i) {
         Event e = open_event(kSecret);
@@ -486,6 +487,6 @@ TEST_CASE("a violation one process repeats is journaled 20 times a second, the r
         h.pipe.on_event(e);
     }
     h.pipe.flush_summaries();
-    CHECK(h.journal.back().type == "repeat");
+    CHECK(h.journal.back().type == journal::RecordType::Repeat);
     CHECK(h.journal.back().count == 11);  // 1 + 30 in the window, 20 journaled
 }

@@ -50,11 +50,17 @@ TEST_CASE("a denied tool call stops the server, then the caller, and measures th
     h.pipe.on_event(call("delete_files", 1));
     REQUIRE(h.journal.size() == 1);
     const journal::Record& r = h.journal[0];
-    CHECK(r.type == "tool");
-    CHECK(r.path == "delete_files");
-    CHECK(r.verdict == "kill");
+    CHECK(r.type == journal::RecordType::Tool);
+    CHECK(r.tool == "delete_files");
+    CHECK(r.path.empty());
+    CHECK(r.protocol == "stdio");
+    CHECK(r.request_id == "1");
+    CHECK(r.args_digest.size() == 64);
+    CHECK(r.server.find("(pid " + std::to_string(kServer) + ")") != std::string::npos);
+    CHECK(r.verdict == journal::Verdict::Kill);
     CHECK(r.rule == "coder.yaml:fs");
-    CHECK(r.enforcement == "server-killed-by-daemon, killed-by-daemon");
+    CHECK(r.enforcement ==
+          journal::Enforcements{journal::Enforcement::ServerKilledByDaemon, journal::Enforcement::KilledByDaemon});
     CHECK(r.latency_us == 300);
     REQUIRE(h.kills.size() == 2);
     CHECK(h.kills[0].pid == kServer);
@@ -70,7 +76,8 @@ TEST_CASE("a tool the kernel refuses at the server's read: only the caller is ki
     h.pipe.on_event(server_read());
     h.pipe.on_event(call("drop_db", 2));
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].enforcement == "server-stopped-in-kernel, killed-by-daemon");
+    CHECK(h.journal[0].enforcement ==
+          journal::Enforcements{journal::Enforcement::ServerStoppedInKernel, journal::Enforcement::KilledByDaemon});
     REQUIRE(h.kills.size() == 1);
     CHECK(h.kills[0].pid == kPid);
 }
@@ -84,14 +91,15 @@ TEST_CASE("a tool call one process repeats goes through the repeat limit", "[jud
         h.pipe.on_event(e);
     }
     size_t one_by_one = 0;
-    for (auto& r : h.journal) one_by_one += r.type == "tool" && r.verdict == "would-deny";
+    for (auto& r : h.journal)
+        one_by_one += r.type == journal::RecordType::Tool && r.verdict == journal::Verdict::WouldDeny;
     CHECK(one_by_one == 20);
     CHECK(h.kills.empty());
     h.pipe.flush_summaries();
     REQUIRE_FALSE(h.journal.empty());
-    CHECK(h.journal.back().type == "repeat");
+    CHECK(h.journal.back().type == journal::RecordType::Repeat);
     CHECK(h.journal.back().count == 10);
-    CHECK(h.journal.back().path == "delete_files");
+    CHECK(h.journal.back().tool == "delete_files");
 }
 
 TEST_CASE("an allowed tool call is journaled when its response arrives, with the outcome", "[judge][mcp]") {
@@ -104,13 +112,15 @@ TEST_CASE("an allowed tool call is journaled when its response arrives, with the
     h.pipe.on_event(resp);
     REQUIRE(h.journal.size() == 1);
     const journal::Record& r = h.journal[0];
-    CHECK(r.verdict == "allow");
+    CHECK(r.verdict == journal::Verdict::Allow);
     CHECK(r.rule == "coder.yaml:fs");
-    CHECK(r.path == "read_file");
+    CHECK(r.tool == "read_file");
+    CHECK(r.request_id == "3");
     CHECK(r.result == -1);
     CHECK(r.latency_us == 2000);
-    CHECK(r.detail.find("outcome: error -1: gone") != std::string::npos);
-    CHECK(r.detail.find("(pid " + std::to_string(kServer) + ")") != std::string::npos);
+    CHECK(r.outcome == "error -1: gone");
+    CHECK(r.server.find("(pid " + std::to_string(kServer) + ")") != std::string::npos);
+    CHECK(r.detail.empty());  // everything it says has a field of its own
     CHECK(h.kills.empty());
 }
 
@@ -158,14 +168,15 @@ TEST_CASE("a server on a socket pair (Node) is found by the peer's inode and mat
     resp.io_peer_inode = 82;
     h.pipe.on_event(resp);
     REQUIRE(h.journal.size() == 1);
-    CHECK(h.journal[0].verdict == "allow");
+    CHECK(h.journal[0].verdict == journal::Verdict::Allow);
     CHECK(h.journal[0].rule == "coder.yaml:fs");
-    CHECK(h.journal[0].detail.find("server-filesystem") != std::string::npos);
+    CHECK(h.journal[0].server.find("server-filesystem") != std::string::npos);
 
     h.pipe.on_event(socket_call("move_file", 2));
     REQUIRE(h.journal.size() == 2);
-    CHECK(h.journal[1].verdict == "kill");
+    CHECK(h.journal[1].verdict == journal::Verdict::Kill);
     CHECK(h.journal[1].detail.find("not seen yet") == std::string::npos);
+    CHECK(h.journal[1].server.find("server-filesystem") != std::string::npos);
     REQUIRE(h.kills.size() >= 1);
     CHECK(h.kills[0].pid == kServer);  // the server about to read the call is stopped first
 }

@@ -38,8 +38,8 @@ TEST_CASE("an unseen ClientHello is judged by tools.http_unseen_tls", "[judge][t
         REQUIRE(h.journal.size() == 1);
         auto& r = h.journal[0];
         CHECK(r.rule == "builtin:unseen-tls");
-        CHECK(r.verdict == "kill");
-        CHECK(r.enforcement == "killed-in-kernel");
+        CHECK(r.verdict == journal::Verdict::Kill);
+        CHECK(r.enforcement == journal::Enforcement::KilledInKernel);
         CHECK(r.action == "tls-handshake");
         CHECK(r.address == "127.0.0.1");
         CHECK(r.port == 8443);
@@ -50,14 +50,14 @@ TEST_CASE("an unseen ClientHello is judged by tools.http_unseen_tls", "[judge][t
         Harness h(with_http("monitor", "deny"));
         h.pipe.on_event(hello_event(false));
         REQUIRE(h.journal.size() == 1);
-        CHECK(h.journal[0].verdict == "would-deny");
+        CHECK(h.journal[0].verdict == journal::Verdict::WouldDeny);
         CHECK(h.kills.empty());
     }
     SECTION("flag by default: journaled, nothing stopped") {
         Harness h(with_http("enforce", ""));
         h.pipe.on_event(hello_event(false));
         REQUIRE(h.journal.size() == 1);
-        CHECK(h.journal[0].verdict == "flag");
+        CHECK(h.journal[0].verdict == journal::Verdict::Flag);
         CHECK(h.journal[0].enforcement.empty());
         CHECK(h.kills.empty());
     }

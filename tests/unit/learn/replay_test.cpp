@@ -40,7 +40,7 @@ Record rec(const std::string& agent, const std::string& action, const std::strin
     r.action = action;
     r.path = path;
     r.access = action == "open" ? access : "";
-    r.verdict = verdict;
+    r.verdict = stockade::journal::verdict_from(verdict).value();
     r.rule = verdict == "allow" ? "old.yaml:files.read[0]" : "old.yaml:default-deny";
     return r;
 }

@@ -21,7 +21,7 @@ Record rec(const std::string& action, const std::string& path, const std::string
     r.action = action;
     r.path = path;
     r.access = access;
-    r.verdict = verdict;
+    r.verdict = stockade::journal::verdict_from(verdict).value();
     r.rule = verdict == "allow" ? "x.yaml:files.read[0]" : "x.yaml:default-deny";
     return r;
 }
@@ -135,7 +135,7 @@ TEST_CASE("allowed actions only counted in summaries are reported as missing", "
     Observed seen;
     seen.add(rec("exec", "/usr/bin/git"));
     Record s;
-    s.type = "summary";
+    s.type = journal::RecordType::Summary;
     s.agent = "coder";
     s.count = 17;
     seen.add(s);
@@ -154,7 +154,7 @@ TEST_CASE("suggest never learns a violation", "[learn]") {
     exfil.rule = "x.yaml:network.deny[0]";  // a denied destination
     Record killed = rec("open", "/etc/shadow", "read", "kill");  // stopped in enforce mode
     Record denied = net("connect", "10.8.8.8", 80, "tcp");
-    denied.verdict = "deny";  // refused in the kernel in enforce mode
+    denied.verdict = journal::Verdict::Deny;  // refused in the kernel in enforce mode
     Record chain = rec("open", "/srv/out/upload", "write", "would-deny");
     chain.rule = "x.yaml:sequences[0]";
     Record secret_try = rec("open", "/home/u/.ssh/id_ed25519", "read", "kill");

@@ -44,7 +44,7 @@ void add_tail(CLI::App& app, const Globals& g, Commands& out) {
     tail->add_option("-n,--lines", t->to.lines, "records to print first")->capture_default_str();
     tail->add_option("--agent", t->agent, "only this agent");
     tail->add_option("--task", t->task, "only this task");
-    tail->add_option("--verdict", t->verdict, "only this verdict: allow, flag, deny, kill, would-deny");
+    tail->add_option("--verdict", t->verdict, "only this verdict: allow, flag, deny, kill, would-deny, ask");
     tail->add_option("--since", t->since, "RFC 3339 time or a duration ago (10m, 2h, 1d)");
     tail->add_flag("--json", t->to.json, "print the stored JSON lines (for jq)");
     tail->add_flag("--no-color", t->no_color, "never colour");

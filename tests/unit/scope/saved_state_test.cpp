@@ -1,6 +1,8 @@
-// What a restarted daemon restores (daemon/state.hpp): a saved state reads back the same, is
+// What a restarted daemon restores (scope/saved_state.hpp): a saved state reads back the same, is
 // replaced atomically, is refused with the file named when damaged (and set aside), and is
 // ignored when it was saved in another boot.
+#include "scope/saved_state.hpp"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -8,10 +10,9 @@
 #include <fstream>
 
 #include "common/error.hpp"
-#include "daemon/state.hpp"
 
 using namespace stockade;
-using namespace stockade::daemon;
+using namespace stockade::scope;
 namespace fs = std::filesystem;
 
 namespace {

@@ -6,7 +6,7 @@
 #include "control/metrics.hpp"
 #include "probe/probe.hpp"
 
-namespace stockade::daemon {
+namespace stockade::judge {
 
 class LatencySink : public probe::EventSink {
 public:
@@ -24,4 +24,4 @@ private:
     control::LatencyHistogram& h_;
 };
 
-}  // namespace stockade::daemon
+}  // namespace stockade::judge

@@ -18,7 +18,7 @@
 
 #include "policy/load.hpp"
 
-namespace stockade::daemon {
+namespace stockade::policy {
 
 class BoundaryLoader {
 public:
@@ -58,4 +58,4 @@ private:
     std::thread worker_;
 };
 
-}  // namespace stockade::daemon
+}  // namespace stockade::policy

@@ -1,4 +1,4 @@
-#include "daemon/state.hpp"
+#include "scope/saved_state.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -13,7 +13,7 @@
 
 #include "common/error.hpp"
 
-namespace stockade::daemon {
+namespace stockade::scope {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -142,4 +142,4 @@ std::optional<SavedState> load_state(const std::string& dir) {
     }
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::scope

@@ -13,7 +13,7 @@
 
 #include "scope/tasks.hpp"
 
-namespace stockade::daemon {
+namespace stockade::scope {
 
 struct SavedState {
     std::string boot_id;                          // /proc/sys/kernel/random/boot_id when saved
@@ -34,4 +34,4 @@ void save_state(const std::string& dir, const SavedState& s);
 // A file that does not parse is reported and set aside (renamed *.bad), never fatal.
 std::optional<SavedState> load_state(const std::string& dir);
 
-}  // namespace stockade::daemon
+}  // namespace stockade::scope

@@ -1,4 +1,4 @@
-#include "daemon/boundary_loader.hpp"
+#include "policy/boundary_loader.hpp"
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 
 #include "common/error.hpp"
 
-namespace stockade::daemon {
+namespace stockade::policy {
 
 BoundaryLoader::BoundaryLoader(std::string agents_dir) : agents_dir_(std::move(agents_dir)) {
     event_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -86,4 +86,4 @@ void BoundaryLoader::work() {
     }
 }
 
-}  // namespace stockade::daemon
+}  // namespace stockade::policy
