@@ -55,7 +55,7 @@ TEST_CASE("stockade run gets its Landlock ruleset from the daemon, and never run
     // boundary in force; the launcher must still confine the agent by that boundary.
     write_file(d / "agents.d/llfc.yaml", "agent: [unclosed\n");
     REQUIRE(daemon.wait_record([](const Record& r) {
-        return r.type == "daemon" && r.detail.find("refused") != std::string::npos;
+        return r.type == jr::RecordType::Daemon && r.detail.find("refused") != std::string::npos;
     }));
     pid_t bystander = start_bystander();
     std::string script = "import os, errno, signal\n"

@@ -92,7 +92,7 @@ TEST_CASE("labels pass through a pipe: the sibling that reads a secret cannot se
     CHECK(received(l).find(kPublic) != std::string::npos);
     CHECK_FALSE(WIFSIGNALED(st));
     CHECK_FALSE(daemon.wait_record(
-        [](const Record& r) { return r.type == "label" || r.verdict == "kill" || r.verdict == "deny"; }, 300));
+        [](const Record& r) { return r.type == jr::RecordType::Label || r.verdict == jr::Verdict::Kill || r.verdict == jr::Verdict::Deny; }, 300));
 
     // creds.txt: labelled by the kernel at the open; vault.cred (a glob): by the daemon.
     for (std::string file : {"creds.txt", "vault.cred"}) {
@@ -102,16 +102,16 @@ TEST_CASE("labels pass through a pipe: the sibling that reads a secret cannot se
             CHECK(received(l).empty());  // not one byte: the connect failed
             CHECK(out.find("(7) Failed to connect") != std::string::npos);  // curl: EPERM at connect
             auto label = daemon.wait_record([](const Record& r) {
-                return r.type == "label" && r.resolved.rfind("label via pipe:[", 0) == 0;
+                return r.type == jr::RecordType::Label && r.resolved.rfind("label via pipe:[", 0) == 0;
             });
             REQUIRE(label);
             CHECK(label->rule == "s.yaml:creds-then-net");
             CHECK(label->resolved.find("written by pid ") != std::string::npos);
             CHECK(label->exe == "/usr/bin/curl");
-            auto refused = daemon.wait_record([](const Record& r) { return r.action == "connect" && r.verdict != "allow"; });
+            auto refused = daemon.wait_record([](const Record& r) { return r.action == "connect" && r.verdict != jr::Verdict::Allow; });
             REQUIRE(refused);
             CHECK(refused->rule == "s.yaml:creds-then-net");
-            CHECK(refused->enforcement == "denied-in-kernel");
+            CHECK(refused->enforcement == jr::Enforcement::DeniedInKernel);
             CHECK(refused->pid == label->pid);
             CHECK(refused->detail.find("label via pipe:[") != std::string::npos);  // the chain says how
         }
@@ -141,16 +141,16 @@ TEST_CASE("labels pass through a file: another process that reads the copy canno
     INFO(out);
     CHECK(received(l).empty());
     CHECK(out.find("(7) Failed to connect") != std::string::npos);  // curl: EPERM at connect
-    auto label = daemon.wait_record([&](const Record& r) { return r.type == "label" && r.path == d / "tmp/copy"; });
+    auto label = daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Label && r.path == d / "tmp/copy"; });
     REQUIRE(label);
     CHECK(label->rule == "s.yaml:creds-then-net");
     CHECK(label->resolved.rfind("label via " + d / "tmp/copy" + " written by pid ", 0) == 0);
-    auto refused = daemon.wait_record([](const Record& r) { return r.action == "connect" && r.verdict != "allow"; });
+    auto refused = daemon.wait_record([](const Record& r) { return r.action == "connect" && r.verdict != jr::Verdict::Allow; });
     REQUIRE(refused);
     CHECK(refused->rule == "s.yaml:creds-then-net");
-    CHECK(refused->enforcement == "denied-in-kernel");
+    CHECK(refused->enforcement == jr::Enforcement::DeniedInKernel);
     // The plain copy was never labelled: only the secret's.
-    CHECK_FALSE(daemon.wait_record([&](const Record& r) { return r.type == "label" && r.path == d / "tmp/plain"; }, 200));
+    CHECK_FALSE(daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Label && r.path == d / "tmp/plain"; }, 200));
 }
 
 TEST_CASE("through: [process] keeps a label on the process line only", "[taint]") {
@@ -167,9 +167,9 @@ TEST_CASE("through: [process] keeps a label on the process line only", "[taint]"
     // What the option turns off: the sibling is not labelled, so its bytes arrive (the documented
     // exposure of through: [process]).
     CHECK(received(l).find(kSecret) != std::string::npos);
-    CHECK_FALSE(daemon.wait_record([](const Record& r) { return r.type == "label" && !r.resolved.empty(); }, 300));
+    CHECK_FALSE(daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Label && !r.resolved.empty(); }, 300));
     // cat itself carries the label: a connect of its own would be refused.
-    CHECK(daemon.wait_record([&](const Record& r) { return r.type == "label" && r.path == d / "data/creds.txt"; }));
+    CHECK(daemon.wait_record([&](const Record& r) { return r.type == jr::RecordType::Label && r.path == d / "data/creds.txt"; }));
 }
 
 TEST_CASE("labels pass through a unix socket: the process at the other end cannot send what it read", "[taint]") {
@@ -196,18 +196,18 @@ TEST_CASE("labels pass through a unix socket: the process at the other end canno
     int st = exchange("public.txt");
     CHECK(received(l).find(kPublic) != std::string::npos);  // the control: unlabelled bytes go through
     CHECK_FALSE(WIFSIGNALED(st));
-    CHECK_FALSE(daemon.wait_record([](const Record& r) { return r.type == "label" && !r.resolved.empty(); }, 300));
+    CHECK_FALSE(daemon.wait_record([](const Record& r) { return r.type == jr::RecordType::Label && !r.resolved.empty(); }, 300));
 
     exchange("creds.txt");
     CHECK(received(l).empty());
     auto label = daemon.wait_record([](const Record& r) {
-        return r.type == "label" && r.resolved.rfind("label via socket:[", 0) == 0;
+        return r.type == jr::RecordType::Label && r.resolved.rfind("label via socket:[", 0) == 0;
     });
     REQUIRE(label);
     CHECK(label->rule == "s.yaml:creds-then-net");
     CHECK(label->exe == "/usr/bin/curl");
-    auto refused = daemon.wait_record([](const Record& r) { return r.action == "connect" && r.verdict != "allow"; });
+    auto refused = daemon.wait_record([](const Record& r) { return r.action == "connect" && r.verdict != jr::Verdict::Allow; });
     REQUIRE(refused);
     CHECK(refused->rule == "s.yaml:creds-then-net");
-    CHECK(refused->enforcement == "denied-in-kernel");
+    CHECK(refused->enforcement == jr::Enforcement::DeniedInKernel);
 }

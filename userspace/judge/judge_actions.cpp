@@ -192,8 +192,8 @@ void Pipeline::label_from_data(const Event& e, const identity::Process& p, const
     auto s = std::find_if(b.sequences.begin(), b.sequences.end(), [&](auto& q) { return q.id == id; });
     std::string via = "label via " + e.path + " written by pid " + std::to_string(e.target_pid);
     auto r = record_for(e, p);
-    r.type = "label";
-    r.verdict = "allow";
+    r.type = journal::RecordType::Label;
+    r.verdict = journal::Verdict::Allow;
     r.rule = id.empty() ? "kernel rule " + std::to_string(e.kernel_rule) : id;
     r.resolved = via;
     r.detail = via + (s == b.sequences.end() ? " (a sequence the boundary no longer has)"
