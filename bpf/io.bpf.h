@@ -318,6 +318,18 @@ static __always_inline void sk_io_judge(struct sk_event *e, struct sk_track *t, 
 	}
 }
 
+/* A write to a unix socket names the peer end's inode: the daemon finds the server behind a
+ * socketpair (Node's child_process stdio) by either end. */
+static __always_inline void sk_io_note_peer(struct sk_event *e, struct file *f)
+{
+	__u64 peer = sk_unix_peer_ino(f);
+
+	if (peer) {
+		e->addr.family = AF_UNIX;
+		__builtin_memcpy(e->addr.addr, &peer, sizeof(peer));
+	}
+}
+
 /*
  * Tool calls: what a tracked process reads from or writes to a pipe or socket (read/write,
  * send/recv on a connected socket, readv/writev, sendmsg/recvmsg without an address), when the
@@ -374,14 +386,8 @@ static __always_inline int sk_io_event(struct task_struct *task, struct sk_track
 	e->arg0 = write;
 	e->arg1 = a->a[0];
 	e->arg2 = BPF_CORE_READ(f, f_inode, i_ino);
-	if (write && (mode & S_IFMT) == S_IFSOCK) {
-		__u64 peer = sk_unix_peer_ino(f);
-
-		if (peer) {
-			e->addr.family = AF_UNIX;
-			__builtin_memcpy(e->addr.addr, &peer, sizeof(peer));
-		}
-	}
+	if (write && (mode & S_IFMT) == S_IFSOCK)
+		sk_io_note_peer(e, f);
 	/* A longer write stays one cut record (SK_F_TRUNC_ARGV): the stream is given up. */
 	bool more = write && !iov && ret > SK_IO_MAX && ret <= (long)SK_IO_MAX * SK_IO_CHUNKS;
 

@@ -5,9 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 
 #include "common/cgroup.hpp"
@@ -33,8 +31,8 @@ void Daemon::expire_tasks() {
             r.agent = t->agent;
             r.task = t->id;
             r.grant = g.id;
-            r.detail = std::string(t->ended ? "ended" : "expired") + ": " + (g.confine ? "confine " : "") + g.kind +
-                       "=" + g.text + (g.used ? " (was used)" : " (never used)");
+            r.detail = std::string(t->ended ? "ended: " : "expired: ") + g.spec() +
+                       (g.used ? " (was used)" : " (never used)");
             try {
                 writer_->append(r);
             } catch (const Error& e) {
@@ -57,9 +55,7 @@ control::Response Daemon::handle_task(const control::Request& req, const std::st
             i.label = t.label;
             i.state = t.ended ? "ended" : t.live(now) ? "live" : "expired";
             i.expires_in_ms = t.expires_ns ? (t.expires_ns > now ? int64_t((t.expires_ns - now) / 1'000'000) : 0) : -1;
-            for (auto& g : t.grants)
-                i.grants.push_back(std::string(g.confine ? "confine " : "") + g.kind + "=" + g.text +
-                                   (g.used ? " (used)" : ""));
+            for (auto& g : t.grants) i.grants.push_back(g.spec() + (g.used ? " (used)" : ""));
             out.push_back(std::move(i));
         }
         resp.body = control::encode(out);
@@ -76,11 +72,7 @@ control::Response Daemon::handle_task(const control::Request& req, const std::st
     }
     // task-begin
     const policy::Boundary* b = pipeline_->policy()->find(req.agent);
-    if (!b) {
-        resp.ok = false;
-        resp.error = "unknown agent \"" + req.agent + "\"";
-        return resp;
-    }
+    if (!b) throw Error(unknown_agent(req.agent));
     Task& t = tasks_.begin(*b, req.grants, req.confines, req.ttl_ms * 1'000'000, req.label, now);
     for (auto& g : t.grants) {
         journal::Record r;
@@ -88,7 +80,7 @@ control::Response Daemon::handle_task(const control::Request& req, const std::st
         r.agent = t.agent;
         r.task = t.id;
         r.grant = g.id;
-        r.detail = std::string("issued: ") + (g.confine ? "confine " : "") + g.kind + "=" + g.text +
+        r.detail = "issued: " + g.spec() +
                    (req.ttl_ms ? ", ttl " + std::to_string(req.ttl_ms) + " ms" : ", until ended") +
                    (t.label.empty() ? "" : ", label: " + t.label);
         writer_->append(r);

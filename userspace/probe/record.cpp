@@ -235,6 +235,30 @@ void io_fields(Event& e, const sk_event& r, std::string_view data) {
     }
 }
 
+// Records about another process or object rather than a path of the caller's: a watched
+// syscall, a signal, ptrace or bpf() aimed at something, a label passed through data.
+void target_fields(Event& e, const sk_event& r, std::string_view seg0) {
+    switch (e.action) {
+    case Action::Syscall:
+        e.syscall_nr = static_cast<uint32_t>(r.arg0);
+        e.compat = r.arg1 & SK_SC_COMPAT;
+        e.target_pid = static_cast<uint32_t>(r.arg2);
+        if (r.seg_len[0]) e.path = assemble_path(seg0);  // open_by_handle_at: the file it opened
+        break;
+    case Action::Label:  // a pipe or socket has no path: named the way /proc/PID/fd names it
+        e.detail = static_cast<uint32_t>(r.arg0);
+        e.target_pid = static_cast<uint32_t>(r.arg1);
+        e.io_inode = r.arg2;
+        e.path = r.seg_len[0] ? assemble_path(seg0)
+                              : (r.arg0 == SK_THROUGH_PIPE ? "pipe:[" : "socket:[") + std::to_string(r.arg2) + "]";
+        break;
+    default:  // signal, ptrace, bpf
+        e.target_pid = e.action == Action::Bpf ? 0 : static_cast<uint32_t>(r.arg0);
+        e.detail = static_cast<uint32_t>(e.action == Action::Bpf ? r.arg0 : r.arg1);
+        break;
+    }
+}
+
 }  // namespace
 
 Event decode(const void* data, size_t size) {
@@ -288,27 +312,13 @@ Event decode(const void* data, size_t size) {
         e.path = std::string(cstr(seg[2]));
         e.target_cgroup = r.arg0;
         break;
-    case Action::Syscall:
-        e.syscall_nr = static_cast<uint32_t>(r.arg0);
-        e.compat = r.arg1 & SK_SC_COMPAT;
-        e.target_pid = static_cast<uint32_t>(r.arg2);
-        if (r.seg_len[0]) e.path = assemble_path(seg[0]);  // open_by_handle_at: the file it opened
-        break;
-    case Action::Signal: case Action::Ptrace: case Action::Bpf:
-        e.target_pid = e.action == Action::Bpf ? 0 : static_cast<uint32_t>(r.arg0);
-        e.detail = static_cast<uint32_t>(e.action == Action::Bpf ? r.arg0 : r.arg1);
+    case Action::Syscall: case Action::Signal: case Action::Ptrace: case Action::Bpf: case Action::Label:
+        target_fields(e, r, seg[0]);
         break;
     case Action::Xattr:
         e.path = path_of(0, SK_F_REL_PATH0);
         e.path2 = cstr(seg[3]);  // the attribute's name, as written
         e.syscall_nr = static_cast<uint32_t>(r.arg0);
-        break;
-    case Action::Label:  // a pipe or socket has no path: named the way /proc/PID/fd names it
-        e.detail = static_cast<uint32_t>(r.arg0);
-        e.target_pid = static_cast<uint32_t>(r.arg1);
-        e.io_inode = r.arg2;
-        e.path = r.seg_len[0] ? assemble_path(seg[0])
-                              : (r.arg0 == SK_THROUGH_PIPE ? "pipe:[" : "socket:[") + std::to_string(r.arg2) + "]";
         break;
     case Action::Symlink:
         e.path = path_of(0, SK_F_REL_PATH0);

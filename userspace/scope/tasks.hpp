@@ -29,6 +29,8 @@ struct Grant {
     std::optional<policy::NetRule> net;    // connect
     std::optional<policy::HttpRule> http;  // http: one route (METHOD host/path)
     bool used = false;
+    // As given, with its kind: "read=/data/**", "confine connect=10.0.0.0/8:443".
+    std::string spec() const { return std::string(confine ? "confine " : "") + kind + "=" + text; }
     bool matches(const Event& e) const;
     // tool: `subject` is the MCP tool name; http: the request's method, host and target.
     bool matches_call(const std::string& kind, const std::string& method, const std::string& host,
