@@ -219,7 +219,7 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
         req.pid = static_cast<uint32_t>(child);
         auto resp = control::call(socket, req);
         if (!resp.ok) throw Error(resp.error);
-        scope = resp.body.substr(0, resp.body.find('\n'));
+        scope = resp.body;
         if (write(go[1], resp.body.data(), resp.body.size()) != static_cast<ssize_t>(resp.body.size()))
             throw Error(std::string("cannot start the command: ") + std::strerror(errno));
     } catch (const Error& e) {

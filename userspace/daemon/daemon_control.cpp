@@ -264,9 +264,7 @@ std::optional<control::Response> Daemon::handle(const control::Request& req, con
         } catch (const Error& e) {
             return refuse(e.what());
         }
-        // The launcher gets its scope and the boundary file (for --landlock).
-        const policy::Boundary* b = pipeline_->policy()->find(agent);
-        resp.body = rel + "\n" + (b ? b->file : "");
+        resp.body = rel;  // the launcher's scope (its Landlock plan came from `landlock`)
         return resp;
     }
     return refuse("unknown request \"" + req.op + "\"");
