@@ -26,10 +26,13 @@ int cmd_status(const std::string& socket, bool json);
 int cmd_reload(const std::string& socket);
 int cmd_agents(const std::string& socket, const std::string& journal, const std::string& show);
 // `stockade run`'s Landlock layer: on by default (skipped with a note where it cannot be built),
-// required with --landlock (an error then), off with --no-landlock.
+// required with --landlock (an error then), off with --no-landlock. `gate`: the mutation filter
+// (enforce/mutation_filter.hpp), off with --no-seccomp; a run that asks for it and cannot have it
+// does not start.
 enum class LandlockUse { Default, Required, Off };
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command, LandlockUse landlock, const std::string& token = "");
+            const std::vector<std::string>& command, LandlockUse landlock, const std::string& token = "",
+            bool gate = true);
 
 struct TaskBeginOptions {
     std::string agent, label, ttl;

@@ -19,6 +19,7 @@
 #include "common/error.hpp"
 #include "control/protocol.hpp"
 #include "enforce/landlock.hpp"
+#include "enforce/mutation_filter.hpp"
 #include "journal/reader.hpp"
 
 namespace stockade::cli {
@@ -31,14 +32,30 @@ void forward_signal(int sig) {
     if (g_child > 0) kill(g_child, sig);
 }
 
-// The launched process: waits for the parent's go (it is in the agent's scope then), restricts
-// itself to the Landlock ruleset (built unless --no-landlock), and becomes the command.
-[[noreturn]] void become_command(int go_fd, int ruleset, const std::vector<std::string>& command) {
+// The launched process: installs the mutation filter (unless --no-seccomp) and tells the parent
+// its listener's number on `ready_fd` (-1: none, then why), waits for the parent's go (it is in
+// the agent's scope then, and the daemon holds the listener), restricts itself to the Landlock
+// ruleset (built unless --no-landlock), and becomes the command.
+[[noreturn]] void become_command(int go_fd, int ready_fd, bool gate, int ruleset,
+                                 const std::vector<std::string>& command) {
+    int listener = -1;
+    std::string why;
+    if (gate) {
+        try {
+            listener = enforce::install_mutation_filter();
+        } catch (const Error& e) {
+            why = e.what();
+        }
+    }
+    std::string ready = std::to_string(listener) + " " + why;
+    if (write(ready_fd, ready.data(), ready.size()) != static_cast<ssize_t>(ready.size())) _exit(kExitDaemon);
+    close(ready_fd);
     std::string msg;
     char buf[512];
     ssize_t n;
     while ((n = read(go_fd, buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
     close(go_fd);
+    if (listener >= 0) close(listener);  // the daemon's now: the agent must never answer its own calls
     if (msg.empty()) _exit(kExitDaemon);  // the parent could not place it: it said why
     if (ruleset >= 0) {
         try {
@@ -178,10 +195,27 @@ std::optional<int> run_ruleset(const std::string& socket, const std::string& age
     }
 }
 
+// The launched process's listener number (-1: the run goes without the gate), or nullopt when
+// the run must not start: the filter was asked for and could not be had (said on stderr).
+std::optional<int> gate_listener(int ready_fd, bool gate) {
+    std::string ready;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(ready_fd, buf, sizeof buf)) > 0) ready.append(buf, static_cast<size_t>(n));
+    close(ready_fd);
+    int listener = ready.empty() ? -1 : std::atoi(ready.c_str());
+    if (!gate || listener >= 0) return listener;
+    auto space = ready.find(' ');
+    std::fprintf(stderr, "stockade run: %s; not started (--no-seccomp runs it without the gate, and then a "
+                         "rename, unlink or chmod outside the boundary is stopped only after it happened)\n",
+                 space == std::string::npos ? "the command could not start" : ready.substr(space + 1).c_str());
+    return std::nullopt;
+}
+
 }  // namespace
 
 int cmd_run(const std::string& socket, const std::string& agent, const std::string& task,
-            const std::vector<std::string>& command, LandlockUse landlock, const std::string& token) {
+            const std::vector<std::string>& command, LandlockUse landlock, const std::string& token, bool gate) {
     if (command.empty()) {
         std::fprintf(stderr, "stockade run: nothing to run (stockade run --agent NAME -- COMMAND...)\n");
         return kExitUsage;
@@ -189,8 +223,8 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
     auto built = run_ruleset(socket, agent, task, landlock);
     if (!built) return kExitDaemon;
     int ruleset = *built;
-    int go[2];
-    if (pipe2(go, O_CLOEXEC) != 0) {
+    int go[2], ready[2];
+    if (pipe2(go, O_CLOEXEC) != 0 || pipe2(ready, O_CLOEXEC) != 0) {
         std::fprintf(stderr, "stockade run: pipe: %s\n", std::strerror(errno));
         return kExitDaemon;
     }
@@ -202,28 +236,33 @@ int cmd_run(const std::string& socket, const std::string& agent, const std::stri
     }
     if (child == 0) {
         close(go[1]);
-        become_command(go[0], ruleset, command);
+        close(ready[0]);
+        become_command(go[0], ready[1], gate, ruleset, command);
     }
     close(go[0]);
+    close(ready[1]);
     bool landlocked = ruleset >= 0;
     if (ruleset >= 0) close(ruleset);
     g_child = child;
     auto started = std::chrono::system_clock::now();
     std::string scope;
+    std::optional<int> listener = gate_listener(ready[0], gate);
     try {
+        if (!listener) throw Error("");
         control::Request req;
         req.op = "run";
         req.agent = agent;
         req.task = task;
         req.token = token;
         req.pid = static_cast<uint32_t>(child);
+        req.notify_fd = *listener;
         auto resp = control::call(socket, req);
         if (!resp.ok) throw Error(resp.error);
         scope = resp.body;
         if (write(go[1], resp.body.data(), resp.body.size()) != static_cast<ssize_t>(resp.body.size()))
             throw Error(std::string("cannot start the command: ") + std::strerror(errno));
     } catch (const Error& e) {
-        std::fprintf(stderr, "stockade run: %s\n", e.what());
+        if (*e.what()) std::fprintf(stderr, "stockade run: %s\n", e.what());
         close(go[1]);  // the command is never run
         waitpid(child, nullptr, 0);
         return kExitDaemon;

@@ -56,7 +56,9 @@ struct NetAddress {
 };
 
 // What the kernel already did about the event.
-enum class KernelAction : uint8_t { None = 0, Denied, Killed };
+// Refused: a launched agent's syscall that the mutation gate (enforce/mutation_gate.hpp) failed
+// before it ran, at the daemon's word.
+enum class KernelAction : uint8_t { None = 0, Denied, Killed, Refused };
 
 struct Event {
     Action action = Action::Exec;

@@ -21,7 +21,7 @@ void serialize(A& a, Request& r) {
     a(cereal::make_nvp("op", r.op), cereal::make_nvp("agent", r.agent), cereal::make_nvp("task", r.task),
       cereal::make_nvp("pid", r.pid), cereal::make_nvp("grants", r.grants), cereal::make_nvp("confines", r.confines),
       cereal::make_nvp("ttl_ms", r.ttl_ms), cereal::make_nvp("label", r.label), cereal::make_nvp("token", r.token),
-      cereal::make_nvp("approval", r.approval));
+      cereal::make_nvp("approval", r.approval), cereal::make_nvp("notify_fd", r.notify_fd));
 }
 template <class A>
 void serialize(A& a, ApprovalInfo& i) {

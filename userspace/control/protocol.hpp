@@ -20,6 +20,7 @@ struct Request {
     std::string label;                          // task-begin
     std::string token;                          // run --task: the task's token, when given
     uint64_t approval = 0;                      // approve, deny: the approval id
+    int32_t notify_fd = -1;  // run: the launcher's seccomp listener, by its number in process `pid`
 };
 
 // approvals: an action held for a person (on_violation: ask).

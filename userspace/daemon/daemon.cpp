@@ -34,14 +34,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::shared_ptr<const policy::PolicySet> load_or_throw(const std::string& dir) {
-    auto res = policy::load_boundaries({dir});
-    for (auto& d : res.diagnostics)
-        if (!d.error) spdlog::warn("{}", d.str());
-    if (!res.ok()) throw Error("boundaries in " + dir + " do not load:\n" + policy::format_diagnostics(res.diagnostics));
-    return res.set;
-}
-
 identity::AgentMatch to_match(const policy::Boundary& b, uint32_t id) {
     identity::AgentMatch m;
     m.name = b.name;
@@ -67,7 +59,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     sigaddset(&mask, SIGINT);
     pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     ignore_meaningless_signals();
-    auto set = load_or_throw(cfg_.agents_dir);
+    auto set = policy::load_or_throw(cfg_.agents_dir);
     agents_dir_id_ = file_identity(cfg_.agents_dir);
 
     fs::create_directories(fs::path(cfg_.journal.path).parent_path());
@@ -95,6 +87,7 @@ Daemon::Daemon(Config cfg) : cfg_(std::move(cfg)), started_(std::chrono::steady_
     pipeline_ = std::make_unique<Pipeline>(table_, make_actuator());
     timed_ = std::make_unique<judge::LatencySink>(*pipeline_, latency_);
     pipeline_->set_tasks(&tasks_);
+    gate_ = std::make_unique<enforce::MutationGate>(pipeline_->gate_judge());
     restore_agent_ids();  // the pinned tables and tracked processes carry them
     install_policy(set);
     restore_tasks();

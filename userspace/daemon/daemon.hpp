@@ -28,6 +28,7 @@
 #include "probe/probe.hpp"
 #include "scope/tasks.hpp"
 #include "enforce/never_pins.hpp"
+#include "enforce/mutation_gate.hpp"
 
 namespace stockade::daemon {
 
@@ -127,6 +128,7 @@ private:
     uint64_t journal_ino_ = 0;  // the live journal file's inode the kernel tables protect
     std::map<uint64_t, std::string> registered_;      // cgroup id -> path
     std::set<std::string> launcher_cgroups_;         // created by `stockade run`
+    std::unique_ptr<enforce::MutationGate> gate_;  // launched agents' syscalls judged before they run
     std::unique_ptr<ControlServer> control_;
     std::unique_ptr<policy::BoundaryLoader> loader_;
     int signal_fd_ = -1;

@@ -261,6 +261,7 @@ std::optional<control::Response> Daemon::handle(const control::Request& req, con
             launcher_cgroups_.insert(rel);
             register_cgroup(rel, agent, req.task, true, kernel_id);
             cgroup::move(rel, static_cast<pid_t>(req.pid));
+            if (req.notify_fd >= 0) gate_->adopt_from(static_cast<pid_t>(req.pid), req.notify_fd, agent, req.task);
         } catch (const Error& e) {
             return refuse(e.what());
         }

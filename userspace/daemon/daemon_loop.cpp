@@ -126,6 +126,8 @@ void Daemon::run() {
                {rule_files_.fd(), POLLIN, 0},
                {loader_->fd(), POLLIN, 0}};
         control_->add_pollfds(fds);
+        size_t gate_at = fds.size();
+        gate_->add_pollfds(fds);
         ::poll(fds.data(), fds.size(), backlog ? 0 : 50);  // records left: no waiting
         probe_->beat();  // the kernel fails closed when these stop (SK_DAEMON_STALE_NS)
         probe_->poll(*timed_, 0, kRecordsPerTurn, kRingTimePerTurn);
@@ -139,6 +141,7 @@ void Daemon::run() {
             install_kernel_tables();  // the new inode into the tables, the old one out
         }
         if (fds[4].revents & POLLIN) finish_reload();  // before serve(): its answers go out this turn
+        gate_->serve(&fds[gate_at]);  // after the ring: the table knows the callers' forks and execs
         control_->serve(&fds[5]);
         expire_tasks();  // cheap; keeps TTLs exact to the loop's turn
         pipeline_->expire_approvals(boot_ns());  // on_violation: ask: a timeout denies

@@ -9,6 +9,10 @@ using stockade::OnViolation;
 const char* kLandlockFiles = "outside the directories the boundary allows: Landlock refuses it (EACCES/EXDEV) "
                              "before it happens; inside them (files.never, globs) as without Landlock";
 
+const char* kGateFiles = "refused before it happens (EACCES) by the seccomp gate, which holds the syscall until the "
+                         "daemon has judged it with every rule, files.never and globs included (--no-seccomp: as "
+                         "without stockade run); Landlock also refuses what is outside the allowed directories";
+
 // The judge of a kind of action: the kernel's table, or the daemon while the kernel holds.
 // `by_daemon`: some of the agent's rules of that kind are globs (or name no file yet), which
 // only the daemon can match.
@@ -48,7 +52,9 @@ std::vector<StopLine> enforce_lines(const policy::Boundary& b, const AgentKernel
     out.push_back({"file write, create, delete, rename, link", StopWhen::AtExit,
                    judged(k.user_file, "at the syscall's exit") +
                        ": an opened file is never written, but a file created, renamed, linked or removed stays so",
-                   kLandlockFiles});
+                   kGateFiles});
+    out.push_back({"chmod, chown, truncate, xattr", StopWhen::AtExit,
+                   judged(k.user_file, "at the syscall's exit") + ": the change stays made", kGateFiles});
     out.push_back({"connect, sendto", StopWhen::Before,
                    "refused by the cgroup socket hooks (EPERM): no packet leaves, the process carries on", ""});
     if (!b.http_tools.empty()) {
@@ -115,6 +121,7 @@ std::vector<StopLine> stop_timing(const policy::Boundary& b, const AgentKernelSt
     for (auto& l : lines) {
         l.when = StopWhen::After;
         l.how = why;
+        if (l.launched == kGateFiles) l.launched.clear();  // the gate refuses only in enforce mode
     }
     return lines;
 }

@@ -34,10 +34,11 @@ constexpr std::string_view kEnforcements[] = {
     "server-stopped-in-kernel",
     "server-killed-while-held",
     "server-killed-by-daemon",
+    "refused-before-syscall",
 };
 static_assert(std::size(kTypes) == size_t(RecordType::Approval) + 1);
 static_assert(std::size(kVerdicts) == size_t(Verdict::Ask) + 1);
-static_assert(std::size(kEnforcements) == size_t(Enforcement::ServerKilledByDaemon) + 1);
+static_assert(std::size(kEnforcements) == size_t(Enforcement::RefusedBeforeSyscall) + 1);
 
 template <class E, size_t N>
 std::optional<E> find(const std::string_view (&names)[N], std::string_view text) {

@@ -66,6 +66,7 @@ enum class Enforcement : uint8_t {
     ServerStoppedInKernel,
     ServerKilledWhileHeld,
     ServerKilledByDaemon,
+    RefusedBeforeSyscall,  // a launched agent's syscall failed at the daemon's word before it ran (seccomp)
 };
 
 // The enforcement of one record: its steps in the order they were taken, stored joined by ", "

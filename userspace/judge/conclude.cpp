@@ -48,7 +48,9 @@ bool Conclusion::conclude(Judged& j) {
     ++c.violations;
     enforce(j, c);
     r.verdict = r.approval                                                ? journal::Verdict::Ask
-                : r.enforcement == journal::Enforcement::RefusedWhileHeld ? journal::Verdict::Deny
+                : r.enforcement == journal::Enforcement::RefusedWhileHeld ||
+                        r.enforcement == journal::Enforcement::RefusedBeforeSyscall
+                    ? journal::Verdict::Deny
                                                                           : journal::verdict_of(v.decision);
     if (!journal_violation(j.event, r)) return false;  // a repeat beyond the limit: counted, journaled in sum
     spdlog::warn("agent={} task={} pid={} {} {} -> {} ({}){}", j.process.agent,
@@ -78,6 +80,11 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
         note_killed(e);
         // The process is dead already: only the rest of the agent (its cgroup) is left to kill.
         if (b.on_violation != OnViolation::KillAgent || p.cgroup.empty()) return;
+    } else if (e.kernel_action == KernelAction::Refused) {
+        r.enforcement = journal::Enforcement::RefusedBeforeSyscall;
+        r.latency_us = 0;
+        ++c.denies;
+        return;
     } else if (e.kernel_action == KernelAction::Denied) {
         r.enforcement = b.on_violation == OnViolation::Refuse ? journal::Enforcement::RefusedInKernel
                                                               : journal::Enforcement::DeniedInKernel;

@@ -47,6 +47,7 @@ void Pipeline::on_event(const Event& e) {
     }
     ++events_;
     const identity::Process& p = table_.apply(e);
+    if (refused_before(e)) return;
     judge_event(e, p);
     if (e.held) settle_hold(e, p);
 }

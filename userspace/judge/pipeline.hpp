@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/event.hpp"
+#include "enforce/mutation_gate.hpp"
 #include "identity/process_table.hpp"
 #include "journal/record.hpp"
 #include "judge/actuator.hpp"
@@ -45,6 +46,17 @@ public:
     const std::shared_ptr<const policy::PolicySet>& policy() const { return set_; }
 
     void on_event(const Event& e) override;
+    // A launched agent's syscall held before it runs (enforce/mutation_gate.hpp): its actions
+    // judged as they would be after it. Returns 0 to let it run, or `refuse_errno` after
+    // journaling the refusal (refused-before-syscall). `agent` and `task` are the launch's, for a
+    // process the table has not seen yet (its fork record may still be in the ring).
+    int judge_before(const std::vector<Event>& actions, int refuse_errno, const std::string& agent,
+                     const std::string& task);
+    enforce::MutationGate::Judge gate_judge() {
+        return [this](const enforce::Notice& n, const std::string& agent, const std::string& task) {
+            return judge_before(n.actions, n.refuse_errno, agent, task);
+        };
+    }
     void on_bad_record(const std::string& why) override;
 
     // Journals one "summary" record per agent with allowed actions counted since the last one,
@@ -148,6 +160,10 @@ private:
     static constexpr const char* kUnseenTls = "unseen (a ClientHello from a TLS stack stockade does not probe)";
     void count_tls_stack(const Event& e, AgentCounters& c);
     void judge_unseen_tls(const Event& e, const identity::Process& p, const policy::Boundary& b);
+
+    // Syscalls judge_before() refused: their failure, when the probes report it, is not judged again.
+    bool refused_before(const Event& e);
+    std::map<uint32_t, Action> refused_;  // tid -> the action refused
 
     identity::ProcessTable& table_;
     Actuator act_;

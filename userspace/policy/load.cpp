@@ -9,6 +9,9 @@
 #include <set>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
+#include "common/error.hpp"
 #include "policy/parse.hpp"
 
 namespace stockade::policy {
@@ -106,6 +109,14 @@ LoadResult load_boundary_text(const std::string& file, const std::string& yaml) 
 
 std::vector<Diagnostic> check_paths(const std::vector<std::string>& paths) {
     return load_boundaries(paths).diagnostics;
+}
+
+std::shared_ptr<const PolicySet> load_or_throw(const std::string& dir) {
+    auto res = load_boundaries({dir});
+    for (auto& d : res.diagnostics)
+        if (!d.error) spdlog::warn("{}", d.str());
+    if (!res.ok()) throw Error("boundaries in " + dir + " do not load:\n" + format_diagnostics(res.diagnostics));
+    return res.set;
 }
 
 }  // namespace stockade::policy

@@ -23,6 +23,10 @@ struct LoadResult {
 // sorted by name) are boundary files. An empty directory is a valid empty set.
 LoadResult load_boundaries(const std::vector<std::string>& paths);
 
+// The daemon's start: the set of `dir`, warnings logged; throws stockade::Error listing every
+// error with its file, line and column when any file does not load.
+std::shared_ptr<const PolicySet> load_or_throw(const std::string& dir);
+
 // One boundary from text, as if read from a file called `file` (tests, `stockade check -`).
 LoadResult load_boundary_text(const std::string& file, const std::string& yaml);
 

@@ -109,7 +109,10 @@ std::optional<Verdict> SequenceTracker::check(const policy::Boundary& b, const i
             if (cand.id == l.sequence) s = &cand;
         if (!s) continue;  // the sequence is gone after a reload
         std::string why;
-        if (is_net(e) && s->forbid_connect && !any_net(s->connect_except, b, e))
+        // Network destinations only: a unix socket is local IPC (nscd, a D-Bus call of every
+        // getpwnam), where a labelled tool would otherwise be killed for looking up a user name;
+        // files.never refuses the sockets that matter (docker.sock), labelled or not.
+        if (is_net(e) && e.net.family != AF_UNIX && s->forbid_connect && !any_net(s->connect_except, b, e))
             why = "connect outside " + s->where + ".forbid.connect_except";
         else if (is_read(e) && any_path(s->forbid_read, e.path))
             why = "read forbidden by " + s->where + ".forbid.read";

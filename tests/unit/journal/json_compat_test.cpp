@@ -38,7 +38,7 @@ Record random_record(std::mt19937& rng) {
     r.type = static_cast<RecordType>(rng() % (size_t(RecordType::Approval) + 1));
     r.verdict = static_cast<Verdict>(rng() % (size_t(Verdict::Ask) + 1));
     for (unsigned i = rng() % 3; i > 0; --i)
-        r.enforcement.add(static_cast<Enforcement>(1 + rng() % size_t(Enforcement::ServerKilledByDaemon)));
+        r.enforcement.add(static_cast<Enforcement>(1 + rng() % size_t(Enforcement::RefusedBeforeSyscall)));
     int args = static_cast<int>(rng() % 4);
     for (int i = 0; i < args; ++i) r.argv.push_back(random_string(rng));
     return r;

@@ -204,7 +204,7 @@ TEST_CASE("old lines read into the typed fields", "[journal][compat]") {
         CHECK(verdict_from(to_string(v)) == v);
     for (size_t i = 0; i <= size_t(RecordType::Approval); ++i)
         CHECK(record_type_from(to_string(RecordType(i))) == RecordType(i));
-    for (size_t i = 1; i <= size_t(E::ServerKilledByDaemon); ++i)
+    for (size_t i = 1; i <= size_t(E::RefusedBeforeSyscall); ++i)
         CHECK(enforcements_from(to_string(E(i))) == Enforcements{E(i)});
 }
 

@@ -88,7 +88,7 @@ void add_run(CLI::App& app, const Globals& g, Commands& out) {
     struct Run {
         std::string agent, task, token;
         std::vector<std::string> command;
-        bool landlock = false, no_landlock = false;
+        bool landlock = false, no_landlock = false, no_seccomp = false;
     };
     auto r = std::make_shared<Run>();
     auto* run = app.add_subcommand("run", "run a command as an agent (in the agent's cgroup scope)");
@@ -101,6 +101,9 @@ void add_run(CLI::App& app, const Globals& g, Commands& out) {
     run->add_flag("--no-landlock", r->no_landlock,
                   "no Landlock ruleset: only the kernel probes and the daemon stop what is outside the boundary")
         ->excludes("--landlock");
+    run->add_flag("--no-seccomp", r->no_seccomp,
+                  "no seccomp gate: renames, unlinks, chmods, truncations and signals outside the boundary are "
+                  "stopped only after they happened, not refused before");
     run->add_option("command", r->command, "command and arguments, after --")->required();
     out.emplace_back(run, [r, &g] {
         if (r->agent.empty() && r->task.empty()) {
@@ -108,7 +111,7 @@ void add_run(CLI::App& app, const Globals& g, Commands& out) {
             return kExitUsage;
         }
         LandlockUse ll = r->no_landlock ? LandlockUse::Off : r->landlock ? LandlockUse::Required : LandlockUse::Default;
-        return cmd_run(g.socket, r->agent, r->task, r->command, ll, r->token);
+        return cmd_run(g.socket, r->agent, r->task, r->command, ll, r->token, !r->no_seccomp);
     });
 }
 
