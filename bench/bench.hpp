@@ -246,8 +246,9 @@ class RealDaemon {
     const std::string& socket() const { return socket_; }
     const std::string& journal() const { return journal_; }
     std::string stockade_cli() const;
-    // `stockade run --agent A -- argv...` with captured stdin/stdout.
-    Child run_as(const std::string& agent, const std::vector<std::string>& argv);
+    // `stockade run --agent A -- argv...` with captured stdin/stdout; the probes measured alone
+    // (--no-landlock --no-seccomp) unless `gate`: then with the seccomp gate, as by default.
+    Child run_as(const std::string& agent, const std::vector<std::string>& argv, bool gate = false);
 
    private:
     const Options& o_;

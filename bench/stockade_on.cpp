@@ -218,8 +218,10 @@ void RealDaemon::stop() {
     child_ = Child();
 }
 
-Child RealDaemon::run_as(const std::string& agent, const std::vector<std::string>& argv) {
-    std::vector<std::string> cmd{stockade_cli(), "--socket", socket_, "run", "--no-landlock", "--agent", agent, "--"};
+Child RealDaemon::run_as(const std::string& agent, const std::vector<std::string>& argv, bool gate) {
+    std::vector<std::string> cmd{stockade_cli(), "--socket", socket_, "run", "--no-landlock"};
+    if (!gate) cmd.push_back("--no-seccomp");
+    cmd.insert(cmd.end(), {"--agent", agent, "--"});
     cmd.insert(cmd.end(), argv.begin(), argv.end());
     SpawnOpts so;
     so.capture_out = true;

@@ -46,11 +46,17 @@ struct Outcome {
     bool killed() const { return out.find("rc=137") != std::string::npos; }
 };
 
-inline Outcome attack(Daemon& daemon, const std::string& agent, const std::vector<std::string>& args, bool landlock = false) {
+// What launches the attacker: `stockade run` with only the probes and the daemon behind it, with
+// its seccomp gate (the default without Landlock), or with Landlock alone.
+enum class Launch { Probes, Gate, Landlock };
+
+inline Outcome attack(Daemon& daemon, const std::string& agent, const std::vector<std::string>& args,
+                      Launch launch = Launch::Probes) {
     std::vector<std::string> argv{attacker()};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<std::string> cmd{bin("stockade"), "--socket", daemon.socket(), "run"};
-    cmd.push_back(landlock ? "--landlock" : "--no-landlock");
+    cmd.push_back(launch == Launch::Landlock ? "--landlock" : "--no-landlock");
+    if (launch != Launch::Gate) cmd.push_back("--no-seccomp");
     cmd.insert(cmd.end(), {"--agent", agent, "--", "/bin/sh", "-c", quote(argv) + "; echo rc=$?"});
     Outcome o;
     run_command(cmd, &o.out);

@@ -155,7 +155,7 @@ TEST_CASE("self-protection with --landlock: SIGKILL, ptrace, /proc/PID/mem, moun
         {"mount_tmpfs", daemon.agents_dir()}, {"rename", file, d / "allowed/moved.yaml"}, {"unlink", file},
     };
     for (auto& a : attacks) {
-        Outcome o = attack(daemon, "llagent", a, true);
+        Outcome o = attack(daemon, "llagent", a, Launch::Landlock);
         INFO(quote(a) << ":\n" << o.out);
         check_stopped(o, a[0]);
         // Signals and ptrace: refused by Landlock (EPERM), so the daemon lives through SIGKILL. The
@@ -170,6 +170,45 @@ TEST_CASE("self-protection with --landlock: SIGKILL, ptrace, /proc/PID/mem, moun
     REQUIRE(r);
     CHECK(r->rule == "builtin:self-protection");
     check_still_enforcing(daemon, d, "llagent");
+}
+
+TEST_CASE("self-protection with the seccomp gate (no Landlock): SIGKILL, SIGSTOP, ptrace, mounts and renames of "
+          "stockade's files fail before they happen",
+          "[adversary]") {
+    ScratchDir d("selfgate");
+    write_file(d / "secret/key", kSecret);
+    std::string file = d / "agents.d/s.yaml";
+    write_file(file, boundary(d, "gateagent"));
+    Daemon daemon(d);
+    daemon.own_session();
+    daemon.start();
+    MountGuard guard{daemon.agents_dir()};
+    std::string pid = std::to_string(daemon.pid()), tid = std::to_string(other_thread(daemon.pid()));
+    std::vector<std::vector<std::string>> attacks = {
+        {"killpg", pid, "9"},       {"kill", pid, "9"},     {"kill", pid, "11"},        {"tkill", tid, "9"},
+        {"tkill", tid, "19"},       {"ptrace_seize_exitkill", tid}, {"ptrace_attach", pid}, {"vm_read", pid},
+        {"mount_tmpfs", daemon.agents_dir()}, {"rename", file, d / "allowed/moved.yaml"}, {"unlink", file},
+        {"unlink", daemon.socket()},
+    };
+    for (auto& a : attacks) {
+        Outcome o = attack(daemon, "gateagent", a, Launch::Gate);
+        INFO(quote(a) << ":\n" << o.out);
+        // Failed at the syscall, or killed while the gate held it (self-protection kills the
+        // sender): either way it never returned with the call done.
+        check_stopped(o, a[0]);
+        check_daemon_serves(daemon);
+    }
+    CHECK(fs::exists(file));
+    CHECK(fs::exists(daemon.socket()));
+    for (const char* action : {"signal", "ptrace", "syscall", "rename", "unlink"}) {
+        auto r = daemon.wait_record([&](const Record& r) {
+            return r.action == action && r.enforcement.has(jr::Enforcement::RefusedBeforeSyscall);
+        });
+        INFO(action);
+        REQUIRE(r);
+        CHECK(r->rule == "builtin:self-protection");
+    }
+    check_still_enforcing(daemon, d, "gateagent");
 }
 
 TEST_CASE("self-protection: an agent that unlinks the control socket is killed, and the socket is bound again",

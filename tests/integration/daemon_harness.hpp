@@ -280,9 +280,10 @@ public:
 
     // `stockade run --agent A -- argv...` through the real command; returns its wait status.
     int run_as(const std::string& agent, const std::vector<std::string>& argv, std::string* out = nullptr) {
-        // The probes are under test: --no-landlock, so that Landlock (on by default) refuses nothing
-        // first (its own tests launch with the default).
-        std::vector<std::string> cmd{bin("stockade"), "--socket", socket_, "run", "--no-landlock", "--agent", agent, "--"};
+        // The probes are under test: --no-landlock --no-seccomp, so that neither Landlock nor the
+        // seccomp gate (both on by default) refuses anything first (their own tests launch with them).
+        std::vector<std::string> cmd{bin("stockade"), "--socket", socket_,  "run",  "--no-landlock",
+                                     "--no-seccomp",  "--agent", agent,   "--"};
         cmd.insert(cmd.end(), argv.begin(), argv.end());
         return run_command(cmd, out);
     }

@@ -139,7 +139,9 @@ TEST_CASE("filemut: setxattr, chmod and O_TRUNC on a writable file still work (n
     CHECK(r->verdict == jr::Verdict::Allow);
 }
 
-// The known gap on a tracepoint-only kernel: the change lands, then the process dies.
+// The known gap on a tracepoint-only kernel for an agent without the seccomp gate (matched by
+// cgroup or unit, or `stockade run --no-seccomp`): the change lands, then the process dies.
+// test_run_gate.cpp asserts the same attempts leave the file unchanged under the gate.
 TEST_CASE("filemut: a never file's mode, xattrs and bytes are unchanged after the attempt", "[filemut][!shouldfail]") {
     const char* attacks[] = {"os.setxattr(P, 'user.x', b'pwned')", "os.chmod(P, 0o666)", "open(P, 'w')"};
     for (const char* rel : {"secret/key.txt", "work/.env"}) {

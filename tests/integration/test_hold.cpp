@@ -243,17 +243,17 @@ TEST_CASE("stockade run applies Landlock by default: a rename out of a protected
     CHECK(out.find("renamed") == std::string::npos);
     CHECK(Daemon::slurp(d / "vault1/key") == "TOPSECRET\n");  // it never left
     CHECK_FALSE(fs::exists(d / "allowed/key"));
-    // Refused at the syscall (EXDEV: the file would gain rights; or EACCES); the daemon still
-    // judged the attempt on a never path (and may kill the process for it).
+    // Refused at the syscall (EACCES: the seccomp gate, first; EXDEV from Landlock with
+    // --no-seccomp: the file would gain rights), with the never rule named.
     auto r = daemon.wait_record([&](const Record& r) { return r.action == "rename" && r.path == d / "vault1/key"; });
     REQUIRE(r);
     CHECK(r->rule == "l.yaml:files.never[0]");
     CHECK((r->result == -EXDEV || r->result == -EACCES));
 
-    // --no-landlock: the probes alone; the rename is held at its exit and killed there.
+    // --no-landlock --no-seccomp: the probes alone; the rename is held at its exit and killed there.
     out.clear();
-    int st = run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--agent", "lldefault",
-                      "--", "/usr/bin/python3", "-I", "-c", script},
+    int st = run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--no-seccomp",
+                          "--agent", "lldefault", "--", "/usr/bin/python3", "-I", "-c", script},
                      &out);
     INFO(out);
     CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));

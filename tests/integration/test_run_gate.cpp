@@ -20,7 +20,7 @@ namespace {
 
 std::string gate_boundary(const ScratchDir& d) {
     std::string work = d / "work/**";
-    return "agent: gate\nmode: enforce\non_violation: kill\nmatch:\n  cgroup: /stockade-it-unused-gate\n"
+    return "agent: gate\nmode: enforce\non_violation: refuse\nmatch:\n  cgroup: /stockade-it-unused-gate\n"
            "files:\n  read: [\"" + work + "\", \"" + d / "secret/**" + "\", \"" + fs::current_path().string() + "\"]\n  write: [\"" + work + "\"]\n"
            "  create: [\"" + work + "\"]\n  delete: [\"" + work + "\"]\n"
            "  never: [\"" + d / "secret/**" + "\", \"**/.env\"]\n"
@@ -37,7 +37,7 @@ std::string state_of(const std::string& path) {
            Daemon::slurp(path) + "/" + std::to_string(n);
 }
 
-// Each attempt prints "NAME ok" or "NAME ERRNO"; the agent is never killed for a refusal.
+// Each attempt prints "NAME ok" or "NAME ERRNO"; with on_violation: refuse the agent runs on.
 std::string attempts(const ScratchDir& d, pid_t daemon) {
     std::string s = d / "secret/key.txt", env = d / "work/.env", w = d / "work";
     return "import os, errno, signal, ctypes\n"
@@ -123,4 +123,32 @@ TEST_CASE("stockade run refuses mutations outside the boundary before they happe
         return r.agent == "gate" && r.action == "chmod" && r.path == d / "secret/key.txt";
     });
     CHECK(chmods == 1);
+
+    // on_violation: kill: refused, then the process is killed in its wait: it never sees the
+    // call return, and the file is untouched.
+    std::string file = d / "agents.d/gate.yaml";
+    std::string b = gate_boundary(d);
+    b.replace(b.find("on_violation: refuse"), 20, "on_violation: kill");
+    write_file(file, b);
+    REQUIRE(daemon.wait_record([](const Record& r) {
+        return r.type == jr::RecordType::Daemon && r.detail.find("reloaded") != std::string::npos;
+    }, 10000));
+    st = run_command({bin("stockade"), "--socket", daemon.socket(), "run", "--no-landlock", "--agent", "gate", "--",
+                      "/usr/bin/python3", "-c",
+                      "import os\nos.rename('" + d / "secret/key.txt" + "', '" + d / "work/k3" + "')\nprint('renamed')"},
+                     &out);
+    INFO(out);
+    CHECK((WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL));
+    CHECK(out.find("renamed") == std::string::npos);
+    CHECK(state_of(d / "secret/key.txt") == secret_before);
+    CHECK_FALSE(fs::exists(d / "work/k3"));
+    auto k3 = daemon.wait_record([&](const Record& r) { return r.action == "rename" && r.path2 == d / "work/k3"; });
+    REQUIRE(k3);
+    INFO("record: " << jr::to_string(k3->verdict) << " " << jr::to_string(k3->enforcement) << " " << k3->rule << " "
+                    << k3->detail);
+    CHECK(daemon.wait_record([&](const Record& r) {
+        return r.action == "rename" && r.path2 == d / "work/k3" && r.verdict == jr::Verdict::Kill &&
+               r.enforcement.has(jr::Enforcement::RefusedBeforeSyscall) &&
+               r.enforcement.has(jr::Enforcement::KilledByDaemon);
+    }));
 }

@@ -48,7 +48,7 @@ const std::map<int, std::string>& names() {
         {SYS_process_vm_writev, "process_vm_writev"}, {SYS_pidfd_open, "pidfd_open"},
         {SYS_pidfd_getfd, "pidfd_getfd"}, {SYS_mount, "mount"}, {SYS_umount2, "umount2"},
         {SYS_move_mount, "move_mount"}, {SYS_open_tree, "open_tree"}, {SYS_fsmount, "fsmount"},
-        {SYS_fsconfig, "fsconfig"}, {SYS_mount_setattr, "mount_setattr"}, {SYS_pivot_root, "pivot_root"},
+        {SYS_fsconfig, "fsconfig"}, {SYS_fsopen, "fsopen"}, {SYS_fspick, "fspick"}, {SYS_mount_setattr, "mount_setattr"}, {SYS_pivot_root, "pivot_root"},
     };
     return m;
 }

@@ -12,6 +12,7 @@
 #include "common/clock.hpp"
 #include "enforce/mutation_gate.hpp"
 #include "enforce/notice_paths.hpp"
+#include "identity/procfs.hpp"
 
 namespace stockade::enforce {
 
@@ -140,7 +141,7 @@ bool Reader::read_self(int nr) {
         return true;
     }
     case SYS_mount: case SYS_umount2: case SYS_move_mount: case SYS_open_tree: case SYS_fsmount:
-    case SYS_fsconfig: case SYS_mount_setattr: case SYS_pivot_root:
+    case SYS_fsconfig: case SYS_fsopen: case SYS_fspick: case SYS_mount_setattr: case SYS_pivot_root:
         mount_family(nr);
         return true;
     default: return false;
@@ -205,6 +206,7 @@ Notice read_notice(pid_t tid, int nr, const uint64_t args[6], const SelfIds& sel
     r.base.ktime_ns = boot_ns();
     r.base.pid = ids.tgid ? ids.tgid : static_cast<uint32_t>(tid);
     r.base.tid = static_cast<uint32_t>(tid);
+    r.base.start_ns = identity::read_proc_start(r.base.pid).value_or(0);  // a kill must find this process
     r.base.ppid = ids.ppid;
     r.base.uid = ids.uid;
     r.base.gid = ids.gid;

@@ -10,7 +10,8 @@ const char* kLandlockFiles = "outside the directories the boundary allows: Landl
                              "before it happens; inside them (files.never, globs) as without Landlock";
 
 const char* kGateFiles = "refused before it happens (EACCES) by the seccomp gate, which holds the syscall until the "
-                         "daemon has judged it with every rule, files.never and globs included (--no-seccomp: as "
+                         "daemon has judged it with every rule, files.never and globs included, then kills as "
+                         "on_violation says (--no-seccomp: as "
                          "without stockade run); Landlock also refuses what is outside the allowed directories";
 
 // The judge of a kind of action: the kernel's table, or the daemon while the kernel holds.

@@ -81,10 +81,12 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
         // The process is dead already: only the rest of the agent (its cgroup) is left to kill.
         if (b.on_violation != OnViolation::KillAgent || p.cgroup.empty()) return;
     } else if (e.kernel_action == KernelAction::Refused) {
+        // Nothing happened. `refuse` and `ask` end there; `kill` and `kill-agent` still stop the
+        // process (or agent) that tried: killed in its wait, it never sees the syscall return.
         r.enforcement = journal::Enforcement::RefusedBeforeSyscall;
         r.latency_us = 0;
         ++c.denies;
-        return;
+        if (b.on_violation == OnViolation::Refuse || b.on_violation == OnViolation::Ask) return;
     } else if (e.kernel_action == KernelAction::Denied) {
         r.enforcement = b.on_violation == OnViolation::Refuse ? journal::Enforcement::RefusedInKernel
                                                               : journal::Enforcement::DeniedInKernel;
@@ -100,6 +102,7 @@ void Conclusion::enforce(Judged& j, AgentCounters& c) {
     if (ask(j, c) || refuse_held_connect(j, c)) return;
     stop_server(j);
     if ((e.action == Action::Rename || e.action == Action::Link) && act_.keep_never &&
+        e.kernel_action != KernelAction::Refused &&
         j.verdict.rule_id.find(":files.never[") != std::string::npos)
         act_.keep_never(e, p.agent, j.verdict.rule_id);
     std::string err;

@@ -1,5 +1,6 @@
 // Syscalls of launched agents judged before they run (enforce/mutation_gate.hpp): the same
-// boundary, task and self-protection verdict as after the syscall, but a refusal fails it.
+// boundary, task and self-protection verdict as after the syscall, but a refusal fails it (and
+// on_violation: kill or kill-agent then kills, as after the syscall; refuse and ask only refuse).
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +15,8 @@ int Pipeline::judge_before(const std::vector<Event>& actions, int refuse_errno, 
         const identity::Process* known = table_.find_live_pid(action.pid);
         identity::Process launched;  // not seen yet: the launch says whose it is
         if (!known || known->agent.empty()) {
-            launched.key = identity::key_of(action.pid, 0);
+            launched.key = identity::key_of(action.pid, action.start_ns);
+            launched.start_ns = action.start_ns;
             launched.ppid = action.ppid;
             launched.uid = action.uid;
             launched.comm = action.comm;
@@ -41,7 +43,14 @@ int Pipeline::judge_before(const std::vector<Event>& actions, int refuse_errno, 
         if (!chain.empty()) r.detail = "chain: " + chain;
         r.detail += (r.detail.empty() ? "" : "; ") + std::string("refused before it ran: the syscall failed with ") +
                     strerrorname_np(refuse_errno);
-        Judged j{e, p, *b, v, std::move(r), IfAllowed::Nothing};
+        // Self-protection is not subject to monitor mode (as in judge_action()).
+        std::optional<policy::Boundary> enforced;
+        if (self && b->mode == Mode::Monitor) {
+            enforced = *b;
+            enforced->mode = Mode::Enforce;
+            enforced->on_violation = OnViolation::KillProcess;
+        }
+        Judged j{e, p, enforced ? *enforced : *b, v, std::move(r), IfAllowed::Nothing};
         j.counters = &c;
         conclusion_.conclude(j);
         if (refused_.size() >= 4096) refused_.clear();  // threads that ended without another record
