@@ -58,8 +58,8 @@ static __always_inline bool sk_peer_key(const struct sock *sk, __u32 rule, struc
 
 /* The record of a refused send: SK_SEND to the peer, the sequence's rule, killed or (monitor) only
  * marked; the daemon journals it with the chain of the label. */
-static __always_inline void sk_labelled_send_record(const struct sock *sk, struct sk_net_key *key, __u32 agent,
-						    __u32 rule, __u32 sotype, struct sk_agent_cfg *cfg, bool enforce)
+static __always_inline void sk_labelled_send_record(struct sk_net_key *key, __u16 port, __u32 agent, __u32 rule,
+						    __u32 sotype, struct sk_agent_cfg *cfg, bool enforce)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct sk_event *e = sk_event_init(SK_SEND, task, agent);
@@ -77,7 +77,7 @@ static __always_inline void sk_labelled_send_record(const struct sock *sk, struc
 	e->flags |= SK_F_DENIED;
 	e->addr.family = key->family;
 	e->addr.sotype = sotype;
-	e->addr.port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->addr.port = port;
 	if (key->family == AF_INET)
 		__builtin_memcpy(e->addr.addr, key->addr, 4);
 	else
@@ -97,16 +97,17 @@ static __always_inline int sk_labelled_send(struct sock *sk, __u32 rule, __u32 s
 	struct sk_net_key key = {};
 	struct sk_sock_mark *mark;
 	struct sk_agent_cfg *cfg;
+	__u16 port;
 	__u32 covering;
 	bool enforce;
 
 	if (!t || !sk || !sk_peer_key(sk, rule, &key))
 		return 0;
+	port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	mark = bpf_sk_storage_get(&sock_marks, sk, 0, 0);
 	if (mark)
 		return mark->state == SK_SOCK_DOOMED; /* judged at an earlier send */
-	if (sk_rule_covers(bpf_map_lookup_elem(&net_allow, &key), bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
-			   sotype, &covering))
+	if (sk_rule_covers(bpf_map_lookup_elem(&net_allow, &key), port, sotype, &covering))
 		return 0;
 	cfg = sk_cfg(t->agent_id);
 	enforce = cfg && (cfg->flags & SK_AG_ENFORCE);
@@ -117,7 +118,7 @@ static __always_inline int sk_labelled_send(struct sock *sk, __u32 rule, __u32 s
 	}
 	if (enforce && !socks_doomed)
 		socks_doomed = 1;
-	sk_labelled_send_record(sk, &key, t->agent_id, rule, sotype, cfg, enforce);
+	sk_labelled_send_record(&key, port, t->agent_id, rule, sotype, cfg, enforce);
 	return enforce;
 }
 
@@ -136,19 +137,79 @@ int BPF_PROG(sk_tcp_send, struct sock *sk, struct msghdr *msg, struct sk_buff *s
 	return 0;
 }
 
+/*
+ * A labelled process's packet on a connected UDP (or ping) socket: its sends pass no sendmsg4/6
+ * hook. Judged here, where such a packet is still in its sender's context (the sender's cgroup is
+ * the socket's: a packet sent from another context is left alone). The same verdict as a TCP
+ * send: the socket doomed, the sender killed, this packet and every later one dropped.
+ */
+static __always_inline int sk_dgram_send(struct bpf_sock *sk)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct sk_label *lb = bpf_map_lookup_elem(&labels, &tgid);
+	struct sk_track *t = bpf_map_lookup_elem(&tracked, &tgid);
+	struct sk_net_key key = {};
+	struct sk_sock_mark *mark;
+	struct sk_agent_cfg *cfg;
+	__u16 port = bpf_ntohs(sk->dst_port);
+	__u32 covering, a6[4];
+	bool enforce;
+
+	if (!lb || !t || bpf_sk_cgroup_id(sk) != bpf_get_current_cgroup_id())
+		return 1;
+	key.agent_id = SK_NET_LOCK_ID(lb->rule);
+	key.family = AF_INET;
+	key.prefixlen = 64 + 32;
+	if (sk->family == AF_INET) {
+		__u32 a = sk->dst_ip4;
+		__builtin_memcpy(key.addr, &a, 4);
+	} else if (sk->family == AF_INET6) {
+		a6[0] = sk->dst_ip6[0];
+		a6[1] = sk->dst_ip6[1];
+		a6[2] = sk->dst_ip6[2];
+		a6[3] = sk->dst_ip6[3];
+		if (a6[0] == 0 && a6[1] == 0 && a6[2] == bpf_htonl(0xffff)) {
+			__builtin_memcpy(key.addr, &a6[3], 4);
+		} else {
+			key.family = AF_INET6;
+			key.prefixlen = 64 + 128;
+			__builtin_memcpy(key.addr, a6, 16);
+		}
+	} else {
+		return 1;
+	}
+	if (sk_rule_covers(bpf_map_lookup_elem(&net_allow, &key), port, sk->type, &covering))
+		return 1;
+	cfg = sk_cfg(t->agent_id);
+	enforce = cfg && (cfg->flags & SK_AG_ENFORCE);
+	mark = bpf_sk_storage_get(&sock_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (mark) {
+		mark->rule = lb->rule;
+		mark->state = enforce ? SK_SOCK_DOOMED : SK_SOCK_REPORTED;
+	}
+	if (enforce && !socks_doomed)
+		socks_doomed = 1;
+	sk_labelled_send_record(&key, port, t->agent_id, lb->rule, sk->type, cfg, enforce);
+	return enforce ? 0 : 1;
+}
+
 SEC("cgroup_skb/egress")
 int sk_egress(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
 	struct sk_sock_mark *mark;
 
-	if (!socks_doomed || !sk)
+	if (!sk || !(socks_doomed | labels_live))
 		return 1;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
 		return 1;
 	mark = bpf_sk_storage_get(&sock_marks, sk, 0, 0);
-	return mark && mark->state == SK_SOCK_DOOMED ? 0 : 1;
+	if (mark)
+		return mark->state == SK_SOCK_DOOMED ? 0 : 1;
+	if (labels_live && sk->protocol != IPPROTO_TCP && sk->dst_port)
+		return sk_dgram_send(sk);
+	return 1;
 }
 
 #endif
