@@ -74,7 +74,6 @@ static __always_inline void sk_labelled_send_record(struct sk_net_key *key, __u1
 		return;
 	e->arg1 = -1; /* no descriptor: the call may be a sendfile, a splice, a write */
 	e->rule = rule;
-	e->flags |= SK_F_DENIED;
 	e->addr.family = key->family;
 	e->addr.sotype = sotype;
 	e->addr.port = port;
