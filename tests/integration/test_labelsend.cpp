@@ -18,15 +18,15 @@ namespace {
 const std::string kSecret = "AKIA-LABELSEND-SECRET-7";
 
 // An enforcing agent that may read data/, write out/, run sh, cat, cp and python, and reach any
-// loopback port; after reading creds.txt or any *.cred it may connect nowhere but `except`.
-std::string send_boundary(const ScratchDir& d, const std::string& name, const std::string& except) {
+// loopback port; after reading creds.txt or any *.cred it may do nothing `forbid` lists.
+std::string send_boundary(const ScratchDir& d, const std::string& name, const std::string& forbid) {
     fs::create_directories(d / "out");
     return "agent: " + name + "\nmode: enforce\non_violation: kill\nmatch:\n  cgroup: /stockade-it-unused-" + name +
            "\nfiles:\n  read: [\"" + d / "data/**" + "\", \"" + d / "out/**" + "\"]\n  write: [/dev/null, \"" +
            d / "out/**" + "\"]\n  create: [\"" + d / "out/**" + "\"]\nexec:\n  allow: [/usr/bin/dash, "
            "/usr/bin/cat, /usr/bin/cp, /usr/bin/python3*]\nnetwork:\n  connect:\n    - cidr: 127.0.0.1\n"
            "      ports: 1-65535\nsequences:\n  - name: creds-then-net\n    after:\n      read: [\"" +
-           d / "data/creds.txt" + "\", \"**/*.cred\"]\n    forbid:\n      connect: any\n" + except;
+           d / "data/creds.txt" + "\", \"**/*.cred\"]\n    forbid:\n" + forbid;
 }
 
 // Every byte the listener got, after `settle_ms` (a dropped segment is retransmitted meanwhile).
@@ -57,7 +57,7 @@ TEST_CASE("a labelled process cannot send on a socket it connected before the la
     ScratchDir d("labelsend");
     write_file(d / "data/creds.txt", kSecret + "\n");
     write_file(d / "data/public.txt", "public-bytes-ok\n");
-    write_file(d / "agents.d/s.yaml", send_boundary(d, "sendagent", ""));
+    write_file(d / "agents.d/s.yaml", send_boundary(d, "sendagent", "      connect: any\n"));
     LoopbackListener l;
     Daemon daemon(d);
     daemon.start();
