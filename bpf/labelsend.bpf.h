@@ -104,16 +104,19 @@ static __always_inline int sk_labelled_send(struct sock *sk, __u32 rule, __u32 s
 		return 0;
 	port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	mark = bpf_sk_storage_get(&sock_marks, sk, 0, 0);
-	if (mark)
-		return mark->state == SK_SOCK_DOOMED; /* judged at an earlier send */
+	if (mark && mark->sender == tgid)
+		return mark->state == SK_SOCK_DOOMED; /* this process was judged at an earlier segment */
 	if (sk_rule_covers(bpf_map_lookup_elem(&net_allow, &key), port, sotype, &covering))
 		return 0;
 	cfg = sk_cfg(t->agent_id);
 	enforce = cfg && (cfg->flags & SK_AG_ENFORCE);
-	mark = bpf_sk_storage_get(&sock_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!mark)
+		mark = bpf_sk_storage_get(&sock_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (mark) {
 		mark->rule = rule;
-		mark->state = enforce ? SK_SOCK_DOOMED : SK_SOCK_REPORTED;
+		mark->sender = tgid;
+		if (mark->state != SK_SOCK_DOOMED)
+			mark->state = enforce ? SK_SOCK_DOOMED : SK_SOCK_REPORTED;
 	}
 	if (enforce && !socks_doomed)
 		socks_doomed = 1;
@@ -184,6 +187,7 @@ static __always_inline int sk_dgram_send(struct bpf_sock *sk)
 	mark = bpf_sk_storage_get(&sock_marks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (mark) {
 		mark->rule = lb->rule;
+		mark->sender = tgid;
 		mark->state = enforce ? SK_SOCK_DOOMED : SK_SOCK_REPORTED;
 	}
 	if (enforce && !socks_doomed)

@@ -301,8 +301,10 @@ struct sk_taint {
 #define SK_SOCK_DOOMED 1u   /* every packet it would send is dropped at egress; the sender was killed */
 #define SK_SOCK_REPORTED 2u /* monitor mode: journaled once, nothing dropped */
 struct sk_sock_mark {
-	__u32 state; /* SK_SOCK_* */
-	__u32 rule;  /* the sequence's rule number */
+	__u32 state;  /* SK_SOCK_* */
+	__u32 rule;   /* the sequence's rule number */
+	__u32 sender; /* the tgid last killed (or reported) for it: once per process, not per segment */
+	__u32 pad;
 };
 #define SK_NET_LOCK_ID(rule) (0x40000000u | (rule))
 
