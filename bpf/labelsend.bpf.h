@@ -13,8 +13,9 @@
  *       it and from whatever context (the copy of that last send, a retransmit, the FIN after
  *       the kill): not one byte of it leaves.
  *
- * Connected UDP (its sends pass no sendmsg4 hook) is judged in the egress hook, where a UDP
- * packet is still in its sender's context. Cost: an unlabelled process pays a global load per TCP
+ * Connected UDP (its sends pass no sendmsg4 hook) and a TCP Fast Open SYN that carries the first
+ * send's bytes (it passes no tracepoint) are judged in the egress hook, where such a packet is
+ * still in its sender's context. Cost: an unlabelled process pays a global load per TCP
  * send call segment until some process is labelled, then one `labels` lookup; every packet of the
  * host pays the egress program's dispatch and a global load until some socket is doomed, then an
  * sk_storage lookup (no storage on a socket: a pointer check). A labelled sender pays an LPM
@@ -139,13 +140,40 @@ int BPF_PROG(sk_tcp_send, struct sock *sk, struct msghdr *msg, struct sk_buff *s
 	return 0;
 }
 
+#ifndef ETH_P_IP
+#define ETH_P_IP 0x0800
+#endif
+
 /*
- * A labelled process's packet on a connected UDP (or ping) socket: its sends pass no sendmsg4/6
- * hook. Judged here, where such a packet is still in its sender's context (the sender's cgroup is
- * the socket's: a packet sent from another context is left alone). The same verdict as a TCP
- * send: the socket doomed, the sender killed, this packet and every later one dropped.
+ * A TCP SYN that carries bytes: TCP Fast Open with a deferred connect (TCP_FASTOPEN_CONNECT, or
+ * sendto with MSG_FASTOPEN) puts the first send's bytes in the SYN, in the sender's context,
+ * without passing the tracepoint (tcp_sendmsg_fastopen runs before its loop).
  */
-static __always_inline int sk_dgram_send(struct bpf_sock *sk)
+static __always_inline bool sk_syn_with_data(struct __sk_buff *skb, struct bpf_sock *sk)
+{
+	__u8 b = 0;
+	__u32 nh = 40; /* IPv6: no extension headers on a SYN of ours */
+
+	if (sk->state != BPF_TCP_SYN_SENT)
+		return false;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 0, &b, 1))
+			return false;
+		nh = (b & 0xf) * 4;
+	}
+	if (bpf_skb_load_bytes(skb, nh + 12, &b, 1))
+		return false;
+	return skb->len > nh + (b >> 4) * 4;
+}
+
+/*
+ * A labelled process's packet that passed neither the tracepoint nor a sendmsg4/6 hook: on a
+ * connected UDP (or ping) socket, or a Fast Open SYN with data. Judged here, where such a packet
+ * is still in its sender's context (the sender's cgroup is the socket's: a packet sent from
+ * another context is left alone). The same verdict as a TCP send: the socket doomed, the sender
+ * killed, this packet and every later one dropped.
+ */
+static __always_inline int sk_egress_judge(struct bpf_sock *sk)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct sk_label *lb = bpf_map_lookup_elem(&labels, &tgid);
@@ -210,8 +238,10 @@ int sk_egress(struct __sk_buff *skb)
 	mark = bpf_sk_storage_get(&sock_marks, sk, 0, 0);
 	if (mark)
 		return mark->state == SK_SOCK_DOOMED ? 0 : 1;
-	if (labels_live && sk->protocol != IPPROTO_TCP && sk->dst_port)
-		return sk_dgram_send(sk);
+	if (!labels_live || !sk->dst_port)
+		return 1;
+	if (sk->protocol != IPPROTO_TCP || sk_syn_with_data(skb, sk))
+		return sk_egress_judge(sk);
 	return 1;
 }
 

@@ -42,10 +42,12 @@ std::string received(const LoopbackListener& l, int settle_ms) {
 }
 
 // Python that connects first, then reads `source` (a Python expression), sends it on the
-// connected socket and says so.
-std::string connect_then_send(const LoopbackListener& l, const std::string& source) {
-    return "python3 -c \"import sys,socket;s=socket.create_connection(('127.0.0.1'," + std::to_string(l.port) +
-           "));s.sendall(" + source + ");print('SENT',flush=True)\"";
+// connected socket and says so. `fast_open`: a deferred TCP Fast Open connect without a cookie
+// (TCP_FASTOPEN_CONNECT, TCP_FASTOPEN_NO_COOKIE), so the first send's bytes ride in the SYN.
+std::string connect_then_send(const LoopbackListener& l, const std::string& source, bool fast_open = false) {
+    return "python3 -c \"import sys,socket;s=socket.socket();" +
+           std::string(fast_open ? "s.setsockopt(6,30,1);s.setsockopt(6,34,1);" : "") + "s.connect(('127.0.0.1'," +
+           std::to_string(l.port) + "));s.sendall(" + source + ");print('SENT',flush=True)\"";
 }
 
 std::string from_stdin() { return "sys.stdin.buffer.read()"; }
@@ -75,6 +77,12 @@ TEST_CASE("a labelled process cannot send on a socket it connected before the la
         how = "pipe:[";
         daemon.run_as("sendagent",
                       {"/bin/sh", "-c", "cat " + d / "data/creds.txt" + " | " + connect_then_send(l, from_stdin())}, &out);
+    }
+    SECTION("through a pipe, the bytes in a Fast Open SYN") {
+        how = "pipe:[";
+        daemon.run_as("sendagent",
+                      {"/bin/sh", "-c", "cat " + d / "data/creds.txt" + " | " + connect_then_send(l, from_stdin(), true)},
+                      &out);
     }
     SECTION("through a copy") {
         how = d / "out/c.txt";
