@@ -45,7 +45,7 @@ std::string received(const LoopbackListener& l, int settle_ms) {
 // connected socket and says so. `fast_open`: a deferred TCP Fast Open connect without a cookie
 // (TCP_FASTOPEN_CONNECT, TCP_FASTOPEN_NO_COOKIE), so the first send's bytes ride in the SYN.
 std::string connect_then_send(const LoopbackListener& l, const std::string& source, bool fast_open = false) {
-    return "python3 -c \"import sys,socket;s=socket.socket();" +
+    return "/usr/bin/python3 -I -c \"import sys,socket;s=socket.socket();" +
            std::string(fast_open ? "s.setsockopt(6,30,1);s.setsockopt(6,34,1);" : "") + "s.connect(('127.0.0.1'," +
            std::to_string(l.port) + "));s.sendall(" + source + ");print('SENT',flush=True)\"";
 }
