@@ -41,6 +41,7 @@ const LoopDef kLoops[] = {
     {"getppid", "getppid (not a hooked syscall)", 1}, {"open", "open+close of an existing file", 2},
     {"openat", "openat(dirfd, name)+close", 2},       {"connect", "socket+connect+close, loopback TCP", 4},
     {"forkexec", "fork+exec /bin/true+wait", 0},
+    {"send", "send 64 bytes, connected loopback TCP", 1},
 };
 
 enum Mode { kOff, kFloor, kIdle, kUntracked, kTracked, kModes };
@@ -61,19 +62,27 @@ int loop_main(int argc, char** argv) {
     int dirfd = -1;
     sockaddr_in sa{};
     if (name == "openat") dirfd = open(arg, O_RDONLY | O_DIRECTORY);
-    if (name == "connect") {
+    if (name == "connect" || name == "send") {
         sa.sin_family = AF_INET;
         sa.sin_port = htons(static_cast<uint16_t>(std::atoi(arg)));
         sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     }
     char* const true_argv[] = {const_cast<char*>("/bin/true"), nullptr};
     char* const no_env[] = {nullptr};
+    // send: one connection, made before the measured loops (the labelled-send hooks judge sends).
+    int conn = -1;
+    if (name == "send") {
+        conn = socket(AF_INET, SOCK_STREAM, 0);
+        if (conn < 0 || connect(conn, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) return 3;
+    }
+    const char payload[64] = {};
     // The loop body is chosen once: a string compare per iteration would dilute the ratios.
     int kind = name == "getppid"    ? 0
                : name == "open"     ? 1
                : name == "openat"   ? 2
                : name == "connect"  ? 3
                : name == "forkexec" ? 4
+               : name == "send"     ? 5
                                     : -1;
     auto one = [&]() -> bool {
         if (kind == 0) {
@@ -104,6 +113,8 @@ int loop_main(int argc, char** argv) {
             int st;
             waitpid(p, &st, 0);
             if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return false;
+        } else if (kind == 5) {
+            if (send(conn, payload, sizeof payload, 0) != sizeof payload) return false;
         } else {
             return false;
         }
@@ -148,10 +159,11 @@ int loop_main(int argc, char** argv) {
 
 namespace {
 
-// Accepts and closes connections for the connect loop, outside the measured process.
+// Accepts and closes connections for the connect loop, outside the measured process; with
+// `drain`, reads each connection to its end instead (the send loop: one connection per run).
 class Listener {
    public:
-    Listener() {
+    explicit Listener(bool drain = false) {
         fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
@@ -161,12 +173,15 @@ class Listener {
         socklen_t len = sizeof a;
         getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
         port_ = ntohs(a.sin_port);
-        th_ = std::thread([this] {
+        th_ = std::thread([this, drain] {
             while (!stop_) {
                 int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-                if (c >= 0)
+                if (c >= 0) {
+                    char buf[65536];
+                    while (drain && !stop_ && read(c, buf, sizeof buf) > 0) {
+                    }
                     close(c);
-                else if (errno != EINTR && errno != ECONNABORTED)
+                } else if (errno != EINTR && errno != ECONNABORTED)
                     break;
             }
         });
@@ -190,7 +205,7 @@ class Listener {
 void bench_syscalls(const Options& o, Report& report) {
     std::string dir = o.scratch + "/syscalls";
     write_file(dir + "/file", "x");
-    Listener listener;
+    Listener listener, sink(true);
     ScratchCgroup untracked_cg("loop-untracked"), tracked_cg("loop-tracked");
     double secs = o.quick ? 0.03 : 0.3;
     int reps = o.reps;
@@ -205,6 +220,7 @@ void bench_syscalls(const Options& o, Report& report) {
         return loop == "open"      ? dir + "/file"
                : loop == "openat"  ? dir
                : loop == "connect" ? std::to_string(listener.port())
+               : loop == "send"    ? std::to_string(sink.port())
                                    : std::string();
     };
     // Runs one loop in a fresh process inside cg; returns {ops, ns}.
@@ -397,6 +413,7 @@ void bench_syscalls(const Options& o, Report& report) {
     const Case cases[] = {{"open", false, "untracked open+close"},
                           {"open", true, "tracked open+close"},
                           {"connect", true, "tracked connect"},
+                          {"send", true, "tracked send"},
                           {"forkexec", true, "tracked fork+exec"}};
     std::map<std::string, std::vector<std::string>> cells;  // program -> one cell per case
     std::vector<std::string> totals;

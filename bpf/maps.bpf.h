@@ -108,6 +108,18 @@ struct {
 /* Non-zero once a process carried a sequence label (set where a label is written, never
  * cleared): until then no hook spends a lookup on labels flowing through data (taint.bpf.h). */
 __u64 labels_live = 0;
+/* A TCP socket a labelled process sent on towards a destination its sequence forbids
+ * (labelsend.bpf.h): SK_SOCK_DOOMED drops every packet it would send from then on (cgroup_skb
+ * egress), SK_SOCK_REPORTED (monitor mode) keeps it from being journaled at every send. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_sock_mark);
+} sock_marks SEC(".maps");
+
+/* Non-zero once some socket was doomed: until then the egress hook looks nothing up. */
+__u64 socks_doomed = 0;
 /* Non-zero once a labelled process wrote a pipe, unix socket or file (map `taints`): until then
  * a tracked reader looks nothing up. */
 __u64 taints_live = 0;

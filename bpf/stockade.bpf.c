@@ -9,6 +9,9 @@
  *   tp_btf/sys_exit             file and network syscalls, with their result; kills a denied open
  *                               before the process returns to user space
  *   cgroup/connect4|6, sendmsg4|6   network allow/deny from LPM tables: EPERM, no packet leaves
+ *   tp_btf/tcp_sendmsg_locked + cgroup_skb/egress   a labelled process's send on a socket
+ *                               connected before its label: socket doomed, sender killed, its
+ *                               packets dropped (labelsend.bpf.h)
  *   uprobe SSL_write/_ex, SSL_read/_ex (+ uretprobe)   HTTPS plaintext; kills a denied request
  *                               before it is encrypted (tls.bpf.h, http.bpf.h)
  *   uprobe crypto/tls.(*Conn).Write, per agent process   the same for Go (gotls.bpf.h)
@@ -22,6 +25,7 @@
 #include "process.bpf.h"
 #include "cgroup.bpf.h"
 #include "net.bpf.h"
+#include "labelsend.bpf.h"
 #include "tls.bpf.h"
 #include "gotls.bpf.h"
 #include "syscalls.bpf.h"

@@ -297,6 +297,15 @@ struct sk_taint {
 	__u32 writer;  /* its tgid, for the journal */
 	__u32 kind;    /* SK_THROUGH_* of the object */
 };
+/* A socket a labelled process sent on (map `sock_marks`, bpf_sk_storage): what the kernel did. */
+#define SK_SOCK_DOOMED 1u   /* every packet it would send is dropped at egress; the sender was killed */
+#define SK_SOCK_REPORTED 2u /* monitor mode: journaled once, nothing dropped */
+struct sk_sock_mark {
+	__u32 state;  /* SK_SOCK_* */
+	__u32 rule;   /* the sequence's rule number */
+	__u32 sender; /* the tgid last killed (or reported) for it: once per process, not per segment */
+	__u32 pad;
+};
 #define SK_NET_LOCK_ID(rule) (0x40000000u | (rule))
 
 struct sk_inode_rule {

@@ -1,5 +1,6 @@
 #include "probe/features.hpp"
 
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/landlock.h>
 #include <sys/syscall.h>
@@ -32,6 +33,10 @@ Features probe_features() {
     long abi = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
     f.landlock_abi = abi > 0 ? static_cast<int>(abi) : 0;
     f.cgroup2_mount = find_cgroup2_mount();
+    if (btf* vmlinux = btf__load_vmlinux_btf()) {
+        f.tcp_send_tracepoint = btf__find_by_name_kind(vmlinux, "btf_trace_tcp_sendmsg_locked", BTF_KIND_TYPEDEF) > 0;
+        btf__free(vmlinux);
+    }
     return f;
 }
 
@@ -51,7 +56,7 @@ std::string Features::summary() const {
     std::ostringstream s;
     s << "btf=" << (btf ? "yes" : "no") << " ringbuf=" << (ringbuf ? "yes" : "no")
       << " cgroup2=" << (cgroup2_mount.empty() ? "none" : cgroup2_mount)
-      << " landlock_abi=" << landlock_abi << " bpf_lsm=" << (lsm_programs ? "loadable" : (bpf_lsm_listed ? "listed-not-loadable" : "no"));
+      << " landlock_abi=" << landlock_abi << " labelled_sends=" << (tcp_send_tracepoint ? "kernel" : "unjudged") << " bpf_lsm=" << (lsm_programs ? "loadable" : (bpf_lsm_listed ? "listed-not-loadable" : "no"));
     return s.str();
 }
 

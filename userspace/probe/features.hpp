@@ -13,6 +13,7 @@ struct Features {
     bool lsm_programs = false;   // an lsm program type loads (BPF-LSM backend possible)
     int landlock_abi = 0;        // 0 = no Landlock
     std::string cgroup2_mount;   // "" = no cgroup v2 hierarchy
+    bool tcp_send_tracepoint = false;  // tcp:tcp_sendmsg_locked (Linux 6.16): labelled sends judged
 
     // Problems that make the probes impossible, each a sentence with the remedy.
     std::vector<std::string> missing() const;

@@ -113,6 +113,13 @@ Probe::Probe(const ProbeOptions& opts) {
     bpf_map__set_max_entries(skel_->maps.events, opts.ring_bytes);
     ring_bytes_ = opts.ring_bytes;
     skel_->rodata->wake_threshold = opts.wake_threshold;
+    if (!features_.tcp_send_tracepoint) {
+        // Before Linux 6.16: a labelled process's sends on a socket connected before its label
+        // go unjudged (docs/boundary.md); everything else loads.
+        bpf_program__set_autoload(skel_->progs.sk_tcp_send, false);
+        spdlog::warn("no tcp:tcp_sendmsg_locked tracepoint (Linux 6.16+): a labelled process's sends on a socket "
+                     "connected before its label are not judged");
+    }
     try {
         open_pins(opts);
     } catch (...) {

@@ -49,8 +49,12 @@ void Probe::attach_all() {
         // Self-protection (bpf/self.bpf.h): signals are rare, so these cost the host nothing.
         {"signal_generate", skel_->progs.sk_signal_generate},
         {"signal_deliver", skel_->progs.sk_signal_deliver},
+        // A labelled process's TCP sends (bpf/labelsend.bpf.h): a global load per send segment
+        // until some process is labelled. Not loaded before Linux 6.16.
+        {"tcp_sendmsg_locked", features_.tcp_send_tracepoint ? skel_->progs.sk_tcp_send : nullptr},
     };
     for (auto& tp : tps) {
+        if (!tp.prog) continue;
         std::string name = std::string("tp_btf/") + tp.name;
         bpf_link* l = attach_pinned(name, [&] { return bpf_program__attach(tp.prog); });
         if (!l) detail::fail_libbpf("attaching " + name, errno);
@@ -68,6 +72,9 @@ void Probe::attach_all() {
         {"cgroup/connect6", skel_->progs.sk_connect6},
         {"cgroup/sendmsg4", skel_->progs.sk_sendmsg4},
         {"cgroup/sendmsg6", skel_->progs.sk_sendmsg6},
+        // Drops the packets of a socket a labelled process was killed for sending on: a global
+        // load per packet until then (bpf/labelsend.bpf.h).
+        {"cgroup_skb/egress", skel_->progs.sk_egress},
     };
     for (auto& cg : cgs) {
         bpf_link* l = attach_pinned(cg.name, [&] { return bpf_program__attach_cgroup(cg.prog, cgroup_root_fd_); });

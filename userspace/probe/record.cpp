@@ -16,6 +16,7 @@ namespace stockade::probe {
 
 // The kernel and this file must agree on every offset: a mismatch fails the build.
 static_assert(sizeof(sk_addr) == 24);
+static_assert(sizeof(sk_sock_mark) == 16);
 static_assert(offsetof(sk_event, seg_len) == 2);
 static_assert(offsetof(sk_event, hold) == 10);
 static_assert(offsetof(sk_event, flags) == 12);
