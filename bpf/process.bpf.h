@@ -101,22 +101,24 @@ static __always_inline struct sk_interp *sk_interp_of(struct linux_binprm *bprm)
  * the exec need not wait for the daemon. Anything else may (held; the daemon parses argv fully,
  * probe/interpreters.cpp, and finds no script wherever this finds code).
  */
-static __always_inline bool sk_interp_script(struct sk_event *e, const struct sk_interp *in, __u32 off)
+static __always_inline bool sk_interp_script(struct sk_event *e, const struct sk_interp *in, __u64 off)
 {
-	__u32 len = e->seg_len[2], a1 = 0, i;
+	__u64 len = e->seg_len[2], a1 = 0, i;
+	const __u8 *argv;
 
 	if (len > SK_ARGV_MAX || off > SK_DATA_MAX - SK_ARGV_MAX)
 		return true;
+	argv = &e->data[off]; /* SK_ARGV_MAX bytes from here are in the record */
 	for (i = 0; i < 64 && i < len; i++)
-		if (e->data[off + i] == 0) {
+		if (argv[i] == 0) {
 			a1 = i + 1;
 			break;
 		}
-	if (!a1)
+	if (!a1 || a1 > 64)
 		return true; /* argv[0] of 64 bytes or more: not read here */
 	if (a1 >= len)
 		return (e->flags & SK_F_TRUNC_ARGV) != 0;
-	if (e->data[off + a1] != '-')
+	if (argv[a1] != '-')
 		return true;
 	for (i = 1; i < 8; i++) {
 		char c;
@@ -124,7 +126,7 @@ static __always_inline bool sk_interp_script(struct sk_event *e, const struct sk
 
 		if (a1 + i >= len)
 			return true;
-		c = e->data[off + a1 + i];
+		c = argv[a1 + i];
 		if (c && (c == in->code[0] || c == in->code[1] || c == in->code[2] || c == in->code[3]))
 			return false;
 		if (c >= 'a' && c <= 'z')
@@ -162,7 +164,7 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct sk_event *e;
 	struct path exe_path;
 	struct sk_interp *in;
-	__u32 argv_off;
+	__u64 argv_off;
 	bool indirect;
 
 	if (!t)
