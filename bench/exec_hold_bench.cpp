@@ -12,6 +12,7 @@
 
 #include "bench.hpp"
 #include "common/error.hpp"
+#include "journal/reader.hpp"
 
 namespace bench {
 
@@ -45,9 +46,10 @@ int execlat_main(int argc, char** argv) {
 
 namespace {
 
+// journal_allowed: full (both agents alike): each held exec's record carries how long it was held.
 std::string exec_boundary(const Options& o, const std::string& dir, const std::string& name, bool deny) {
     return "agent: " + name + "\nmode: enforce\non_violation: kill\nmatch:\n  cgroup: " + cgroup_base() + "/unused-" +
-           name + "\njournal_allowed: summary\nfiles:\n  read: [\"/**\"]\n  write: [\"/dev/**\", \"" + dir +
+           name + "\njournal_allowed: full\nfiles:\n  read: [\"/**\"]\n  write: [\"/dev/**\", \"" + dir +
            "/**\"]\nexec:\n  allow: [\"" + o.self + "\", \"/usr/bin/**\"]\n" +
            (deny ? "  deny: [\"" + dir + "/dtools/**\"]\n" : "");
 }
@@ -105,6 +107,9 @@ void bench_exec_hold(const Options& o, Report& report) {
         held.add(exec_loop(&d, o, "benchdeny", script, k));
         code.add(exec_loop(&d, o, "benchdeny", inline_code, k));
     }
+    std::vector<double> held_us;  // as the daemon journaled it: from the exec to its verdict
+    for (auto& r : stockade::journal::read_last(d.journal(), 1000000, stockade::journal::Filter{}))
+        if (r.agent == "benchdeny" && r.action == "exec" && r.held_us >= 0) held_us.push_back(static_cast<double>(r.held_us));
     d.stop();
 
     Section s;
@@ -124,6 +129,10 @@ void bench_exec_hold(const Options& o, Report& report) {
         "one driver per row forks and execs /usr/bin/dash (SCRIPT: `exit 0` in an allowed directory) and reaps it, "
         "each run timed with CLOCK_MONOTONIC; launched with `stockade run` as each agent, in interleaved chunks; "
         "held: runs whose child the driver saw stopped (waitpid WUNTRACED)");
+    if (!held_us.empty())
+        s.notes.push_back(fmt::format("held_us of the {} held execs the daemon journaled (exec to verdict): p50 {:.0f} us, "
+                                      "p99 {:.0f} us",
+                                      held_us.size(), percentile(held_us, 50), percentile(held_us, 99)));
     report.sections.push_back(std::move(s));
 }
 
