@@ -294,12 +294,14 @@ void bench_journal(const Options& o, Report& r);
 void bench_ringbuf(const Options& o, Report& r);
 void bench_latency(const Options& o, Report& r);
 void bench_hold(const Options& o, Report& r);  // what holding adds to an allowed action
+void bench_exec_hold(const Options& o, Report& r);  // what holding an interpreter's exec adds
 void bench_memory(const Options& o, Report& r);
 
 // Children re-executed from this binary (argv[1] starts with '_').
 int loop_main(int argc, char** argv);     // _loop NAME SECONDS ARG: one syscall loop
 int latency_main(int argc, char** argv);  // _latency ...: trials of violating opens
 int holdlat_main(int argc, char** argv);  // _holdlat PATH N: timed open+close calls
+int execlat_main(int argc, char** argv);  // _execlat N CMD...: timed fork+exec+wait runs
 int tls_main(int argc, char** argv);      // _tls SECONDS: the TLS echo loop and the pipe loop
 int spawn_main(int argc, char** argv);
 int hold_main(int argc, char** argv);  // _hold LOOP SECONDS [untracked]: for an outside profiler    // _spawn N: N

@@ -1,5 +1,5 @@
 // stockade-bench [BENCH...] [--quick] [--bin-dir DIR] [--reps N] [--out FILE]
-// BENCH: syscalls tls workload pipeline ringbuf latency hold memory (default: all of them, in that order).
+// BENCH: syscalls tls workload pipeline ringbuf latency hold exechold memory (default: all of them, in that order).
 // Prints one report (Markdown tables) on stdout; progress on stderr. Exit status 1 only when a
 // benchmark could not run at all (not root, a probe failed to load, a child failed ...), never
 // because a figure missed its target.
@@ -34,7 +34,7 @@ std::string cpu_model() {
 
 int usage(FILE* f) {
     std::fprintf(f,
-                 "usage: stockade-bench [syscalls|tls|workload|pipeline|journal|ringbuf|latency|hold|memory]... [--quick]\n"
+                 "usage: stockade-bench [syscalls|tls|workload|pipeline|journal|ringbuf|latency|hold|exechold|memory]... [--quick]\n"
                  "                      [--bin-dir BUILD_DIR] [--reps N] [--out FILE]\n"
                  "Runs the benchmarks (all by default) and prints one report. bench/run.sh builds and runs it.\n");
     return 2;
@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
         if (sub == "_spawn") return bench::spawn_main(argc, argv);
         if (sub == "_hold") return bench::hold_main(argc, argv);
         if (sub == "_holdlat") return bench::holdlat_main(argc, argv);
+        if (sub == "_execlat") return bench::execlat_main(argc, argv);
         return 2;
     }
 
@@ -99,6 +100,7 @@ int main(int argc, char** argv) {
         {"pipeline", false, bench::bench_pipeline}, {"journal", false, bench::bench_journal},
         {"ringbuf", true, bench::bench_ringbuf},
         {"latency", true, bench::bench_latency},    {"hold", true, bench::bench_hold},
+        {"exechold", true, bench::bench_exec_hold},
         {"memory", true, bench::bench_memory},
     };
     for (auto& s : selected) {

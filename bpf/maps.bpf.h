@@ -183,6 +183,16 @@ struct {
 	__type(value, __u8);
 } elf_loaders SEC(".maps");
 
+/* Interpreters by the name of their real file, version digits dropped (struct sk_interp_key):
+ * filled once at start from probe/interpreters.cpp; what their first argument may be to mean
+ * inline code (`sh -c`) rather than a script file (process.bpf.h, sk_interp_script). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct sk_interp_key);
+	__type(value, struct sk_interp);
+} interp_names SEC(".maps");
+
 /* cgroup id -> 1: an agent with on_violation: kill-agent whose process the kernel killed. Every
  * task of the cgroup is killed at its next syscall exit, before it returns to user space; the
  * daemon's cgroup.kill (milliseconds later) gets the ones that make no syscall, then clears it. */

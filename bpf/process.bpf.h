@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Process lifecycle from the sched tracepoints: exec (resolved image, argv, cwd; the exec
- * allow-list, killed at exec; held for the daemon's TLS uprobes, gotls.bpf.h), fork (tracking
+ * allow-list, killed at exec; held for the daemon's TLS uprobes, gotls.bpf.h, or for its verdict
+ * on what the image runs: a loader's program, a script), fork (tracking
  * inherited by the child), exit (code and signal).
  */
 #ifndef STOCKADE_PROCESS_BPF_H
@@ -70,6 +71,76 @@ static __always_inline void sk_exec_script(struct sk_event *e, struct linux_binp
 	e->data_len = off + n;
 }
 
+/* The image's interpreter entry (map interp_names), by its real file's name less the version
+ * digits and dots at its end (python3.12 -> python), as probe/interpreters.cpp names it. */
+static __always_inline struct sk_interp *sk_interp_of(struct linux_binprm *bprm)
+{
+	struct sk_interp_key key = {};
+	const unsigned char *name = BPF_CORE_READ(bprm, file, f_path.dentry, d_name.name);
+	long n = bpf_probe_read_kernel_str(key.name, sizeof key.name, name);
+	int i;
+
+	if (n <= 1 || n >= (long)sizeof key.name) /* longer than any interpreter's name */
+		return 0;
+	for (i = SK_INTERP_NAME_MAX - 2; i > 0; i--) {
+		char c = key.name[i];
+
+		if (i > n - 2)
+			continue;
+		if ((c < '0' || c > '9') && c != '.')
+			break;
+		key.name[i] = 0;
+	}
+	return bpf_map_lookup_elem(&interp_names, &key);
+}
+
+/*
+ * Whether an interpreter's argv (segment 2, from data offset `off`) may name a script file: not
+ * when it is argv[0] alone (the program is stdin), nor when argv[1] is `-` and option letters
+ * without a value reaching a code letter (`sh -c`, `bash -lc`, `python3 -c`, `perl -le`): then
+ * the exec need not wait for the daemon. Anything else may (held; the daemon parses argv fully,
+ * probe/interpreters.cpp, and finds no script wherever this finds code).
+ */
+static __always_inline bool sk_interp_script(struct sk_event *e, const struct sk_interp *in, __u64 off)
+{
+	__u64 len = e->seg_len[2], a1 = 0, i;
+	const __u8 *argv;
+
+	if (len > SK_ARGV_MAX || off > SK_DATA_MAX - SK_ARGV_MAX)
+		return true;
+	argv = &e->data[off]; /* SK_ARGV_MAX bytes from here are in the record */
+	for (i = 0; i < 64 && i < len; i++)
+		if (argv[i] == 0) {
+			a1 = i + 1;
+			break;
+		}
+	if (!a1 || a1 > 64)
+		return true; /* argv[0] of 64 bytes or more: not read here */
+	if (a1 >= len)
+		return (e->flags & SK_F_TRUNC_ARGV) != 0;
+	if (argv[a1] != '-')
+		return true;
+	for (i = 1; i < 8; i++) {
+		char c;
+		int bit = -1;
+
+		if (a1 + i >= len)
+			return true;
+		c = argv[a1 + i];
+		if (c && (c == in->code[0] || c == in->code[1] || c == in->code[2] || c == in->code[3]))
+			return false;
+		if (c >= 'a' && c <= 'z')
+			bit = c - 'a';
+		else if (c >= 'A' && c <= 'Z')
+			bit = 26 + c - 'A';
+		else if (c >= '0' && c <= '9')
+			bit = 52 + c - '0';
+		if (bit < 0 || !(in->flags & (1ull << bit)))
+			return true;
+	}
+	return true;
+}
+
 static __always_inline void sk_exec_cwd(struct sk_event *e, struct task_struct *p)
 {
 	struct path cwd = BPF_CORE_READ(p, fs, pwd);
@@ -92,6 +163,8 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct sk_walk w = {};
 	struct sk_event *e;
 	struct path exe_path;
+	struct sk_interp *in;
+	__u64 argv_off;
 	bool indirect;
 
 	if (!t)
@@ -104,14 +177,19 @@ int BPF_PROG(sk_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 
 	exe_path = BPF_CORE_READ(bprm, file, f_path);
 	sk_put_path(e, 0, &exe_path, &w);
+	argv_off = e->data_len;
 	sk_exec_argv(e, p);
 	sk_exec_script(e, bprm); /* segments in the data area: 0, 2, 1, 3 */
 	sk_exec_cwd(e, p);
 	if (sk_is_loader(bprm))
 		e->flags |= SK_F_LOADER;
-	/* What really runs is a name to the kernel (a loader's program, a denied script): the kernel's
-	 * allow of the image is not final, the daemon judges that name while the exec is held. */
-	indirect = (e->flags & SK_F_LOADER) || ((e->flags & SK_F_SCRIPT) && cfg && (cfg->flags & SK_AG_EXEC_DENY));
+	if (cfg && (cfg->flags & SK_AG_EXEC_DENY) && (in = sk_interp_of(bprm)) && sk_interp_script(e, in, argv_off))
+		e->flags |= SK_F_INTERP;
+	/* What really runs is a name to the kernel (a loader's program, a denied script, an interpreter's
+	 * script): the kernel's allow of the image is not final, the daemon judges that name while the
+	 * exec is held. */
+	indirect = (e->flags & (SK_F_LOADER | SK_F_INTERP)) ||
+		   ((e->flags & SK_F_SCRIPT) && cfg && (cfg->flags & SK_AG_EXEC_DENY));
 
 	/* Deny beats allow; with a strict allow-list, anything not in it is denied. */
 	if (w.exec_deny_rule)

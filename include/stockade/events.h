@@ -92,6 +92,9 @@ enum sk_kind {
 				    * holds the name the exec was given (bprm->filename), a C string */
 #define SK_F_LOADER (1u << 17)     /* exec: the image is a dynamic loader (map elf_loaders) run as a
 				    * program: argv names the program it runs */
+#define SK_F_INTERP (1u << 18)     /* exec: the image is an interpreter known by name (map interp_names)
+				    * whose argv may name a script, in an agent with exec.deny rules: the
+				    * daemon judges that script while the exec is held */
 
 /* sk_event.arg0 of an SK_TLS record */
 #define SK_TLS_READ 0
@@ -268,6 +271,20 @@ struct sk_inode_key {
 	__u64 ino;
 };
 
+/* An interpreter known by the name of its real file, version digits and dots dropped from the end
+ * (python3.12 -> python, perl5.36.0 -> perl): the key of map interp_names, NUL padded. Its value
+ * says which first arguments mean inline code (`sh -c`, `bash -lc`, `python3 -c`, `perl -e`), so no
+ * script file runs (probe/interpreters.hpp holds the table and reads argv the same way). */
+#define SK_INTERP_NAME_MAX 16
+struct sk_interp_key {
+	char name[SK_INTERP_NAME_MAX];
+};
+struct sk_interp {
+	__u64 flags;   /* bit of each option letter without a value: a-z 0-25, A-Z 26-51, 0-9 52-61 */
+	char code[4];  /* option letters whose value is code (NUL padded) */
+	__u32 pad0;
+};
+
 #define SK_IR_EXEC_ALLOW (1u << 0) /* exact executable or a directory of executables */
 #define SK_IR_FILE_DENY (1u << 1)  /* never touch: this file, or anything below this directory */
 #define SK_IR_SUBTREE (1u << 2)    /* the rule covers everything below a directory */
@@ -334,8 +351,9 @@ struct sk_inode_rule {
 #define SK_AG_TLS_UNSEEN_DENY (1u << 14) /* ... deny: kill its writer (with SK_AG_ENFORCE) */
 #define SK_AG_ASK (1u << 15)        /* on_violation: ask: what the default deny would kill or refuse (an
 				     * open or exec outside the allow lists, a connect) is held instead */
-#define SK_AG_EXEC_DENY (1u << 16)  /* the boundary has exec.deny rules: a `#!` script's exec is the
-				     * daemon's to judge (its name is a string to the kernel) */
+#define SK_AG_EXEC_DENY (1u << 16)  /* the boundary has exec.deny rules: a `#!` script's exec, and an
+				     * interpreter's whose argv may name a script, are the daemon's to
+				     * judge (the script's name is a string to the kernel) */
 #define SK_NET_ASKED (1u << 31)     /* net_denied value: the connect was let through to be held (SK_F_ASK) */
 
 struct sk_agent_cfg {

@@ -99,6 +99,10 @@ struct Event {
     std::string exec_script;      // that script, resolved; empty: its name was not known
     bool loader_exec = false;     // the image is a dynamic loader run as a program
     std::string loader_program;   // the program it runs, resolved; empty: not determined
+    // The image is an interpreter (by name, probe/interpreters.hpp) run with a script file as its
+    // program (`sh SCRIPT`): that file, resolved (two when an unknown option may have taken the first).
+    std::vector<std::string> interp_scripts;
+    bool interp_undetermined = false;  // an interpreter whose argv was cut before its script
     NetAddress net;
     uint64_t target_cgroup = 0;   // cgroup mkdir: the new cgroup's id (path: its path)
     uint32_t syscall_nr = 0;      // syscall: its number (i386 numbering when compat)

@@ -42,10 +42,12 @@ std::vector<StopLine> enforce_lines(const policy::Boundary& b, const AgentKernel
         out.push_back({"exec", StopWhen::Before,
                        judged(k.user_exec, "at exec") + ": the new image never runs one instruction", ""});
     if (!b.exec.allow.empty() || !b.exec.deny.empty())
-        out.push_back({"exec of the dynamic loader as a program, of a #! script", StopWhen::Before,
+        out.push_back({"exec of the dynamic loader as a program, of a #! script, of an interpreter given a script "
+                       "(sh SCRIPT)",
+                       StopWhen::Before,
                        "held (SIGSTOP) at exec until the daemon has judged the loader's program (builtin:loader-exec "
                        "when its arguments do not say) or the script's path, then killed there: neither runs one "
-                       "instruction",
+                       "instruction (scripts: with exec.deny rules)",
                        ""});
     out.push_back({"file read", StopWhen::AtExit,
                    judged(k.user_file, "at the open's exit") + ": the descriptor is never used, no byte read",

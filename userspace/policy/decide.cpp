@@ -178,14 +178,18 @@ Verdict decide_files(const Judge& j) {
 // `sh script` would without any exec, so only the deny rules apply to it).
 std::optional<Verdict> judge_as_exec(const Judge& j, const std::string& path, bool need_allow, const std::string& what) {
     PathForms p(j.e, path);
-    if (auto v = never_hit(j, p)) return v;
+    if (auto v = never_hit(j, p)) {
+        v->resolved = what + " " + v->resolved;
+        return v;
+    }
     if (const PathRule* r = first_hit(j.b.exec.deny, p)) return j.violation(r->id, what + " " + matched(*r, p));
     if (need_allow && !first_hit(j.b.exec.allow, p))
         return j.default_deny("no exec.allow rule matched " + what + " " + p.path);
     return std::nullopt;
 }
 
-// The loader run as a program (`ld.so PROGRAM`, issue 17) and a `#!` script: what really runs.
+// The loader run as a program (`ld.so PROGRAM`, issue 17), a `#!` script and an interpreter's
+// script (`sh SCRIPT`): what really runs.
 std::optional<Verdict> judge_indirect_exec(const Judge& j) {
     const Event& e = j.e;
     bool exec_rules = !j.b.exec.allow.empty() || !j.b.exec.deny.empty();
@@ -206,6 +210,11 @@ std::optional<Verdict> judge_indirect_exec(const Judge& j) {
             return j.violation(kScriptExecId, "a script run by " + e.path + " whose name was not known");
         if (auto v = judge_as_exec(j, e.exec_script, false, "the script")) return v;
     }
+    // `sh SCRIPT`, `python3 SCRIPT.py`: the interpreter's exec is allowed, its script runs.
+    if (e.interp_undetermined && !j.b.exec.deny.empty())
+        return j.violation(kScriptExecId, "the interpreter " + e.path + " run with a script its cut argv did not name");
+    for (const auto& script : e.interp_scripts)
+        if (auto v = judge_as_exec(j, script, false, "the interpreter's script")) return v;
     return std::nullopt;
 }
 

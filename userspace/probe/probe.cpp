@@ -139,6 +139,7 @@ Probe::Probe(const ProbeOptions& opts) {
         skel_->bss->daemon_tgid = static_cast<uint32_t>(getpid());
         set_service_executors(opts.service_executors);
         set_elf_loaders();
+        set_interpreters();
         attach_all();
         if (opts.tls) tls_files_ = tls_files(opts);
         bool go = opts.tls && opts.go_tls;

@@ -171,6 +171,7 @@ private:
     void release_link(const std::string& name, ::bpf_link* link);
     void set_service_executors(const std::vector<std::string>& configured);
     void set_elf_loaders();  // probe_loaders.cpp
+    void set_interpreters();  // probe_loaders.cpp
     void ensure_syscall_hook();
     void adopt_syscall_hook();
     void attach_tls();

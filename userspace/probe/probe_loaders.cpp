@@ -1,5 +1,6 @@
-// The system's dynamic loaders (part of class Probe, probe.hpp): an exec of one runs the program
-// its arguments name, which the daemon then judges (bpf/process.bpf.h, SK_F_LOADER).
+// The system's dynamic loaders and the interpreters known by name (part of class Probe, probe.hpp):
+// an exec of one runs the program or script its arguments name, which the daemon then judges
+// (bpf/process.bpf.h, SK_F_LOADER, SK_F_INTERP).
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -13,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "probe/file_id.hpp"
+#include "probe/interpreters.hpp"
 #include "probe/probe.hpp"
 #include "stockade_bpf.skel.h"
 
@@ -62,6 +64,13 @@ void Probe::set_elf_loaders() {
             throw Error(std::string("updating kernel table elf_loaders: ") + std::strerror(errno));
         spdlog::debug("dynamic loader: {} (dev {:#x}, inode {})", path, key.dev, key.ino);
     }
+}
+
+// By name, not inode: a package upgrade replaces the file (a new inode) but keeps its name.
+void Probe::set_interpreters() {
+    for (const auto& k : kernel_entries())
+        if (bpf_map__update_elem(skel_->maps.interp_names, &k.key, sizeof k.key, &k.value, sizeof k.value, BPF_ANY))
+            throw Error(std::string("updating kernel table interp_names: ") + std::strerror(errno));
 }
 
 }  // namespace stockade::probe

@@ -10,6 +10,7 @@
 
 #include "common/error.hpp"
 #include "probe/exec_names.hpp"
+#include "probe/interpreters.hpp"
 #include "stockade/events.h"
 
 namespace stockade::probe {
@@ -35,6 +36,7 @@ static_assert(offsetof(sk_event, data) == 160);
 static_assert(SK_EVENT_HDR_SIZE == 160);
 static_assert(SK_IO_MAX <= SK_DATA_MAX);
 static_assert(sizeof(sk_inode_key) == 24);
+static_assert(sizeof(sk_interp_key) == 16 && sizeof(sk_interp) == 16);
 static_assert(sizeof(sk_inode_rule) == 16);
 static_assert(sizeof(sk_net_key) == 28);
 static_assert(sizeof(sk_port_span) == 12);
@@ -213,6 +215,9 @@ void exec_targets(Event& e, const sk_event& r, std::string_view script) {
     e.script_exec = r.flags & SK_F_SCRIPT;
     if (e.script_exec && !script.empty() && !(r.flags & SK_F_TRUNC_PATH1))
         e.exec_script = resolve_exec_name(e.pid, e.cwd, std::string(cstr(script)));
+    ScriptArgs interp = scripts_of(e.path, e.argv, r.flags & SK_F_TRUNC_ARGV);
+    for (const auto& name : interp.candidates) e.interp_scripts.push_back(resolve_exec_name(e.pid, e.cwd, name));
+    e.interp_undetermined = interp.undetermined;
     e.loader_exec = r.flags & SK_F_LOADER;
     if (e.loader_exec)
         if (auto prog = loader_program_arg(e.argv, r.flags & SK_F_TRUNC_ARGV))

@@ -36,6 +36,15 @@ Event script(std::string path) {
     return e;
 }
 
+Event interp(std::vector<std::string> scripts, bool undetermined = false) {
+    Event e = file_event(Action::Exec, "/usr/bin/dash");
+    e.argv = {"sh"};
+    e.argv.insert(e.argv.end(), scripts.begin(), scripts.end());
+    e.interp_scripts = std::move(scripts);
+    e.interp_undetermined = undetermined;
+    return e;
+}
+
 }  // namespace
 
 TEST_CASE("the loader run as a program: its program is judged as if exec'd", "[decide][exec]") {
@@ -91,4 +100,35 @@ TEST_CASE("a #! script: exec.deny and files.never apply to the script, exec.allo
     CHECK(v.rule_id == "t.yaml:exec.allow[1]");
     // Its name not known (cut by the kernel's limit): refused while exec.deny has rules.
     CHECK(decide(b, script("")).rule_id == "builtin:script-exec");
+}
+
+TEST_CASE("an interpreter's script (sh SCRIPT) is judged as if it had been exec'd", "[decide][exec]") {
+    auto set = load_ok(kTools);
+    const Boundary& b = *set->find("t");
+    Verdict v = decide(b, interp({"/srv/dtools/evil2"}));
+    CHECK(v.decision == Decision::Kill);
+    CHECK(v.rule_id == "t.yaml:exec.deny[1]");
+    CHECK(v.resolved == "the interpreter's script exec.deny[1] /srv/dtools/** matched /srv/dtools/evil2");
+    v = decide(b, interp({"/secrets/run.sh"}));
+    CHECK(v.rule_id == "t.yaml:files.never[0]");
+    CHECK(v.resolved.starts_with("the interpreter's script "));
+    // The second candidate (an unknown option may have taken the first) is judged too.
+    CHECK(decide(b, interp({"/work/a.sh", "/srv/dtools/evil2"})).rule_id == "t.yaml:exec.deny[1]");
+    // A script outside the deny rules need not be in exec.allow: the interpreter's allow decides.
+    v = decide(b, interp({"/home/t/build.sh"}));
+    CHECK(v.decision == Decision::Allow);
+    CHECK(v.rule_id == "t.yaml:exec.allow[1]");
+    // No script (sh -c, stdin): the interpreter alone.
+    CHECK(decide(b, interp({})).decision == Decision::Allow);
+    // Its script cut off by the argv limit: refused while exec.deny has rules.
+    CHECK(decide(b, interp({}, true)).rule_id == "builtin:script-exec");
+    auto no_deny = load_ok(R"(
+agent: t
+mode: enforce
+on_violation: kill
+match: { unit: t.service }
+exec:
+  allow: [ "/usr/bin/**" ]
+)");
+    CHECK(decide(*no_deny->find("t"), interp({}, true)).decision == Decision::Allow);
 }
