@@ -114,7 +114,7 @@ void bench_hold(const Options& o, Report& report) {
     row("enforce agent, open allowed by the kernel (fast path)", fast, "never");
     row("enforce agent with a glob rule (**/*.pem): daemon-judged", held, "every open, until the daemon's SIGCONT");
     row("rename pair, untracked (no agent)", rbare, "no");
-    row("rename pair, enforce agent, --no-seccomp", rfast, "never (judged at exit)");
+    row("rename pair, enforce agent, --no-seccomp", rfast, "at each rename's exit, when the kernel cannot decide it");
     row("rename pair, enforce agent, seccomp gate (stockade run's default)", rgate,
         "each rename, in the kernel, until the daemon's answer");
     s.notes.push_back(
