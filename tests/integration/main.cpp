@@ -7,9 +7,47 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <signal.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/cgroup.hpp"
 #include "probe/features.hpp"
+
+namespace {
+
+// Cgroups `stockade-it-<pid>` of a run that is gone: a run SIGKILLed by ctest's timeout never
+// ran its destructors. Only ours (the prefix), only a dead pid's, deepest first.
+void remove_stale_cgroups() {
+    namespace fs = std::filesystem;
+    const std::string prefix = "stockade-it-";
+    std::error_code ec;
+    for (auto& top : fs::directory_iterator(stockade::cgroup::root(), ec)) {
+        std::string name = top.path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        pid_t owner = static_cast<pid_t>(std::atoi(name.c_str() + prefix.size()));
+        if (owner <= 0 || kill(owner, 0) == 0 || errno != ESRCH) continue;
+        std::vector<std::string> dirs;
+        for (auto it = fs::recursive_directory_iterator(top.path(), ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+            if (it->is_directory(ec)) dirs.push_back(it->path().string());
+        std::sort(dirs.rbegin(), dirs.rend());  // children sort after their parents
+        dirs.push_back(top.path().string());
+        for (auto& dir : dirs) {
+            std::string rel = dir.substr(stockade::cgroup::root().size());
+            stockade::cgroup::kill_all(rel);
+            stockade::cgroup::remove(rel, 2000);
+        }
+        std::printf("removed the cgroups of an earlier run that did not end cleanly: %s\n", name.c_str());
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     // Line-buffered even into ctest's pipe: a test's fork() must not inherit unwritten output
@@ -31,5 +69,6 @@ int main(int argc, char** argv) {
         std::perror("taking /run/lock/stockade-integration.lock");
         return 1;
     }
+    remove_stale_cgroups();  // under the lock: no other run is using its own
     return Catch::Session().run(argc, argv);
 }
