@@ -23,8 +23,7 @@ namespace stockade::enforce {
 
 namespace {
 
-// Numbers newer than this system's headers.
-constexpr int kFchmodat2 = 452, kSetxattrat = 463, kRemovexattrat = 466;
+constexpr int kFchmodat2 = kSysFchmodat2, kSetxattrat = kSysSetxattrat, kRemovexattrat = kSysRemovexattrat;
 constexpr uint32_t kX32Bit = 0x40000000;
 
 const std::map<int, std::string>& names() {

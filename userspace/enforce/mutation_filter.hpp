@@ -14,6 +14,9 @@
 
 namespace stockade::enforce {
 
+// Syscall numbers newer than this system's headers (x86-64).
+constexpr int kSysFchmodat2 = 452, kSysSetxattrat = 463, kSysRemovexattrat = 466;
+
 // Installs the filter on the calling thread (it is inherited by every thread and child made
 // after) and returns its listener. Sets no_new_privs first when the caller lacks CAP_SYS_ADMIN.
 // Throws stockade::Error (EBUSY: the caller already has a filter with a listener: a nested run).

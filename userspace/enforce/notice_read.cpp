@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "common/clock.hpp"
+#include "enforce/mutation_filter.hpp"
 #include "enforce/mutation_gate.hpp"
 #include "enforce/notice_paths.hpp"
 #include "identity/procfs.hpp"
@@ -18,7 +19,7 @@ namespace stockade::enforce {
 
 namespace {
 
-constexpr int kFchmodat2 = 452, kSetxattrat = 463, kRemovexattrat = 466;
+constexpr int kFchmodat2 = kSysFchmodat2, kSetxattrat = kSysSetxattrat, kRemovexattrat = kSysRemovexattrat;
 #ifndef RENAME_EXCHANGE
 constexpr uint64_t RENAME_EXCHANGE = 1 << 1;
 #endif
@@ -29,6 +30,7 @@ struct Reader {
     const SelfIds& self;
     Notice out;
     Event base;
+    uint32_t pgid = 0;  // the caller's process group
 
     int fd(int i) const { return static_cast<int>(static_cast<int32_t>(a[i])); }
     std::string str(int i) const { return notice::read_string(tid, a[i]).value_or(""); }
@@ -104,9 +106,8 @@ void Reader::rename(int d1, int p1, int d2, int p2, uint64_t flags) {
 
 void Reader::kill_like(int64_t pid, uint32_t sig) {
     if (sig == 0) return;  // a probe: delivers nothing
-    notice::Ids caller = notice::ids_of(tid);
     bool aimed = pid > 0    ? self.is_thread(static_cast<pid_t>(pid))
-                 : pid == 0 ? caller.pgid == static_cast<uint32_t>(self.pgid)
+                 : pid == 0 ? pgid == static_cast<uint32_t>(self.pgid)
                  : pid == -1 ? true  // every process it may signal: stockaded among them
                              : static_cast<pid_t>(-pid) == self.pgid;
     at_self(Action::Signal, aimed, static_cast<uint32_t>(pid > 0 ? pid : self.pid), sig);
@@ -211,6 +212,7 @@ Notice read_notice(pid_t tid, int nr, const uint64_t args[6], const SelfIds& sel
     r.base.uid = ids.uid;
     r.base.gid = ids.gid;
     r.base.comm = ids.comm;
+    r.pgid = ids.pgid;
     if (!r.read_self(nr)) r.read_files(nr);
     return r.out;
 }
